@@ -1,0 +1,63 @@
+//! Argument parsing with Redis's rules and error replies.
+
+use bytes::Bytes;
+use resp::Reply;
+
+use crate::errors;
+
+pub type ArgResult<T> = Result<T, Reply>;
+
+/// `string2ll` strictness; error: "value is not an integer or out of range".
+pub fn int(arg: &[u8]) -> ArgResult<i64> {
+    resp::request::parse_i64(arg).ok_or_else(|| errors::err(errors::NOT_INT))
+}
+
+/// Integer with a custom error text.
+pub fn int_or(arg: &[u8], msg: &'static str) -> ArgResult<i64> {
+    resp::request::parse_i64(arg).ok_or_else(|| errors::err(msg))
+}
+
+/// Non-negative integer ("value is out of range, must be positive").
+pub fn positive(arg: &[u8]) -> ArgResult<i64> {
+    let v = int(arg)?;
+    if v < 0 {
+        return Err(errors::err(errors::POSITIVE));
+    }
+    Ok(v)
+}
+
+/// `strtod` strictness; error: "value is not a valid float".
+pub fn float(arg: &[u8]) -> ArgResult<f64> {
+    resp::float::parse_double(arg).ok_or_else(|| errors::err(errors::NOT_FLOAT))
+}
+
+/// Case-insensitive keyword comparison.
+pub fn is(arg: &[u8], kw: &str) -> bool {
+    arg.eq_ignore_ascii_case(kw.as_bytes())
+}
+
+/// Blocking-command timeout in seconds (fractions allowed) → absolute deadline in ms
+/// (`None` = forever), with Redis's errors.
+pub fn timeout(arg: &[u8], now_ms: i64) -> ArgResult<Option<i64>> {
+    let secs =
+        resp::float::parse_double(arg).ok_or_else(|| errors::err(errors::TIMEOUT_NOT_FLOAT))?;
+    if secs < 0.0 {
+        return Err(errors::err(errors::TIMEOUT_NEGATIVE));
+    }
+    let ms = (secs * 1000.0).ceil();
+    if !ms.is_finite() || ms > (i64::MAX / 2) as f64 {
+        return Err(errors::err(errors::TIMEOUT_RANGE));
+    }
+    if ms == 0.0 {
+        return Ok(None);
+    }
+    now_ms
+        .checked_add(ms as i64)
+        .map(Some)
+        .ok_or_else(|| errors::err(errors::TIMEOUT_RANGE))
+}
+
+/// Lower-case text of an argument, for matching subcommands.
+pub fn lower(arg: &Bytes) -> String {
+    String::from_utf8_lossy(arg).to_ascii_lowercase()
+}

@@ -1,0 +1,114 @@
+//! What a data-command handler sees: the keyspace, the selected database, the settings that
+//! change command behaviour, and the outputs besides the reply (what to propagate, how much it
+//! changed, whether the client should block).
+
+use bytes::Bytes;
+use keyspace::Keyspace;
+use resp::RespVersion;
+use types::{HashLimits, ListLimits, SetLimits, ZSetLimits};
+
+/// Configuration values that data commands depend on (filled by the server from its config).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub hash: HashLimits,
+    pub set: SetLimits,
+    pub zset: ZSetLimits,
+    pub list: ListLimits,
+    /// Largest string a command may create (`proto-max-bulk-len`).
+    pub proto_max_bulk_len: usize,
+    pub hll_sparse_max_bytes: usize,
+    pub lazyfree_lazy_user_del: bool,
+    pub lazyfree_lazy_user_flush: bool,
+    pub lazyfree_lazy_server_del: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            hash: HashLimits::default(),
+            set: SetLimits::default(),
+            zset: ZSetLimits::default(),
+            list: ListLimits::default(),
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            hll_sparse_max_bytes: 3000,
+            lazyfree_lazy_user_del: false,
+            lazyfree_lazy_user_flush: false,
+            lazyfree_lazy_server_del: false,
+        }
+    }
+}
+
+/// A request to park the client until one of `keys` changes or the timeout passes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockRequest {
+    pub keys: Vec<Bytes>,
+    /// Absolute unix time in ms; `None` blocks forever.
+    pub deadline_ms: Option<i64>,
+}
+
+/// Per-call execution context.
+pub struct Ctx<'a> {
+    pub ks: &'a mut Keyspace,
+    /// Selected database (SELECT changes it through the server).
+    pub db: usize,
+    pub settings: &'a Settings,
+    pub resp: RespVersion,
+    /// Number of changes made (Redis's `server.dirty`): a command that changed nothing is not
+    /// propagated.
+    pub dirty: u64,
+    /// Replaces what is propagated: `None` = the command as received (if `dirty > 0`);
+    /// `Some(vec![])` = nothing; otherwise these commands, in order.
+    pub rewrite: Option<Vec<Vec<Bytes>>>,
+    /// The client may block (not inside MULTI/EXEC, scripts or for the primary link).
+    pub may_block: bool,
+    /// Set by blocking commands that found nothing to serve.
+    pub block: Option<BlockRequest>,
+    /// The command is replayed for a client that was blocked (its deadline has not passed).
+    pub unblocking: bool,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(ks: &'a mut Keyspace, db: usize, settings: &'a Settings) -> Ctx<'a> {
+        Ctx {
+            ks,
+            db,
+            settings,
+            resp: RespVersion::Resp2,
+            dirty: 0,
+            rewrite: None,
+            may_block: false,
+            block: None,
+            unblocking: false,
+        }
+    }
+
+    /// Propagate `cmd` instead of (or in addition to, on later calls) the original command.
+    pub fn propagate(&mut self, cmd: Vec<Bytes>) {
+        self.rewrite.get_or_insert_with(Vec::new).push(cmd);
+    }
+
+    /// Propagate nothing for this call.
+    pub fn propagate_nothing(&mut self) {
+        self.rewrite = Some(Vec::new());
+    }
+
+    pub fn resp3(&self) -> bool {
+        self.resp == RespVersion::Resp3
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.ks.now_ms
+    }
+}
+
+/// Builds an argument vector from string-like parts (for rewritten propagation).
+pub fn argv<I, T>(parts: I) -> Vec<Bytes>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    parts
+        .into_iter()
+        .map(|p| Bytes::copy_from_slice(p.as_ref()))
+        .collect()
+}

@@ -1,0 +1,72 @@
+//! Every error reply text, in one place, worded exactly as Redis words them.
+
+use resp::Reply;
+
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const SYNTAX: &str = "ERR syntax error";
+pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const INCR_NAN_INF: &str = "ERR increment would produce NaN or Infinity";
+pub const NO_SUCH_KEY: &str = "ERR no such key";
+pub const INDEX_RANGE: &str = "ERR index out of range";
+pub const DB_RANGE: &str = "ERR DB index is out of range";
+pub const STRING_TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+pub const OFFSET_RANGE: &str = "ERR offset is out of range";
+pub const MIN_MAX_FLOAT: &str = "ERR min or max is not a float";
+pub const MIN_MAX_LEX: &str = "ERR min or max not valid string range item";
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+pub const TIMEOUT_RANGE: &str = "ERR timeout is out of range";
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+pub const NOAUTH: &str = "NOAUTH Authentication required.";
+pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+pub const READONLY: &str = "READONLY You can't write against a read only replica.";
+pub const MASTERDOWN: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+pub const POSITIVE: &str = "ERR value is out of range, must be positive";
+pub const NUMKEYS_ZERO: &str = "ERR at least 1 input key is needed for this command";
+
+/// `ERR wrong number of arguments for '<cmd>' command` (full name, e.g. `config|get`).
+pub fn wrong_arity(name: &str) -> Reply {
+    Reply::error(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
+}
+
+/// `ERR unknown command '<name>', with args beginning with: '<a>' '<b>' ` as Redis 7 words it.
+pub fn unknown_command(argv: &[bytes::Bytes]) -> Reply {
+    let name = String::from_utf8_lossy(argv.first().map(|a| &a[..]).unwrap_or(b""));
+    let name: String = name.chars().take(128).collect();
+    let mut args = String::new();
+    for a in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let text = String::from_utf8_lossy(a);
+        let cut: String = text.chars().take(room).collect();
+        args.push_str(&format!("'{cut}' "));
+    }
+    Reply::error(format!(
+        "ERR unknown command '{name}', with args beginning with: {args}"
+    ))
+}
+
+/// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.`
+pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> Reply {
+    let sub = String::from_utf8_lossy(sub);
+    let sub: String = sub.chars().take(128).collect();
+    Reply::error(format!(
+        "ERR unknown subcommand '{sub}'. Try {} HELP.",
+        cmd.to_uppercase()
+    ))
+}
+
+pub fn err(text: &'static str) -> Reply {
+    Reply::error(text)
+}

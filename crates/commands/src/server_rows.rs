@@ -1,0 +1,634 @@
+//! Rows of the commands the server crate implements (connection, transactions, pub/sub,
+//! configuration, introspection, persistence and replication). Data commands live in their
+//! family modules.
+
+use crate::row;
+use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys, ServerCmd};
+
+macro_rules! container {
+    ($name:expr, $arity:expr, $group:expr, $since:expr, $summary:expr, $subs:expr) => {
+        CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: 0,
+            acl: 0,
+            keys: Keys::NONE,
+            handler: Handler::Container,
+            subcommands: $subs,
+            group: $group,
+            since: $since,
+            summary: $summary,
+        }
+    };
+}
+
+static PUBSUB_SUBS: &[CommandSpec] = &[
+    row!(
+        "channels",
+        -2,
+        f::PUBSUB | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "pubsub",
+        "2.8.0",
+        "Returns the active channels.",
+        Handler::Server(ServerCmd::Pubsub)
+    ),
+    row!(
+        "numpat",
+        2,
+        f::PUBSUB | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "pubsub",
+        "2.8.0",
+        "Returns a count of unique pattern subscriptions.",
+        Handler::Server(ServerCmd::Pubsub)
+    ),
+    row!(
+        "numsub",
+        -2,
+        f::PUBSUB | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "pubsub",
+        "2.8.0",
+        "Returns a count of subscribers to channels.",
+        Handler::Server(ServerCmd::Pubsub)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "pubsub",
+        "6.2.0",
+        "Returns helpful text about the different subcommands.",
+        Handler::Server(ServerCmd::Pubsub)
+    ),
+];
+
+static CLIENT_SUBS: &[CommandSpec] = &[
+    row!(
+        "id",
+        2,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "5.0.0",
+        "Returns the unique client ID of the connection.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "setname",
+        3,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "2.6.9",
+        "Sets the connection name.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "getname",
+        2,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "2.6.9",
+        "Returns the name of the connection.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "list",
+        -2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "2.4.0",
+        "Lists open connections.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "info",
+        2,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "6.2.0",
+        "Returns information about the connection.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "kill",
+        -3,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "2.4.0",
+        "Terminates open connections.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "setinfo",
+        4,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "7.2.0",
+        "Sets information specific to the client or connection.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "pause",
+        -3,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "3.0.0",
+        "Suspends commands processing.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "unpause",
+        2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "6.2.0",
+        "Resumes processing commands from paused clients.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "reply",
+        3,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "3.2.0",
+        "Instructs the server whether to reply to commands.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "no-evict",
+        3,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "7.0.0",
+        "Sets the client eviction mode of the connection.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "no-touch",
+        3,
+        f::NOSCRIPT | f::LOADING | f::STALE,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "7.2.0",
+        "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "tracking",
+        -3,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "6.0.0",
+        "Controls server-assisted client-side caching for the connection.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        Handler::Server(ServerCmd::Client)
+    ),
+];
+
+static CONFIG_SUBS: &[CommandSpec] = &[
+    row!(
+        "get",
+        -3,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.0.0",
+        "Returns the effective values of configuration parameters.",
+        Handler::Server(ServerCmd::Config)
+    ),
+    row!(
+        "set",
+        -4,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.0.0",
+        "Sets configuration parameters in-flight.",
+        Handler::Server(ServerCmd::Config)
+    ),
+    row!(
+        "resetstat",
+        2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.0.0",
+        "Resets the server's statistics.",
+        Handler::Server(ServerCmd::Config)
+    ),
+    row!(
+        "rewrite",
+        2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.8.0",
+        "Persists the effective configuration to file.",
+        Handler::Server(ServerCmd::Config)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        Handler::Server(ServerCmd::Config)
+    ),
+];
+
+static COMMAND_SUBS: &[CommandSpec] = &[
+    row!(
+        "count",
+        2,
+        f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Returns a count of commands.",
+        Handler::Server(ServerCmd::Command)
+    ),
+    row!(
+        "info",
+        -2,
+        f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Returns information about one, multiple or all commands.",
+        Handler::Server(ServerCmd::Command)
+    ),
+    row!(
+        "docs",
+        -2,
+        f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "server",
+        "7.0.0",
+        "Returns documentary information about one, multiple or all commands.",
+        Handler::Server(ServerCmd::Command)
+    ),
+    row!(
+        "getkeys",
+        -3,
+        f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Extracts the key names from an arbitrary command.",
+        Handler::Server(ServerCmd::Command)
+    ),
+    row!(
+        "getkeysandflags",
+        -3,
+        f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "server",
+        "7.0.0",
+        "Extracts the key names and access flags for an arbitrary command.",
+        Handler::Server(ServerCmd::Command)
+    ),
+    row!(
+        "list",
+        -2,
+        f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "server",
+        "7.0.0",
+        "Returns a list of command names.",
+        Handler::Server(ServerCmd::Command)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "server",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        Handler::Server(ServerCmd::Command)
+    ),
+];
+
+static SLOWLOG_SUBS: &[CommandSpec] = &[
+    row!(
+        "get",
+        -2,
+        f::ADMIN | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.2.12",
+        "Returns the slow log's entries.",
+        Handler::Server(ServerCmd::Slowlog)
+    ),
+    row!(
+        "len",
+        2,
+        f::ADMIN | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.2.12",
+        "Returns the number of entries in the slow log.",
+        Handler::Server(ServerCmd::Slowlog)
+    ),
+    row!(
+        "reset",
+        2,
+        f::ADMIN | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.2.12",
+        "Clears all entries from the slow log.",
+        Handler::Server(ServerCmd::Slowlog)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "6.2.0",
+        "Show helpful text about the different subcommands",
+        Handler::Server(ServerCmd::Slowlog)
+    ),
+];
+
+static LATENCY_SUBS: &[CommandSpec] = &[
+    row!(
+        "latest",
+        2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Returns the latest latency samples for all events.",
+        Handler::Server(ServerCmd::Latency)
+    ),
+    row!(
+        "history",
+        3,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Returns timestamp-latency samples for an event.",
+        Handler::Server(ServerCmd::Latency)
+    ),
+    row!(
+        "reset",
+        -2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Resets the latency data for one or more events.",
+        Handler::Server(ServerCmd::Latency)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Returns helpful text about the different subcommands.",
+        Handler::Server(ServerCmd::Latency)
+    ),
+];
+
+static MEMORY_SUBS: &[CommandSpec] = &[
+    row!(
+        "usage",
+        -3,
+        f::READONLY,
+        0,
+        Keys::range(2, 0, 1, &["RO"]),
+        "server",
+        "4.0.0",
+        "Estimates the memory usage of a key.",
+        Handler::Server(ServerCmd::Memory)
+    ),
+    row!(
+        "stats",
+        2,
+        0,
+        0,
+        Keys::NONE,
+        "server",
+        "4.0.0",
+        "Returns details about memory usage.",
+        Handler::Server(ServerCmd::Memory)
+    ),
+    row!(
+        "doctor",
+        2,
+        0,
+        0,
+        Keys::NONE,
+        "server",
+        "4.0.0",
+        "Outputs a memory problems report.",
+        Handler::Server(ServerCmd::Memory)
+    ),
+    row!(
+        "purge",
+        2,
+        0,
+        0,
+        Keys::NONE,
+        "server",
+        "4.0.0",
+        "Asks the allocator to release memory.",
+        Handler::Server(ServerCmd::Memory)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "4.0.0",
+        "Returns helpful text about the different subcommands.",
+        Handler::Server(ServerCmd::Memory)
+    ),
+];
+
+static OBJECT_SUBS: &[CommandSpec] = &[
+    row!(
+        "encoding",
+        3,
+        f::READONLY,
+        acl::KEYSPACE,
+        Keys::range(2, 0, 1, &["RO"]),
+        "generic",
+        "2.2.3",
+        "Returns the internal encoding of an object.",
+        Handler::Server(ServerCmd::Object)
+    ),
+    row!(
+        "refcount",
+        3,
+        f::READONLY,
+        acl::KEYSPACE,
+        Keys::range(2, 0, 1, &["RO"]),
+        "generic",
+        "2.2.3",
+        "Returns the reference count of a value of a key.",
+        Handler::Server(ServerCmd::Object)
+    ),
+    row!(
+        "idletime",
+        3,
+        f::READONLY,
+        acl::KEYSPACE,
+        Keys::range(2, 0, 1, &["RO"]),
+        "generic",
+        "2.2.3",
+        "Returns the time since the last access to an object.",
+        Handler::Server(ServerCmd::Object)
+    ),
+    row!(
+        "freq",
+        3,
+        f::READONLY,
+        acl::KEYSPACE,
+        Keys::range(2, 0, 1, &["RO"]),
+        "generic",
+        "4.0.0",
+        "Returns the logarithmic access frequency counter of an object.",
+        Handler::Server(ServerCmd::Object)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        acl::KEYSPACE,
+        Keys::NONE,
+        "generic",
+        "6.2.0",
+        "Returns helpful text about the different subcommands.",
+        Handler::Server(ServerCmd::Object)
+    ),
+];
+
+pub static COMMANDS: &[CommandSpec] = &[
+    row!("auth", -2, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::NO_AUTH | f::SENTINEL | f::ALLOW_BUSY, acl::CONNECTION, Keys::NONE, "connection", "1.0.0", "Authenticates the connection.", Handler::Server(ServerCmd::Auth)),
+    row!("hello", -1, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::NO_AUTH | f::SENTINEL | f::ALLOW_BUSY, acl::CONNECTION, Keys::NONE, "connection", "6.0.0", "Handshakes with the server.", Handler::Server(ServerCmd::Hello)),
+    row!("ping", -1, f::FAST | f::SENTINEL, acl::CONNECTION, Keys::NONE, "connection", "1.0.0", "Returns the server's liveliness response.", Handler::Server(ServerCmd::Ping)),
+    row!("echo", 2, f::LOADING | f::STALE | f::FAST, acl::CONNECTION, Keys::NONE, "connection", "1.0.0", "Returns the given string.", Handler::Server(ServerCmd::Echo)),
+    row!("quit", -1, f::ALLOW_BUSY | f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::NO_AUTH, acl::CONNECTION, Keys::NONE, "connection", "1.0.0", "Closes the connection.", Handler::Server(ServerCmd::Quit)),
+    row!("reset", 1, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::NO_AUTH | f::ALLOW_BUSY, acl::CONNECTION, Keys::NONE, "connection", "6.2.0", "Resets the connection.", Handler::Server(ServerCmd::Reset)),
+    row!("select", 2, f::LOADING | f::STALE | f::FAST, acl::CONNECTION, Keys::NONE, "connection", "1.0.0", "Changes the selected database.", Handler::Server(ServerCmd::Select)),
+    row!("multi", 1, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::NO_MULTI | f::ALLOW_BUSY, acl::TRANSACTION, Keys::NONE, "transactions", "1.2.0", "Starts a transaction.", Handler::Server(ServerCmd::Multi)),
+    row!("exec", 1, f::NOSCRIPT | f::LOADING | f::STALE | f::SKIP_SLOWLOG, acl::TRANSACTION, Keys::NONE, "transactions", "1.2.0", "Executes all commands in a transaction.", Handler::Server(ServerCmd::Exec)),
+    row!("discard", 1, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::ALLOW_BUSY, acl::TRANSACTION, Keys::NONE, "transactions", "2.0.0", "Discards a transaction.", Handler::Server(ServerCmd::Discard)),
+    row!("watch", -2, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::NO_MULTI | f::ALLOW_BUSY, acl::TRANSACTION, Keys::range(1, -1, 1, &["RO"]), "transactions", "2.2.0", "Monitors changes to keys to determine the execution of a transaction.", Handler::Server(ServerCmd::Watch)),
+    row!("unwatch", 1, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::ALLOW_BUSY, acl::TRANSACTION, Keys::NONE, "transactions", "2.2.0", "Forgets about watched keys of a transaction.", Handler::Server(ServerCmd::Unwatch)),
+    row!("subscribe", -2, f::PUBSUB | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "pubsub", "2.0.0", "Listens for messages published to channels.", Handler::Server(ServerCmd::Subscribe)),
+    row!("unsubscribe", -1, f::PUBSUB | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "pubsub", "2.0.0", "Stops listening to messages posted to channels.", Handler::Server(ServerCmd::Unsubscribe)),
+    row!("psubscribe", -2, f::PUBSUB | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "pubsub", "2.0.0", "Listens for messages published to channels that match one or more patterns.", Handler::Server(ServerCmd::Psubscribe)),
+    row!("punsubscribe", -1, f::PUBSUB | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "pubsub", "2.0.0", "Stops listening to messages published to channels that match one or more patterns.", Handler::Server(ServerCmd::Punsubscribe)),
+    row!("publish", 3, f::PUBSUB | f::LOADING | f::STALE | f::FAST | f::MAY_REPLICATE | f::SENTINEL, 0, Keys::NONE, "pubsub", "2.0.0", "Posts a message to a channel.", Handler::Server(ServerCmd::Publish)),
+    container!("pubsub", -2, "pubsub", "2.8.0", "A container for Pub/Sub commands.", PUBSUB_SUBS),
+    container!("client", -2, "connection", "2.4.0", "A container for client connection commands.", CLIENT_SUBS),
+    container!("config", -2, "server", "2.0.0", "A container for server configuration commands.", CONFIG_SUBS),
+    row!("info", -1, f::LOADING | f::STALE | f::SENTINEL, acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Returns information and statistics about the server.", Handler::Server(ServerCmd::Info)),
+    CommandSpec {
+        name: "command",
+        arity: -1,
+        flags: f::LOADING | f::STALE | f::SENTINEL,
+        acl: acl::CONNECTION,
+        keys: Keys::NONE,
+        handler: Handler::Server(ServerCmd::Command),
+        subcommands: COMMAND_SUBS,
+        group: "server",
+        since: "2.8.13",
+        summary: "Returns detailed information about all commands.",
+    },
+    row!("time", 1, f::LOADING | f::STALE | f::FAST, 0, Keys::NONE, "server", "2.6.0", "Returns the server time.", Handler::Server(ServerCmd::Time)),
+    row!("lastsave", 1, f::LOADING | f::STALE | f::FAST, acl::ADMIN | acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", Handler::Server(ServerCmd::Lastsave)),
+    row!("save", 1, f::NO_ASYNC_LOADING | f::ADMIN | f::NOSCRIPT | f::NO_MULTI, 0, Keys::NONE, "server", "1.0.0", "Synchronously saves the database(s) to disk.", Handler::Server(ServerCmd::Save)),
+    row!("bgsave", -1, f::NO_ASYNC_LOADING | f::ADMIN | f::NOSCRIPT, 0, Keys::NONE, "server", "1.0.0", "Asynchronously saves the database(s) to disk.", Handler::Server(ServerCmd::Bgsave)),
+    row!("shutdown", -1, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::NO_MULTI | f::SENTINEL | f::ALLOW_BUSY, 0, Keys::NONE, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the server.", Handler::Server(ServerCmd::Shutdown)),
+    row!("monitor", 1, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE, 0, Keys::NONE, "server", "1.0.0", "Listens for all requests received by the server in real-time.", Handler::Server(ServerCmd::Monitor)),
+    container!("slowlog", -2, "server", "2.2.12", "A container for slow log commands.", SLOWLOG_SUBS),
+    container!("latency", -2, "server", "2.8.13", "A container for latency diagnostics commands.", LATENCY_SUBS),
+    container!("memory", -2, "server", "4.0.0", "A container for memory diagnostics commands.", MEMORY_SUBS),
+    row!("role", 1, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::SENTINEL, acl::ADMIN | acl::DANGEROUS, Keys::NONE, "server", "2.8.12", "Returns the replication role.", Handler::Server(ServerCmd::Role)),
+    row!("debug", -2, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::PROTECTED, 0, Keys::NONE, "server", "1.0.0", "A container for debugging commands.", Handler::Server(ServerCmd::Debug)),
+    row!("replicaof", 3, f::NO_ASYNC_LOADING | f::ADMIN | f::NOSCRIPT | f::STALE, 0, Keys::NONE, "server", "5.0.0", "Configures a server as replica of another, or promotes it to a primary.", Handler::Server(ServerCmd::Replicaof)),
+    row!("slaveof", 3, f::NO_ASYNC_LOADING | f::ADMIN | f::NOSCRIPT | f::STALE, 0, Keys::NONE, "server", "1.0.0", "Sets a server as a replica of another, or promotes it to being a primary.", Handler::Server(ServerCmd::Replicaof)),
+    row!("sync", 1, f::NO_ASYNC_LOADING | f::ADMIN | f::NO_MULTI | f::NOSCRIPT, 0, Keys::NONE, "server", "1.0.0", "An internal command used in replication.", Handler::Server(ServerCmd::Sync)),
+    row!("psync", -3, f::NO_ASYNC_LOADING | f::ADMIN | f::NO_MULTI | f::NOSCRIPT, 0, Keys::NONE, "server", "2.8.0", "An internal command used in replication.", Handler::Server(ServerCmd::Psync)),
+    row!("replconf", -1, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::ALLOW_BUSY, 0, Keys::NONE, "server", "3.0.0", "An internal command for configuring the replication stream.", Handler::Server(ServerCmd::Replconf)),
+    row!("wait", 3, f::BLOCKING, acl::CONNECTION, Keys::NONE, "generic", "3.0.0", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Handler::Server(ServerCmd::Wait)),
+    row!("failover", -1, f::ADMIN | f::NOSCRIPT | f::STALE, 0, Keys::NONE, "server", "6.2.0", "Starts a coordinated failover from a server to one of its replicas.", Handler::Server(ServerCmd::Failover)),
+    row!("flushall", -1, f::WRITE, acl::KEYSPACE | acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Removes all keys from all databases.", Handler::Server(ServerCmd::Flushall)),
+    row!("flushdb", -1, f::WRITE, acl::KEYSPACE | acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Remove all keys from the current database.", Handler::Server(ServerCmd::Flushdb)),
+    row!("dump", 2, f::READONLY, acl::KEYSPACE, Keys::range(1, 0, 1, &["RO", "ACCESS"]), "generic", "2.6.0", "Returns a serialized representation of the value stored at a key.", Handler::Server(ServerCmd::Dump)),
+    row!("restore", -4, f::WRITE | f::DENYOOM, acl::KEYSPACE | acl::DANGEROUS, Keys::range(1, 0, 1, &["OW", "UPDATE"]), "generic", "2.6.0", "Creates a key from the serialized representation of a value.", Handler::Server(ServerCmd::Restore)),
+    container!("object", -2, "generic", "2.2.3", "A container for object introspection commands.", OBJECT_SUBS),
+];

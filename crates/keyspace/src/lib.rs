@@ -1,0 +1,453 @@
+//! The keyspace: databases of [`Obj`]s, expiry, change tracking, snapshots and eviction
+//! sampling.
+//!
+//! One owner (the command executor) mutates it; everything here is single-threaded except what
+//! a [`Snapshot`] shares with a background serialiser (segments and objects, copy-on-write).
+//! Lazy-freed values are handed to a background dropper ([`lazyfree`]).
+//!
+//! Not here: commands, clients, propagation, networking, files.
+
+pub mod digest;
+pub mod lazyfree;
+pub mod lru;
+pub mod obj;
+
+use types::blob::Blob;
+use types::rand::Rng;
+use types::segmap::{SegMap, SegSnapshot};
+
+pub use obj::{Boxed, Kind, NewValue, Obj, ValueRef};
+
+/// How expired keys are treated on access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ExpiryMode {
+    /// This node is a primary: an expired key is deleted on access and the deletion is
+    /// reported for propagation.
+    #[default]
+    Primary,
+    /// This node is a replica: expired keys read as missing but are deleted only when the
+    /// primary says so.
+    Replica,
+}
+
+/// Counters for INFO stats.
+#[derive(Clone, Debug, Default)]
+pub struct KeyspaceStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired_keys: u64,
+    pub evicted_keys: u64,
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached_count: u64,
+}
+
+/// One database.
+#[derive(Clone, Default)]
+pub struct Db {
+    keys: SegMap<Obj>,
+    /// The keys that have an expire time (for sampling and `expires=` in INFO keyspace).
+    volatile: SegMap<Blob>,
+    /// Active-expiry scan position in `volatile`.
+    expire_cursor: u64,
+    /// Running average of TTLs seen by the active cycle (INFO keyspace `avg_ttl`).
+    pub avg_ttl_ms: i64,
+}
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.volatile.len()
+    }
+
+    /// Raw lookup, no expiry logic.
+    pub fn get(&self, key: &[u8]) -> Option<&Obj> {
+        self.keys.get(key)
+    }
+
+    /// Inserts or replaces an object, keeping the volatile index in step.
+    pub fn put(&mut self, obj: Obj) -> Option<Obj> {
+        let has_expire = obj.expire_ms().is_some();
+        let key = obj.key().to_vec();
+        let old = self.keys.insert(obj);
+        let had_expire = old.as_ref().is_some_and(|o| o.expire_ms().is_some());
+        if has_expire && !had_expire {
+            self.volatile.insert(Blob::new(&key));
+        } else if had_expire && !has_expire {
+            self.volatile.remove(&key);
+        }
+        old
+    }
+
+    pub fn take(&mut self, key: &[u8]) -> Option<Obj> {
+        let old = self.keys.remove(key)?;
+        if old.expire_ms().is_some() {
+            self.volatile.remove(key);
+        }
+        Some(old)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Obj> + '_ {
+        self.keys.iter()
+    }
+
+    pub fn snapshot(&self) -> SegSnapshot<Obj> {
+        self.keys.snapshot()
+    }
+}
+
+/// A point-in-time view of every database, for a background serialiser.
+pub struct Snapshot {
+    pub dbs: Vec<SegSnapshot<Obj>>,
+    /// Taken at this time (ms), so the writer can drop keys already expired, as Redis does.
+    pub taken_at_ms: i64,
+}
+
+/// Changes observed while executing commands, drained by the server after each command.
+#[derive(Default)]
+pub struct Events {
+    /// Keys written (for WATCH and blocked clients), only collected while `track` is on.
+    pub touched: Vec<(usize, Vec<u8>)>,
+    /// Databases flushed or swapped (every watched key in them is touched).
+    pub touched_dbs: Vec<usize>,
+    /// Keys deleted because they expired (the server propagates a DEL/UNLINK for each).
+    pub expired: Vec<(usize, Vec<u8>)>,
+    pub track: bool,
+}
+
+/// All databases plus the state lookups need.
+pub struct Keyspace {
+    dbs: Vec<Db>,
+    /// The time commands see (cached per command, as Redis does).
+    pub now_ms: i64,
+    pub mode: ExpiryMode,
+    /// The primary's stream is being applied (or a load is running): expired keys are visible
+    /// and never deleted on access.
+    pub obey_all: bool,
+    /// Clients with CLIENT NO-TOUCH, and internal reads, do not update LRU/LFU.
+    pub no_touch: bool,
+    pub lru: lru::LruState,
+    pub events: Events,
+    pub stats: KeyspaceStats,
+    pub rng: Rng,
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Keyspace {
+        Keyspace {
+            dbs: (0..databases.max(1)).map(|_| Db::default()).collect(),
+            now_ms: 0,
+            mode: ExpiryMode::Primary,
+            obey_all: false,
+            no_touch: false,
+            lru: lru::LruState::default(),
+            events: Events::default(),
+            stats: KeyspaceStats::default(),
+            rng: Rng::from_entropy(),
+        }
+    }
+
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    pub fn db(&self, db: usize) -> &Db {
+        &self.dbs[db]
+    }
+
+    pub fn dbs(&self) -> &[Db] {
+        &self.dbs
+    }
+
+    /// True if `obj` is logically expired now.
+    fn is_expired(&self, obj: &Obj) -> bool {
+        obj.expire_ms().is_some_and(|e| e <= self.now_ms)
+    }
+
+    /// Applies the expiry policy to `key`; returns true if the key is (now) absent.
+    fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        let Some(obj) = self.dbs[db].keys.get(key) else {
+            return true;
+        };
+        if self.obey_all || !self.is_expired(obj) {
+            return false;
+        }
+        if self.mode == ExpiryMode::Replica {
+            return true;
+        }
+        self.delete_expired(db, key);
+        true
+    }
+
+    fn delete_expired(&mut self, db: usize, key: &[u8]) {
+        if let Some(old) = self.dbs[db].take(key) {
+            lazyfree::free(old);
+        }
+        self.stats.expired_keys += 1;
+        self.events.expired.push((db, key.to_vec()));
+        self.touch(db, key);
+    }
+
+    fn touch(&mut self, db: usize, key: &[u8]) {
+        if self.events.track {
+            self.events.touched.push((db, key.to_vec()));
+        }
+    }
+
+    fn access(&self, obj: &Obj) {
+        if !self.no_touch {
+            self.lru.on_access(obj);
+        }
+    }
+
+    /// Read lookup (`lookupKeyRead`): expiry, hit/miss stats, LRU/LFU update.
+    pub fn read(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {
+        if self.expire_if_needed(db, key) {
+            self.stats.misses += 1;
+            return None;
+        }
+        self.stats.hits += 1;
+        let obj = self.dbs[db].keys.get(key)?;
+        self.access(obj);
+        Some(obj)
+    }
+
+    /// Lookup for a command that will write (`lookupKeyWrite`): expiry, LRU, no stats.
+    pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {
+        if self.expire_if_needed(db, key) {
+            return None;
+        }
+        let obj = self.dbs[db].keys.get(key)?;
+        self.access(obj);
+        Some(obj)
+    }
+
+    /// Lookup without any side effect except the expiry policy (EXISTS-like internal checks
+    /// also count as access in Redis; use [`Keyspace::get`] for that).
+    pub fn peek(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {
+        if self.expire_if_needed(db, key) {
+            return None;
+        }
+        self.dbs[db].keys.get(key)
+    }
+
+    /// Mutable lookup: the key counts as modified (WATCH, blocked clients).
+    pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Obj> {
+        if self.expire_if_needed(db, key) {
+            return None;
+        }
+        self.touch(db, key);
+        let obj = self.dbs[db].keys.get_mut(key)?;
+        if !self.no_touch {
+            self.lru.on_access(obj);
+        }
+        Some(obj)
+    }
+
+    /// Stores `obj` (replacing any value under its key), returning the old value.
+    pub fn put(&mut self, db: usize, obj: Obj) -> Option<Obj> {
+        self.touch(db, obj.key());
+        self.lru.init(&obj);
+        self.dbs[db].put(obj)
+    }
+
+    /// Deletes `key`; returns the old value if it existed (and was not expired).
+    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Obj> {
+        if self.expire_if_needed(db, key) {
+            return None;
+        }
+        self.touch(db, key);
+        self.dbs[db].take(key)
+    }
+
+    /// Sets or clears the expire of an existing key; returns false if the key is missing.
+    pub fn set_expire(&mut self, db: usize, key: &[u8], expire_ms: Option<i64>) -> bool {
+        let Some(obj) = self.get_mut(db, key) else {
+            return false;
+        };
+        let had = obj.expire_ms().is_some();
+        obj.set_expire(expire_ms);
+        let d = &mut self.dbs[db];
+        match (had, expire_ms.is_some()) {
+            (false, true) => {
+                d.volatile.insert(Blob::new(key));
+            }
+            (true, false) => {
+                d.volatile.remove(key);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Empties a database, returning its old contents (to be freed lazily or not).
+    pub fn flush_db(&mut self, db: usize) -> Db {
+        self.events.touched_dbs.push(db);
+        std::mem::take(&mut self.dbs[db])
+    }
+
+    pub fn flush_all(&mut self) -> Vec<Db> {
+        (0..self.dbs.len()).map(|db| self.flush_db(db)).collect()
+    }
+
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+        self.events.touched_dbs.push(a);
+        self.events.touched_dbs.push(b);
+    }
+
+    /// Replaces every database at once (a replica's atomic swap after loading aside, DEBUG
+    /// RELOAD). Returns the old databases.
+    pub fn replace_all(&mut self, dbs: Vec<Db>) -> Vec<Db> {
+        for db in 0..self.dbs.len() {
+            self.events.touched_dbs.push(db);
+        }
+        std::mem::replace(&mut self.dbs, dbs)
+    }
+
+    pub fn dbsize(&self, db: usize) -> usize {
+        self.dbs[db].len()
+    }
+
+    /// A random key that is not expired (expired keys found on the way are deleted on a
+    /// primary, as RANDOMKEY does).
+    pub fn random_key(&mut self, db: usize) -> Option<Vec<u8>> {
+        for _ in 0..100 {
+            let key = self.dbs[db].keys.random(&mut self.rng)?.key().to_vec();
+            if !self.expire_if_needed(db, &key) {
+                return Some(key);
+            }
+            if self.mode == ExpiryMode::Replica && self.dbs[db].volatile.len() == self.dbs[db].len()
+            {
+                // Every key is volatile and we may not delete: return this one, as Redis does.
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    /// One SCAN step over a database.
+    pub fn scan(&self, db: usize, cursor: u64, count: usize, emit: impl FnMut(&Obj)) -> u64 {
+        self.dbs[db].keys.scan(cursor, count, emit)
+    }
+
+    /// Deletes expired keys found in a bounded sample of each database's volatile keys.
+    /// Returns how many keys it expired. `effort` ~ keys examined per database per call.
+    pub fn active_expire(&mut self, effort: usize, deadline: std::time::Instant) -> usize {
+        if self.mode == ExpiryMode::Replica {
+            return 0;
+        }
+        let mut total = 0;
+        for db in 0..self.dbs.len() {
+            loop {
+                let (expired, sampled) = self.expire_sample(db, effort);
+                total += expired;
+                if sampled == 0 || expired * 10 <= sampled {
+                    break;
+                }
+                if std::time::Instant::now() >= deadline {
+                    self.stats.expired_time_cap_reached_count += 1;
+                    return total;
+                }
+            }
+        }
+        total
+    }
+
+    fn expire_sample(&mut self, db: usize, effort: usize) -> (usize, usize) {
+        let d = &self.dbs[db];
+        if d.volatile.is_empty() {
+            return (0, 0);
+        }
+        let mut candidates = Vec::new();
+        let next = d
+            .volatile
+            .scan(d.expire_cursor, effort, |k| candidates.push(k.to_vec()));
+        self.dbs[db].expire_cursor = next;
+        let now = self.now_ms;
+        let mut expired = 0;
+        let mut ttl_sum = 0i64;
+        let mut ttl_n = 0i64;
+        for key in &candidates {
+            match self.dbs[db].keys.get(key).and_then(Obj::expire_ms) {
+                Some(e) if e <= now => {
+                    self.delete_expired(db, key);
+                    expired += 1;
+                }
+                Some(e) => {
+                    ttl_sum += e - now;
+                    ttl_n += 1;
+                }
+                None => {}
+            }
+        }
+        if ttl_n > 0 {
+            let avg = ttl_sum / ttl_n;
+            let d = &mut self.dbs[db];
+            d.avg_ttl_ms = if d.avg_ttl_ms == 0 {
+                avg
+            } else {
+                (d.avg_ttl_ms / 50) * 49 + avg / 50
+            };
+        }
+        (expired, candidates.len())
+    }
+
+    /// Random keys for eviction: `n` samples from `db`, from the volatile set if `volatile`.
+    pub fn sample(&mut self, db: usize, n: usize, volatile: bool) -> Vec<Vec<u8>> {
+        let d = &self.dbs[db];
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let key = if volatile {
+                d.volatile.random(&mut self.rng).map(|k| k.to_vec())
+            } else {
+                d.keys.random(&mut self.rng).map(|o| o.key().to_vec())
+            };
+            match key {
+                Some(k) => out.push(k),
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// A point-in-time view of all databases, in O(segments).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            dbs: self.dbs.iter().map(Db::snapshot).collect(),
+            taken_at_ms: self.now_ms,
+        }
+    }
+
+    /// Inserts a loaded key without touching events; fails on duplicates (corrupt input).
+    pub fn load_insert(dbs: &mut [Db], db: usize, obj: Obj) -> Result<(), Obj> {
+        let d = &mut dbs[db];
+        if d.keys.contains_key(obj.key()) {
+            return Err(obj);
+        }
+        if obj.expire_ms().is_some() {
+            d.volatile.insert(Blob::new(obj.key()));
+        }
+        d.keys.insert_new(obj);
+        Ok(())
+    }
+
+    /// Fresh empty databases (for loading aside).
+    pub fn empty_dbs(n: usize) -> Vec<Db> {
+        (0..n).map(|_| Db::default()).collect()
+    }
+
+    /// Drains the events collected so far.
+    pub fn take_events(&mut self) -> Events {
+        let track = self.events.track;
+        let ev = std::mem::take(&mut self.events);
+        self.events.track = track;
+        ev
+    }
+}

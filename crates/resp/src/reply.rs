@@ -1,0 +1,226 @@
+//! Replies as values, and their encoding in RESP2 and RESP3.
+//!
+//! Handlers build a [`Reply`]; the connection layer encodes it for the protocol version the
+//! client negotiated with HELLO. Types that RESP2 lacks degrade the way Redis degrades them
+//! (maps become flat arrays, doubles become bulk strings, booleans become integers).
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+
+use crate::float::write_double;
+
+/// Protocol version of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RespVersion {
+    #[default]
+    Resp2,
+    Resp3,
+}
+
+/// A reply to one command.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// `+OK`.
+    Ok,
+    /// A simple string, e.g. `PONG`, `QUEUED`.
+    Status(Cow<'static, str>),
+    /// An error line without the leading `-`, e.g. `ERR syntax error`.
+    Error(Cow<'static, str>),
+    Int(i64),
+    Bulk(Bytes),
+    /// Null bulk string (`$-1`; RESP3 `_`).
+    Nil,
+    /// Null array (`*-1`; RESP3 `_`).
+    NilArray,
+    Array(Vec<Reply>),
+    /// RESP3 map; RESP2 flat array of key, value, ...
+    Map(Vec<(Reply, Reply)>),
+    /// RESP3 set; RESP2 array.
+    Set(Vec<Reply>),
+    /// RESP3 double; RESP2 bulk string in Redis's number format.
+    Double(f64),
+    /// RESP3 boolean; RESP2 integer 1/0.
+    Bool(bool),
+    /// RESP3 verbatim string with a 3-letter format (`txt`); RESP2 bulk string.
+    Verbatim(&'static str, Bytes),
+    /// RESP3 push; RESP2 array (pub/sub messages).
+    Push(Vec<Reply>),
+    /// Bytes already encoded (the caller guarantees they are valid RESP for this client).
+    Raw(Bytes),
+}
+
+impl Reply {
+    pub fn error(msg: impl Into<Cow<'static, str>>) -> Reply {
+        Reply::Error(msg.into())
+    }
+
+    pub fn status(msg: impl Into<Cow<'static, str>>) -> Reply {
+        Reply::Status(msg.into())
+    }
+
+    pub fn bulk(data: &[u8]) -> Reply {
+        Reply::Bulk(Bytes::copy_from_slice(data))
+    }
+
+    /// Bulk string or nil.
+    pub fn opt_bulk(data: Option<&[u8]>) -> Reply {
+        data.map_or(Reply::Nil, Reply::bulk)
+    }
+
+    pub fn bulks<I, T>(items: I) -> Reply
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        Reply::Array(items.into_iter().map(|i| Reply::bulk(i.as_ref())).collect())
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    /// The error code (first word) of an error reply, as counted in `INFO errorstats`.
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            Reply::Error(e) => Some(e.split(' ').next().unwrap_or("ERR")),
+            _ => None,
+        }
+    }
+
+    /// Appends the encoding of this reply to `out`.
+    pub fn encode(&self, proto: RespVersion, out: &mut Vec<u8>) {
+        let r3 = proto == RespVersion::Resp3;
+        match self {
+            Reply::Ok => out.extend_from_slice(b"+OK\r\n"),
+            Reply::Status(s) => line(out, b'+', s.as_bytes()),
+            Reply::Error(e) => line(out, b'-', e.as_bytes()),
+            Reply::Int(i) => int_line(out, b':', *i),
+            Reply::Bulk(b) => encode_bulk(out, b),
+            Reply::Nil if r3 => out.extend_from_slice(b"_\r\n"),
+            Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
+            Reply::NilArray if r3 => out.extend_from_slice(b"_\r\n"),
+            Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
+            Reply::Array(items) => encode_seq(out, b'*', items, proto),
+            Reply::Set(items) => encode_seq(out, if r3 { b'~' } else { b'*' }, items, proto),
+            Reply::Push(items) => encode_seq(out, if r3 { b'>' } else { b'*' }, items, proto),
+            Reply::Map(pairs) => {
+                if r3 {
+                    int_line(out, b'%', pairs.len() as i64);
+                } else {
+                    int_line(out, b'*', 2 * pairs.len() as i64);
+                }
+                for (k, v) in pairs {
+                    k.encode(proto, out);
+                    v.encode(proto, out);
+                }
+            }
+            Reply::Double(d) => {
+                let mut s = String::with_capacity(24);
+                write_double(&mut s, *d);
+                if r3 {
+                    line(out, b',', s.as_bytes());
+                } else {
+                    encode_bulk(out, s.as_bytes());
+                }
+            }
+            Reply::Bool(b) if r3 => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+            Reply::Bool(b) => int_line(out, b':', *b as i64),
+            Reply::Verbatim(fmt, data) if r3 => {
+                int_line(out, b'=', (data.len() + 4) as i64);
+                out.extend_from_slice(fmt.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(data);
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Verbatim(_, data) => encode_bulk(out, data),
+            Reply::Raw(b) => out.extend_from_slice(b),
+        }
+    }
+
+    /// Convenience: the encoding as a new vector.
+    pub fn to_bytes(&self, proto: RespVersion) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(proto, &mut out);
+        out
+    }
+}
+
+fn encode_seq(out: &mut Vec<u8>, tag: u8, items: &[Reply], proto: RespVersion) {
+    int_line(out, tag, items.len() as i64);
+    for item in items {
+        item.encode(proto, out);
+    }
+}
+
+/// `$<len>\r\n<data>\r\n`.
+pub fn encode_bulk(out: &mut Vec<u8>, data: &[u8]) {
+    int_line(out, b'$', data.len() as i64);
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `<tag><n>\r\n`.
+pub fn int_line(out: &mut Vec<u8>, tag: u8, n: i64) {
+    out.push(tag);
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A simple line; CR and LF inside are replaced by spaces, as Redis does for status/errors.
+fn line(out: &mut Vec<u8>, tag: u8, text: &[u8]) {
+    out.push(tag);
+    if memchr::memchr2(b'\r', b'\n', text).is_some() {
+        out.extend(
+            text.iter()
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
+    } else {
+        out.extend_from_slice(text);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Encodes a command as a RESP multibulk array (what clients, primaries and the replication
+/// stream send).
+pub fn encode_command<T: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[T]) {
+    int_line(out, b'*', args.len() as i64);
+    for a in args {
+        encode_bulk(out, a.as_ref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(r: &Reply, p: RespVersion) -> String {
+        String::from_utf8(r.to_bytes(p)).unwrap()
+    }
+
+    #[test]
+    fn resp2_and_resp3_shapes() {
+        use RespVersion::*;
+        let map = Reply::Map(vec![(Reply::bulk(b"a"), Reply::Int(1))]);
+        assert_eq!(enc(&map, Resp2), "*2\r\n$1\r\na\r\n:1\r\n");
+        assert_eq!(enc(&map, Resp3), "%1\r\n$1\r\na\r\n:1\r\n");
+        assert_eq!(enc(&Reply::Double(1.5), Resp2), "$3\r\n1.5\r\n");
+        assert_eq!(enc(&Reply::Double(f64::INFINITY), Resp3), ",inf\r\n");
+        assert_eq!(enc(&Reply::Nil, Resp2), "$-1\r\n");
+        assert_eq!(enc(&Reply::NilArray, Resp3), "_\r\n");
+        assert_eq!(enc(&Reply::Bool(true), Resp2), ":1\r\n");
+        assert_eq!(
+            enc(&Reply::Verbatim("txt", Bytes::from_static(b"hi")), Resp3),
+            "=6\r\ntxt:hi\r\n"
+        );
+        assert_eq!(enc(&Reply::error("ERR a\r\nb"), Resp2), "-ERR a  b\r\n");
+    }
+
+    #[test]
+    fn command_encoding() {
+        let mut out = Vec::new();
+        encode_command(&mut out, &[&b"SELECT"[..], b"0"]);
+        assert_eq!(out, b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n");
+    }
+}

@@ -1,0 +1,334 @@
+//! One connection: its socket, query buffer, pending output and per-connection state.
+
+use std::collections::{HashSet, VecDeque};
+use std::io::{self, Read, Write};
+
+use bytes::{Bytes, BytesMut};
+use mio::net::{TcpStream, UnixStream};
+use mio::Token;
+use resp::{Reply, RequestParser, RespVersion};
+
+/// A client socket.
+pub enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Conn {
+    pub fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Conn::Tcp(s) => s,
+            Conn::Unix(s) => s,
+        }
+    }
+
+    pub fn fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        match self {
+            Conn::Tcp(s) => s.as_raw_fd(),
+            Conn::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
+    pub fn shutdown(&self) {
+        let _ = match self {
+            Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            Conn::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// CLIENT REPLY mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    Skip,
+}
+
+/// Output-buffer class (client-output-buffer-limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientClass {
+    Normal = 0,
+    Replica = 1,
+    Pubsub = 2,
+}
+
+/// A queued MULTI transaction.
+#[derive(Default)]
+pub struct MultiState {
+    pub queue: Vec<Vec<Bytes>>,
+    /// A command failed to queue: EXEC must abort.
+    pub dirty_exec: bool,
+}
+
+/// A client parked by a blocking command.
+pub struct Blocked {
+    pub argv: Vec<Bytes>,
+    pub keys: Vec<Bytes>,
+    pub db: usize,
+    /// Absolute unix ms; `None` = forever.
+    pub deadline_ms: Option<i64>,
+    pub kind: BlockKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    Keys,
+    /// WAIT: until `offset` is acknowledged by `replicas` replicas.
+    Wait {
+        offset: i64,
+        replicas: i64,
+    },
+    /// CLIENT PAUSE holds this client's next command.
+    Paused,
+}
+
+pub struct Client {
+    pub id: u64,
+    pub token: Token,
+    pub conn: Conn,
+    pub addr: String,
+    pub laddr: String,
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub db: usize,
+    pub resp: RespVersion,
+    pub authenticated: bool,
+    pub query: BytesMut,
+    pub parser: RequestParser,
+    /// Encoded replies not yet written; `out_pos` bytes of it are already sent.
+    pub out: Vec<u8>,
+    pub out_pos: usize,
+    /// Large chunks queued after `out` (bulk payloads, shared backlog slices).
+    pub out_chunks: VecDeque<Bytes>,
+    pub out_chunks_bytes: usize,
+    /// Close once the pending output is written.
+    pub close_after_reply: bool,
+    /// Close at the next opportunity, without writing more.
+    pub close_asap: bool,
+    pub reply_mode: ReplyMode,
+    pub multi: Option<MultiState>,
+    pub watched: Vec<(usize, Bytes)>,
+    /// A watched key changed: EXEC will fail.
+    pub dirty_cas: bool,
+    pub channels: HashSet<Bytes>,
+    pub patterns: HashSet<Bytes>,
+    pub monitor: bool,
+    pub blocked: Option<Blocked>,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    /// Created / last command, unix ms.
+    pub ctime_ms: i64,
+    pub last_interaction_ms: i64,
+    pub last_cmd: String,
+    /// When the soft output limit started being exceeded (unix ms), if it is.
+    pub soft_limit_since_ms: Option<i64>,
+    /// Replication offset after this client's last write (WAIT).
+    pub woff: i64,
+    /// Bytes read since the last accounting tick (stats).
+    pub read_pending: bool,
+    pub class: ClientClass,
+    /// Set for connections that became replicas (SYNC/PSYNC); index into the replica table.
+    pub replica: Option<u64>,
+    /// The replica's link to its primary: replies are suppressed.
+    pub is_primary_link: bool,
+}
+
+impl Client {
+    pub fn new(
+        id: u64,
+        token: Token,
+        conn: Conn,
+        addr: String,
+        laddr: String,
+        now_ms: i64,
+        max_bulk: usize,
+    ) -> Client {
+        Client {
+            id,
+            token,
+            conn,
+            addr,
+            laddr,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            db: 0,
+            resp: RespVersion::Resp2,
+            authenticated: false,
+            query: BytesMut::with_capacity(16 * 1024),
+            parser: RequestParser::new(max_bulk),
+            out: Vec::with_capacity(1024),
+            out_pos: 0,
+            out_chunks: VecDeque::new(),
+            out_chunks_bytes: 0,
+            close_after_reply: false,
+            close_asap: false,
+            reply_mode: ReplyMode::On,
+            multi: None,
+            watched: Vec::new(),
+            dirty_cas: false,
+            channels: HashSet::new(),
+            patterns: HashSet::new(),
+            monitor: false,
+            blocked: None,
+            no_evict: false,
+            no_touch: false,
+            ctime_ms: now_ms,
+            last_interaction_ms: now_ms,
+            last_cmd: "NULL".into(),
+            soft_limit_since_ms: None,
+            woff: 0,
+            read_pending: false,
+            class: ClientClass::Normal,
+            replica: None,
+            is_primary_link: false,
+        }
+    }
+
+    /// Appends a reply (respecting CLIENT REPLY OFF/SKIP and the primary link's silence).
+    pub fn reply(&mut self, r: &Reply) {
+        if self.is_primary_link || self.reply_mode != ReplyMode::On {
+            return;
+        }
+        r.encode(self.resp, &mut self.out);
+    }
+
+    /// Appends raw bytes regardless of reply mode (replication payloads, pushes).
+    pub fn push_raw(&mut self, data: &[u8]) {
+        self.out.extend_from_slice(data);
+    }
+
+    /// Queues a large chunk without copying it.
+    pub fn push_chunk(&mut self, data: Bytes) {
+        if data.len() < 4096 && self.out_chunks.is_empty() {
+            self.out.extend_from_slice(&data);
+            return;
+        }
+        self.out_chunks_bytes += data.len();
+        self.out_chunks.push_back(data);
+    }
+
+    /// Bytes of output not yet written.
+    pub fn pending_output(&self) -> usize {
+        self.out.len() - self.out_pos + self.out_chunks_bytes
+    }
+
+    pub fn has_output(&self) -> bool {
+        self.pending_output() > 0
+    }
+
+    /// Writes as much pending output as the socket takes. Returns bytes written, or the error
+    /// that should close the client.
+    pub fn write_pending(&mut self) -> io::Result<usize> {
+        let mut total = 0;
+        while self.out_pos < self.out.len() {
+            match self.conn.write(&self.out[self.out_pos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.out_pos += n;
+                    total += n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        self.out.clear();
+        self.out_pos = 0;
+        if self.out.capacity() > 64 * 1024 {
+            self.out.shrink_to(16 * 1024);
+        }
+        while let Some(chunk) = self.out_chunks.front_mut() {
+            match self.conn.write(chunk) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    total += n;
+                    self.out_chunks_bytes -= n;
+                    if n == chunk.len() {
+                        self.out_chunks.pop_front();
+                    } else {
+                        let _ = bytes::Buf::advance(chunk, n);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(total)
+    }
+
+    /// Client flags for CLIENT LIST (`N` normal, `S` replica, `M` primary, `P` pubsub, `x` MULTI,
+    /// `b` blocked, `O` monitor, `c` close after reply, `A` close asap, `e` no-evict, `T` no-touch).
+    pub fn flags_string(&self) -> String {
+        let mut f = String::new();
+        if self.replica.is_some() {
+            f.push('S');
+        }
+        if self.is_primary_link {
+            f.push('M');
+        }
+        if !self.channels.is_empty() || !self.patterns.is_empty() {
+            f.push('P');
+        }
+        if self.multi.is_some() {
+            f.push('x');
+        }
+        if self.blocked.is_some() {
+            f.push('b');
+        }
+        if self.monitor {
+            f.push('O');
+        }
+        if self.dirty_cas {
+            f.push('d');
+        }
+        if self.close_after_reply {
+            f.push('c');
+        }
+        if self.close_asap {
+            f.push('A');
+        }
+        if self.no_evict {
+            f.push('e');
+        }
+        if self.no_touch {
+            f.push('T');
+        }
+        if f.is_empty() {
+            f.push('N');
+        }
+        f
+    }
+
+    pub fn in_pubsub(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
+}

@@ -1,0 +1,540 @@
+//! CLIENT subcommands, idle timeouts, output-buffer limits, and CLIENT PAUSE.
+
+use bytes::Bytes;
+use commands::errors::{self, err};
+use commands::spec::flags as f;
+use commands::CommandSpec;
+use resp::Reply;
+
+use super::{arg_lower, help_reply};
+use crate::client::{BlockKind, Client, ClientClass, ReplyMode};
+use crate::server::{now_ms, Server};
+use crate::{log_notice, log_verbose};
+
+/// CLIENT PAUSE state.
+#[derive(Default)]
+pub struct PauseState {
+    /// Unix ms until which clients are paused (0 = not paused).
+    pub until_ms: i64,
+    /// Only writes are paused (WRITE mode).
+    pub writes_only: bool,
+}
+
+/// One CLIENT LIST line (Valkey 8 field set), without the trailing newline.
+pub fn client_info(c: &Client, now: i64) -> String {
+    let name = c
+        .name
+        .as_ref()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    let lib = |v: &Option<Bytes>| {
+        v.as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default()
+    };
+    let multi = c.multi.as_ref().map_or(-1, |m| m.queue.len() as i64);
+    let events = if c.has_output() { "rw" } else { "r" };
+    let qbuf_free = c.query.capacity() - c.query.len();
+    let omem = c.pending_output();
+    let tot_mem = c.query.capacity() + c.out.capacity() + c.out_chunks_bytes + 1024;
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        c.id,
+        c.addr,
+        c.laddr,
+        c.conn.fd(),
+        name,
+        (now - c.ctime_ms) / 1000,
+        (now - c.last_interaction_ms) / 1000,
+        c.flags_string(),
+        c.db,
+        c.channels.len(),
+        c.patterns.len(),
+        multi,
+        c.watched.len(),
+        c.query.len(),
+        qbuf_free,
+        c.out.capacity(),
+        c.out.len() - c.out_pos,
+        c.out_chunks.len(),
+        omem,
+        tot_mem,
+        events,
+        c.last_cmd,
+        if c.resp == resp::RespVersion::Resp3 { 3 } else { 2 },
+        lib(&c.lib_name),
+        lib(&c.lib_ver),
+    )
+}
+
+/// Client names may not contain spaces, newlines or special characters (Redis's rule).
+pub fn validate_name(name: &[u8]) -> Result<(), Reply> {
+    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        return Err(err(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    Ok(())
+}
+
+fn client_type(c: &Client) -> &'static str {
+    if c.is_primary_link {
+        "master"
+    } else if c.replica.is_some() {
+        "slave"
+    } else if c.in_pubsub() {
+        "pubsub"
+    } else {
+        "normal"
+    }
+}
+
+fn type_matches(c: &Client, ty: &str) -> bool {
+    match ty {
+        "normal" => client_type(c) == "normal",
+        "slave" | "replica" => c.replica.is_some(),
+        "master" | "primary" => c.is_primary_link,
+        "pubsub" => c.in_pubsub(),
+        _ => false,
+    }
+}
+
+const TYPES: &[&str] = &["normal", "slave", "replica", "master", "primary", "pubsub"];
+
+pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let sub = arg_lower(argv, 1);
+    let now = now_ms();
+    match (sub.as_str(), argv.len()) {
+        ("help", 2) => help_reply("CLIENT", HELP),
+        ("id", 2) => Reply::Int(s.clients[key].id as i64),
+        ("info", 2) => {
+            Reply::Verbatim("txt", Bytes::from(client_info(&s.clients[key], now) + "\n"))
+        }
+        ("list", _) => list(s, argv, now),
+        ("getname", 2) => s.clients[key].name.clone().map_or(Reply::Nil, Reply::Bulk),
+        ("setname", 3) => {
+            if let Err(e) = validate_name(&argv[2]) {
+                return e;
+            }
+            s.clients[key].name = if argv[2].is_empty() {
+                None
+            } else {
+                Some(argv[2].clone())
+            };
+            Reply::Ok
+        }
+        ("setinfo", 4) => setinfo(s, key, argv),
+        ("kill", _) => kill(s, key, argv, now),
+        ("reply", 3) => {
+            let c = &mut s.clients[key];
+            match arg_lower(argv, 2).as_str() {
+                "on" => {
+                    c.reply_mode = ReplyMode::On;
+                    Reply::Ok
+                }
+                "off" => {
+                    c.reply_mode = ReplyMode::Off;
+                    Reply::Ok
+                }
+                "skip" => {
+                    if c.reply_mode == ReplyMode::On {
+                        c.reply_mode = ReplyMode::Skip;
+                    }
+                    Reply::Ok
+                }
+                _ => err(errors::SYNTAX),
+            }
+        }
+        ("no-evict", 3) | ("no-touch", 3) => {
+            let on = match arg_lower(argv, 2).as_str() {
+                "on" => true,
+                "off" => false,
+                _ => return err(errors::SYNTAX),
+            };
+            let c = &mut s.clients[key];
+            if sub == "no-evict" {
+                c.no_evict = on;
+            } else {
+                c.no_touch = on;
+            }
+            Reply::Ok
+        }
+        ("pause", 3) | ("pause", 4) => pause(s, argv, now),
+        ("unpause", 2) => {
+            s.pause.until_ms = 0;
+            release_paused(s);
+            Reply::Ok
+        }
+        ("unblock", 3) | ("unblock", 4) => unblock(s, argv),
+        ("tracking", _) => err("ERR CLIENT TRACKING is not supported by Redwing"),
+        _ => errors::unknown_subcommand("client", &argv[1]),
+    }
+}
+
+fn list(s: &Server, argv: &[Bytes], now: i64) -> Reply {
+    let mut out = String::new();
+    let filter_type = if argv.len() == 4 && arg_lower(argv, 2) == "type" {
+        let t = arg_lower(argv, 3);
+        if !TYPES.contains(&t.as_str()) {
+            return Reply::error(format!(
+                "ERR Unknown client type '{}'",
+                String::from_utf8_lossy(&argv[3])
+            ));
+        }
+        Some(t)
+    } else {
+        None
+    };
+    let ids: Option<Vec<u64>> = if argv.len() > 3 && arg_lower(argv, 2) == "id" {
+        let mut v = Vec::new();
+        for a in &argv[3..] {
+            match commands::args::int(a) {
+                Ok(id) if id > 0 => v.push(id as u64),
+                _ => return err("ERR Invalid client ID"),
+            }
+        }
+        Some(v)
+    } else if argv.len() != 2 && filter_type.is_none() {
+        return err(errors::SYNTAX);
+    } else {
+        None
+    };
+    let mut clients: Vec<&Client> = s.clients.iter().map(|(_, c)| c).collect();
+    clients.sort_by_key(|c| c.id);
+    for c in clients {
+        if filter_type.as_deref().is_some_and(|t| !type_matches(c, t)) {
+            continue;
+        }
+        if ids.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
+            continue;
+        }
+        out.push_str(&client_info(c, now));
+        out.push('\n');
+    }
+    Reply::Verbatim("txt", Bytes::from(out))
+}
+
+fn setinfo(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let attr = arg_lower(argv, 2);
+    if argv[3].iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        return Reply::error(format!(
+            "ERR {attr} cannot contain spaces, newlines or special characters."
+        ));
+    }
+    let v = if argv[3].is_empty() {
+        None
+    } else {
+        Some(argv[3].clone())
+    };
+    let c = &mut s.clients[key];
+    match attr.as_str() {
+        "lib-name" => c.lib_name = v,
+        "lib-ver" => c.lib_ver = v,
+        _ => {
+            return Reply::error(format!(
+                "ERR Unrecognized option '{}'",
+                String::from_utf8_lossy(&argv[2])
+            ))
+        }
+    }
+    Reply::Ok
+}
+
+/// CLIENT KILL <addr> | CLIENT KILL <filter> <value> ...
+fn kill(s: &mut Server, key: usize, argv: &[Bytes], now: i64) -> Reply {
+    if argv.len() == 3 {
+        let addr = String::from_utf8_lossy(&argv[2]).into_owned();
+        let target = s
+            .clients
+            .iter()
+            .find(|(_, c)| c.addr == addr)
+            .map(|(k, _)| k);
+        return match target {
+            Some(t) => {
+                close_client(s, t, t == key);
+                Reply::Ok
+            }
+            None => err("ERR No such client"),
+        };
+    }
+    if argv.len() < 4 || argv.len() % 2 != 0 {
+        return err(errors::SYNTAX);
+    }
+    let (mut id, mut ty, mut addr, mut laddr, mut user, mut maxage, mut skipme) =
+        (None, None, None, None, None, None, true);
+    for pair in argv[2..].chunks(2) {
+        let opt = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let val = String::from_utf8_lossy(&pair[1]).into_owned();
+        match opt.as_str() {
+            "id" => match commands::args::int(&pair[1]) {
+                Ok(v) if v > 0 => id = Some(v as u64),
+                _ => return err("ERR client-id should be greater than 0"),
+            },
+            "type" => {
+                let t = val.to_ascii_lowercase();
+                if !TYPES.contains(&t.as_str()) {
+                    return Reply::error(format!("ERR Unknown client type '{val}'"));
+                }
+                ty = Some(t);
+            }
+            "addr" => addr = Some(val),
+            "laddr" => laddr = Some(val),
+            "user" => user = Some(val),
+            "maxage" => match commands::args::int(&pair[1]) {
+                Ok(v) if v >= 0 => maxage = Some(v),
+                _ => return err("ERR maxage is not an integer or out of range"),
+            },
+            "skipme" => match val.to_ascii_lowercase().as_str() {
+                "yes" => skipme = true,
+                "no" => skipme = false,
+                _ => return err(errors::SYNTAX),
+            },
+            _ => return err(errors::SYNTAX),
+        }
+    }
+    let targets: Vec<usize> = s
+        .clients
+        .iter()
+        .filter(|(k, c)| {
+            id.is_none_or(|i| c.id == i)
+                && ty.as_deref().is_none_or(|t| type_matches(c, t))
+                && addr.as_deref().is_none_or(|a| c.addr == a)
+                && laddr.as_deref().is_none_or(|a| c.laddr == a)
+                && user.as_deref().is_none_or(|u| u == "default")
+                && maxage.is_none_or(|m| (now - c.ctime_ms) / 1000 >= m)
+                && !(skipme && *k == key)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let n = targets.len();
+    for t in targets {
+        close_client(s, t, t == key);
+    }
+    Reply::Int(n as i64)
+}
+
+/// Closes a client: the caller itself after its reply, others right away (safely, later in
+/// the loop, never while iterating clients).
+fn close_client(s: &mut Server, key: usize, is_self: bool) {
+    let c = &mut s.clients[key];
+    if is_self {
+        c.close_after_reply = true;
+    } else {
+        c.close_asap = true;
+    }
+}
+
+fn pause(s: &mut Server, argv: &[Bytes], now: i64) -> Reply {
+    let ms = match commands::args::int_or(&argv[2], "ERR timeout is not an integer or out of range")
+    {
+        Ok(v) if v >= 0 => v,
+        Ok(_) => return err("ERR timeout is negative"),
+        Err(e) => return e,
+    };
+    let writes_only = match argv
+        .get(3)
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+    {
+        None => false,
+        Some(m) if m == "all" => false,
+        Some(m) if m == "write" => true,
+        Some(_) => return err("ERR CLIENT PAUSE mode must be WRITE or ALL"),
+    };
+    let until = now + ms;
+    // A longer or stricter pause wins over a shorter one, as in Redis.
+    if until > s.pause.until_ms || (!writes_only && s.pause.writes_only) {
+        s.pause.until_ms = s.pause.until_ms.max(until);
+        s.pause.writes_only = writes_only && (s.pause.writes_only || s.pause.until_ms == until);
+    }
+    Reply::Ok
+}
+
+fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
+    let id = match commands::args::int_or(&argv[2], "ERR value is not an integer or out of range") {
+        Ok(v) => v as u64,
+        Err(e) => return e,
+    };
+    let error = match argv
+        .get(3)
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+    {
+        None => false,
+        Some(m) if m == "timeout" => false,
+        Some(m) if m == "error" => true,
+        Some(_) => return err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+    };
+    let Some(k) = s.client_key(id) else {
+        return Reply::Int(0);
+    };
+    if s.clients[k]
+        .blocked
+        .as_ref()
+        .is_some_and(|b| b.kind == BlockKind::Paused)
+    {
+        return Reply::Int(0);
+    }
+    Reply::Int(crate::blocking::force_unblock(s, k, error) as i64)
+}
+
+/// True if `spec` must wait because clients are paused.
+pub fn is_paused_for(s: &Server, spec: &CommandSpec) -> bool {
+    if s.pause.until_ms == 0 || now_ms() >= s.pause.until_ms {
+        return false;
+    }
+    !s.pause.writes_only || spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE)
+}
+
+/// Parks a command until the pause ends.
+pub fn hold_paused(s: &mut Server, key: usize, argv: Vec<Bytes>) {
+    let c = &mut s.clients[key];
+    c.blocked = Some(crate::client::Blocked {
+        argv,
+        keys: Vec::new(),
+        db: c.db,
+        deadline_ms: None,
+        kind: BlockKind::Paused,
+    });
+}
+
+/// Runs the commands held by a pause that ended.
+fn release_paused(s: &mut Server) {
+    let held: Vec<usize> = s
+        .clients
+        .iter()
+        .filter(|(_, c)| {
+            c.blocked
+                .as_ref()
+                .is_some_and(|b| b.kind == BlockKind::Paused)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    for key in held {
+        let Some(b) = s.clients[key].blocked.take() else {
+            continue;
+        };
+        crate::dispatch::process_command(s, key, b.argv);
+        crate::dispatch::process_input(s, key);
+    }
+}
+
+pub fn pause_cron(s: &mut Server, now: i64) {
+    if s.pause.until_ms != 0 && now >= s.pause.until_ms {
+        s.pause.until_ms = 0;
+        release_paused(s);
+    }
+}
+
+/// True while writes are paused (active expiry and eviction also stop, as in Redis).
+pub fn writes_paused(s: &Server) -> bool {
+    s.pause.until_ms != 0 && now_ms() < s.pause.until_ms
+}
+
+/// Idle timeouts and output-buffer limits.
+pub fn cron_clients(s: &mut Server, now: i64) {
+    let timeout_ms = s.cfg.get_int("timeout") * 1000;
+    let limits = crate::config::special_cobl(s.cfg.get("client-output-buffer-limit"));
+    let mut close = Vec::new();
+    for (k, c) in s.clients.iter_mut() {
+        if timeout_ms > 0
+            && c.replica.is_none()
+            && !c.is_primary_link
+            && c.blocked.is_none()
+            && !c.in_pubsub()
+            && now - c.last_interaction_ms > timeout_ms
+        {
+            log_verbose!("Closing idle client");
+            close.push(k);
+            continue;
+        }
+        if over_output_limit(c, &limits, now) {
+            close.push(k);
+        }
+    }
+    for k in close {
+        s.stats.client_output_buffer_limit_disconnections += 1;
+        s.clients[k].close_asap = true;
+    }
+}
+
+/// Checks `client-output-buffer-limit` for one client.
+pub fn over_output_limit(c: &mut Client, limits: &[(u64, u64, u64)], now: i64) -> bool {
+    let class = if c.replica.is_some() {
+        ClientClass::Replica
+    } else if c.in_pubsub() {
+        ClientClass::Pubsub
+    } else {
+        ClientClass::Normal
+    };
+    let Some(&(hard, soft, secs)) = limits.get(class as usize) else {
+        return false;
+    };
+    let used = c.pending_output() as u64;
+    let hard_hit = hard > 0 && used >= hard;
+    let soft_hit = soft > 0 && used >= soft;
+    if !soft_hit {
+        c.soft_limit_since_ms = None;
+    }
+    let soft_expired = soft_hit && {
+        let since = *c.soft_limit_since_ms.get_or_insert(now);
+        now - since > secs as i64 * 1000
+    };
+    if hard_hit || soft_expired {
+        if !c.close_asap {
+            log_notice!(
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                client_info(c, now)
+            );
+        }
+        return true;
+    }
+    false
+}
+
+const HELP: &[&str] = &[
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "    * MAXAGE <maxage>",
+    "      Kill connections older than the specified age.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "NO-TOUCH (ON|OFF)",
+    "    Will not touch LRU/LFU stats when this mode is on.",
+];

@@ -1,0 +1,531 @@
+//! INFO: the sections and field names of Redis 7 (plus Valkey 8's additions where it matters),
+//! so monitoring tools, Sentinel and test suites parse us as they parse Redis.
+
+use std::fmt::Write;
+
+use bytes::Bytes;
+use resp::Reply;
+
+use crate::evict::used_memory;
+use crate::server::{now_ms, now_us, Server};
+use crate::util::human_bytes;
+
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
+
+pub fn info(s: &mut Server, argv: &[Bytes]) -> Reply {
+    let mut wanted: Vec<String> = argv[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    if wanted.is_empty() || wanted.iter().any(|w| w == "default") {
+        wanted.retain(|w| w != "default");
+        wanted.extend(DEFAULT.iter().map(|x| x.to_string()));
+    }
+    if wanted.iter().any(|w| w == "all" || w == "everything") {
+        wanted.extend(DEFAULT.iter().chain(ALL_EXTRA).map(|x| x.to_string()));
+    }
+    let want = |name: &str| wanted.iter().any(|w| w == name);
+    let mut out = String::new();
+    let order: [(&str, fn(&mut Server, &mut String)); 12] = [
+        ("server", server_section),
+        ("clients", clients_section),
+        ("memory", memory_section),
+        ("persistence", persistence_section),
+        ("stats", stats_section),
+        ("replication", replication_section),
+        ("cpu", cpu_section),
+        ("modules", modules_section),
+        ("commandstats", commandstats_section),
+        ("errorstats", errorstats_section),
+        ("cluster", cluster_section),
+        ("keyspace", keyspace_section),
+    ];
+    for (name, f) in order {
+        if want(name) {
+            if !out.is_empty() {
+                out.push_str("\r\n");
+            }
+            f(s, &mut out);
+        }
+    }
+    if want("latencystats") {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        out.push_str("# Latencystats\r\n");
+    }
+    Reply::Verbatim("txt", Bytes::from(out))
+}
+
+macro_rules! field {
+    ($out:expr, $($arg:tt)*) => {{
+        let _ = write!($out, $($arg)*);
+        $out.push_str("\r\n");
+    }};
+}
+
+fn server_section(s: &mut Server, out: &mut String) {
+    let uname = uname();
+    let uptime = s.uptime();
+    out.push_str("# Server\r\n");
+    field!(out, "redis_version:{}", crate::REDIS_VERSION);
+    field!(out, "redwing_version:{}", crate::VERSION);
+    field!(out, "redis_git_sha1:00000000");
+    field!(out, "redis_git_dirty:0");
+    field!(out, "redis_build_id:0");
+    field!(out, "redis_mode:standalone");
+    field!(out, "os:{}", uname);
+    field!(out, "arch_bits:64");
+    field!(out, "monotonic_clock:POSIX clock_gettime");
+    field!(out, "multiplexing_api:epoll");
+    field!(out, "atomicvar_api:c11-builtin");
+    field!(out, "gcc_version:0.0.0");
+    field!(out, "process_id:{}", std::process::id());
+    field!(out, "process_supervised:no");
+    field!(out, "run_id:{}", s.run_id);
+    field!(out, "tcp_port:{}", s.cfg.get_int("port"));
+    field!(out, "server_time_usec:{}", now_us());
+    field!(out, "uptime_in_seconds:{uptime}");
+    field!(out, "uptime_in_days:{}", uptime / 86400);
+    field!(out, "hz:{}", s.hz);
+    field!(out, "configured_hz:{}", s.cfg.get_int("hz"));
+    field!(out, "lru_clock:{}", s.ks.lru.clock);
+    field!(out, "executable:{}", s.executable);
+    field!(
+        out,
+        "config_file:{}",
+        s.cfg
+            .file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    field!(out, "io_threads_active:0");
+}
+
+fn uname() -> String {
+    // SAFETY: uname fills a zeroed struct.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to our struct.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return "Linux".into();
+    }
+    let f = |a: &[libc::c_char]| {
+        let bytes: Vec<u8> = a
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
+}
+
+fn clients_section(s: &mut Server, out: &mut String) {
+    let normal = s
+        .clients
+        .iter()
+        .filter(|(_, c)| c.replica.is_none() && !c.is_primary_link)
+        .count();
+    let max_in = s
+        .clients
+        .iter()
+        .map(|(_, c)| c.query.capacity())
+        .max()
+        .unwrap_or(0);
+    let max_out = s
+        .clients
+        .iter()
+        .map(|(_, c)| c.pending_output())
+        .max()
+        .unwrap_or(0);
+    out.push_str("# Clients\r\n");
+    field!(out, "connected_clients:{normal}");
+    field!(out, "cluster_connections:0");
+    field!(out, "maxclients:{}", s.cfg.get_int("maxclients"));
+    field!(out, "client_recent_max_input_buffer:{max_in}");
+    field!(out, "client_recent_max_output_buffer:{max_out}");
+    field!(out, "blocked_clients:{}", s.blocking.blocked_clients);
+    field!(out, "tracking_clients:0");
+    field!(
+        out,
+        "pubsub_clients:{}",
+        s.clients.iter().filter(|(_, c)| c.in_pubsub()).count()
+    );
+    field!(
+        out,
+        "watching_clients:{}",
+        s.clients
+            .iter()
+            .filter(|(_, c)| !c.watched.is_empty())
+            .count()
+    );
+    field!(
+        out,
+        "clients_in_timeout_table:{}",
+        s.blocking.next_deadline_ms().map_or(0, |_| 1)
+    );
+    field!(out, "total_watched_keys:{}", s.watched.len());
+    field!(out, "total_blocking_keys:{}", s.blocking.blocked_clients);
+}
+
+fn jemalloc_stat(name: &str) -> u64 {
+    use tikv_jemalloc_ctl::stats;
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    match name {
+        "active" => stats::active::read().unwrap_or(0) as u64,
+        "resident" => stats::resident::read().unwrap_or(0) as u64,
+        _ => stats::allocated::read().unwrap_or(0) as u64,
+    }
+}
+
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn memory_section(s: &mut Server, out: &mut String) {
+    let used = used_memory();
+    s.stats_peak(used);
+    let rss = crate::util::rss_bytes();
+    let peak = s.persist_peak();
+    let active = jemalloc_stat("active");
+    let resident = jemalloc_stat("resident");
+    let repl_backlog = s.repl.backlog_memory() as u64;
+    let clients_normal: u64 = s
+        .clients
+        .iter()
+        .filter(|(_, c)| c.replica.is_none())
+        .map(|(_, c)| (c.query.capacity() + c.out.capacity() + c.out_chunks_bytes) as u64)
+        .sum();
+    let clients_replicas: u64 = s
+        .clients
+        .iter()
+        .filter(|(_, c)| c.replica.is_some())
+        .map(|(_, c)| c.pending_output() as u64)
+        .sum();
+    let overhead = s.startup_memory() + repl_backlog + clients_normal + clients_replicas;
+    let dataset = used.saturating_sub(overhead);
+    let maxmemory = s.cfg.get_int("maxmemory") as u64;
+    let sysmem = total_system_memory();
+    out.push_str("# Memory\r\n");
+    field!(out, "used_memory:{used}");
+    field!(out, "used_memory_human:{}", human_bytes(used));
+    field!(out, "used_memory_rss:{rss}");
+    field!(out, "used_memory_rss_human:{}", human_bytes(rss));
+    field!(out, "used_memory_peak:{peak}");
+    field!(out, "used_memory_peak_human:{}", human_bytes(peak));
+    field!(
+        out,
+        "used_memory_peak_perc:{:.2}%",
+        if peak > 0 {
+            used as f64 * 100.0 / peak as f64
+        } else {
+            0.0
+        }
+    );
+    field!(out, "used_memory_overhead:{overhead}");
+    field!(out, "used_memory_startup:{}", s.startup_memory());
+    field!(out, "used_memory_dataset:{dataset}");
+    field!(
+        out,
+        "used_memory_dataset_perc:{:.2}%",
+        if used > 0 {
+            dataset as f64 * 100.0 / used as f64
+        } else {
+            0.0
+        }
+    );
+    field!(out, "allocator_allocated:{used}");
+    field!(out, "allocator_active:{active}");
+    field!(out, "allocator_resident:{resident}");
+    field!(out, "total_system_memory:{sysmem}");
+    field!(out, "total_system_memory_human:{}", human_bytes(sysmem));
+    field!(out, "used_memory_lua:31744");
+    field!(out, "used_memory_vm_eval:31744");
+    field!(out, "used_memory_lua_human:31.00K");
+    field!(out, "used_memory_scripts_eval:0");
+    field!(out, "number_of_cached_scripts:0");
+    field!(out, "number_of_functions:0");
+    field!(out, "number_of_libraries:0");
+    field!(out, "used_memory_vm_functions:32768");
+    field!(out, "used_memory_vm_total:64512");
+    field!(out, "used_memory_vm_total_human:63.00K");
+    field!(out, "used_memory_functions:0");
+    field!(out, "used_memory_scripts:0");
+    field!(out, "used_memory_scripts_human:0B");
+    field!(out, "maxmemory:{maxmemory}");
+    field!(out, "maxmemory_human:{}", human_bytes(maxmemory));
+    field!(out, "maxmemory_policy:{}", s.cfg.get("maxmemory-policy"));
+    field!(
+        out,
+        "allocator_frag_ratio:{:.2}",
+        if used > 0 {
+            active as f64 / used as f64
+        } else {
+            1.0
+        }
+    );
+    field!(out, "allocator_frag_bytes:{}", active.saturating_sub(used));
+    field!(
+        out,
+        "allocator_rss_ratio:{:.2}",
+        if active > 0 {
+            resident as f64 / active as f64
+        } else {
+            1.0
+        }
+    );
+    field!(
+        out,
+        "allocator_rss_bytes:{}",
+        resident as i64 - active as i64
+    );
+    field!(
+        out,
+        "rss_overhead_ratio:{:.2}",
+        if resident > 0 {
+            rss as f64 / resident as f64
+        } else {
+            1.0
+        }
+    );
+    field!(out, "rss_overhead_bytes:{}", rss as i64 - resident as i64);
+    field!(
+        out,
+        "mem_fragmentation_ratio:{:.2}",
+        if used > 0 {
+            rss as f64 / used as f64
+        } else {
+            1.0
+        }
+    );
+    field!(out, "mem_fragmentation_bytes:{}", rss as i64 - used as i64);
+    field!(out, "mem_not_counted_for_evict:{clients_replicas}");
+    field!(out, "mem_replication_backlog:{repl_backlog}");
+    field!(
+        out,
+        "mem_total_replication_buffers:{}",
+        repl_backlog + clients_replicas
+    );
+    field!(out, "mem_clients_slaves:{clients_replicas}");
+    field!(out, "mem_clients_normal:{clients_normal}");
+    field!(out, "mem_cluster_links:0");
+    field!(out, "mem_aof_buffer:0");
+    field!(
+        out,
+        "mem_replicas_repl_buffer:{}",
+        s.repl.local_buffer_memory()
+    );
+    field!(out, "mem_allocator:jemalloc-5.3.0");
+    field!(out, "active_defrag_running:0");
+    field!(
+        out,
+        "lazyfree_pending_objects:{}",
+        keyspace::lazyfree::PENDING.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    field!(
+        out,
+        "lazyfreed_objects:{}",
+        keyspace::lazyfree::FREED.load(std::sync::atomic::Ordering::Relaxed)
+    );
+}
+
+fn persistence_section(s: &mut Server, out: &mut String) {
+    out.push_str("# Persistence\r\n");
+    crate::persist::info_fields(s, out);
+}
+
+fn stats_section(s: &mut Server, out: &mut String) {
+    let st = &s.stats;
+    let ks = &s.ks.stats;
+    out.push_str("# Stats\r\n");
+    field!(out, "total_connections_received:{}", st.total_connections);
+    field!(out, "total_commands_processed:{}", st.total_commands);
+    field!(out, "instantaneous_ops_per_sec:{}", st.ops_per_sec());
+    field!(out, "total_net_input_bytes:{}", st.net_input_bytes);
+    field!(out, "total_net_output_bytes:{}", st.net_output_bytes);
+    field!(
+        out,
+        "total_net_repl_input_bytes:{}",
+        st.net_repl_input_bytes
+    );
+    field!(
+        out,
+        "total_net_repl_output_bytes:{}",
+        st.net_repl_output_bytes
+    );
+    field!(out, "instantaneous_input_kbps:{:.2}", st.input_kbps());
+    field!(out, "instantaneous_output_kbps:{:.2}", st.output_kbps());
+    field!(
+        out,
+        "instantaneous_input_repl_kbps:{:.2}",
+        st.repl_input_kbps()
+    );
+    field!(
+        out,
+        "instantaneous_output_repl_kbps:{:.2}",
+        st.repl_output_kbps()
+    );
+    field!(out, "rejected_connections:{}", st.rejected_conn);
+    let (full, pok, perr) = s.repl.sync_stats();
+    field!(out, "sync_full:{full}");
+    field!(out, "sync_partial_ok:{pok}");
+    field!(out, "sync_partial_err:{perr}");
+    field!(out, "expired_keys:{}", ks.expired_keys);
+    field!(out, "expired_stale_perc:{:.2}", ks.expired_stale_perc);
+    field!(
+        out,
+        "expired_time_cap_reached_count:{}",
+        ks.expired_time_cap_reached_count
+    );
+    field!(out, "expire_cycle_cpu_milliseconds:0");
+    field!(out, "evicted_keys:{}", ks.evicted_keys);
+    field!(out, "evicted_clients:0");
+    field!(out, "total_eviction_exceeded_time:0");
+    field!(out, "current_eviction_exceeded_time:0");
+    field!(out, "keyspace_hits:{}", ks.hits);
+    field!(out, "keyspace_misses:{}", ks.misses);
+    field!(out, "pubsub_channels:{}", s.pubsub.channel_count());
+    field!(out, "pubsub_patterns:{}", s.pubsub.pattern_count());
+    field!(out, "pubsubshard_channels:0");
+    field!(out, "latest_fork_usec:0");
+    field!(out, "total_forks:0");
+    field!(out, "migrate_cached_sockets:0");
+    field!(out, "slave_expires_tracked_keys:0");
+    field!(out, "active_defrag_hits:0");
+    field!(out, "active_defrag_misses:0");
+    field!(out, "active_defrag_key_hits:0");
+    field!(out, "active_defrag_key_misses:0");
+    field!(out, "total_active_defrag_time:0");
+    field!(out, "current_active_defrag_time:0");
+    field!(out, "tracking_total_keys:0");
+    field!(out, "tracking_total_items:0");
+    field!(out, "tracking_total_prefixes:0");
+    field!(
+        out,
+        "unexpected_error_replies:{}",
+        st.unexpected_error_replies
+    );
+    field!(out, "total_error_replies:{}", st.total_error_replies);
+    field!(out, "dump_payload_sanitizations:0");
+    field!(out, "total_reads_processed:{}", st.total_commands);
+    field!(out, "total_writes_processed:{}", st.total_commands);
+    field!(out, "io_threaded_reads_processed:0");
+    field!(out, "io_threaded_writes_processed:0");
+    field!(
+        out,
+        "client_query_buffer_limit_disconnections:{}",
+        st.client_query_buffer_limit_disconnections
+    );
+    field!(
+        out,
+        "client_output_buffer_limit_disconnections:{}",
+        st.client_output_buffer_limit_disconnections
+    );
+    field!(out, "reply_buffer_shrinks:0");
+    field!(out, "reply_buffer_expands:0");
+}
+
+fn replication_section(s: &mut Server, out: &mut String) {
+    out.push_str("# Replication\r\n");
+    crate::repl::info_fields(s, out);
+}
+
+fn cpu_section(_s: &mut Server, out: &mut String) {
+    let ru = |who| {
+        // SAFETY: getrusage fills a zeroed struct.
+        let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointer.
+        unsafe { libc::getrusage(who, &mut r) };
+        r
+    };
+    let tv = |t: libc::timeval| format!("{}.{:06}", t.tv_sec, t.tv_usec);
+    let me = ru(libc::RUSAGE_SELF);
+    let ch = ru(libc::RUSAGE_CHILDREN);
+    let th = ru(libc::RUSAGE_THREAD);
+    out.push_str("# CPU\r\n");
+    field!(out, "used_cpu_sys:{}", tv(me.ru_stime));
+    field!(out, "used_cpu_user:{}", tv(me.ru_utime));
+    field!(out, "used_cpu_sys_children:{}", tv(ch.ru_stime));
+    field!(out, "used_cpu_user_children:{}", tv(ch.ru_utime));
+    field!(out, "used_cpu_sys_main_thread:{}", tv(th.ru_stime));
+    field!(out, "used_cpu_user_main_thread:{}", tv(th.ru_utime));
+}
+
+fn modules_section(_s: &mut Server, out: &mut String) {
+    out.push_str("# Modules\r\n");
+}
+
+fn commandstats_section(s: &mut Server, out: &mut String) {
+    out.push_str("# Commandstats\r\n");
+    let mut names: Vec<&String> = s.stats.commands.keys().collect();
+    names.sort();
+    for n in names {
+        let c = &s.stats.commands[n];
+        if c.calls == 0 && c.failed_calls == 0 && c.rejected_calls == 0 {
+            continue;
+        }
+        let per = if c.calls > 0 {
+            c.usec as f64 / c.calls as f64
+        } else {
+            0.0
+        };
+        field!(
+            out,
+            "cmdstat_{n}:calls={},usec={},usec_per_call={per:.2},rejected_calls={},failed_calls={}",
+            c.calls,
+            c.usec,
+            c.rejected_calls,
+            c.failed_calls
+        );
+    }
+}
+
+fn errorstats_section(s: &mut Server, out: &mut String) {
+    out.push_str("# Errorstats\r\n");
+    for (code, n) in &s.stats.errors {
+        field!(out, "errorstat_{code}:count={n}");
+    }
+}
+
+fn cluster_section(_s: &mut Server, out: &mut String) {
+    out.push_str("# Cluster\r\n");
+    field!(out, "cluster_enabled:0");
+}
+
+fn keyspace_section(s: &mut Server, out: &mut String) {
+    out.push_str("# Keyspace\r\n");
+    for (i, db) in s.ks.dbs().iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        field!(
+            out,
+            "db{i}:keys={},expires={},avg_ttl={}",
+            db.len(),
+            db.expires_len(),
+            db.avg_ttl_ms
+        );
+    }
+    let _ = now_ms();
+}

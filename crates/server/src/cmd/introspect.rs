@@ -1,0 +1,676 @@
+//! Introspection and diagnostics: COMMAND, OBJECT, MEMORY, SLOWLOG, LATENCY, MONITOR, DEBUG.
+
+use bytes::Bytes;
+use commands::errors::{self, err};
+use commands::spec::{acl, flags as f, CommandSpec, Handler};
+use commands::table;
+use keyspace::{NewValue, Obj, ValueRef};
+use resp::Reply;
+
+use super::{arg_lower, help_reply};
+use crate::server::{now_us, Server};
+
+fn status_list(names: &[(u64, &str)], bits: u64, prefix: &str) -> Reply {
+    Reply::Set(
+        names
+            .iter()
+            .filter(|(b, _)| bits & b != 0)
+            .map(|(_, n)| Reply::status(format!("{prefix}{n}")))
+            .collect(),
+    )
+}
+
+fn key_specs(spec: &CommandSpec) -> Reply {
+    let k = &spec.keys;
+    if k.first <= 0 && k.find.is_none() {
+        return Reply::Array(vec![]);
+    }
+    let flags = Reply::Set(
+        k.spec_flags
+            .iter()
+            .map(|x| Reply::status(x.to_string()))
+            .collect(),
+    );
+    let (bs, fk) = if k.find.is_some() {
+        (
+            Reply::Map(vec![
+                (Reply::bulk(b"type"), Reply::bulk(b"unknown")),
+                (Reply::bulk(b"spec"), Reply::Map(vec![])),
+            ]),
+            Reply::Map(vec![
+                (Reply::bulk(b"type"), Reply::bulk(b"unknown")),
+                (Reply::bulk(b"spec"), Reply::Map(vec![])),
+            ]),
+        )
+    } else {
+        (
+            Reply::Map(vec![
+                (Reply::bulk(b"type"), Reply::bulk(b"index")),
+                (
+                    Reply::bulk(b"spec"),
+                    Reply::Map(vec![(Reply::bulk(b"index"), Reply::Int(k.first as i64))]),
+                ),
+            ]),
+            Reply::Map(vec![
+                (Reply::bulk(b"type"), Reply::bulk(b"range")),
+                (
+                    Reply::bulk(b"spec"),
+                    Reply::Map(vec![
+                        (Reply::bulk(b"lastkey"), Reply::Int(k.last as i64)),
+                        (Reply::bulk(b"keystep"), Reply::Int(k.step as i64)),
+                        (Reply::bulk(b"limit"), Reply::Int(0)),
+                    ]),
+                ),
+            ]),
+        )
+    };
+    Reply::Array(vec![Reply::Map(vec![
+        (Reply::bulk(b"flags"), flags),
+        (Reply::bulk(b"begin_search"), bs),
+        (Reply::bulk(b"find_keys"), fk),
+    ])])
+}
+
+/// One COMMAND INFO entry (10 fields, as Redis 7).
+fn command_info(spec: &CommandSpec, full: &str) -> Reply {
+    let (first, last, step) = spec.keys.legacy();
+    let mut flags = spec.flags;
+    if spec.keys.find.is_some() {
+        flags |= f::MOVABLE_KEYS;
+    }
+    let subs: Vec<Reply> = spec
+        .subcommands
+        .iter()
+        .map(|s| command_info(s, &format!("{full}|{}", s.name)))
+        .collect();
+    Reply::Array(vec![
+        Reply::bulk(full.as_bytes()),
+        Reply::Int(spec.arity as i64),
+        status_list(f::NAMES, flags, ""),
+        Reply::Int(first),
+        Reply::Int(last),
+        Reply::Int(step),
+        status_list(acl::NAMES, spec.acl_categories(), "@"),
+        Reply::Set(vec![]),
+        key_specs(spec),
+        Reply::Array(subs),
+    ])
+}
+
+fn command_docs(spec: &CommandSpec, full: &str) -> Reply {
+    let mut fields = vec![
+        (
+            Reply::bulk(b"summary"),
+            Reply::bulk(spec.summary.as_bytes()),
+        ),
+        (Reply::bulk(b"since"), Reply::bulk(spec.since.as_bytes())),
+        (Reply::bulk(b"group"), Reply::bulk(spec.group.as_bytes())),
+    ];
+    if !spec.subcommands.is_empty() {
+        let subs = spec.subcommands.iter().map(|s| {
+            let n = format!("{full}|{}", s.name);
+            (Reply::bulk(n.as_bytes()), command_docs(s, &n))
+        });
+        fields.push((Reply::bulk(b"subcommands"), Reply::Map(subs.collect())));
+    }
+    Reply::Map(fields)
+}
+
+/// Finds a command by full name (`get`, `config|get`).
+fn by_full_name(name: &[u8]) -> Option<(&'static CommandSpec, String)> {
+    let text = String::from_utf8_lossy(name).to_ascii_lowercase();
+    match text.split_once('|') {
+        Some((parent, sub)) => table::lookup(parent.as_bytes())
+            .and_then(|p| table::lookup_sub(p, sub.as_bytes()))
+            .map(|s| (s, text.clone())),
+        None => table::lookup(name).map(|s| (s, text)),
+    }
+}
+
+pub fn command(_s: &mut Server, argv: &[Bytes]) -> Reply {
+    if argv.len() == 1 {
+        return Reply::Array(
+            table::all()
+                .iter()
+                .map(|c| command_info(c, c.name))
+                .collect(),
+        );
+    }
+    match arg_lower(argv, 1).as_str() {
+        "count" if argv.len() == 2 => Reply::Int(table::all().len() as i64),
+        "info" => {
+            if argv.len() == 2 {
+                return Reply::Array(
+                    table::all()
+                        .iter()
+                        .map(|c| command_info(c, c.name))
+                        .collect(),
+                );
+            }
+            Reply::Array(
+                argv[2..]
+                    .iter()
+                    .map(|n| {
+                        by_full_name(n).map_or(Reply::NilArray, |(s, full)| command_info(s, &full))
+                    })
+                    .collect(),
+            )
+        }
+        "docs" => {
+            let pairs: Vec<(Reply, Reply)> = if argv.len() == 2 {
+                table::all()
+                    .iter()
+                    .map(|c| (Reply::bulk(c.name.as_bytes()), command_docs(c, c.name)))
+                    .collect()
+            } else {
+                argv[2..]
+                    .iter()
+                    .filter_map(|n| {
+                        by_full_name(n)
+                            .map(|(s, full)| (Reply::bulk(full.as_bytes()), command_docs(s, &full)))
+                    })
+                    .collect()
+            };
+            Reply::Map(pairs)
+        }
+        "list" => command_list(argv),
+        "getkeys" | "getkeysandflags" if argv.len() >= 3 => {
+            getkeys(&argv[2..], arg_lower(argv, 1) == "getkeysandflags")
+        }
+        "help" if argv.len() == 2 => help_reply("COMMAND", COMMAND_HELP),
+        _ => errors::unknown_subcommand("command", &argv[1]),
+    }
+}
+
+fn command_list(argv: &[Bytes]) -> Reply {
+    let mut names: Vec<(String, &'static CommandSpec)> = Vec::new();
+    for c in table::all() {
+        names.push((c.name.to_string(), c));
+        for s in c.subcommands {
+            names.push((format!("{}|{}", c.name, s.name), s));
+        }
+    }
+    if argv.len() == 5 && arg_lower(argv, 2) == "filterby" {
+        let what = arg_lower(argv, 3);
+        let val = String::from_utf8_lossy(&argv[4]).to_ascii_lowercase();
+        match what.as_str() {
+            "pattern" => {
+                names.retain(|(n, _)| types::glob::glob_match(val.as_bytes(), n.as_bytes(), true))
+            }
+            "aclcat" => {
+                let Some(bit) = acl::NAMES.iter().find(|(_, n)| *n == val).map(|(b, _)| *b) else {
+                    return Reply::Array(vec![]);
+                };
+                names.retain(|(_, s)| s.acl_categories() & bit != 0);
+            }
+            "module" => names.clear(),
+            _ => return err(errors::SYNTAX),
+        }
+    } else if argv.len() != 2 {
+        return err(errors::SYNTAX);
+    }
+    Reply::Array(
+        names
+            .into_iter()
+            .map(|(n, _)| Reply::bulk(n.as_bytes()))
+            .collect(),
+    )
+}
+
+fn getkeys(cmd: &[Bytes], with_flags: bool) -> Reply {
+    let spec = match crate::dispatch::resolve(cmd) {
+        Ok(s) => s,
+        Err(_) => return err("ERR Invalid command specified"),
+    };
+    if !spec.arity_ok(cmd.len()) {
+        return err("ERR Invalid number of arguments specified for command");
+    }
+    let pos = spec.keys.positions(cmd);
+    if pos.is_empty() {
+        return err("ERR The command has no key arguments");
+    }
+    Reply::Array(
+        pos.into_iter()
+            .map(|i| {
+                if with_flags {
+                    let fl = spec
+                        .keys
+                        .spec_flags
+                        .iter()
+                        .map(|x| Reply::status(x.to_string()))
+                        .collect();
+                    Reply::Array(vec![Reply::Bulk(cmd[i].clone()), Reply::Array(fl)])
+                } else {
+                    Reply::Bulk(cmd[i].clone())
+                }
+            })
+            .collect(),
+    )
+}
+
+const COMMAND_HELP: &[&str] = &[
+    "(no subcommand)",
+    "    Return details about all commands.",
+    "COUNT",
+    "    Return the total number of commands in this server.",
+    "LIST",
+    "    Return a list of all commands in this server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full command.",
+];
+
+/// OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ | HELP
+pub fn object(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let sub = arg_lower(argv, 1);
+    if sub == "help" {
+        return help_reply("OBJECT", OBJECT_HELP);
+    }
+    if argv.len() != 3 {
+        return errors::unknown_subcommand("object", &argv[1]);
+    }
+    let db = s.clients[key].db;
+    let lfu = s.ks.lru.lfu;
+    let maxmem_lru = s.cfg.get("maxmemory-policy").contains("lru") || lfu;
+    let no_touch = std::mem::replace(&mut s.ks.no_touch, true);
+    let obj = s.ks.peek(db, &argv[2]).cloned();
+    s.ks.no_touch = no_touch;
+    let Some(obj) = obj else { return Reply::Nil };
+    match sub.as_str() {
+        "encoding" => Reply::bulk(obj.encoding().as_bytes()),
+        "refcount" => match obj.value() {
+            ValueRef::Int(i) if (0..10000).contains(&i) && !maxmem_lru => Reply::Int(i32::MAX as i64),
+            _ => Reply::Int(1),
+        },
+        "idletime" if lfu => err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+        "idletime" => Reply::Int((s.ks.lru.idle_ms(&obj) / 1000) as i64),
+        "freq" if !lfu => err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+        "freq" => Reply::Int(s.ks.lru.lfu_decayed(obj.lru()) as i64),
+        _ => errors::unknown_subcommand("object", &argv[1]),
+    }
+}
+
+const OBJECT_HELP: &[&str] = &[
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+];
+
+/// MEMORY USAGE | STATS | DOCTOR | PURGE | HELP
+pub fn memory(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    match arg_lower(argv, 1).as_str() {
+        "usage" if argv.len() == 3 || argv.len() == 5 => {
+            if argv.len() == 5 && (arg_lower(argv, 3) != "samples" || commands::args::int(&argv[4]).is_err()) {
+                return err(errors::SYNTAX);
+            }
+            let db = s.clients[key].db;
+            match s.ks.peek(db, &argv[2]) {
+                None => Reply::Nil,
+                Some(o) => Reply::Int((o.mem_usage() + 16) as i64),
+            }
+        }
+        "stats" if argv.len() == 2 => {
+            let used = crate::evict::used_memory();
+            let fields: Vec<(&str, i64)> = vec![
+                ("peak.allocated", s.persist_peak() as i64),
+                ("total.allocated", used as i64),
+                ("startup.allocated", s.startup_memory() as i64),
+                ("replication.backlog", s.repl.backlog_memory() as i64),
+                ("clients.slaves", 0),
+                ("clients.normal", s.clients.iter().map(|(_, c)| (c.query.capacity() + c.out.capacity()) as i64).sum()),
+                ("keys.count", s.ks.dbs().iter().map(|d| d.len() as i64).sum()),
+                ("dataset.bytes", used.saturating_sub(s.startup_memory()) as i64),
+            ];
+            Reply::Map(fields.into_iter().map(|(k, v)| (Reply::bulk(k.as_bytes()), Reply::Int(v))).collect())
+        }
+        "doctor" if argv.len() == 2 => Reply::Verbatim("txt", Bytes::from_static(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.")),
+        "purge" if argv.len() == 2 => {
+            let _ = tikv_jemalloc_ctl::epoch::advance();
+            Reply::Ok
+        }
+        "help" if argv.len() == 2 => help_reply(
+            "MEMORY",
+            &[
+                "DOCTOR",
+                "    Return memory problems reports.",
+                "PURGE",
+                "    Attempt to purge dirty pages for reclamation by the allocator.",
+                "STATS",
+                "    Return information about the memory usage of the server.",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return memory in bytes used by <key> and its value. Nested values are",
+                "    sampled up to <count> times (default: 5, 0 means sample all).",
+            ],
+        ),
+        _ => errors::unknown_subcommand("memory", &argv[1]),
+    }
+}
+
+/// SLOWLOG GET [n] | LEN | RESET | HELP
+pub fn slowlog(s: &mut Server, argv: &[Bytes]) -> Reply {
+    match arg_lower(argv, 1).as_str() {
+        "get" if argv.len() <= 3 => {
+            let n = match argv.get(2).map(|a| commands::args::int(a)) {
+                None => 10,
+                Some(Ok(v)) if v >= -1 => {
+                    if v == -1 {
+                        usize::MAX
+                    } else {
+                        v as usize
+                    }
+                }
+                Some(_) => return err("ERR count should be greater than or equal to -1"),
+            };
+            Reply::Array(
+                s.stats
+                    .slowlog
+                    .iter()
+                    .take(n)
+                    .map(|e| {
+                        Reply::Array(vec![
+                            Reply::Int(e.id as i64),
+                            Reply::Int(e.time),
+                            Reply::Int(e.micros as i64),
+                            Reply::Array(e.args.iter().map(|a| Reply::Bulk(a.clone())).collect()),
+                            Reply::bulk(e.addr.as_bytes()),
+                            Reply::Bulk(e.name.clone()),
+                        ])
+                    })
+                    .collect(),
+            )
+        }
+        "len" if argv.len() == 2 => Reply::Int(s.stats.slowlog.len() as i64),
+        "reset" if argv.len() == 2 => {
+            s.stats.slowlog.clear();
+            Reply::Ok
+        }
+        "help" if argv.len() == 2 => help_reply(
+            "SLOWLOG",
+            &[
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN",
+                "    Return the length of the slowlog.",
+                "RESET",
+                "    Reset the slowlog.",
+            ],
+        ),
+        _ => errors::unknown_subcommand("slowlog", &argv[1]),
+    }
+}
+
+/// LATENCY LATEST | HISTORY <event> | RESET [event ...] | HELP
+pub fn latency(s: &mut Server, argv: &[Bytes]) -> Reply {
+    match arg_lower(argv, 1).as_str() {
+        "latest" if argv.len() == 2 => Reply::Array(
+            s.stats
+                .latency
+                .iter()
+                .filter_map(|(name, ev)| {
+                    let last = ev.history.back()?;
+                    Some(Reply::Array(vec![
+                        Reply::bulk(name.as_bytes()),
+                        Reply::Int(last.0),
+                        Reply::Int(last.1 as i64),
+                        Reply::Int(ev.max as i64),
+                    ]))
+                })
+                .collect(),
+        ),
+        "history" if argv.len() == 3 => {
+            let name = String::from_utf8_lossy(&argv[2]).into_owned();
+            Reply::Array(
+                s.stats
+                    .latency
+                    .get(&name)
+                    .map(|ev| {
+                        ev.history
+                            .iter()
+                            .map(|(t, ms)| {
+                                Reply::Array(vec![Reply::Int(*t), Reply::Int(*ms as i64)])
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            )
+        }
+        "reset" => {
+            if argv.len() == 2 {
+                let n = s.stats.latency.len();
+                s.stats.latency.clear();
+                return Reply::Int(n as i64);
+            }
+            let n = argv[2..]
+                .iter()
+                .filter(|a| {
+                    s.stats
+                        .latency
+                        .remove(&*String::from_utf8_lossy(a))
+                        .is_some()
+                })
+                .count();
+            Reply::Int(n as i64)
+        }
+        "help" if argv.len() == 2 => help_reply(
+            "LATENCY",
+            &[
+                "HISTORY <event>",
+                "    Return time-latency samples for the <event> class.",
+                "LATEST",
+                "    Return the latest latency samples for all events.",
+                "RESET [<event> ...]",
+                "    Reset latency data of one or more <event> classes.",
+                "    (default: reset all data for all event classes)",
+            ],
+        ),
+        _ => errors::unknown_subcommand("latency", &argv[1]),
+    }
+}
+
+pub fn monitor(s: &mut Server, key: usize) -> Reply {
+    let c = &mut s.clients[key];
+    if c.replica.is_some() || c.monitor {
+        return Reply::Raw(Bytes::new());
+    }
+    c.monitor = true;
+    let id = c.id;
+    s.monitors.push(id);
+    Reply::Ok
+}
+
+/// `sdscatrepr`-style quoting of one argument.
+fn repr(a: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for &b in a {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// Sends an executed command to MONITOR clients.
+pub fn feed_monitors(s: &mut Server, key: usize, argv: &[Bytes]) {
+    let us = now_us();
+    let (db, addr) = match s.clients.get(key) {
+        Some(c) if c.is_primary_link => (c.db, "master".to_string()),
+        Some(c) => (c.db, c.addr.clone()),
+        None => (0, "lua".into()),
+    };
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        us / 1_000_000,
+        us % 1_000_000,
+        db,
+        addr
+    );
+    for a in argv {
+        line.push(' ');
+        line.push_str(&repr(a));
+    }
+    line.push_str("\r\n");
+    for id in s.monitors.clone() {
+        if let Some(k) = s.client_key(id) {
+            s.clients[k].push_raw(line.as_bytes());
+        }
+    }
+}
+
+/// DEBUG subcommands used by test suites (gated by enable-debug-command).
+pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let db = s.clients[key].db;
+    match arg_lower(argv, 1).as_str() {
+        "help" => help_reply(
+            "DEBUG",
+            &[
+                "DIGEST",
+                "    Output a hex signature representing the current DB content.",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    Output a hex signature of the values of all the specified keys.",
+                "LOG <message>",
+                "    Write <message> to the server log.",
+                "OBJECT <key>",
+                "    Show low level info about the <key> and associated value.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>.",
+                "PROTOCOL <type>",
+                "    Reply with a test value of the specified type.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+            ],
+        ),
+        "digest" if argv.len() == 2 => Reply::status(keyspace::digest::hex(&keyspace::digest::dataset_digest(s.ks.dbs()))),
+        "digest-value" => Reply::Array(
+            argv[2..]
+                .iter()
+                .map(|k| {
+                    let d = s.ks.db(db).get(k).map(keyspace::digest::value_digest).unwrap_or([0; 20]);
+                    Reply::status(keyspace::digest::hex(&d))
+                })
+                .collect(),
+        ),
+        "sleep" if argv.len() == 3 => {
+            let secs = resp::float::parse_double(&argv[2]).unwrap_or(0.0).max(0.0);
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
+            Reply::Ok
+        }
+        "set-active-expire" if argv.len() == 3 => {
+            s.active_expire = &argv[2][..] != b"0";
+            Reply::Ok
+        }
+        "log" if argv.len() == 3 => {
+            crate::log_warning!("DEBUG LOG: {}", String::from_utf8_lossy(&argv[2]));
+            Reply::Ok
+        }
+        "object" if argv.len() == 3 => match s.ks.db(db).get(&argv[2]) {
+            None => err(errors::NO_SUCH_KEY),
+            Some(o) => Reply::status(format!(
+                "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                o as *const Obj,
+                o.encoding(),
+                crate::persist::serialized_length(o),
+                o.lru(),
+                s.ks.lru.idle_ms(o) / 1000
+            )),
+        },
+        "populate" if (3..=5).contains(&argv.len()) => populate(s, db, argv),
+        "protocol" if argv.len() == 3 => protocol(&arg_lower(argv, 2)),
+        _ => crate::repl::debug_or_unknown(s, key, argv),
+    }
+}
+
+fn populate(s: &mut Server, db: usize, argv: &[Bytes]) -> Reply {
+    let count = match commands::args::positive(&argv[2]) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let prefix: &[u8] = argv.get(3).map(|a| &a[..]).unwrap_or(b"key");
+    let size = match argv.get(4).map(|a| commands::args::positive(a)) {
+        None => None,
+        Some(Ok(v)) => Some(v as usize),
+        Some(Err(e)) => return e,
+    };
+    for i in 0..count {
+        let mut k = prefix.to_vec();
+        k.extend_from_slice(format!(":{i}").as_bytes());
+        if s.ks.db(db).get(&k).is_some() {
+            continue;
+        }
+        let mut v = format!("value:{i}").into_bytes();
+        if let Some(sz) = size {
+            v.resize(sz, 0);
+        }
+        s.ks.put(db, Obj::new(&k, NewValue::Str(&v), None));
+    }
+    Reply::Ok
+}
+
+fn protocol(kind: &str) -> Reply {
+    match kind {
+        "string" => Reply::bulk(b"Hello World"),
+        "integer" => Reply::Int(12345),
+        "double" => Reply::Double(3.141),
+        "null" => Reply::Nil,
+        "array" => Reply::Array((0..3).map(Reply::Int).collect()),
+        "set" => Reply::Set((0..3).map(Reply::Int).collect()),
+        "map" => Reply::Map((0..3).map(|i| (Reply::Int(i), Reply::Bool(i == 1))).collect()),
+        "push" => Reply::Push(vec![Reply::bulk(b"server-cpu-usage"), Reply::Int(42)]),
+        "verbatim" => Reply::Verbatim("txt", Bytes::from_static(b"This is a verbatim\nstring")),
+        "true" => Reply::Bool(true),
+        "false" => Reply::Bool(false),
+        _ => err("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
+    }
+}
+
+/// True if `spec` is a protected command (DEBUG) that the configuration does not allow for
+/// this client.
+pub fn protected_denied(s: &Server, spec: &CommandSpec, local: bool) -> Option<Reply> {
+    if !spec.has(f::PROTECTED) {
+        return None;
+    }
+    match s.cfg.get("enable-debug-command") {
+        "yes" => None,
+        "local" if local => None,
+        _ => Some(Reply::error(format!(
+            "ERR {} command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            spec.name.to_ascii_uppercase()
+        ))),
+    }
+}
+
+/// The handler kind, for callers that need to know whether a row is a data command.
+pub fn is_data(spec: &CommandSpec) -> bool {
+    matches!(spec.handler, Handler::Data(_))
+}

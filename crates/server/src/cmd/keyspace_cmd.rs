@@ -1,0 +1,95 @@
+//! Whole-keyspace commands that need the server: FLUSHALL, FLUSHDB, SHUTDOWN.
+
+use bytes::Bytes;
+use commands::errors::{self, err};
+use resp::Reply;
+
+use super::arg_lower;
+use crate::persist::ShutdownRequest;
+use crate::server::Server;
+
+/// `[ASYNC|SYNC]` → lazy?
+fn flush_mode(s: &Server, argv: &[Bytes]) -> Result<bool, Reply> {
+    match argv.len() {
+        1 => Ok(s.cfg.get_bool("lazyfree-lazy-user-flush")),
+        2 => match arg_lower(argv, 1).as_str() {
+            "async" => Ok(true),
+            "sync" => Ok(false),
+            _ => Err(err(errors::SYNTAX)),
+        },
+        _ => Err(err(errors::SYNTAX)),
+    }
+}
+
+fn free_dbs(dbs: Vec<keyspace::Db>, lazy: bool) {
+    if lazy {
+        let n: u64 = dbs.iter().map(|d| d.len() as u64).sum();
+        keyspace::lazyfree::free_in_background(dbs, n.max(1));
+    } else {
+        drop(dbs);
+    }
+}
+
+pub fn flushall(s: &mut Server, argv: &[Bytes]) -> Reply {
+    let lazy = match flush_mode(s, argv) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
+    let old = s.ks.flush_all();
+    let removed: u64 = old.iter().map(|d| d.len() as u64).sum();
+    free_dbs(old, lazy);
+    s.call_dirty = removed.max(1);
+    crate::persist::after_flushall(s);
+    Reply::Ok
+}
+
+pub fn flushdb(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let lazy = match flush_mode(s, argv) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
+    let db = s.clients[key].db;
+    let old = s.ks.flush_db(db);
+    let removed = old.len() as u64;
+    free_dbs(vec![old], lazy);
+    s.call_dirty = removed.max(1);
+    Reply::Ok
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
+pub fn shutdown(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let mut req = ShutdownRequest {
+        client: Some(s.clients[key].id),
+        ..Default::default()
+    };
+    let mut abort = false;
+    for i in 1..argv.len() {
+        match arg_lower(argv, i).as_str() {
+            "nosave" => req.nosave = true,
+            "save" => req.save = true,
+            "now" => req.now = true,
+            "force" => req.force = true,
+            "abort" => abort = true,
+            _ => return err(errors::SYNTAX),
+        }
+    }
+    if (abort && argv.len() != 2) || (req.save && req.nosave) {
+        return err(errors::SYNTAX);
+    }
+    if abort {
+        return match crate::persist::abort_shutdown(s) {
+            true => Reply::Ok,
+            false => err("ERR No shutdown in progress."),
+        };
+    }
+    if s.clients[key].multi.is_some() {
+        return err("ERR Command not allowed inside a transaction");
+    }
+    crate::persist::try_shutdown(s, req);
+    if s.exit_code.is_some() {
+        // Like Redis, a successful SHUTDOWN does not reply: the connection just closes.
+        s.clients[key].close_asap = true;
+        return Reply::Raw(Bytes::new());
+    }
+    err("ERR Errors trying to SHUTDOWN. Check logs.")
+}

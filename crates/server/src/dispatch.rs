@@ -1,0 +1,404 @@
+//! From a parsed request to a reply: the checks Redis makes before running a command (in its
+//! order), MULTI queueing, execution, statistics, propagation to replicas, and the work after a
+//! command (WATCH invalidation, serving blocked clients).
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use commands::errors::{self, err};
+use commands::spec::flags as f;
+use commands::{table, CommandSpec, Ctx, Handler};
+use resp::{Parsed, Reply};
+
+use crate::client::BlockKind;
+use crate::server::{now_ms, Server};
+
+/// Processes complete requests buffered for client `key`.
+pub fn process_input(s: &mut Server, key: usize) {
+    loop {
+        let Some(c) = s.clients.get_mut(key) else {
+            return;
+        };
+        if c.blocked.is_some() || c.close_after_reply || c.close_asap {
+            return;
+        }
+        if c.is_primary_link && !crate::repl::primary_link_ready(s, key) {
+            return;
+        }
+        let Some(c) = s.clients.get_mut(key) else {
+            return;
+        };
+        let before = c.query.len();
+        match c.parser.parse(&mut c.query) {
+            Ok(Parsed::Command(argv)) => {
+                let consumed = before - c.query.len();
+                if c.is_primary_link {
+                    crate::repl::apply_from_primary(s, key, argv, consumed);
+                } else {
+                    process_command(s, key, argv);
+                }
+            }
+            Ok(Parsed::Empty) => {
+                let consumed = before - c.query.len();
+                crate::repl::on_empty_line(s, key, consumed);
+            }
+            Ok(Parsed::NeedMore { .. }) => return,
+            Err(e) => {
+                let c = &mut s.clients[key];
+                crate::log_verbose!(
+                    "Protocol error ({}) from client: {}",
+                    e.reason,
+                    crate::cmd::client_cmd::client_info(c, now_ms())
+                );
+                if c.is_primary_link {
+                    crate::repl::on_primary_protocol_error(s, key);
+                    return;
+                }
+                c.reply(&Reply::error(format!("ERR {}", e.reply)));
+                c.close_after_reply = true;
+                return;
+            }
+        }
+    }
+}
+
+/// Resolves `argv` to a command row (handling containers), or the error to reply.
+pub fn resolve(argv: &[Bytes]) -> Result<&'static CommandSpec, Reply> {
+    let Some(spec) = table::lookup(&argv[0]) else {
+        return Err(errors::unknown_command(argv));
+    };
+    if spec.subcommands.is_empty() || argv.len() < 2 {
+        return Ok(spec);
+    }
+    match table::lookup_sub(spec, &argv[1]) {
+        Some(sub) => Ok(sub),
+        None if matches!(spec.handler, Handler::Server(_)) => Ok(spec),
+        None => Err(errors::unknown_subcommand(spec.name, &argv[1])),
+    }
+}
+
+/// Full name for errors and stats (`config|get`).
+pub fn full_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
+    match table::lookup(&argv[0]) {
+        Some(parent) if !std::ptr::eq(parent, spec) => format!("{}|{}", parent.name, spec.name),
+        _ => spec.name.to_string(),
+    }
+}
+
+/// Redis's `processCommand`: checks, MULTI queueing, then `call`.
+pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
+    s.ks.now_ms = now_ms();
+    let spec = match resolve(&argv) {
+        Ok(spec) => spec,
+        Err(e) => return reject(s, key, e, None),
+    };
+    let name = full_name(spec, &argv);
+    if !spec.arity_ok(argv.len()) || matches!(spec.handler, Handler::Container) {
+        return reject(s, key, errors::wrong_arity(&name), Some(&name));
+    }
+    if let Some(e) = precheck(s, key, spec, &argv) {
+        return reject(s, key, e, Some(&name));
+    }
+    let c = &mut s.clients[key];
+    if c.multi.is_some()
+        && !matches!(
+            spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        if let Some(m) = c.multi.as_mut() {
+            m.queue.push(argv);
+        }
+        c.reply(&Reply::status("QUEUED"));
+        return;
+    }
+    if crate::cmd::client_cmd::is_paused_for(s, spec) {
+        crate::cmd::client_cmd::hold_paused(s, key, argv);
+        return;
+    }
+    let reply = call(s, key, spec, &argv, &name);
+    if let Some(c) = s.clients.get_mut(key) {
+        if c.blocked.is_none() {
+            c.reply(&reply);
+            if c.reply_mode == crate::client::ReplyMode::SkipNext {
+                c.reply_mode = crate::client::ReplyMode::On;
+            } else if c.reply_mode == crate::client::ReplyMode::Skip {
+                c.reply_mode = crate::client::ReplyMode::SkipNext;
+            }
+        }
+    }
+    after_command(s);
+}
+
+/// Replies with an error before execution; inside MULTI it also dooms the transaction.
+fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>) {
+    if let Some(code) = e.error_code() {
+        s.stats.count_error(code);
+    }
+    if let Some(n) = name {
+        s.stats.command(n).rejected_calls += 1;
+    }
+    let c = &mut s.clients[key];
+    if let Some(m) = c.multi.as_mut() {
+        m.dirty_exec = true;
+    }
+    c.reply(&e);
+}
+
+/// The checks of `processCommand`, in Redis's order. Returns the error to reply, if any.
+fn precheck(s: &mut Server, key: usize, spec: &CommandSpec, argv: &[Bytes]) -> Option<Reply> {
+    let c = &s.clients[key];
+    let in_multi = c.multi.is_some();
+    if !c.authenticated && !spec.has(f::NO_AUTH) {
+        return Some(err(errors::NOAUTH));
+    }
+    let local = c.addr.starts_with("127.")
+        || c.addr.starts_with("[::1]")
+        || !c.addr.contains(':')
+        || c.addr.ends_with(":0");
+    if let Some(e) = crate::cmd::introspect::protected_denied(s, spec, local) {
+        return Some(e);
+    }
+    let c = &s.clients[key];
+    if in_multi && spec.has(f::NO_MULTI) {
+        return Some(err("ERR Command not allowed inside a transaction"));
+    }
+    let is_write = spec.is_write() || (spec.name == "exec" && multi_has_write(c));
+    let deny_oom = spec.has(f::DENYOOM) || (spec.name == "exec" && multi_has_flag(c, f::DENYOOM));
+    if deny_oom && !c.is_primary_link && crate::evict::perform_evictions(s) {
+        return Some(err(errors::OOM));
+    }
+    let c = &s.clients[key];
+    if is_write && !c.is_primary_link && crate::persist::writes_denied(s) {
+        return Some(err("MISCONF Redwing is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redwing logs for details about the RDB error."));
+    }
+    if is_write && !c.is_primary_link && crate::repl::min_replicas_unmet(s) {
+        return Some(err(errors::NOREPLICAS));
+    }
+    if is_write && !c.is_primary_link && s.repl.is_replica() && s.cfg.get_bool("replica-read-only")
+    {
+        return Some(err(errors::READONLY));
+    }
+    let c = &s.clients[key];
+    if c.in_pubsub()
+        && c.resp == resp::RespVersion::Resp2
+        && !matches!(
+            spec.name,
+            "ping"
+                | "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "quit"
+                | "reset"
+        )
+    {
+        let name = full_name(spec, argv);
+        return Some(Reply::error(format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")));
+    }
+    if s.repl.is_replica()
+        && !s.repl.link_up()
+        && !s.cfg.get_bool("replica-serve-stale-data")
+        && !spec.has(f::STALE)
+        && !c.is_primary_link
+    {
+        return Some(err(errors::MASTERDOWN));
+    }
+    if s.loading && !spec.has(f::LOADING) {
+        return Some(err("LOADING Redwing is loading the dataset in memory"));
+    }
+    None
+}
+
+fn multi_has_flag(c: &crate::client::Client, flag: u64) -> bool {
+    c.multi.as_ref().is_some_and(|m| {
+        m.queue
+            .iter()
+            .any(|a| resolve(a).is_ok_and(|sp| sp.has(flag)))
+    })
+}
+
+fn multi_has_write(c: &crate::client::Client) -> bool {
+    multi_has_flag(c, f::WRITE)
+}
+
+/// Executes one command (Redis's `call`): runs the handler, records stats, propagates.
+pub fn call(
+    s: &mut Server,
+    key: usize,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+    name: &str,
+) -> Reply {
+    let start = Instant::now();
+    s.ks.events.track = !s.watched.is_empty() || !s.blocking.is_empty();
+    let c = &mut s.clients[key];
+    c.last_cmd = name.to_string();
+    s.ks.no_touch = c.no_touch;
+    let db = c.db;
+    s.exec_depth += 1;
+    let (reply, dirty, rewrite) = match spec.handler {
+        Handler::Data(handler) => run_data(s, key, handler, argv, db),
+        Handler::Server(cmd) => {
+            s.call_dirty = 0;
+            s.call_rewrite = None;
+            let r = crate::cmd::run(s, key, cmd, spec, argv);
+            (r, std::mem::take(&mut s.call_dirty), s.call_rewrite.take())
+        }
+        Handler::Container => (errors::wrong_arity(name), 0, None),
+    };
+    s.exec_depth -= 1;
+    let elapsed = start.elapsed();
+    record_stats(s, key, spec, argv, name, &reply, elapsed);
+    propagate_expired(s);
+    if dirty > 0 {
+        s.persist.dirty += dirty;
+        let db = s.clients.get(key).map(|c| c.db).unwrap_or(db);
+        match rewrite {
+            None => s.prop_unit.push((db, argv.to_vec())),
+            Some(cmds) => s.prop_unit.extend(cmds.into_iter().map(|c| (db, c))),
+        }
+    } else if let Some(cmds) = rewrite {
+        // Some commands propagate even without dirtying (e.g. PUBLISH in cluster); keep explicit rewrites.
+        let db = s.clients.get(key).map(|c| c.db).unwrap_or(db);
+        s.prop_unit
+            .extend(cmds.into_iter().filter(|c| !c.is_empty()).map(|c| (db, c)));
+    }
+    if s.exec_depth == 0 {
+        flush_propagation(s);
+    }
+    let offset = s.repl.offset();
+    if let Some(c) = s.clients.get_mut(key) {
+        if dirty > 0 {
+            c.woff = offset;
+        }
+    }
+    reply
+}
+
+fn run_data(
+    s: &mut Server,
+    key: usize,
+    handler: commands::spec::DataFn,
+    argv: &[Bytes],
+    db: usize,
+) -> (Reply, u64, Option<Vec<Vec<Bytes>>>) {
+    let c = &s.clients[key];
+    let resp = c.resp;
+    let may_block = c.multi.is_none()
+        && !c.is_primary_link
+        && s.exec_depth == 1
+        && !s.repl.is_replica_applying(key);
+    let mut ctx = Ctx::new(&mut s.ks, db, &s.settings);
+    ctx.resp = resp;
+    ctx.may_block = may_block;
+    let reply = handler(&mut ctx, argv);
+    let (dirty, rewrite, block) = (ctx.dirty, ctx.rewrite.take(), ctx.block.take());
+    if let Some(b) = block {
+        crate::blocking::block_client(
+            s,
+            key,
+            argv.to_vec(),
+            b.keys,
+            b.deadline_ms,
+            BlockKind::Keys,
+        );
+    }
+    (reply, dirty, rewrite)
+}
+
+fn record_stats(
+    s: &mut Server,
+    key: usize,
+    spec: &CommandSpec,
+    argv: &[Bytes],
+    name: &str,
+    reply: &Reply,
+    elapsed: std::time::Duration,
+) {
+    let us = elapsed.as_micros() as u64;
+    s.stats.total_commands += 1;
+    let st = s.stats.command(name);
+    st.calls += 1;
+    st.usec += us;
+    if let Some(code) = reply.error_code() {
+        st.failed_calls += 1;
+        s.stats.count_error(code);
+    }
+    if !spec.has(f::SKIP_SLOWLOG) {
+        crate::stats::slowlog_maybe_add(s, key, argv, us);
+        crate::stats::latency_maybe_add(
+            s,
+            if spec.has(f::FAST) {
+                "fast-command"
+            } else {
+                "command"
+            },
+            us / 1000,
+        );
+    }
+    if !spec.has(f::SKIP_MONITOR) && !s.monitors.is_empty() && !spec.has(f::ADMIN) {
+        crate::cmd::introspect::feed_monitors(s, key, argv);
+    }
+}
+
+/// Propagates DELs (or UNLINKs) for keys that expired during lookups or the active cycle.
+pub fn propagate_expired(s: &mut Server) {
+    if s.ks.events.expired.is_empty() {
+        return;
+    }
+    let cmd: &[u8] = if s.cfg.get_bool("lazyfree-lazy-expire") {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    };
+    let expired = std::mem::take(&mut s.ks.events.expired);
+    for (db, k) in expired {
+        s.prop_unit.push((
+            db,
+            vec![
+                Bytes::from_static(if cmd == b"DEL" { b"DEL" } else { b"UNLINK" }),
+                Bytes::from(k),
+            ],
+        ));
+    }
+    if s.exec_depth == 0 {
+        flush_propagation(s);
+    }
+}
+
+/// Sends the commands of one execution unit to the replication stream (wrapped in MULTI/EXEC
+/// when there is more than one, as Redis does).
+pub fn flush_propagation(s: &mut Server) {
+    if s.prop_unit.is_empty() {
+        return;
+    }
+    let unit = std::mem::take(&mut s.prop_unit);
+    if unit.len() == 1 {
+        let (db, cmd) = &unit[0];
+        crate::repl::feed(s, *db, cmd);
+        return;
+    }
+    let db0 = unit[0].0;
+    crate::repl::feed(s, db0, &[Bytes::from_static(b"MULTI")]);
+    for (db, cmd) in &unit {
+        crate::repl::feed(s, *db, cmd);
+    }
+    crate::repl::feed(s, db0, &[Bytes::from_static(b"EXEC")]);
+}
+
+/// After a top-level command: invalidate WATCHes, serve blocked clients whose keys changed.
+pub fn after_command(s: &mut Server) {
+    let ev = s.ks.take_events();
+    if !ev.touched.is_empty() || !ev.touched_dbs.is_empty() {
+        crate::cmd::multi::touch_keys(s, &ev.touched, &ev.touched_dbs);
+        crate::blocking::signal_keys(s, &ev.touched, &ev.touched_dbs);
+    }
+    if !ev.expired.is_empty() {
+        s.ks.events.expired = ev.expired;
+        propagate_expired(s);
+    }
+    crate::blocking::serve_ready(s);
+}

@@ -1,0 +1,116 @@
+//! The Redwing server: sockets, the event loop, command dispatch, configuration, and the
+//! server-level commands (connections, transactions, pub/sub, introspection, persistence and
+//! replication I/O). This is the only crate that touches sockets.
+//!
+//! Data commands come from the `commands` crate, the keyspace from `keyspace`, the wire format
+//! from `resp`. What must not live here: command semantics on data (they belong in
+//! `commands`) and replication decisions (they belong in the pure `replication` crate).
+
+pub mod blocking;
+pub mod client;
+pub mod cmd;
+pub mod config;
+pub mod dispatch;
+pub mod evict;
+pub mod log;
+pub mod persist;
+pub mod pubsub;
+pub mod repl;
+pub mod server;
+pub mod stats;
+pub mod util;
+
+/// Redwing's own version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The Redis version we report (`redis_version`, HELLO): the command set we implement is Redis
+/// 7.2's, as Valkey 8 also reports.
+pub const REDIS_VERSION: &str = "7.2.4";
+
+use server::Server;
+
+/// Parses arguments, loads the configuration, and runs the server. Returns the exit code.
+pub fn run(args: Vec<String>) -> i32 {
+    if args.iter().any(|a| a == "-v" || a == "--version") {
+        println!(
+            "Redwing server v={} (redis_version={}) bits=64",
+            VERSION, REDIS_VERSION
+        );
+        return 0;
+    }
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("Usage: ./redwing-server [/path/to/redwing.conf] [options] [-]\n       ./redwing-server - (read config from stdin)\n       ./redwing-server -v or --version\n       ./redwing-server -h or --help\n\nExamples:\n       ./redwing-server (run the server with default config)\n       ./redwing-server /etc/redwing/6379.conf\n       ./redwing-server --port 7777\n       ./redwing-server --port 7777 --replicaof 127.0.0.1 8888\n       ./redwing-server /etc/myredwing.conf --loglevel verbose -");
+        return 0;
+    }
+    let (file, options) = config::parse_command_line(&args);
+    let cfg = match config::Config::load(file.as_deref(), &options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    if cfg.get_bool("daemonize") {
+        eprintln!("daemonize yes is not supported by Redwing: run it under a supervisor instead.");
+        return 1;
+    }
+    if cfg.get_bool("appendonly") {
+        eprintln!("\n*** FATAL CONFIG FILE ERROR (Redwing {VERSION}) ***\nappendonly yes: AOF persistence is not supported by Redwing (use RDB snapshots).");
+        return 1;
+    }
+    if cfg.get_bool("cluster-enabled") {
+        eprintln!("\n*** FATAL CONFIG FILE ERROR (Redwing {VERSION}) ***\ncluster-enabled yes: cluster mode is not supported by Redwing.");
+        return 1;
+    }
+    if let Err(e) = log::init(cfg.get("logfile"), log::Level::parse(cfg.get("loglevel"))) {
+        eprintln!("Can't open the log file: {e}");
+        return 1;
+    }
+    let mut server = match Server::new(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Failed to initialise the event loop: {e}");
+            return 1;
+        }
+    };
+    banner(&server, file.is_some());
+    if let Err(e) = server.listen() {
+        log_warning!(
+            "Failed listening on port {} (tcp), aborting: {e}",
+            server.cfg.get_int("port")
+        );
+        return 1;
+    }
+    write_pidfile(&server);
+    if let Err(e) = persist::load_at_startup(&mut server) {
+        log_warning!("{e}");
+        return 1;
+    }
+    log_notice!("Ready to accept connections tcp");
+    server.run()
+}
+
+fn banner(s: &Server, has_file: bool) {
+    log_notice!("oO0OoO0OoO0Oo Redwing is starting oO0OoO0OoO0Oo");
+    log_notice!(
+        "Redwing version={}, redis_version={}, bits=64, pid={}, just started",
+        VERSION,
+        REDIS_VERSION,
+        std::process::id()
+    );
+    if !has_file {
+        log_warning!("Warning: no config file specified, using the default config. In order to specify a config file use ./redwing-server /path/to/redwing.conf");
+    } else {
+        log_notice!("Configuration loaded");
+    }
+    log_notice!("Running mode=standalone, port={}.", s.cfg.get_int("port"));
+    log_notice!("Server initialized");
+}
+
+fn write_pidfile(s: &Server) {
+    let path = s.cfg.get("pidfile");
+    if !path.is_empty() {
+        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+            log_warning!("Failed to write PID file: {e}");
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Server statistics: INFO stats/commandstats/errorstats counters, instantaneous rates,
+//! SLOWLOG and LATENCY records.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use bytes::Bytes;
+
+use crate::server::{now_ms, Server};
+
+#[derive(Default, Clone)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+pub struct SlowEntry {
+    pub id: u64,
+    pub time: i64,
+    pub micros: u64,
+    pub args: Vec<Bytes>,
+    pub addr: String,
+    pub name: Bytes,
+}
+
+/// (unix seconds, latency ms) samples of one event.
+#[derive(Default)]
+pub struct LatencyEvent {
+    pub history: VecDeque<(i64, u64)>,
+    pub max: u64,
+}
+
+const INST_SAMPLES: usize = 16;
+
+#[derive(Default)]
+pub struct Stats {
+    pub total_commands: u64,
+    pub total_connections: u64,
+    pub rejected_conn: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub net_repl_input_bytes: u64,
+    pub net_repl_output_bytes: u64,
+    pub commands: HashMap<String, CmdStat>,
+    pub errors: BTreeMap<String, u64>,
+    pub total_error_replies: u64,
+    pub unexpected_error_replies: u64,
+    pub slowlog: VecDeque<SlowEntry>,
+    pub slowlog_next_id: u64,
+    pub latency: BTreeMap<String, LatencyEvent>,
+    pub client_output_buffer_limit_disconnections: u64,
+    pub client_query_buffer_limit_disconnections: u64,
+    /// Ring buffers for instantaneous_* metrics: (time ms, commands, in bytes, out bytes).
+    samples: VecDeque<(i64, u64, u64, u64, u64, u64)>,
+}
+
+impl Stats {
+    pub fn command(&mut self, name: &str) -> &mut CmdStat {
+        if !self.commands.contains_key(name) {
+            self.commands.insert(name.to_string(), CmdStat::default());
+        }
+        self.commands.get_mut(name).expect("inserted above")
+    }
+
+    pub fn count_error(&mut self, code: &str) {
+        self.total_error_replies += 1;
+        // Redis caps distinct error codes at 128 to bound memory.
+        if self.errors.len() >= 128 && !self.errors.contains_key(code) {
+            return;
+        }
+        *self.errors.entry(code.to_string()).or_insert(0) += 1;
+    }
+
+    pub fn reset(&mut self) {
+        let keep = (self.net_input_bytes, self.net_output_bytes);
+        *self = Stats::default();
+        let _ = keep;
+    }
+
+    /// Records a sample for the instantaneous rates (called by the cron).
+    pub fn sample(&mut self, now: i64, input: u64, output: u64) {
+        if self.samples.back().is_some_and(|s| now - s.0 < 100) {
+            return;
+        }
+        self.samples.push_back((
+            now,
+            self.total_commands,
+            input,
+            output,
+            self.net_repl_input_bytes,
+            self.net_repl_output_bytes,
+        ));
+        if self.samples.len() > INST_SAMPLES {
+            self.samples.pop_front();
+        }
+    }
+
+    fn rate(&self, pick: fn(&(i64, u64, u64, u64, u64, u64)) -> u64) -> f64 {
+        match (self.samples.front(), self.samples.back()) {
+            (Some(a), Some(b)) if b.0 > a.0 => {
+                (pick(b) - pick(a)) as f64 * 1000.0 / (b.0 - a.0) as f64
+            }
+            _ => 0.0,
+        }
+    }
+
+    pub fn ops_per_sec(&self) -> u64 {
+        self.rate(|s| s.1) as u64
+    }
+
+    pub fn input_kbps(&self) -> f64 {
+        self.rate(|s| s.2) / 1024.0
+    }
+
+    pub fn output_kbps(&self) -> f64 {
+        self.rate(|s| s.3) / 1024.0
+    }
+
+    pub fn repl_input_kbps(&self) -> f64 {
+        self.rate(|s| s.4) / 1024.0
+    }
+
+    pub fn repl_output_kbps(&self) -> f64 {
+        self.rate(|s| s.5) / 1024.0
+    }
+}
+
+/// Adds a SLOWLOG entry if the command took at least `slowlog-log-slower-than` µs.
+pub fn slowlog_maybe_add(s: &mut Server, key: usize, argv: &[Bytes], micros: u64) {
+    let threshold = s.cfg.get_int("slowlog-log-slower-than");
+    if threshold < 0 || (micros as i64) < threshold {
+        return;
+    }
+    let max_len = s.cfg.get_int("slowlog-max-len") as usize;
+    let (addr, name) = match s.clients.get(key) {
+        Some(c) => (c.addr.clone(), c.name.clone().unwrap_or_default()),
+        None => (String::new(), Bytes::new()),
+    };
+    let mut args: Vec<Bytes> = Vec::new();
+    let keep = argv.len().min(32);
+    for (i, a) in argv.iter().take(keep).enumerate() {
+        if i == 31 && argv.len() > 32 {
+            args.push(Bytes::from(format!(
+                "... ({} more arguments)",
+                argv.len() - 31
+            )));
+        } else if a.len() > 128 {
+            let mut t = a[..128].to_vec();
+            t.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+            args.push(Bytes::from(t));
+        } else {
+            args.push(a.clone());
+        }
+    }
+    let st = &mut s.stats;
+    st.slowlog.push_front(SlowEntry {
+        id: st.slowlog_next_id,
+        time: now_ms() / 1000,
+        micros,
+        args,
+        addr,
+        name,
+    });
+    st.slowlog_next_id += 1;
+    while st.slowlog.len() > max_len {
+        st.slowlog.pop_back();
+    }
+}
+
+/// Records a latency event if `ms` is at least `latency-monitor-threshold` (when enabled).
+pub fn latency_maybe_add(s: &mut Server, event: &str, ms: u64) {
+    let threshold = s.cfg.get_int("latency-monitor-threshold");
+    if threshold <= 0 || (ms as i64) < threshold {
+        return;
+    }
+    let now = now_ms() / 1000;
+    let ev = s.stats.latency.entry(event.to_string()).or_default();
+    match ev.history.back_mut() {
+        Some(last) if last.0 == now => last.1 = last.1.max(ms),
+        _ => ev.history.push_back((now, ms)),
+    }
+    if ev.history.len() > 160 {
+        ev.history.pop_front();
+    }
+    ev.max = ev.max.max(ms);
+}

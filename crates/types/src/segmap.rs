@@ -1,0 +1,528 @@
+//! `SegMap`: the hash map behind the keyspace and behind large hashes, sets and sorted sets.
+//!
+//! Three requirements shape it:
+//! 1. **Snapshots without fork** (DESIGN.md decision 2). The map is split into segments held by
+//!    `Arc`. A snapshot clones the list of segments in O(segments); a later write to a segment
+//!    the snapshot still holds copies that segment first (`Arc::make_mut`). Extra memory while
+//!    a snapshot runs is therefore bounded by the segments written to, not by the map.
+//! 2. **No stalls on growth.** Segments split one at a time (extendible hashing): a directory of
+//!    `2^depth` slots maps the low bits of a key's hash to a segment; a full segment splits in
+//!    two and the directory doubles only when needed (it holds one `u32` per slot). There is no
+//!    whole-table rehash, ever.
+//! 3. **SCAN's guarantee** (every element present for the whole scan is returned at least once)
+//!    across growth. The cursor is Redis's reverse-binary cursor over directory slots; a slot
+//!    yields the entries whose hash has the slot's low bits, whatever segment holds them.
+//!
+//! Inside a segment, entries live densely in a `Vec` (fast iteration, O(1) random pick) with a
+//! `hashbrown` index of positions.
+
+use std::sync::Arc;
+use std::sync::OnceLock;
+
+use hashbrown::HashTable;
+
+/// Entries stored in a [`SegMap`] expose the key they are found by.
+pub trait SegItem: Clone {
+    fn seg_key(&self) -> &[u8];
+}
+
+/// Largest segment before it splits. Bounds the copy made by the first write to a segment that
+/// a snapshot holds, and the work of one SCAN step.
+const MAX_SEG: usize = 256;
+/// Directory depth is bounded; a segment at this depth grows instead of splitting (only
+/// reachable with pathological hash collisions).
+const MAX_DEPTH: u8 = 32;
+
+/// Per-process seed, so that hash flooding cannot be prepared in advance.
+fn hash_seed() -> u64 {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    *SEED.get_or_init(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let addr = &t as *const u64 as u64;
+        crate::rand::mix64(t ^ addr.rotate_left(32) ^ std::process::id() as u64)
+    })
+}
+
+/// The hash every `SegMap` uses for a key.
+#[inline]
+pub fn hash_key(key: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(hash_seed()).hash_one(key)
+}
+
+/// Hash bits used inside a segment: different from the low bits that chose the segment
+/// (which all entries of a segment share).
+#[inline]
+fn inner(h: u64) -> u64 {
+    h.rotate_left(32)
+}
+
+#[derive(Clone)]
+struct Seg<T> {
+    /// How many low hash bits all entries of this segment share.
+    depth: u8,
+    /// The value of those shared bits.
+    pattern: u64,
+    items: Vec<T>,
+    index: HashTable<u32>,
+}
+
+impl<T: SegItem> Seg<T> {
+    fn new(depth: u8, pattern: u64) -> Self {
+        Seg {
+            depth,
+            pattern,
+            items: Vec::new(),
+            index: HashTable::new(),
+        }
+    }
+
+    fn find(&self, key: &[u8], h: u64) -> Option<usize> {
+        let items = &self.items;
+        self.index
+            .find(inner(h), |&i| items[i as usize].seg_key() == key)
+            .map(|&i| i as usize)
+    }
+
+    fn push(&mut self, item: T, h: u64) {
+        let pos = self.items.len() as u32;
+        self.items.push(item);
+        let items = &self.items;
+        self.index.insert_unique(inner(h), pos, |&i| {
+            inner(hash_key(items[i as usize].seg_key()))
+        });
+    }
+
+    /// Removes the entry at `pos`, moving the last entry into its place.
+    fn remove_at(&mut self, pos: usize, h: u64) -> T {
+        if let Ok(e) = self.index.find_entry(inner(h), |&i| i as usize == pos) {
+            e.remove();
+        }
+        let last = self.items.len() - 1;
+        if pos != last {
+            let moved_h = hash_key(self.items[last].seg_key());
+            if let Some(slot) = self.index.find_mut(inner(moved_h), |&i| i as usize == last) {
+                *slot = pos as u32;
+            }
+        }
+        let item = self.items.swap_remove(pos);
+        if self.items.capacity() > 64 && self.items.len() < self.items.capacity() / 4 {
+            let Seg { items, index, .. } = self;
+            items.shrink_to(items.len() * 2);
+            index.shrink_to(items.len() * 2, |&i| {
+                inner(hash_key(items[i as usize].seg_key()))
+            });
+        }
+        item
+    }
+
+    fn rebuild_index(&mut self) {
+        self.index = HashTable::with_capacity(self.items.len());
+        for (i, item) in self.items.iter().enumerate() {
+            let h = inner(hash_key(item.seg_key()));
+            let items = &self.items;
+            self.index.insert_unique(h, i as u32, |&j| {
+                inner(hash_key(items[j as usize].seg_key()))
+            });
+        }
+    }
+}
+
+/// The segmented, copy-on-write hash map.
+#[derive(Clone)]
+pub struct SegMap<T> {
+    /// Slot (low `depth` bits of the hash) → index into `segs`.
+    dir: Vec<u32>,
+    segs: Vec<Arc<Seg<T>>>,
+    len: usize,
+}
+
+impl<T: SegItem> Default for SegMap<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: SegItem> SegMap<T> {
+    pub fn new() -> Self {
+        SegMap {
+            dir: vec![0],
+            segs: vec![Arc::new(Seg::new(0, 0))],
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn mask(&self) -> u64 {
+        self.dir.len() as u64 - 1
+    }
+
+    #[inline]
+    fn seg_of(&self, h: u64) -> usize {
+        self.dir[(h & self.mask()) as usize] as usize
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&T> {
+        self.get_hashed(key, hash_key(key))
+    }
+
+    /// Lookup with a precomputed [`hash_key`].
+    pub fn get_hashed(&self, key: &[u8], h: u64) -> Option<&T> {
+        let seg = &self.segs[self.seg_of(h)];
+        seg.find(key, h).map(|i| &seg.items[i])
+    }
+
+    pub fn contains_key(&self, key: &[u8]) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Mutable access; copies the segment first if a snapshot shares it.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut T> {
+        let h = hash_key(key);
+        let s = self.seg_of(h);
+        let pos = self.segs[s].find(key, h)?;
+        Some(&mut Arc::make_mut(&mut self.segs[s]).items[pos])
+    }
+
+    /// Inserts `item`, replacing and returning an entry with the same key.
+    pub fn insert(&mut self, item: T) -> Option<T> {
+        let h = hash_key(item.seg_key());
+        let s = self.seg_of(h);
+        if let Some(pos) = self.segs[s].find(item.seg_key(), h) {
+            let seg = Arc::make_mut(&mut self.segs[s]);
+            return Some(std::mem::replace(&mut seg.items[pos], item));
+        }
+        self.insert_new_hashed(item, h);
+        None
+    }
+
+    /// Inserts an entry whose key the caller knows is absent.
+    pub fn insert_new(&mut self, item: T) {
+        let h = hash_key(item.seg_key());
+        self.insert_new_hashed(item, h);
+    }
+
+    fn insert_new_hashed(&mut self, item: T, h: u64) {
+        let s = self.seg_of(h);
+        Arc::make_mut(&mut self.segs[s]).push(item, h);
+        self.len += 1;
+        if self.segs[s].items.len() > MAX_SEG && self.segs[s].depth < MAX_DEPTH {
+            self.split(s);
+        }
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<T> {
+        let h = hash_key(key);
+        let s = self.seg_of(h);
+        let pos = self.segs[s].find(key, h)?;
+        let item = Arc::make_mut(&mut self.segs[s]).remove_at(pos, h);
+        self.len -= 1;
+        Some(item)
+    }
+
+    /// Splits segment `s` on its next hash bit, doubling the directory if needed.
+    fn split(&mut self, s: usize) {
+        let depth = self.segs[s].depth;
+        if depth as usize == self.dir.len().trailing_zeros() as usize {
+            self.dir.extend_from_within(..);
+        }
+        let bit = 1u64 << depth;
+        let new_id = self.segs.len() as u32;
+        let old = Arc::make_mut(&mut self.segs[s]);
+        let pattern = old.pattern;
+        old.depth = depth + 1;
+        let (stay, go): (Vec<T>, Vec<T>) = std::mem::take(&mut old.items)
+            .into_iter()
+            .partition(|it| hash_key(it.seg_key()) & bit == 0);
+        old.items = stay;
+        old.rebuild_index();
+        let mut fresh = Seg::new(depth + 1, pattern | bit);
+        fresh.items = go;
+        fresh.rebuild_index();
+        self.segs.push(Arc::new(fresh));
+        // The slots of `s` are `pattern + k * 2^depth`; those with `bit` set move to the new
+        // segment: `pattern | bit | k << (depth + 1)`.
+        let step = 1usize << (depth + 1);
+        let mut slot = (pattern | bit) as usize;
+        while slot < self.dir.len() {
+            self.dir[slot] = new_id;
+            slot += step;
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = Self::new();
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.segs.iter().flat_map(|s| s.items.iter())
+    }
+
+    /// Keeps the entries for which `keep` returns true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        for seg in &mut self.segs {
+            if seg.items.iter().all(&mut keep) {
+                continue;
+            }
+            let seg = Arc::make_mut(seg);
+            let before = seg.items.len();
+            seg.items.retain(&mut keep);
+            self.len -= before - seg.items.len();
+            seg.rebuild_index();
+        }
+    }
+
+    /// One SCAN step from `cursor`: calls `emit` for entries until about `count` were emitted
+    /// (or a bounded number of empty slots were visited) and returns the next cursor (0 = done).
+    pub fn scan(&self, cursor: u64, count: usize, mut emit: impl FnMut(&T)) -> u64 {
+        let mask = self.mask();
+        let mut v = cursor;
+        let mut emitted = 0;
+        let mut visited = 0;
+        let max_visits = count.max(1) * 10;
+        loop {
+            let slot = v & mask;
+            let seg = &self.segs[self.dir[slot as usize] as usize];
+            for item in &seg.items {
+                if seg.depth as u64 >= mask.count_ones() as u64
+                    || hash_key(item.seg_key()) & mask == slot
+                {
+                    emit(item);
+                    emitted += 1;
+                }
+            }
+            v = next_cursor(v, mask);
+            visited += 1;
+            if v == 0 || emitted >= count || visited >= max_visits {
+                return v;
+            }
+        }
+    }
+
+    /// A uniformly-ish random entry, using `rng` for randomness.
+    pub fn random(&self, rng: &mut crate::rand::Rng) -> Option<&T> {
+        if self.len == 0 {
+            return None;
+        }
+        for _ in 0..64 {
+            let slot = rng.below(self.dir.len() as u64) as usize;
+            let seg = &self.segs[self.dir[slot] as usize];
+            if !seg.items.is_empty() {
+                return Some(&seg.items[rng.below(seg.items.len() as u64) as usize]);
+            }
+        }
+        // Mostly-empty map: pick by position among all entries.
+        let nth = rng.below(self.len as u64) as usize;
+        self.iter().nth(nth)
+    }
+
+    /// A point-in-time view for a background reader: O(segments), shares all entries.
+    pub fn snapshot(&self) -> SegSnapshot<T> {
+        SegSnapshot {
+            segs: self.segs.clone(),
+            len: self.len,
+        }
+    }
+
+    /// Bytes used by the map's own structures (not by what entries point to).
+    pub fn overhead_bytes(&self) -> usize {
+        let per_seg: usize = self
+            .segs
+            .iter()
+            .map(|s| {
+                std::mem::size_of::<Seg<T>>()
+                    + s.items.capacity() * std::mem::size_of::<T>()
+                    + s.index.capacity() * 5
+            })
+            .sum();
+        self.dir.capacity() * 4 + self.segs.capacity() * 8 + per_seg
+    }
+}
+
+impl<T: SegItem + std::fmt::Debug> std::fmt::Debug for SegMap<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Redis's reverse-binary cursor increment: counts up in the high bits of the mask first, so
+/// slots visited before a directory doubling are not visited again after it, and none is missed.
+pub fn next_cursor(v: u64, mask: u64) -> u64 {
+    let mut v = v | !mask;
+    v = v.reverse_bits();
+    v = v.wrapping_add(1);
+    v.reverse_bits()
+}
+
+/// Segments captured by [`SegMap::snapshot`]. Dropping a segment releases it, so a reader that
+/// walks and releases as it goes lets the writer stop paying for copies of finished segments.
+pub struct SegSnapshot<T> {
+    segs: Vec<Arc<Seg<T>>>,
+    len: usize,
+}
+
+impl<T: SegItem> SegSnapshot<T> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Takes the segments out one at a time (each yields its entries, then is released).
+    pub fn drain_segments(self) -> impl Iterator<Item = SegGuard<T>> {
+        self.segs.into_iter().map(SegGuard)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.segs.iter().flat_map(|s| s.items.iter())
+    }
+}
+
+/// One segment held by a snapshot reader.
+pub struct SegGuard<T>(Arc<Seg<T>>);
+
+impl<T> SegGuard<T> {
+    pub fn items(&self) -> &[T] {
+        &self.0.items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, HashSet};
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct E(Vec<u8>, u32);
+    impl SegItem for E {
+        fn seg_key(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    fn key(i: u32) -> Vec<u8> {
+        format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn matches_a_hashmap_model() {
+        let mut m = SegMap::new();
+        let mut model = HashMap::new();
+        let mut rng = crate::rand::Rng::new(7);
+        for step in 0..60_000u32 {
+            let k = key(rng.below(5000) as u32);
+            match rng.below(3) {
+                0 | 1 => {
+                    assert_eq!(
+                        m.insert(E(k.clone(), step)).map(|e| e.1),
+                        model.insert(k, step)
+                    );
+                }
+                _ => assert_eq!(m.remove(&k).map(|e| e.1), model.remove(&k)),
+            }
+            assert_eq!(m.len(), model.len());
+        }
+        for (k, v) in &model {
+            assert_eq!(m.get(k).map(|e| e.1), Some(*v));
+        }
+        assert_eq!(m.iter().count(), model.len());
+        assert!(m.dir.len() > 1, "the map should have split");
+    }
+
+    #[test]
+    fn snapshot_is_unaffected_by_later_writes() {
+        let mut m = SegMap::new();
+        for i in 0..10_000 {
+            m.insert(E(key(i), i));
+        }
+        let snap = m.snapshot();
+        for i in 0..10_000 {
+            if i % 3 == 0 {
+                m.remove(&key(i));
+            } else if let Some(e) = m.get_mut(&key(i)) {
+                e.1 += 1;
+            }
+        }
+        for i in 10_000..20_000 {
+            m.insert(E(key(i), i));
+        }
+        let seen: HashMap<Vec<u8>, u32> = snap.iter().map(|e| (e.0.clone(), e.1)).collect();
+        assert_eq!(seen.len(), 10_000);
+        for i in 0..10_000 {
+            assert_eq!(seen.get(&key(i)), Some(&i));
+        }
+    }
+
+    #[test]
+    fn scan_returns_every_stable_element_across_growth() {
+        let mut m = SegMap::new();
+        for i in 0..1000 {
+            m.insert(E(key(i), i));
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut next_new = 1000;
+        let mut steps = 0;
+        loop {
+            cursor = m.scan(cursor, 10, |e| {
+                seen.insert(e.0.clone());
+            });
+            // Grow the map while scanning: forces directory doublings and splits.
+            for _ in 0..200 {
+                m.insert(E(key(next_new), next_new));
+                next_new += 1;
+            }
+            steps += 1;
+            assert!(steps < 100_000, "scan did not terminate");
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..1000 {
+            assert!(seen.contains(&key(i)), "missed key {i}");
+        }
+    }
+
+    #[test]
+    fn random_finds_entries() {
+        let mut m = SegMap::new();
+        let mut rng = crate::rand::Rng::new(1);
+        assert!(m.random(&mut rng).is_none());
+        for i in 0..2000 {
+            m.insert(E(key(i), i));
+        }
+        let picks: HashSet<u32> = (0..4000)
+            .filter_map(|_| m.random(&mut rng).map(|e| e.1))
+            .collect();
+        assert!(
+            picks.len() > 1000,
+            "random picks too concentrated: {}",
+            picks.len()
+        );
+    }
+
+    #[test]
+    fn retain_keeps_index_consistent() {
+        let mut m = SegMap::new();
+        for i in 0..3000 {
+            m.insert(E(key(i), i));
+        }
+        m.retain(|e| e.1 % 2 == 0);
+        assert_eq!(m.len(), 1500);
+        for i in 0..3000 {
+            assert_eq!(m.get(&key(i)).is_some(), i % 2 == 0);
+        }
+    }
+}
