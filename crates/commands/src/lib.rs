@@ -15,6 +15,7 @@ pub mod server_rows;
 pub mod spec;
 pub mod strings;
 pub mod table;
+pub mod testing;
 
 pub use ctx::{Ctx, Settings};
 pub use spec::{CommandSpec, Handler, ServerCmd};

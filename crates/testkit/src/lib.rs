@@ -1,1 +1,13 @@
-//! (being written)
+//! Test support (dev-only): start real server processes (Redwing and the reference
+//! `redis-server`) on ephemeral loopback ports in temporary directories, talk RESP to them,
+//! wait for conditions with a bound and a message, and clean up by pid.
+//!
+//! Nothing here is used by the server itself.
+
+pub mod client;
+pub mod proc;
+pub mod wait;
+
+pub use client::Conn;
+pub use proc::{redis_server_bin, redwing_bin, ServerProc};
+pub use wait::wait_for;

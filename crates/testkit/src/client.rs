@@ -1,0 +1,118 @@
+//! A small synchronous RESP client for tests.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use resp::frame::{parse_frame, Frame};
+
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    pub fn connect(port: u16) -> std::io::Result<Conn> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.set_nodelay(true)?;
+        Ok(Conn {
+            stream,
+            buf: Vec::new(),
+        })
+    }
+
+    pub fn set_timeout(&mut self, t: Duration) {
+        let _ = self.stream.set_read_timeout(Some(t));
+    }
+
+    /// Sends a command and returns its reply frame.
+    pub fn cmd(&mut self, args: &[&str]) -> Frame {
+        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.cmd_bytes(&argv)
+    }
+
+    pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Frame {
+        self.send(args);
+        self.read_frame()
+    }
+
+    /// Sends a command without reading the reply.
+    pub fn send(&mut self, args: &[&[u8]]) {
+        let mut out = Vec::new();
+        resp::reply::encode_command(&mut out, args);
+        self.write_raw(&out);
+    }
+
+    pub fn write_raw(&mut self, data: &[u8]) {
+        if let Err(e) = self.stream.write_all(data) {
+            panic!("write to server failed: {e}");
+        }
+    }
+
+    /// Reads one reply frame (panics on timeout or disconnect, with the reason).
+    pub fn read_frame(&mut self) -> Frame {
+        self.try_read_frame()
+            .unwrap_or_else(|e| panic!("reading reply: {e}"))
+    }
+
+    pub fn try_read_frame(&mut self) -> Result<Frame, String> {
+        loop {
+            match parse_frame(&self.buf) {
+                Ok(Some((f, used))) => {
+                    self.buf.drain(..used);
+                    return Ok(f);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("bad reply: {e}")),
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Reads exactly the bytes of one reply, unparsed (for byte-for-byte comparisons).
+    pub fn read_raw_reply(&mut self) -> Result<Vec<u8>, String> {
+        loop {
+            if let Ok(Some((_, used))) = parse_frame(&self.buf) {
+                return Ok(self.buf.drain(..used).collect());
+            }
+            self.fill()?;
+        }
+    }
+
+    fn fill(&mut self) -> Result<(), String> {
+        let mut chunk = [0u8; 16384];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => Err("connection closed by server".into()),
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+            Err(e) => Err(format!("read error: {e}")),
+        }
+    }
+
+    /// Text of a simple/bulk reply, panicking with the frame on errors.
+    pub fn text(&mut self, args: &[&str]) -> String {
+        match self.cmd(args) {
+            Frame::Error(e) => panic!("{args:?} failed: {e}"),
+            f => f.text(),
+        }
+    }
+
+    pub fn int(&mut self, args: &[&str]) -> i64 {
+        match self.cmd(args) {
+            Frame::Int(i) => i,
+            other => panic!("{args:?}: expected integer, got {other:?}"),
+        }
+    }
+
+    /// One field of INFO (e.g. `info_field("replication", "master_repl_offset")`).
+    pub fn info_field(&mut self, section: &str, field: &str) -> Option<String> {
+        let info = self.text(&["INFO", section]);
+        info.lines().find_map(|l| {
+            l.strip_prefix(&format!("{field}:"))
+                .map(|v| v.trim().to_string())
+        })
+    }
+}
