@@ -105,6 +105,8 @@ impl Db {
 /// A point-in-time view of every database, for a background serialiser.
 pub struct Snapshot {
     pub dbs: Vec<SegSnapshot<Obj>>,
+    /// Keys with an expire per database when the snapshot was taken (RESIZEDB hint).
+    pub expires: Vec<usize>,
     /// Taken at this time (ms), so the writer can drop keys already expired, as Redis does.
     pub taken_at_ms: i64,
 }
@@ -421,6 +423,7 @@ impl Keyspace {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             dbs: self.dbs.iter().map(Db::snapshot).collect(),
+            expires: self.dbs.iter().map(Db::expires_len).collect(),
             taken_at_ms: self.now_ms,
         }
     }

@@ -164,6 +164,49 @@ fn truncation_at_every_offset_fails() {
     }
 }
 
+/// Bigger than the reader's 64 KiB buffer, with a string long enough to be
+/// read directly into its allocation, so truncation hits refills and the
+/// direct-read path.
+fn large_file() -> Vec<u8> {
+    let mut w = Writer::new(
+        Vec::new(),
+        WriterOptions {
+            compression: false,
+            checksum: true,
+        },
+    );
+    w.header(10).unwrap();
+    let noise: Vec<u8> = (0..40_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    w.key(&KeyEntry::new("big", Value::String(noise))).unwrap();
+    let items = (0..8000)
+        .map(|i| format!("item-{i}").into_bytes())
+        .collect();
+    w.key(&KeyEntry::new("list", Value::List(items))).unwrap();
+    w.key(&KeyEntry::new(
+        "x",
+        Value::Stream(Box::new(sample_stream())),
+    ))
+    .unwrap();
+    w.finish().unwrap()
+}
+
+#[test]
+fn truncation_of_a_large_file_fails() {
+    let file = large_file();
+    assert!(file.len() > 100_000);
+    assert_eq!(read(&file, true).unwrap(), 4);
+    let mut cuts: Vec<usize> = (0..file.len()).step_by(499).collect();
+    cuts.extend((65_500..65_600).chain(file.len() - 200..file.len()));
+    for n in cuts {
+        assert!(
+            read(&file[..n], true).is_err(),
+            "truncated to {n} bytes parsed"
+        );
+    }
+}
+
 /// xorshift64*, so failures are reproducible from the printed seed.
 struct Rng(u64);
 

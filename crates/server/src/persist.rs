@@ -1,9 +1,36 @@
-//! Persistence state in the server: changes since the last save, save points, background
-//! saves and shutdown. (The RDB codec and snapshot writer live in the `rdb` and `persistence`
-//! crates.)
+//! Persistence in the server: loading at start-up (in the background, clients get -LOADING),
+//! SAVE, BGSAVE, save points, shutdown saves, DEBUG RELOAD, DUMP/RESTORE, INFO persistence.
+//!
+//! A background save takes a copy-on-write snapshot of the keyspace on the event-loop thread
+//! (O(segments), no fork) and hands it to a thread that writes the RDB file crash-safely.
 
-use crate::server::{now_ms, Server};
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use commands::errors::{self, err};
+use persistence::{file, LoadOptions, Loaded, SaveInfo, SaveOptions};
+use resp::Reply;
+
+use crate::server::{now_ms, BgEvent, Server};
 use crate::{log_notice, log_warning};
+
+/// A background save to disk in progress.
+pub struct BgSave {
+    pub started_ms: i64,
+    pub cancel: Arc<AtomicBool>,
+    pub keys_done: Arc<AtomicU64>,
+    pub keys_total: u64,
+}
+
+/// A load in progress (start-up).
+pub struct LoadState {
+    pub started_ms: i64,
+    pub total_bytes: u64,
+    pub read: Arc<AtomicU64>,
+}
 
 #[derive(Default)]
 pub struct Persist {
@@ -13,18 +40,20 @@ pub struct Persist {
     pub last_save_unix: i64,
     pub last_bgsave_ok: bool,
     pub last_bgsave_status_set: bool,
-    pub bgsave_in_progress: bool,
-    pub bgsave_started_ms: i64,
+    pub bgsave: Option<BgSave>,
     pub last_bgsave_time_sec: i64,
     pub bgsave_scheduled: bool,
     pub last_bgsave_try_ms: i64,
+    pub rdb_saves: u64,
+    pub loading: Option<LoadState>,
+    pub last_load_keys_loaded: u64,
+    pub last_load_keys_expired: u64,
 }
 
 /// Result of a background save, sent back by the saving thread.
 pub struct SaveOutcome {
     pub ok: bool,
     pub error: Option<String>,
-    pub replication: bool,
 }
 
 /// SHUTDOWN options.
@@ -36,6 +65,37 @@ pub struct ShutdownRequest {
     pub force: bool,
     /// Client waiting for the reply if shutdown fails.
     pub client: Option<u64>,
+}
+
+pub fn rdb_path(s: &Server) -> PathBuf {
+    PathBuf::from(s.cfg.get("dir")).join(s.cfg.get("dbfilename"))
+}
+
+fn save_options(s: &Server) -> SaveOptions {
+    SaveOptions {
+        compression: s.cfg.get_bool("rdbcompression"),
+        checksum: s.cfg.get_bool("rdbchecksum"),
+        key_save_delay_us: s.cfg.get_int("rdb-key-save-delay"),
+    }
+}
+
+/// Aux fields for a save taken now (with replication info when it applies).
+pub fn save_info(s: &Server) -> SaveInfo {
+    SaveInfo {
+        redis_ver: crate::REDIS_VERSION.into(),
+        ctime: now_ms() / 1000,
+        used_mem: crate::evict::used_memory(),
+        repl: crate::repl::rdb_repl_info(s),
+    }
+}
+
+pub fn limits(s: &Server) -> persistence::Limits {
+    persistence::Limits {
+        hash: s.settings.hash,
+        set: s.settings.set,
+        zset: s.settings.zset,
+        list: s.settings.list,
+    }
 }
 
 /// True if writes must be refused because the last background save failed
@@ -51,9 +111,97 @@ pub fn has_save_points(s: &Server) -> bool {
     !s.cfg.get("save").is_empty()
 }
 
+/// SAVE: a synchronous save on the event-loop thread (as Redis; clients wait).
+pub fn save_sync(s: &mut Server) -> Result<(), String> {
+    let snap = s.ks.snapshot();
+    let info = save_info(s);
+    let opts = save_options(s);
+    let path = rdb_path(s);
+    let dirty_before = s.persist.dirty;
+    let never = AtomicBool::new(false);
+    let keys = AtomicU64::new(0);
+    let res = file::atomic_write(&path, |w| {
+        persistence::write_snapshot(snap, &info, &opts, w, &never, &keys).map(|(w, _)| w)
+    });
+    match res {
+        Ok(_) => {
+            log_notice!("DB saved on disk");
+            s.persist.dirty -= dirty_before.min(s.persist.dirty);
+            s.persist.last_save_unix = now_ms() / 1000;
+            s.persist.last_bgsave_status_set = true;
+            s.persist.last_bgsave_ok = true;
+            s.persist.rdb_saves += 1;
+            Ok(())
+        }
+        Err(e) => {
+            log_warning!("Failed saving the DB: {e}");
+            s.persist.last_bgsave_status_set = true;
+            s.persist.last_bgsave_ok = false;
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Starts a background save to disk.
+pub fn start_bgsave(s: &mut Server) {
+    let snap = s.ks.snapshot();
+    let keys_total = snap.dbs.iter().map(|d| d.len() as u64).sum();
+    let info = save_info(s);
+    let opts = save_options(s);
+    let path = rdb_path(s);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let keys_done = Arc::new(AtomicU64::new(0));
+    s.persist.dirty_at_save_start = s.persist.dirty;
+    s.persist.last_bgsave_try_ms = now_ms();
+    s.persist.bgsave = Some(BgSave {
+        started_ms: now_ms(),
+        cancel: cancel.clone(),
+        keys_done: keys_done.clone(),
+        keys_total,
+    });
+    let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
+    log_notice!("Background saving started by pid {}", std::process::id());
+    let spawned = std::thread::Builder::new()
+        .name("bgsave".into())
+        .spawn(move || {
+            let res = file::atomic_write(&path, |w| {
+                persistence::write_snapshot(snap, &info, &opts, w, &cancel, &keys_done)
+                    .map(|(w, _)| w)
+            });
+            let outcome = match res {
+                Ok(_) => {
+                    crate::log::write_child(crate::log::Level::Notice, "DB saved on disk");
+                    SaveOutcome {
+                        ok: true,
+                        error: None,
+                    }
+                }
+                Err(e) => SaveOutcome {
+                    ok: false,
+                    error: Some(e.to_string()),
+                },
+            };
+            let _ = tx.send(BgEvent::SaveDone(outcome));
+            let _ = waker.wake();
+        });
+    if let Err(e) = spawned {
+        log_warning!("Can't save in background: {e}");
+        s.persist.bgsave = None;
+        s.persist.last_bgsave_status_set = true;
+        s.persist.last_bgsave_ok = false;
+    }
+}
+
 pub fn on_save_done(s: &mut Server, outcome: SaveOutcome) {
-    s.persist.bgsave_in_progress = false;
-    s.persist.last_bgsave_time_sec = (now_ms() - s.persist.bgsave_started_ms) / 1000;
+    let Some(b) = s.persist.bgsave.take() else {
+        return;
+    };
+    let cancelled = b.cancel.load(Ordering::Relaxed);
+    s.persist.last_bgsave_time_sec = (now_ms() - b.started_ms) / 1000;
+    if cancelled {
+        log_warning!("Background saving terminated by cancellation");
+        return;
+    }
     s.persist.last_bgsave_status_set = true;
     s.persist.last_bgsave_ok = outcome.ok;
     if outcome.ok {
@@ -62,6 +210,7 @@ pub fn on_save_done(s: &mut Server, outcome: SaveOutcome) {
             .dirty
             .saturating_sub(s.persist.dirty_at_save_start);
         s.persist.last_save_unix = now_ms() / 1000;
+        s.persist.rdb_saves += 1;
         log_notice!("Background saving terminated with success");
     } else {
         log_warning!(
@@ -69,16 +218,193 @@ pub fn on_save_done(s: &mut Server, outcome: SaveOutcome) {
             outcome.error.unwrap_or_default()
         );
     }
+    if s.persist.bgsave_scheduled {
+        s.persist.bgsave_scheduled = false;
+        start_bgsave(s);
+    }
 }
 
-pub fn cron(_s: &mut Server, _now: i64) {}
+/// Cancels a running disk save (FLUSHALL, shutdown).
+pub fn kill_bgsave(s: &mut Server) {
+    if let Some(b) = &s.persist.bgsave {
+        b.cancel.store(true, Ordering::Relaxed);
+        log_notice!("Background saving cancelled");
+    }
+}
+
+/// Save points (`save <seconds> <changes>`), checked by the cron.
+pub fn cron(s: &mut Server, now: i64) {
+    if s.persist.bgsave.is_some() || s.loading {
+        return;
+    }
+    if s.persist.bgsave_scheduled {
+        s.persist.bgsave_scheduled = false;
+        start_bgsave(s);
+        return;
+    }
+    let points: Vec<i64> = s
+        .cfg
+        .get("save")
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let since = now / 1000 - s.persist.last_save_unix;
+    let retry_ok = s.persist.last_bgsave_ok
+        || !s.persist.last_bgsave_status_set
+        || now - s.persist.last_bgsave_try_ms > 5000;
+    for pair in points.chunks(2) {
+        if let [secs, changes] = pair {
+            if s.persist.dirty >= *changes as u64 && since >= *secs && retry_ok {
+                log_notice!("{} changes in {} seconds. Saving...", changes, secs);
+                start_bgsave(s);
+                return;
+            }
+        }
+    }
+}
+
+/// SAVE / BGSAVE [SCHEDULE] / DUMP / RESTORE.
+pub fn command(s: &mut Server, key: usize, cmd: commands::ServerCmd, argv: &[Bytes]) -> Reply {
+    use commands::ServerCmd::*;
+    match cmd {
+        Save => {
+            if s.persist.bgsave.is_some() {
+                return err("ERR Background save already in progress");
+            }
+            match save_sync(s) {
+                Ok(()) => Reply::Ok,
+                Err(_) => err("ERR"),
+            }
+        }
+        Bgsave => {
+            let schedule = argv.len() == 2 && argv[1].eq_ignore_ascii_case(b"schedule");
+            if argv.len() > 2 || (argv.len() == 2 && !schedule) {
+                return err(errors::SYNTAX);
+            }
+            if s.persist.bgsave.is_some() {
+                if schedule {
+                    s.persist.bgsave_scheduled = true;
+                    return Reply::status("Background saving scheduled");
+                }
+                return err("ERR Background save already in progress");
+            }
+            start_bgsave(s);
+            Reply::status("Background saving started")
+        }
+        Dump => dump(s, key, argv),
+        Restore => restore(s, key, argv),
+        _ => errors::unknown_command(argv),
+    }
+}
+
+fn dump(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let db = s.clients[key].db;
+    let Some(obj) = s.ks.read(db, &argv[1]) else {
+        return Reply::Nil;
+    };
+    match persistence::dump::dump(obj) {
+        Ok(p) => Reply::Bulk(Bytes::from(p)),
+        Err(e) => Reply::error(format!("ERR {e}")),
+    }
+}
+
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]
+fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let (mut replace, mut absttl) = (false, false);
+    let mut j = 4;
+    while j < argv.len() {
+        let opt = String::from_utf8_lossy(&argv[j]).to_ascii_lowercase();
+        match opt.as_str() {
+            "replace" => replace = true,
+            "absttl" => absttl = true,
+            "idletime" if j + 1 < argv.len() => {
+                match commands::args::int(&argv[j + 1]) {
+                    Ok(v) if v >= 0 => {}
+                    Ok(_) => return err("ERR Invalid IDLETIME value, must be >= 0"),
+                    Err(e) => return e,
+                }
+                j += 1;
+            }
+            "freq" if j + 1 < argv.len() => {
+                match commands::args::int(&argv[j + 1]) {
+                    Ok(v) if (0..=255).contains(&v) => {}
+                    Ok(_) => return err("ERR Invalid FREQ value, must be >= 0 and <= 255"),
+                    Err(e) => return e,
+                }
+                j += 1;
+            }
+            _ => return err(errors::SYNTAX),
+        }
+        j += 1;
+    }
+    let ttl = match commands::args::int(&argv[2]) {
+        Ok(v) if v >= 0 => v,
+        Ok(_) => return err("ERR Invalid TTL value, must be >= 0"),
+        Err(e) => return e,
+    };
+    let db = s.clients[key].db;
+    if !replace && s.ks.get(db, &argv[1]).is_some() {
+        return err(errors::BUSYKEY);
+    }
+    let now = s.ks.now_ms;
+    let expire = match (ttl, absttl) {
+        (0, _) => None,
+        (t, true) => Some(t),
+        (t, false) => Some(now.saturating_add(t)),
+    };
+    let verify = s.cfg.get_bool("rdbchecksum");
+    let obj = match persistence::dump::restore(&argv[1], &argv[3], expire, verify, &limits(s)) {
+        Ok(Some(o)) => o,
+        Ok(None) => return err("ERR Bad data format"),
+        Err(persistence::PersistError::BadDumpFooter) => {
+            return err("ERR DUMP payload version or checksum are wrong")
+        }
+        Err(_) => return err("ERR Bad data format"),
+    };
+    if expire.is_some_and(|e| e <= now) {
+        if s.ks.remove(db, &argv[1]).is_some() {
+            s.call_dirty += 1;
+            s.call_rewrite = Some(vec![vec![Bytes::from_static(b"DEL"), argv[1].clone()]]);
+        }
+        return Reply::Ok;
+    }
+    s.ks.put(db, obj);
+    s.call_dirty += 1;
+    if let (Some(e), false) = (expire, absttl) {
+        let mut rewritten = argv.to_vec();
+        rewritten[2] = Bytes::from(e.to_string());
+        rewritten.push(Bytes::from_static(b"ABSTTL"));
+        s.call_rewrite = Some(vec![rewritten]);
+    }
+    Reply::Ok
+}
+
+/// FLUSHALL cancels a running disk save and, with save points, saves the empty dataset.
+pub fn after_flushall(s: &mut Server) {
+    kill_bgsave(s);
+    if has_save_points(s) {
+        let dirty = s.persist.dirty;
+        let _ = save_sync(s);
+        s.persist.dirty = dirty;
+    }
+}
 
 /// Runs the shutdown sequence; on success the event loop exits.
 pub fn try_shutdown(s: &mut Server, req: ShutdownRequest) {
     log_warning!("User requested shutdown...");
+    kill_bgsave(s);
     let save = (req.save || has_save_points(s)) && !req.nosave;
     if save {
-        log_warning!("Shutdown with save requested, but saving is not available yet: exiting without saving.");
+        log_notice!("Saving the final RDB snapshot before exiting.");
+        if let Err(e) = save_sync(s) {
+            if !req.force {
+                log_warning!("Error trying to save the DB, can't exit. ({e})");
+                log_warning!(
+                    "Errors trying to shut down the server. Check the logs for more information."
+                );
+                return;
+            }
+        }
     }
     let pidfile = s.cfg.get("pidfile").to_string();
     if !pidfile.is_empty() {
@@ -92,6 +418,117 @@ pub fn try_shutdown(s: &mut Server, req: ShutdownRequest) {
     s.exit_code = Some(0);
 }
 
+/// SHUTDOWN ABORT: true if a pending shutdown was cancelled.
+pub fn abort_shutdown(s: &mut Server) -> bool {
+    s.shutdown.take().is_some()
+}
+
+/// Starts loading `dir/dbfilename` in the background if it exists.
+pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
+    s.persist.last_save_unix = now_ms() / 1000;
+    let path = rdb_path(s);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    };
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let read = Arc::new(AtomicU64::new(0));
+    s.loading = true;
+    s.persist.loading = Some(LoadState {
+        started_ms: now_ms(),
+        total_bytes: total,
+        read: read.clone(),
+    });
+    let opts = LoadOptions {
+        verify_checksum: s.cfg.get_bool("rdbchecksum"),
+        databases: s.ks.db_count(),
+        limits: limits(s),
+        drop_expired_at_ms: if s.cfg.get("replicaof").is_empty() {
+            Some(now_ms())
+        } else {
+            None
+        },
+        key_load_delay_us: s.cfg.get_int("key-load-delay"),
+    };
+    let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
+    std::thread::Builder::new()
+        .name("rdb-load".into())
+        .spawn(move || {
+            let res = persistence::load(BufReader::with_capacity(1 << 20, file), &opts, &read)
+                .map_err(|e| e.to_string());
+            let _ = tx.send(BgEvent::LoadDone(Box::new(res)));
+            let _ = waker.wake();
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The start-up load finished: swap the data in, or stop on a bad file.
+pub fn on_load_done(s: &mut Server, res: Result<Loaded, String>) {
+    let started = s.persist.loading.take().map_or(now_ms(), |l| l.started_ms);
+    s.loading = false;
+    match res {
+        Ok(loaded) => {
+            log_notice!(
+                "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                loaded.keys_loaded,
+                loaded.keys_expired
+            );
+            log_notice!(
+                "DB loaded from disk: {:.3} seconds",
+                (now_ms() - started) as f64 / 1000.0
+            );
+            s.persist.last_load_keys_loaded = loaded.keys_loaded;
+            s.persist.last_load_keys_expired = loaded.keys_expired;
+            let old = s.ks.replace_all(loaded.dbs);
+            drop(old);
+            crate::repl::on_rdb_loaded(s, loaded.repl);
+        }
+        Err(e) => {
+            log_warning!("Fatal error loading the DB: {e}. Exiting.");
+            s.exit_code = Some(1);
+        }
+    }
+}
+
+/// DEBUG RELOAD [NOSAVE]: save, then load the file back synchronously.
+pub fn debug_reload(s: &mut Server, nosave: bool) -> Reply {
+    if !nosave {
+        if let Err(e) = save_sync(s) {
+            return Reply::error(format!("ERR Error trying to save the DB: {e}"));
+        }
+    }
+    let path = rdb_path(s);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) => return Reply::error(format!("ERR Error trying to load the RDB dump: {e}")),
+    };
+    let opts = LoadOptions {
+        verify_checksum: true,
+        databases: s.ks.db_count(),
+        limits: limits(s),
+        drop_expired_at_ms: None,
+        key_load_delay_us: 0,
+    };
+    match persistence::load(
+        BufReader::with_capacity(1 << 20, file),
+        &opts,
+        &AtomicU64::new(0),
+    ) {
+        Ok(loaded) => {
+            let old = s.ks.replace_all(loaded.dbs);
+            keyspace::lazyfree::free_in_background(old, 1);
+            log_notice!("DB reloaded by DEBUG RELOAD");
+            Reply::Ok
+        }
+        Err(e) => {
+            log_warning!("Error trying to load the RDB dump: {e}");
+            Reply::error("ERR Error trying to load the RDB dump, check server logs.")
+        }
+    }
+}
+
 /// INFO persistence fields.
 pub fn info_fields(s: &Server, out: &mut String) {
     use std::fmt::Write;
@@ -100,18 +537,31 @@ pub fn info_fields(s: &Server, out: &mut String) {
     let mut f = |k: &str, v: String| {
         let _ = write!(out, "{k}:{v}\r\n");
     };
+    let (done, total) = p.bgsave.as_ref().map_or((0, 0), |b| {
+        (b.keys_done.load(Ordering::Relaxed), b.keys_total)
+    });
     f("loading", (s.loading as u8).to_string());
-    f("async_loading", "0".into());
+    f(
+        "async_loading",
+        (crate::repl::async_loading(s) as u8).to_string(),
+    );
     f("current_cow_peak", "0".into());
     f("current_cow_size", "0".into());
     f("current_cow_size_age", "0".into());
-    f("current_fork_perc", "0.00".into());
-    f("current_save_keys_processed", "0".into());
-    f("current_save_keys_total", "0".into());
+    f(
+        "current_fork_perc",
+        if total > 0 {
+            format!("{:.2}", done as f64 * 100.0 / total as f64)
+        } else {
+            "0.00".into()
+        },
+    );
+    f("current_save_keys_processed", done.to_string());
+    f("current_save_keys_total", total.to_string());
     f("rdb_changes_since_last_save", p.dirty.to_string());
     f(
         "rdb_bgsave_in_progress",
-        (p.bgsave_in_progress as u8).to_string(),
+        (p.bgsave.is_some() as u8).to_string(),
     );
     f("rdb_last_save_time", p.last_save_unix.to_string());
     f(
@@ -134,46 +584,62 @@ pub fn info_fields(s: &Server, out: &mut String) {
     );
     f(
         "rdb_current_bgsave_time_sec",
-        if p.bgsave_in_progress {
-            (now - p.bgsave_started_ms) / 1000
-        } else {
-            -1
-        }
-        .to_string(),
+        p.bgsave
+            .as_ref()
+            .map_or(-1, |b| (now - b.started_ms) / 1000)
+            .to_string(),
     );
-    f("rdb_saves", "0".into());
+    f("rdb_saves", p.rdb_saves.to_string());
     f("rdb_last_cow_size", "0".into());
-    f("rdb_last_load_keys_expired", "0".into());
-    f("rdb_last_load_keys_loaded", "0".into());
-    f("aof_enabled", "0".into());
-    f("aof_rewrite_in_progress", "0".into());
-    f("aof_rewrite_scheduled", "0".into());
-    f("aof_last_rewrite_time_sec", "-1".into());
-    f("aof_current_rewrite_time_sec", "-1".into());
-    f("aof_last_bgrewrite_status", "ok".into());
-    f("aof_rewrites", "0".into());
-    f("aof_rewrites_consecutive_failures", "0".into());
-    f("aof_last_write_status", "ok".into());
-    f("aof_last_cow_size", "0".into());
-    f("module_fork_in_progress", "0".into());
-    f("module_fork_last_cow_size", "0".into());
+    f(
+        "rdb_last_load_keys_expired",
+        p.last_load_keys_expired.to_string(),
+    );
+    f(
+        "rdb_last_load_keys_loaded",
+        p.last_load_keys_loaded.to_string(),
+    );
+    for (k, v) in [
+        ("aof_enabled", "0"),
+        ("aof_rewrite_in_progress", "0"),
+        ("aof_rewrite_scheduled", "0"),
+        ("aof_last_rewrite_time_sec", "-1"),
+        ("aof_current_rewrite_time_sec", "-1"),
+        ("aof_last_bgrewrite_status", "ok"),
+        ("aof_rewrites", "0"),
+        ("aof_rewrites_consecutive_failures", "0"),
+        ("aof_last_write_status", "ok"),
+        ("aof_last_cow_size", "0"),
+        ("module_fork_in_progress", "0"),
+        ("module_fork_last_cow_size", "0"),
+    ] {
+        f(k, v.into());
+    }
+    if let Some(l) = &p.loading {
+        let read = l.read.load(Ordering::Relaxed);
+        let elapsed = ((now - l.started_ms) / 1000).max(0);
+        let perc = if l.total_bytes > 0 {
+            read as f64 * 100.0 / l.total_bytes as f64
+        } else {
+            0.0
+        };
+        let eta = if read > 0 && elapsed > 0 {
+            (l.total_bytes.saturating_sub(read) as f64 / (read as f64 / elapsed as f64)) as i64
+        } else {
+            1
+        };
+        f("loading_start_time", (l.started_ms / 1000).to_string());
+        f("loading_total_bytes", l.total_bytes.to_string());
+        f("loading_rdb_used_mem", "0".into());
+        f("loading_loaded_bytes", read.to_string());
+        f("loading_loaded_perc", format!("{perc:.2}"));
+        f("loading_eta_seconds", eta.to_string());
+    }
 }
 
 /// Serialized length of a value in an RDB (DEBUG OBJECT `serializedlength`).
 pub fn serialized_length(o: &keyspace::Obj) -> usize {
-    o.mem_usage()
-}
-
-/// FLUSHALL also resets the save state (and saves when save points exist, once RDB lands).
-pub fn after_flushall(_s: &mut Server) {}
-
-/// SHUTDOWN ABORT: true if a pending shutdown was cancelled.
-pub fn abort_shutdown(s: &mut Server) -> bool {
-    s.shutdown.take().is_some()
-}
-
-/// Loads `dir/dbfilename` at start-up (once the RDB codec lands); a bad file stops start-up.
-pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
-    s.persist.last_save_unix = now_ms() / 1000;
-    Ok(())
+    persistence::dump::dump(o)
+        .map(|p| p.len().saturating_sub(10))
+        .unwrap_or(0)
 }

@@ -34,6 +34,8 @@ const READ_CHUNK: usize = 16 * 1024;
 pub enum BgEvent {
     /// A snapshot save to disk finished (BGSAVE or replication to disk).
     SaveDone(crate::persist::SaveOutcome),
+    /// The start-up load finished.
+    LoadDone(Box<Result<persistence::Loaded, String>>),
     /// A replication-related background task reports.
     Repl(crate::repl::ReplBgEvent),
 }
@@ -540,6 +542,7 @@ impl Server {
         while let Ok(ev) = self.bg_rx.try_recv() {
             match ev {
                 BgEvent::SaveDone(outcome) => crate::persist::on_save_done(self, outcome),
+                BgEvent::LoadDone(res) => crate::persist::on_load_done(self, *res),
                 BgEvent::Repl(e) => crate::repl::on_background(self, e),
             }
         }

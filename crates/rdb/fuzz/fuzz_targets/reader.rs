@@ -40,6 +40,10 @@ fuzz_target!(|data: &[u8]| {
         let unchecked = drain(input, false);
         let _ = drain(input, true);
         let trickled = drain(OneByte(input), false);
-        assert_eq!(unchecked.is_ok(), trickled.is_ok(), "buffering changed the outcome");
+        assert_eq!(
+            unchecked.is_ok(),
+            trickled.is_ok(),
+            "buffering changed the outcome"
+        );
     }
 });

@@ -565,6 +565,8 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 "    Create <count> string keys named key:<num>.",
                 "PROTOCOL <type>",
                 "    Reply with a test value of the specified type.",
+                "RELOAD [NOSAVE]",
+                "    Save the RDB on disk and reload it back to memory.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background.",
                 "SLEEP <seconds>",
@@ -607,6 +609,10 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         },
         "populate" if (3..=5).contains(&argv.len()) => populate(s, db, argv),
         "protocol" if argv.len() == 3 => protocol(&arg_lower(argv, 2)),
+        "reload" => {
+            let nosave = argv[2..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"));
+            crate::persist::debug_reload(s, nosave)
+        }
         _ => crate::repl::debug_or_unknown(s, key, argv),
     }
 }

@@ -72,7 +72,8 @@ pub fn run(
         Flushall => keyspace_cmd::flushall(s, argv),
         Flushdb => keyspace_cmd::flushdb(s, key, argv),
         Shutdown => keyspace_cmd::shutdown(s, key, argv),
-        Save | Bgsave | Dump | Restore | Replicaof | Sync | Psync | Replconf | Wait | Failover => {
+        Save | Bgsave | Dump | Restore => crate::persist::command(s, key, cmd, argv),
+        Replicaof | Sync | Psync | Replconf | Wait | Failover => {
             crate::repl::dispatch_or_unknown(s, key, cmd, spec, argv)
         }
     }

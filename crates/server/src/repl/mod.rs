@@ -122,3 +122,16 @@ pub fn info_fields(s: &Server, out: &mut String) {
 }
 
 pub fn on_config_changed(_s: &mut Server, _names: &[&str]) {}
+
+/// Replication position to record in an RDB saved now.
+pub fn rdb_repl_info(_s: &Server) -> Option<persistence::ReplInfo> {
+    None
+}
+
+/// An RDB loaded at start-up carried this replication position.
+pub fn on_rdb_loaded(_s: &mut Server, _info: Option<persistence::ReplInfo>) {}
+
+/// True while a replica loads a new dataset aside and keeps serving the old one.
+pub fn async_loading(_s: &Server) -> bool {
+    false
+}
