@@ -1,0 +1,216 @@
+//! The replication stream buffer and backlog.
+//!
+//! Every byte a node appends to its replication stream lands here once, in blocks of shared,
+//! reference-counted bytes. Replicas do not get copies: their output queues hold slices of the
+//! same blocks (`chunks_from`), so ten replicas cost one copy of the stream. The *backlog* is the
+//! window of the last `size` bytes that partial resyncs may be served from; blocks older than the
+//! window are released here (a replica still sending them keeps its own references).
+//!
+//! Offsets follow Redis: byte `n` is the n-th byte ever appended; `end()` is
+//! `master_repl_offset`; an empty backlog has `first_byte() == end() + 1`.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+/// Target block size (Redis uses 16 KiB blocks for its shared replication buffer).
+const BLOCK: usize = 16 * 1024;
+/// Smallest backlog Redis allows.
+pub const MIN_BACKLOG: usize = 16 * 1024;
+
+struct Block {
+    /// Offset of the block's first byte.
+    start: i64,
+    data: Bytes,
+}
+
+pub struct ReplBuffer {
+    blocks: VecDeque<Block>,
+    tail: Vec<u8>,
+    /// Offset of the tail's first byte.
+    tail_start: i64,
+    /// Offset of the last byte appended.
+    end: i64,
+    /// First byte of the backlog window.
+    first: i64,
+    size: usize,
+    /// Offsets that must stay servable (dual-channel syncs waiting for their PSYNC).
+    pins: Vec<(u64, i64)>,
+}
+
+impl ReplBuffer {
+    /// An empty backlog for a stream already at `offset`.
+    pub fn new(offset: i64, size: usize) -> ReplBuffer {
+        ReplBuffer {
+            blocks: VecDeque::new(),
+            tail: Vec::new(),
+            tail_start: offset + 1,
+            end: offset,
+            first: offset + 1,
+            size: size.max(MIN_BACKLOG),
+            pins: Vec::new(),
+        }
+    }
+
+    /// `master_repl_offset`.
+    pub fn end(&self) -> i64 {
+        self.end
+    }
+
+    /// `repl_backlog_first_byte_offset`.
+    pub fn first_byte(&self) -> i64 {
+        self.first
+    }
+
+    /// `repl_backlog_histlen`.
+    pub fn histlen(&self) -> i64 {
+        self.end - self.first + 1
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Appends stream bytes.
+    pub fn append(&mut self, data: &[u8]) {
+        self.tail.extend_from_slice(data);
+        self.end += data.len() as i64;
+        if self.tail.len() >= BLOCK {
+            self.seal();
+        }
+        self.trim();
+    }
+
+    /// Turns the unsealed tail into a shareable block (before handing data to replicas).
+    pub fn seal(&mut self) {
+        if self.tail.is_empty() {
+            return;
+        }
+        let data = Bytes::from(std::mem::replace(&mut self.tail, Vec::with_capacity(BLOCK)));
+        let start = self.tail_start;
+        self.tail_start += data.len() as i64;
+        self.blocks.push_back(Block { start, data });
+    }
+
+    /// Moves the window start forward to keep at most `size` bytes (never past a pin), and
+    /// releases blocks that are entirely before it.
+    fn trim(&mut self) {
+        let mut first = (self.end - self.size as i64 + 1).max(self.first);
+        if let Some(min_pin) = self.pins.iter().map(|p| p.1).min() {
+            first = first.min(min_pin.max(self.first));
+        }
+        self.first = first;
+        while let Some(b) = self.blocks.front() {
+            if b.start + b.data.len() as i64 <= self.first {
+                self.blocks.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The bytes from `offset` (inclusive) to the end, as shared slices; `None` if `offset` is
+    /// no longer (or not yet) available.
+    pub fn chunks_from(&mut self, offset: i64) -> Option<Vec<Bytes>> {
+        if offset > self.end + 1 || offset < self.first {
+            return None;
+        }
+        self.seal();
+        let mut out = Vec::new();
+        for b in &self.blocks {
+            let b_end = b.start + b.data.len() as i64;
+            if b_end <= offset {
+                continue;
+            }
+            let skip = (offset - b.start).max(0) as usize;
+            out.push(b.data.slice(skip..));
+        }
+        Some(out)
+    }
+
+    /// Changes the window size (CONFIG SET repl-backlog-size).
+    pub fn resize(&mut self, size: usize) {
+        self.size = size.max(MIN_BACKLOG);
+        self.trim();
+    }
+
+    /// Keeps `offset` servable until `unpin(id)` (dual-channel full sync).
+    pub fn pin(&mut self, id: u64, offset: i64) {
+        self.pins.push((id, offset));
+    }
+
+    pub fn unpin(&mut self, id: u64) {
+        self.pins.retain(|p| p.0 != id);
+        self.trim();
+    }
+
+    pub fn pinned(&self) -> usize {
+        self.pins.len()
+    }
+
+    /// Bytes held by the buffer.
+    pub fn memory(&self) -> usize {
+        self.blocks.iter().map(|b| b.data.len()).sum::<usize>() + self.tail.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_window_and_slices() {
+        let mut b = ReplBuffer::new(100, MIN_BACKLOG);
+        assert_eq!((b.first_byte(), b.histlen(), b.end()), (101, 0, 100));
+        b.append(b"hello");
+        assert_eq!((b.first_byte(), b.histlen(), b.end()), (101, 5, 105));
+        let all: Vec<u8> = b.chunks_from(101).unwrap().concat();
+        assert_eq!(all, b"hello");
+        let tail: Vec<u8> = b.chunks_from(104).unwrap().concat();
+        assert_eq!(tail, b"lo");
+        assert_eq!(b.chunks_from(106).unwrap().concat(), b"");
+        assert!(b.chunks_from(107).is_none());
+        assert!(b.chunks_from(100).is_none());
+    }
+
+    #[test]
+    fn window_trims_to_size_and_pins_hold_it() {
+        let mut b = ReplBuffer::new(0, MIN_BACKLOG);
+        let chunk = vec![b'x'; 1000];
+        b.pin(7, 1);
+        for _ in 0..100 {
+            b.append(&chunk);
+        }
+        assert_eq!(b.first_byte(), 1, "pinned offset stays servable");
+        b.unpin(7);
+        assert_eq!(b.histlen(), MIN_BACKLOG as i64);
+        assert_eq!(b.first_byte(), 100_000 - MIN_BACKLOG as i64 + 1);
+        let from_first: usize = b
+            .chunks_from(b.first_byte())
+            .unwrap()
+            .iter()
+            .map(Bytes::len)
+            .sum();
+        assert_eq!(from_first, MIN_BACKLOG);
+        assert!(
+            b.memory() < 3 * MIN_BACKLOG,
+            "old blocks are released: {}",
+            b.memory()
+        );
+    }
+
+    #[test]
+    fn slices_share_memory_with_later_appends() {
+        let mut b = ReplBuffer::new(0, MIN_BACKLOG);
+        b.append(b"abc");
+        let held = b.chunks_from(1).unwrap();
+        for _ in 0..100 {
+            b.append(&[b'y'; 1000]);
+        }
+        assert_eq!(
+            held.concat(),
+            b"abc",
+            "a replica's queued slice survives trimming"
+        );
+    }
+}
