@@ -78,6 +78,15 @@ pub enum ClientClass {
     Pubsub = 2,
 }
 
+/// Which of the replica's links to a primary a connection belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkSlot {
+    /// The primary this node follows.
+    Current,
+    /// A REPLICAOF attempt not answered yet.
+    Pending,
+}
+
 /// A queued MULTI transaction.
 #[derive(Default)]
 pub struct MultiState {
@@ -156,8 +165,18 @@ pub struct Client {
     pub class: ClientClass,
     /// Set for connections that became replicas (SYNC/PSYNC); index into the replica table.
     pub replica: Option<u64>,
-    /// The replica's link to its primary: replies are suppressed.
+    /// The replica's link to its primary, streaming: replies are suppressed.
     pub is_primary_link: bool,
+    /// This connection is one of our links to a primary (handshake or streaming).
+    pub link_slot: Option<LinkSlot>,
+    /// Outgoing TCP connection still in progress.
+    pub connecting: bool,
+    /// What the peer announced with REPLCONF before becoming a replica.
+    pub peer: Option<Box<replication::peer::PeerInfo>>,
+    /// A full-sync transfer thread owns the write side of this socket.
+    pub in_transfer: bool,
+    /// The connection is being closed for a protocol error (never cached as a primary).
+    pub protocol_error: bool,
 }
 
 impl Client {
@@ -209,6 +228,11 @@ impl Client {
             class: ClientClass::Normal,
             replica: None,
             is_primary_link: false,
+            link_slot: None,
+            connecting: false,
+            peer: None,
+            in_transfer: false,
+            protocol_error: false,
         }
     }
 

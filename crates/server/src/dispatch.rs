@@ -112,7 +112,10 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
         c.reply(&Reply::status("QUEUED"));
         return;
     }
-    if crate::cmd::client_cmd::is_paused_for(s, spec) {
+    if !s.clients[key].is_primary_link
+        && s.clients[key].replica.is_none()
+        && crate::cmd::client_cmd::is_paused_for(s, spec)
+    {
         crate::cmd::client_cmd::hold_paused(s, key, argv);
         return;
     }

@@ -81,6 +81,12 @@ pub fn run(args: Vec<String>) -> i32 {
         return 1;
     }
     write_pidfile(&server);
+    let replicaof = server.cfg.get("replicaof").to_string();
+    if let Some((host, port)) = replicaof.split_once(' ') {
+        if let Ok(port) = port.parse::<u16>() {
+            repl::replica::start_as_replica(&mut server, host.to_string(), port);
+        }
+    }
     if let Err(e) = persist::load_at_startup(&mut server) {
         log_warning!("{e}");
         return 1;

@@ -25,7 +25,7 @@ use crate::{log_notice, log_verbose, log_warning};
 
 pub const WAKER: Token = Token(0);
 const LISTENER_BASE: usize = 1;
-const CLIENT_BASE: usize = 1024;
+pub const CLIENT_BASE: usize = 1024;
 /// Bytes read from one client per loop iteration before giving others a turn.
 const READ_BUDGET: usize = 1024 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
@@ -323,6 +323,12 @@ impl Server {
                 if !self.clients.contains(key) {
                     return;
                 }
+                if self.clients[key].connecting {
+                    if writable || readable {
+                        crate::repl::replica::on_connect_event(self, key);
+                    }
+                    return;
+                }
                 if writable {
                     self.write_client(key);
                 }
@@ -419,8 +425,37 @@ impl Server {
         Some("-DENIED Redwing is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redwing you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redwing from the same host the server is running, however MAKE SURE Redwing is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redwing configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n")
     }
 
+    /// Registers an outgoing connection (a replica's link to its primary) as a client.
+    pub fn register_outgoing(
+        &mut self,
+        mut conn: Conn,
+        addr: String,
+        slot: crate::client::LinkSlot,
+    ) -> io::Result<usize> {
+        let entry = self.clients.vacant_entry();
+        let key = entry.key();
+        let token = Token(CLIENT_BASE + key);
+        self.poll.registry().register(
+            conn.source(),
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let mut c = Client::new(id, token, conn, addr, String::new(), now_ms(), usize::MAX);
+        c.authenticated = true;
+        c.link_slot = Some(slot);
+        c.connecting = true;
+        entry.insert(c);
+        self.client_index.insert(id, key);
+        Ok(key)
+    }
+
     /// Reads what the socket has (up to a budget), then processes complete commands.
     pub fn read_client(&mut self, key: usize) {
+        if self.clients[key].connecting || crate::repl::replica::should_pause_reading(self, key) {
+            return;
+        }
         let limit = self.cfg.get_int("client-query-buffer-limit") as usize;
         let mut budget = READ_BUDGET;
         let mut closed = false;
@@ -479,11 +514,19 @@ impl Server {
             self.free_client(key);
             return;
         }
+        let c = &self.clients[key];
+        if c.link_slot.is_some() && !c.is_primary_link {
+            crate::repl::replica::link_input(self, key);
+            return;
+        }
         crate::dispatch::process_input(self, key);
     }
 
     /// Writes pending output; closes the client on error or after a final reply.
     pub fn write_client(&mut self, key: usize) {
+        if self.clients[key].in_transfer || self.clients[key].connecting {
+            return;
+        }
         let result = self.clients[key].write_pending();
         match result {
             Ok(n) => {
@@ -513,7 +556,7 @@ impl Server {
         self.pubsub.unsubscribe_all(c.id, &c.channels, &c.patterns);
         self.blocking.remove_client(c.id);
         self.monitors.retain(|&id| id != c.id);
-        self.repl.on_client_freed(&c);
+        crate::repl::on_client_freed(self, &c);
         log_verbose!("Client closed connection {}", c.addr);
     }
 
@@ -589,7 +632,7 @@ impl Server {
         let now = now_ms();
         let c = &mut self.clients[key];
         c.last_interaction_ms = now;
-        if c.is_primary_link {
+        if c.link_slot.is_some() {
             crate::repl::on_primary_input(self, key, got);
         }
     }

@@ -852,7 +852,9 @@ impl<T> CountedBTree<T> {
     }
 
     /// Number of elements `e` with `probe(e) == Less`: the rank of the first element not
-    /// before the target.
+    /// before the target (ZRANK, range starts; ZCOUNT is a difference of two). The probe need
+    /// never return `Equal`: `|e| if before(e) { Less } else { Greater }` counts the elements
+    /// before any bound.
     pub fn count_before<F: Fn(&T) -> Ordering>(&self, probe: F) -> usize {
         match &self.root {
             None => 0,

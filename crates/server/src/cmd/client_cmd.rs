@@ -378,6 +378,9 @@ fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
 
 /// True if `spec` must wait because clients are paused.
 pub fn is_paused_for(s: &Server, spec: &CommandSpec) -> bool {
+    if s.repl.frozen && (spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE)) {
+        return true;
+    }
     if s.pause.until_ms == 0 || now_ms() >= s.pause.until_ms {
         return false;
     }
@@ -397,7 +400,10 @@ pub fn hold_paused(s: &mut Server, key: usize, argv: Vec<Bytes>) {
 }
 
 /// Runs the commands held by a pause that ended.
-fn release_paused(s: &mut Server) {
+pub fn release_paused(s: &mut Server) {
+    if s.repl.frozen || (s.pause.until_ms != 0 && now_ms() < s.pause.until_ms) {
+        return;
+    }
     let held: Vec<usize> = s
         .clients
         .iter()

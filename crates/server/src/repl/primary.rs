@@ -1,0 +1,715 @@
+//! Serving replicas.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use commands::errors::err;
+use replication::peer::{self, PeerInfo, PeerState, Replconf};
+use replication::PsyncRefusal;
+use resp::Reply;
+
+use super::transfer::{self, Form, Target};
+use crate::client::{BlockKind, Client, ClientClass};
+use crate::server::{now_ms, Server};
+use crate::{log_notice, log_warning};
+
+/// A replica as the primary sees it.
+pub struct Replica {
+    pub client_id: u64,
+    pub info: PeerInfo,
+    pub state: PeerState,
+    /// Peer address (used when no ip was announced).
+    pub addr_ip: String,
+    pub ack_offset: i64,
+    pub ack_time_ms: i64,
+    /// Next stream byte to queue into the replica's output.
+    pub next_offset: i64,
+    pub waiting_since_ms: i64,
+    /// Legacy SYNC: no +FULLRESYNC, no ACK timeout.
+    pub pre_psync: bool,
+    /// Transfer carrying its snapshot, if one is running.
+    pub job: Option<u64>,
+    pub snapshot_offset: i64,
+}
+
+impl Replica {
+    /// The address reported in INFO and ROLE.
+    pub fn ip(&self) -> &str {
+        self.info.ip.as_deref().unwrap_or(&self.addr_ip)
+    }
+}
+
+/// A running transfer.
+pub struct JobState {
+    pub replicas: Vec<u64>,
+    pub eof_form: bool,
+    pub cancel: Arc<AtomicBool>,
+}
+
+fn no_reply() -> Reply {
+    Reply::Raw(Bytes::new())
+}
+
+/// SYNC / PSYNC <replid> <offset>.
+pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> Reply {
+    let c = &s.clients[key];
+    if c.replica.is_some() || c.monitor {
+        return no_reply();
+    }
+    if s.repl.is_replica() && !s.repl.link_up() {
+        return err("NOMASTERLINK Can't SYNC while not connected with my master");
+    }
+    if c.has_output() {
+        return err("ERR SYNC and PSYNC are invalid with pending output");
+    }
+    let mut info = s.clients[key].peer.take().map(|b| *b).unwrap_or_default();
+    let addr = s.clients[key].addr.clone();
+    if psync {
+        let offset = match commands::args::int(&argv[2]) {
+            Ok(v) => v,
+            Err(e) => {
+                s.clients[key].peer = Some(Box::new(info));
+                return e;
+            }
+        };
+        let id = String::from_utf8_lossy(&argv[1]).into_owned();
+        match s
+            .repl
+            .ids
+            .can_continue(&id, offset, s.repl.backlog_window())
+        {
+            Ok(()) => return continue_partial(s, key, info, offset),
+            Err(refusal) => log_refusal(s, &addr, &refusal),
+        }
+        if info.capa_dual_channel {
+            s.clients[key].peer = Some(Box::new(info));
+            return Reply::status("DUALCHANNELSYNC");
+        }
+    } else {
+        info.capa_psync2 = false;
+    }
+    log_notice!("Replica {addr} asks for synchronization");
+    attach_for_full_sync(s, key, info, !psync);
+    no_reply()
+}
+
+fn log_refusal(s: &mut Server, addr: &str, r: &PsyncRefusal) {
+    match r {
+        PsyncRefusal::Requested => log_notice!("Full resync requested by replica {addr}"),
+        PsyncRefusal::IdMismatch => {
+            s.repl.stats.sync_partial_err += 1;
+            log_notice!("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for a different ID than mine).");
+        }
+        PsyncRefusal::SecondIdOffset {
+            requested,
+            valid_up_to,
+        } => {
+            s.repl.stats.sync_partial_err += 1;
+            log_notice!("Partial resynchronization not accepted: Requested offset for second ID was {requested}, but I can reply up to {valid_up_to}");
+        }
+        PsyncRefusal::NoBacklog { requested } => {
+            s.repl.stats.sync_partial_err += 1;
+            log_notice!("Unable to partial resync with replica {addr} for lack of backlog (Replica request was: {requested}).");
+        }
+    }
+}
+
+fn register(s: &mut Server, key: usize, info: PeerInfo, state: PeerState, pre_psync: bool) -> u64 {
+    let now = now_ms();
+    let c = &mut s.clients[key];
+    let ip = c
+        .addr
+        .rsplit_once(':')
+        .map(|(h, _)| h.trim_matches(['[', ']']).to_string())
+        .unwrap_or_default();
+    c.replica = Some(c.id);
+    c.class = ClientClass::Replica;
+    let id = c.id;
+    s.repl.replicas.insert(
+        id,
+        Replica {
+            client_id: id,
+            info,
+            state,
+            addr_ip: ip,
+            ack_offset: 0,
+            ack_time_ms: now,
+            next_offset: 0,
+            waiting_since_ms: now,
+            pre_psync,
+            job: None,
+            snapshot_offset: 0,
+        },
+    );
+    id
+}
+
+fn continue_partial(s: &mut Server, key: usize, info: PeerInfo, offset: i64) -> Reply {
+    let psync2 = info.capa_psync2;
+    let id = register(s, key, info, PeerState::Online { ack_gated: false }, false);
+    if let Some(r) = s.repl.replicas.get_mut(&id) {
+        r.next_offset = offset;
+    }
+    s.repl.stats.sync_partial_ok += 1;
+    let line = if psync2 {
+        format!("+CONTINUE {}\r\n", s.repl.ids.replid)
+    } else {
+        "+CONTINUE\r\n".to_string()
+    };
+    let c = &mut s.clients[key];
+    c.push_raw(line.as_bytes());
+    let pending = s.repl.offset() + 1 - offset;
+    log_notice!("Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.", s.clients[key].addr, pending, offset);
+    no_reply()
+}
+
+fn attach_for_full_sync(s: &mut Server, key: usize, info: PeerInfo, pre_psync: bool) {
+    s.repl.stats.sync_full += 1;
+    if s.repl.buf.is_none() {
+        if !s.repl.is_replica() {
+            s.repl.ids.reset(crate::util::random_hex40());
+            log_notice!(
+                "Replication backlog created, my new replication IDs are '{}' and '{}'",
+                s.repl.ids.replid,
+                s.repl.ids.replid2
+            );
+        }
+        let size = s.cfg.get_int("repl-backlog-size") as usize;
+        s.repl.ensure_backlog(size);
+    }
+    register(s, key, info, PeerState::WaitBgsaveStart, pre_psync);
+    let diskless = s.cfg.get_bool("repl-diskless-sync");
+    if !diskless || s.cfg.get_int("repl-diskless-sync-delay") == 0 {
+        start_full_syncs(s, true);
+    } else {
+        log_notice!("Delay next BGSAVE for diskless SYNC");
+    }
+}
+
+/// Starts one transfer for the replicas waiting for a snapshot (grouped by what they asked
+/// for). `force` ignores the diskless delay.
+pub fn start_full_syncs(s: &mut Server, force: bool) {
+    let now = now_ms();
+    let waiting: Vec<u64> = s
+        .repl
+        .replicas
+        .values()
+        .filter(|r| r.state == PeerState::WaitBgsaveStart)
+        .map(|r| r.client_id)
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let diskless_cfg = s.cfg.get_bool("repl-diskless-sync");
+    let all_eof = waiting.iter().all(|id| s.repl.replicas[id].info.capa_eof);
+    let filtered: Vec<u64> = waiting
+        .iter()
+        .copied()
+        .filter(|id| s.repl.replicas[id].info.rdb_filter.is_some())
+        .collect();
+    let normal: Vec<u64> = waiting
+        .iter()
+        .copied()
+        .filter(|id| s.repl.replicas[id].info.rdb_filter.is_none())
+        .collect();
+    if !force && diskless_cfg && all_eof {
+        let since: Vec<i64> = waiting
+            .iter()
+            .map(|id| s.repl.replicas[id].waiting_since_ms)
+            .collect();
+        let delay = s.cfg.get_int("repl-diskless-sync-delay") * 1000;
+        let max = s.cfg.get_int("repl-diskless-sync-max-replicas") as usize;
+        if !peer::diskless_start_due(&since, now, delay, max) {
+            return;
+        }
+    }
+    for (group, empty) in [(normal, false), (filtered, true)] {
+        if !group.is_empty() {
+            let socket =
+                (diskless_cfg || empty) && group.iter().all(|id| s.repl.replicas[id].info.capa_eof);
+            start_job(s, group, socket, empty);
+        }
+    }
+}
+
+fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
+    let job_id = s.repl.next_job;
+    s.repl.next_job += 1;
+    let offset = s.repl.offset();
+    let replid = s.repl.ids.replid.clone();
+    s.repl.last_db = -1;
+    let snapshot = if empty {
+        keyspace::Keyspace::new(1).snapshot()
+    } else {
+        s.ks.snapshot()
+    };
+    let mut targets = Vec::new();
+    let mut members = Vec::new();
+    for id in group {
+        let Some(k) = s.client_key(id) else { continue };
+        let c = &mut s.clients[k];
+        let mut prefix = c.out[c.out_pos..].to_vec();
+        c.out.clear();
+        c.out_pos = 0;
+        for ch in c.out_chunks.drain(..) {
+            prefix.extend_from_slice(&ch);
+        }
+        c.out_chunks_bytes = 0;
+        let Some(r) = s.repl.replicas.get_mut(&id) else {
+            continue;
+        };
+        if !r.pre_psync {
+            prefix.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
+        }
+        match Target::new(id, c.conn.fd(), prefix) {
+            Ok(t) => targets.push(t),
+            Err(e) => {
+                log_warning!("Can't start the transfer to replica {}: {e}", c.addr);
+                c.close_asap = true;
+                continue;
+            }
+        }
+        c.in_transfer = true;
+        r.state = PeerState::WaitBgsaveEnd;
+        r.job = Some(job_id);
+        r.snapshot_offset = offset;
+        if let Some(b) = s.repl.buf.as_mut() {
+            b.pin(id, offset + 1);
+        }
+        members.push(id);
+    }
+    if targets.is_empty() {
+        return;
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut info = crate::persist::save_info(s);
+    info.repl = Some(persistence::ReplInfo {
+        replid,
+        offset,
+        stream_db: 0,
+    });
+    let form = if socket {
+        Form::Eof {
+            mark: crate::util::random_hex40(),
+        }
+    } else {
+        Form::Disk {
+            path: crate::persist::rdb_path(s),
+        }
+    };
+    log_notice!(
+        "Starting BGSAVE for SYNC with target: {}",
+        if socket { "replicas sockets" } else { "disk" }
+    );
+    let job = transfer::Job {
+        id: job_id,
+        snapshot,
+        info,
+        opts: persistence::SaveOptions {
+            compression: s.cfg.get_bool("rdbcompression"),
+            checksum: s.cfg.get_bool("rdbchecksum"),
+            key_save_delay_us: s.cfg.get_int("rdb-key-save-delay"),
+        },
+        form,
+        targets,
+        timeout: Duration::from_secs(s.cfg.get_int("repl-timeout").max(1) as u64),
+        cancel: cancel.clone(),
+        written: Arc::new(AtomicU64::new(0)),
+    };
+    if let Err(e) = transfer::spawn(job, s.bg_tx.clone(), s.waker.clone()) {
+        log_warning!("Can't start the replication transfer: {e}");
+        return;
+    }
+    log_notice!(
+        "Background RDB transfer started by pid {}",
+        std::process::id()
+    );
+    s.repl.jobs.insert(
+        job_id,
+        JobState {
+            replicas: members,
+            eof_form: socket,
+            cancel,
+        },
+    );
+}
+
+/// A transfer finished: each replica goes online, or is dropped.
+pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
+    let Some(job) = s.repl.jobs.remove(&done.id) else {
+        return;
+    };
+    let now = now_ms();
+    match &done.error {
+        None => log_notice!("Background RDB transfer terminated with success"),
+        Some(e) => log_warning!("Background RDB transfer error: {e}"),
+    }
+    for (id, error) in done.results {
+        if let Some(b) = s.repl.buf.as_mut() {
+            b.unpin(id);
+        }
+        let Some(k) = s.client_key(id) else { continue };
+        s.clients[k].in_transfer = false;
+        let Some(r) = s.repl.replicas.get_mut(&id) else {
+            continue;
+        };
+        if let Some(e) = error {
+            log_warning!(
+                "Diskless rdb transfer to replica {} failed: {e}",
+                s.clients[k].addr
+            );
+            s.clients[k].close_asap = true;
+            continue;
+        }
+        if r.info.rdb_only {
+            s.clients[k].close_asap = true;
+            continue;
+        }
+        r.state = PeerState::Online {
+            ack_gated: job.eof_form,
+        };
+        r.next_offset = r.snapshot_offset + 1;
+        r.ack_time_ms = now;
+        r.job = None;
+        log_notice!(
+            "Synchronization with replica {} succeeded",
+            s.clients[k].addr
+        );
+    }
+    // Replicas that arrived during this transfer get the next one.
+    start_full_syncs(s, false);
+}
+
+/// REPLCONF <option> <value> ...
+pub fn replconf_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let accept_dual =
+        s.cfg.get_bool("dual-channel-replication-enabled") && s.cfg.get_bool("repl-diskless-sync");
+    let args: Vec<&[u8]> = argv[1..].iter().map(|a| &a[..]).collect();
+    let id = s.clients[key].id;
+    let outcome = match s.repl.replicas.get_mut(&id) {
+        Some(r) => peer::replconf(&mut r.info, &args, accept_dual),
+        None => {
+            let c = &mut s.clients[key];
+            let info = c.peer.get_or_insert_with(Default::default);
+            peer::replconf(info, &args, accept_dual)
+        }
+    };
+    match outcome {
+        Replconf::Ok => Reply::Ok,
+        Replconf::Err(e) => Reply::error(e),
+        Replconf::Ack { offset, .. } => {
+            on_ack(s, id, offset);
+            no_reply()
+        }
+        Replconf::GetAck => {
+            super::replica::send_ack_if_primary_link(s, key);
+            no_reply()
+        }
+        Replconf::SetRdbClientId(cid) => {
+            Reply::error(format!("ERR Unrecognized RDB client id {cid}"))
+        }
+    }
+}
+
+fn on_ack(s: &mut Server, id: u64, offset: i64) {
+    let now = now_ms();
+    let Some(r) = s.repl.replicas.get_mut(&id) else {
+        return;
+    };
+    if offset > r.ack_offset {
+        r.ack_offset = offset;
+    }
+    r.ack_time_ms = now;
+    if r.state == (PeerState::Online { ack_gated: true }) {
+        r.state = PeerState::Online { ack_gated: false };
+    }
+    check_waiters(s);
+}
+
+/// An empty line from a replica (sent while it loads) refreshes its liveness.
+pub fn on_replica_newline(s: &mut Server, id: u64) {
+    if let Some(r) = s.repl.replicas.get_mut(&id) {
+        r.ack_time_ms = now_ms();
+    }
+}
+
+/// Online replicas whose ACK reached `offset`.
+pub fn replicas_acked(s: &Server, offset: i64) -> usize {
+    s.repl
+        .replicas
+        .values()
+        .filter(|r| matches!(r.state, PeerState::Online { .. }) && r.ack_offset >= offset)
+        .count()
+}
+
+/// WAIT numreplicas timeout
+pub fn wait_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    if s.repl.is_replica() {
+        return err("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+    }
+    let num = match commands::args::int(&argv[1]) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let timeout =
+        match commands::args::int_or(&argv[2], "ERR timeout is not an integer or out of range") {
+            Ok(v) if v < 0 => return err("ERR timeout is negative"),
+            Ok(v) => v,
+            Err(e) => return e,
+        };
+    let c = &s.clients[key];
+    let target = c.woff;
+    let acked = replicas_acked(s, target);
+    if acked as i64 >= num || c.multi.is_some() || s.exec_depth > 1 {
+        return Reply::Int(acked as i64);
+    }
+    let deadline = (timeout > 0).then(|| now_ms() + timeout);
+    crate::blocking::block_client(
+        s,
+        key,
+        argv.to_vec(),
+        Vec::new(),
+        deadline,
+        BlockKind::Wait {
+            offset: target,
+            replicas: num,
+        },
+    );
+    s.repl.getack_requested = true;
+    no_reply()
+}
+
+/// Replies to WAIT clients whose condition is met.
+fn check_waiters(s: &mut Server) {
+    let waiting = s.blocking.waiting_acks.clone();
+    for id in waiting {
+        let Some(k) = s.client_key(id) else { continue };
+        let Some(BlockKind::Wait { offset, replicas }) =
+            s.clients[k].blocked.as_ref().map(|b| b.kind)
+        else {
+            continue;
+        };
+        let acked = replicas_acked(s, offset);
+        if acked as i64 >= replicas {
+            crate::blocking::unblock(s, k);
+            s.clients[k].reply(&Reply::Int(acked as i64));
+            crate::dispatch::process_input(s, k);
+        }
+    }
+}
+
+/// min-replicas-to-write: true if writes must be refused.
+pub fn min_replicas_unmet(s: &Server) -> bool {
+    let need = s.cfg.get_int("min-replicas-to-write");
+    let lag = s.cfg.get_int("min-replicas-max-lag");
+    if need == 0 || lag == 0 || s.repl.is_replica() {
+        return false;
+    }
+    (s.repl.good_replicas as i64) < need
+}
+
+/// Queues new stream bytes to streaming replicas; sends GETACK for WAIT.
+pub fn before_sleep(s: &mut Server) {
+    if s.repl.getack_requested && !s.repl.is_replica() && !s.repl.replicas.is_empty() {
+        s.repl.getack_requested = false;
+        super::feed(
+            s,
+            0,
+            &[
+                Bytes::from_static(b"REPLCONF"),
+                Bytes::from_static(b"GETACK"),
+                Bytes::from_static(b"*"),
+            ],
+        );
+    }
+    let Some(buf) = s.repl.buf.as_mut() else {
+        return;
+    };
+    let end = buf.end();
+    let mut drop = Vec::new();
+    let mut sent = 0u64;
+    for r in s.repl.replicas.values_mut() {
+        let streaming = matches!(
+            r.state,
+            PeerState::Online { ack_gated: false } | PeerState::BgTransfer
+        );
+        if !streaming || r.next_offset > end {
+            continue;
+        }
+        let Some(k) = s.client_index.get(&r.client_id).copied() else {
+            continue;
+        };
+        match buf.chunks_from(r.next_offset) {
+            Some(chunks) => {
+                let c = &mut s.clients[k];
+                for ch in chunks {
+                    sent += ch.len() as u64;
+                    c.push_chunk(ch);
+                }
+                r.next_offset = end + 1;
+            }
+            None => drop.push(k),
+        }
+    }
+    s.stats.net_repl_output_bytes += sent;
+    for k in drop {
+        log_warning!(
+            "Replica {} fell behind the backlog; disconnecting it.",
+            s.clients[k].addr
+        );
+        s.clients[k].close_asap = true;
+    }
+}
+
+/// Once a second: keepalives, snapshot starts, PING, timeouts, min-replicas, backlog TTL.
+pub fn cron(s: &mut Server, now: i64) {
+    for r in s.repl.replicas.values() {
+        if r.state == PeerState::WaitBgsaveStart {
+            if let Some(k) = s.client_index.get(&r.client_id).copied() {
+                if s.cron_loops % s.hz == 0 {
+                    s.clients[k].push_raw(b"\n");
+                }
+            }
+        }
+    }
+    start_full_syncs(s, false);
+    if s.cron_loops % s.hz != 0 {
+        return;
+    }
+    let period = s.cfg.get_int("repl-ping-replica-period") * 1000;
+    if !s.repl.is_replica() && !s.repl.replicas.is_empty() && now - s.repl.last_ping_ms >= period {
+        s.repl.last_ping_ms = now;
+        super::feed(s, 0, &[Bytes::from_static(b"ping")]);
+    }
+    let timeout = s.cfg.get_int("repl-timeout") * 1000;
+    let max_lag = s.cfg.get_int("min-replicas-max-lag") * 1000;
+    let mut good = 0;
+    let mut timed_out = Vec::new();
+    for r in s.repl.replicas.values() {
+        if matches!(r.state, PeerState::Online { .. }) {
+            if !r.pre_psync && now - r.ack_time_ms > timeout {
+                timed_out.push(r.client_id);
+            }
+            if now - r.ack_time_ms <= max_lag {
+                good += 1;
+            }
+        }
+    }
+    s.repl.good_replicas = good;
+    for id in timed_out {
+        if let Some(k) = s.client_key(id) {
+            log_warning!(
+                "Disconnecting timedout replica (streaming sync): {}",
+                s.clients[k].addr
+            );
+            s.clients[k].close_asap = true;
+        }
+    }
+    check_transfer_buffers(s);
+    backlog_ttl(s, now);
+}
+
+/// Replicas receiving a snapshot hold the stream from their snapshot offset in the backlog;
+/// past the replica output-buffer hard limit they are dropped (Redis's rule).
+fn check_transfer_buffers(s: &mut Server) {
+    let Some(end) = s.repl.buf.as_ref().map(|b| b.end()) else {
+        return;
+    };
+    let limits = crate::config::special_cobl(s.cfg.get("client-output-buffer-limit"));
+    let hard = limits
+        .get(1)
+        .map_or(0, |l| l.0)
+        .max(s.cfg.get_int("repl-backlog-size") as u64);
+    if limits.get(1).is_some_and(|l| l.0 == 0) {
+        return;
+    }
+    let over: Vec<u64> = s
+        .repl
+        .replicas
+        .values()
+        .filter(|r| r.state == PeerState::WaitBgsaveEnd && (end - r.snapshot_offset) as u64 > hard)
+        .map(|r| r.client_id)
+        .collect();
+    for id in over {
+        if let Some(k) = s.client_key(id) {
+            log_warning!(
+                "Client {} closed for overcoming of output buffer limits.",
+                s.clients[k].addr
+            );
+            s.stats.client_output_buffer_limit_disconnections += 1;
+            s.clients[k].close_asap = true;
+        }
+    }
+}
+
+fn backlog_ttl(s: &mut Server, now: i64) {
+    let ttl = s.cfg.get_int("repl-backlog-ttl") * 1000;
+    if s.repl.is_replica() || s.repl.buf.is_none() || !s.repl.replicas.is_empty() || ttl == 0 {
+        return;
+    }
+    if now - s.repl.no_replicas_since_ms > ttl {
+        s.repl.buf = None;
+        s.repl.ids.reset(crate::util::random_hex40());
+        log_notice!(
+            "Replication backlog freed after {} seconds without connected replicas.",
+            ttl / 1000
+        );
+    }
+}
+
+pub fn on_client_freed(s: &mut Server, c: &Client) {
+    let Some(id) = c.replica else { return };
+    if let Some(r) = s.repl.replicas.remove(&id) {
+        if let Some(b) = s.repl.buf.as_mut() {
+            b.unpin(id);
+        }
+        if let Some(job) = r.job.and_then(|j| s.repl.jobs.get_mut(&j)) {
+            job.replicas.retain(|x| *x != id);
+            if job.replicas.is_empty() {
+                job.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        log_notice!("Connection with replica {} lost.", c.addr);
+    }
+    if s.repl.replicas.is_empty() {
+        s.repl.no_replicas_since_ms = now_ms();
+    }
+}
+
+/// Disconnects every replica (history replaced, promotion).
+pub fn disconnect_replicas(s: &mut Server) {
+    let ids: Vec<u64> = s.repl.replicas.keys().copied().collect();
+    for id in ids {
+        if let Some(k) = s.client_key(id) {
+            s.clients[k].close_asap = true;
+        }
+    }
+}
+
+/// `connected_slaves`, `min_slaves_good_slaves` and the `slaveN:` lines.
+pub fn info_replicas(s: &Server, out: &mut String) {
+    let now = now_ms();
+    let _ = write!(out, "connected_slaves:{}\r\n", s.repl.replicas.len());
+    if s.cfg.get_int("min-replicas-to-write") > 0 && s.cfg.get_int("min-replicas-max-lag") > 0 {
+        let _ = write!(out, "min_slaves_good_slaves:{}\r\n", s.repl.good_replicas);
+    }
+    for (n, r) in s.repl.replicas.values().enumerate() {
+        let lag = if matches!(r.state, PeerState::Online { .. }) {
+            (now - r.ack_time_ms) / 1000
+        } else {
+            0
+        };
+        let _ = write!(
+            out,
+            "slave{n}:ip={},port={},state={},offset={},lag={},type=replica\r\n",
+            r.ip(),
+            r.info.listening_port,
+            r.state.info_name(),
+            r.ack_offset,
+            lag
+        );
+    }
+}

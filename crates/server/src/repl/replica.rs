@@ -1,0 +1,859 @@
+//! Following a primary.
+//!
+//! There are at most two links: `current` (the primary we follow) and `pending` (a REPLICAOF
+//! attempt). A pending attempt connects, authenticates and handshakes without touching our
+//! role, link or data. Only when it is ready to send PSYNC do we freeze our history (hold writes
+//! on a primary, stop applying the old primary's stream on a replica), so that the offset we
+//! announce stays exact; the switch happens when the new primary answers +CONTINUE or
+//! +FULLRESYNC. Any failure unfreezes and leaves everything as it was, except the attempt's
+//! state and last error in INFO. A later REPLICAOF cancels an earlier pending one.
+
+use std::fmt::Write as _;
+use std::net::ToSocketAddrs;
+use std::sync::atomic::Ordering;
+
+use bytes::{Bytes, BytesMut};
+use commands::errors::err;
+use replication::link::Action;
+use replication::{Link, LinkConfig, LinkState};
+use resp::Reply;
+
+use super::load::{LoadResult, Loader};
+use crate::client::{Client, Conn, LinkSlot};
+use crate::server::{now_ms, Server};
+use crate::{log_notice, log_warning};
+
+/// Position remembered when the link to the primary is lost, for the next PSYNC.
+#[derive(Clone, Debug)]
+pub struct Cached {
+    pub replid: String,
+    /// Last applied byte.
+    pub offset: i64,
+    pub db: usize,
+}
+
+/// A link to a primary (current or pending).
+pub struct Upstream {
+    pub host: String,
+    pub port: u16,
+    pub link: Link,
+    /// Client slot of the connection.
+    pub client: Option<usize>,
+    pub connecting: bool,
+    pub retry_at_ms: i64,
+    pub last_error: Option<String>,
+    pub loader: Option<Loader>,
+    /// Stream bytes that arrived while the payload was loading.
+    pub stream_buf: Vec<u8>,
+    /// Applied offset (`slave_repl_offset`).
+    pub reploff: i64,
+    /// Read offset (`slave_read_repl_offset`).
+    pub read_reploff: i64,
+    /// Database selected by the primary's stream.
+    pub db: usize,
+    /// Bytes of an open MULTI block, applied and proxied at EXEC.
+    pub multi_bytes: Vec<u8>,
+    pub down_since_ms: Option<i64>,
+    pub last_io_ms: i64,
+    /// What our PSYNC asked for (id, first byte).
+    pub psync_from: Option<(String, i64)>,
+    /// Legacy SYNC fallback: no ACKs.
+    pub pre_psync: bool,
+    pub next_load_id: u64,
+    pub paused_reading: bool,
+}
+
+impl Upstream {
+    fn new(s: &Server, host: String, port: u16) -> Upstream {
+        let now = now_ms();
+        Upstream {
+            link: Link::new(link_config(s), now),
+            host,
+            port,
+            client: None,
+            connecting: false,
+            retry_at_ms: now,
+            last_error: None,
+            loader: None,
+            stream_buf: Vec::new(),
+            reploff: 0,
+            read_reploff: 0,
+            db: 0,
+            multi_bytes: Vec::new(),
+            down_since_ms: None,
+            last_io_ms: now,
+            psync_from: None,
+            pre_psync: false,
+            next_load_id: 1,
+            paused_reading: false,
+        }
+    }
+}
+
+fn link_config(s: &Server) -> LinkConfig {
+    let announce_port = s.cfg.get_int("replica-announce-port");
+    let port = if announce_port != 0 {
+        announce_port
+    } else {
+        s.cfg.get_int("port")
+    };
+    let pass = s.cfg.get("primaryauth");
+    let user = s.cfg.get("primaryuser");
+    LinkConfig {
+        listening_port: port as u16,
+        announce_ip: Some(s.cfg.get("replica-announce-ip").to_string()).filter(|v| !v.is_empty()),
+        auth: (!pass.is_empty()).then(|| {
+            (
+                Some(user.to_string()).filter(|u| !u.is_empty()),
+                pass.to_string(),
+            )
+        }),
+        dual_channel: false,
+        timeout_ms: s.cfg.get_int("repl-timeout") * 1000,
+    }
+}
+
+fn upstream(s: &mut Server, slot: LinkSlot) -> Option<&mut Upstream> {
+    match slot {
+        LinkSlot::Current => s.repl.current.as_mut(),
+        LinkSlot::Pending => s.repl.pending.as_mut(),
+    }
+}
+
+/// REPLICAOF host port | REPLICAOF NO ONE
+pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    if s.clients[key].is_primary_link {
+        return err("ERR Command is not valid when client is a replica.");
+    }
+    let who = crate::cmd::client_cmd::client_info(&s.clients[key], now_ms());
+    if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
+        cancel_pending(s, "cancelled by REPLICAOF NO ONE");
+        if s.repl.is_replica() {
+            promote(s);
+            log_notice!("MASTER MODE enabled (user request from '{who}')");
+        }
+        return Reply::Ok;
+    }
+    let port = match commands::args::int(&argv[2]) {
+        Ok(p) if (0..=65535).contains(&p) => p as u16,
+        _ => return err("ERR Invalid master port"),
+    };
+    let host = String::from_utf8_lossy(&argv[1]).into_owned();
+    if s.repl
+        .current
+        .as_ref()
+        .is_some_and(|u| u.host == host && u.port == port)
+    {
+        cancel_pending(s, "superseded");
+        return Reply::status("OK Already connected to specified master");
+    }
+    if s.repl
+        .pending
+        .as_ref()
+        .is_some_and(|u| u.host == host && u.port == port)
+    {
+        return Reply::Ok;
+    }
+    cancel_pending(s, "superseded by a later REPLICAOF");
+    log_notice!("REPLICAOF {host}:{port} enabled (user request from '{who}')");
+    s.repl.pending = Some(Upstream::new(s, host, port));
+    connect(s, LinkSlot::Pending);
+    Reply::Ok
+}
+
+/// Follow `host:port` at start-up (`replicaof` in the configuration): no old role to keep.
+pub fn start_as_replica(s: &mut Server, host: String, port: u16) {
+    s.repl.current = Some(Upstream::new(s, host, port));
+    become_replica(s);
+}
+
+fn cancel_pending(s: &mut Server, why: &str) {
+    if let Some(p) = s.repl.pending.take() {
+        log_notice!("Pending REPLICAOF {}:{} {}", p.host, p.port, why);
+        if let Some(k) = p.client {
+            s.clients[k].link_slot = None;
+            s.clients[k].close_asap = true;
+        }
+        unfreeze(s);
+    }
+}
+
+/// Starts a TCP connection for a link.
+fn connect(s: &mut Server, slot: LinkSlot) {
+    let Some(u) = upstream(s, slot) else { return };
+    let addr = match (u.host.as_str(), u.port)
+        .to_socket_addrs()
+        .map(|mut a| a.next())
+    {
+        Ok(Some(a)) => a,
+        Ok(None) | Err(_) => {
+            let host = format!("{}:{}", u.host, u.port);
+            return link_failed(s, slot, &format!("Unable to resolve {host}"));
+        }
+    };
+    let stream = match mio::net::TcpStream::connect(addr) {
+        Ok(st) => st,
+        Err(e) => return link_failed(s, slot, &format!("Unable to connect to MASTER: {e}")),
+    };
+    let _ = stream.set_nodelay(true);
+    let cfg = link_config(s);
+    match s.register_outgoing(Conn::Tcp(stream), addr.to_string(), slot) {
+        Ok(key) => {
+            if let Some(u) = upstream(s, slot) {
+                u.client = Some(key);
+                u.connecting = true;
+                u.link = Link::new(cfg, now_ms());
+            }
+            log_notice!("Connecting to MASTER {addr}");
+        }
+        Err(e) => link_failed(s, slot, &format!("Unable to connect to MASTER: {e}")),
+    }
+}
+
+/// The outgoing connection became writable: connected, or failed.
+pub fn on_connect_event(s: &mut Server, key: usize) {
+    let Some(slot) = s.clients[key].link_slot else {
+        return;
+    };
+    let result = match &s.clients[key].conn {
+        Conn::Tcp(t) => match t.take_error() {
+            Ok(Some(e)) | Err(e) => Err(e.to_string()),
+            Ok(None) => t.peer_addr().map(|_| ()).map_err(|e| e.to_string()),
+        },
+        Conn::Unix(_) => Ok(()),
+    };
+    match result {
+        Ok(()) => {
+            s.clients[key].connecting = false;
+            log_notice!("MASTER <-> REPLICA sync started");
+            let actions = match upstream(s, slot) {
+                Some(u) => {
+                    u.connecting = false;
+                    u.link.on_connected(now_ms())
+                }
+                None => return,
+            };
+            run_actions(s, slot, actions);
+        }
+        Err(e)
+            if e.contains("Transport endpoint is not connected") || e.contains("os error 107") => {}
+        Err(e) => link_failed(s, slot, &format!("Error condition on socket for SYNC: {e}")),
+    }
+}
+
+/// Bytes from a link that is not streaming yet: feed the state machine.
+pub fn link_input(s: &mut Server, key: usize) {
+    let Some(slot) = s.clients[key].link_slot else {
+        return;
+    };
+    let data = s.clients[key].query.split().freeze();
+    if data.is_empty() {
+        return;
+    }
+    let actions = match upstream(s, slot) {
+        Some(u) => u.link.on_data(now_ms(), &data),
+        None => return,
+    };
+    run_actions(s, slot, actions);
+}
+
+fn run_actions(s: &mut Server, slot: LinkSlot, actions: Vec<Action>) {
+    for a in actions {
+        if upstream(s, slot).is_none() {
+            return;
+        }
+        match a {
+            Action::Send(bytes) => send(s, slot, &bytes),
+            Action::HandshakeDone => handshake_done(s, slot),
+            Action::FullResync { replid, offset } => on_full_resync(s, slot, replid, offset),
+            Action::PayloadStart { total } => start_loader(s, total),
+            Action::Payload(bytes) => feed_loader(s, bytes),
+            Action::PayloadEnd => finish_payload(s),
+            Action::Continue { replid } => on_continue(s, slot, replid),
+            Action::Stream(bytes) => on_stream_bytes(s, bytes),
+            Action::DualChannel => link_failed(
+                s,
+                slot,
+                "dual-channel sync is not available on this replica",
+            ),
+            Action::RetryLater(msg) => {
+                log_notice!(
+                    "Master is currently unable to PSYNC but should be in the future: {msg}"
+                );
+                link_failed(s, slot, &msg);
+            }
+            Action::Fail(msg) => link_failed(s, slot, &msg),
+            Action::Log(msg) => log_notice!("{msg}"),
+        }
+    }
+}
+
+fn send(s: &mut Server, slot: LinkSlot, bytes: &[u8]) {
+    if let Some(k) = upstream(s, slot).and_then(|u| u.client) {
+        s.clients[k].push_raw(bytes);
+    }
+}
+
+/// Decides what PSYNC asks for; a pending attempt freezes our history first.
+fn handshake_done(s: &mut Server, slot: LinkSlot) {
+    let from: Option<(String, i64)> = match slot {
+        LinkSlot::Current => s
+            .repl
+            .cached
+            .as_ref()
+            .map(|c| (c.replid.clone(), c.offset + 1)),
+        LinkSlot::Pending => {
+            s.repl.frozen = true;
+            if let Some(u) = s.repl.current.as_ref().filter(|_| s.repl.link_up()) {
+                Some((s.repl.ids.replid.clone(), u.reploff + 1))
+            } else if let Some(c) = s.repl.cached.as_ref() {
+                Some((c.replid.clone(), c.offset + 1))
+            } else if !s.repl.is_replica() {
+                Some((s.repl.ids.replid.clone(), s.repl.ids.offset + 1))
+            } else {
+                None
+            }
+        }
+    };
+    match &from {
+        Some((id, off)) => log_notice!("Trying a partial resynchronization (request {id}:{off})."),
+        None => log_notice!("Partial resynchronization not possible (no cached master)"),
+    }
+    let Some(u) = upstream(s, slot) else { return };
+    u.psync_from = from.clone();
+    let actions = u
+        .link
+        .psync(from.as_ref().map(|(id, off)| (id.as_str(), *off)));
+    run_actions(s, slot, actions);
+}
+
+fn unfreeze(s: &mut Server) {
+    if s.repl.frozen {
+        s.repl.frozen = false;
+        crate::cmd::client_cmd::release_paused(s);
+        if let Some(k) = s.repl.current.as_ref().and_then(|u| u.client) {
+            s.pending_read.push_back(k);
+        }
+    }
+}
+
+/// The pending attempt was answered: it becomes our link, replacing whatever we had.
+fn commit_pending(s: &mut Server) {
+    let Some(p) = s.repl.pending.take() else {
+        return;
+    };
+    if let Some(old) = s.repl.current.take() {
+        if let Some(k) = old.client {
+            s.clients[k].link_slot = None;
+            s.clients[k].is_primary_link = false;
+            s.clients[k].close_asap = true;
+        }
+    }
+    let was_primary = s.repl.current.is_none() && s.ks.mode != keyspace::ExpiryMode::Replica;
+    if let Some(k) = p.client {
+        s.clients[k].link_slot = Some(LinkSlot::Current);
+    }
+    s.repl.current = Some(p);
+    s.repl.cached = None;
+    if was_primary {
+        become_replica(s);
+    }
+    s.repl.frozen = false;
+    crate::cmd::client_cmd::release_paused(s);
+}
+
+/// This node now follows a primary: replica expiry rules, blocked clients released.
+fn become_replica(s: &mut Server) {
+    s.ks.mode = keyspace::ExpiryMode::Replica;
+    crate::log::set_role(true);
+    let blocked: Vec<usize> = s
+        .clients
+        .iter()
+        .filter(|(_, c)| {
+            c.blocked
+                .as_ref()
+                .is_some_and(|b| b.kind == crate::client::BlockKind::Keys)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    for k in blocked {
+        crate::blocking::unblock(s, k);
+        let c = &mut s.clients[k];
+        c.reply(&Reply::error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"));
+        c.close_after_reply = true;
+    }
+}
+
+/// REPLICAOF NO ONE: stop following; the current history continues under a new id and the
+/// old id stays valid for our replicas and siblings (PSYNC2).
+pub fn promote(s: &mut Server) {
+    if let Some(u) = s.repl.current.take() {
+        if let Some(k) = u.client {
+            s.clients[k].link_slot = None;
+            s.clients[k].is_primary_link = false;
+            s.clients[k].close_asap = true;
+        }
+    }
+    s.repl.cached = None;
+    s.repl.ids.shift(crate::util::random_hex40());
+    log_notice!(
+        "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
+        s.repl.ids.replid2,
+        s.repl.ids.second_offset,
+        s.repl.ids.replid
+    );
+    let size = s.cfg.get_int("repl-backlog-size") as usize;
+    s.repl.ensure_backlog(size);
+    super::primary::disconnect_replicas(s);
+    s.repl.last_db = -1;
+    s.ks.mode = keyspace::ExpiryMode::Primary;
+    crate::log::set_role(false);
+}
+
+fn on_full_resync(s: &mut Server, slot: LinkSlot, replid: Option<String>, offset: i64) {
+    if slot == LinkSlot::Pending {
+        commit_pending(s);
+    }
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    u.pre_psync = replid.is_none();
+    log_notice!(
+        "Full resync from master: {}:{}",
+        replid.as_deref().unwrap_or("?"),
+        offset
+    );
+}
+
+fn start_loader(s: &mut Server, total: Option<u64>) {
+    let file = (s.cfg.get("repl-diskless-load") == "disabled").then(|| crate::persist::rdb_path(s));
+    let opts = persistence::LoadOptions {
+        verify_checksum: s.cfg.get_bool("rdbchecksum"),
+        databases: s.ks.db_count(),
+        limits: crate::persist::limits(s),
+        drop_expired_at_ms: None,
+        key_load_delay_us: s.cfg.get_int("key-load-delay"),
+    };
+    let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    let id = u.next_load_id;
+    u.next_load_id += 1;
+    log_notice!(
+        "MASTER <-> REPLICA sync: receiving {} bytes from master to {}",
+        total.map_or("streamed".to_string(), |t| t.to_string()),
+        if file.is_some() { "disk" } else { "the loader" }
+    );
+    match Loader::start(id, opts, file, tx, waker) {
+        Ok(l) => u.loader = Some(l),
+        Err(e) => link_failed(
+            s,
+            LinkSlot::Current,
+            &format!("Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}"),
+        ),
+    }
+}
+
+fn feed_loader(s: &mut Server, bytes: Vec<u8>) {
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    let Some(l) = u.loader.as_mut() else { return };
+    if let Err(e) = l.feed(bytes) {
+        link_failed(s, LinkSlot::Current, &format!("Write error writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {e}"));
+    }
+}
+
+fn finish_payload(s: &mut Server) {
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    log_notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+    if let Some(l) = u.loader.as_mut() {
+        if let Err(e) = l.finish() {
+            link_failed(s, LinkSlot::Current, &format!("Failed trying to rename the temp DB into dump.rdb in MASTER <-> REPLICA synchronization: {e}"));
+        }
+    }
+}
+
+/// The loader finished: swap the new dataset in atomically, or keep the old one.
+pub fn on_load_done(s: &mut Server, res: LoadResult) {
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    if u.loader.as_ref().map(|l| l.id) != Some(res.id) {
+        return;
+    }
+    u.loader = None;
+    let loaded = match res.result {
+        Ok(l) => l,
+        Err(e) => {
+            log_warning!("Failed trying to load the MASTER synchronization DB from socket: {e}");
+            return link_failed(s, LinkSlot::Current, "load failed");
+        }
+    };
+    let (replid, offset) = u.link.full_sync.clone().unwrap_or((None, -1));
+    let stream_db = loaded
+        .repl
+        .as_ref()
+        .map_or(0, |r| r.stream_db.max(0) as usize);
+    let old = s.ks.replace_all(loaded.dbs);
+    keyspace::lazyfree::free_in_background(old, 1);
+    log_notice!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        loaded.keys_loaded,
+        loaded.keys_expired
+    );
+    // The history changed: sub-replicas must resync.
+    super::primary::disconnect_replicas(s);
+    let size = s.cfg.get_int("repl-backlog-size") as usize;
+    s.repl.ids.adopt(
+        replid.unwrap_or_else(crate::util::random_hex40),
+        offset.max(0),
+    );
+    s.repl.buf = Some(replication::ReplBuffer::new(offset.max(0), size));
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    u.link.on_load_done(true, "");
+    u.reploff = offset.max(0);
+    u.read_reploff = u.reploff;
+    u.db = stream_db;
+    log_notice!("MASTER <-> REPLICA sync: Finished with success");
+    start_streaming(s);
+    send_ack(s);
+}
+
+fn on_continue(s: &mut Server, slot: LinkSlot, replid: Option<String>) {
+    if slot == LinkSlot::Pending {
+        commit_pending(s);
+    }
+    let size = s.cfg.get_int("repl-backlog-size") as usize;
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    let start = u.psync_from.as_ref().map_or(s.repl.ids.offset + 1, |p| p.1);
+    u.reploff = start - 1;
+    u.read_reploff = u.reploff;
+    if let Some(c) = &s.repl.cached {
+        u.db = c.db;
+    }
+    s.repl.cached = None;
+    s.repl.ids.offset = start - 1;
+    s.repl.ensure_backlog(size);
+    if let Some(id) = replid {
+        if !id.eq_ignore_ascii_case(&s.repl.ids.replid) {
+            s.repl.ids.switch_to(id);
+            log_notice!("Master replication ID changed to {}", s.repl.ids.replid);
+            super::primary::disconnect_replicas(s);
+        }
+    }
+    log_notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+    log_notice!("Successful partial resynchronization with master.");
+    start_streaming(s);
+}
+
+/// The link applies the stream from now on.
+fn start_streaming(s: &mut Server) {
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    u.down_since_ms = None;
+    let Some(k) = u.client else { return };
+    let buffered = std::mem::take(&mut u.stream_buf);
+    let db = u.db;
+    let c = &mut s.clients[k];
+    c.is_primary_link = true;
+    c.authenticated = true;
+    c.parser.auth_required = false;
+    c.parser.from_primary = true;
+    c.db = db;
+    if !buffered.is_empty() {
+        let mut q = BytesMut::from(&buffered[..]);
+        q.extend_from_slice(&c.query);
+        c.query = q;
+    }
+    crate::dispatch::process_input(s, k);
+}
+
+fn on_stream_bytes(s: &mut Server, bytes: Vec<u8>) {
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    if u.link.state() != LinkState::Streaming {
+        u.stream_buf.extend_from_slice(&bytes);
+        return;
+    }
+    if let Some(k) = u.client {
+        s.clients[k].query.extend_from_slice(&bytes);
+        crate::dispatch::process_input(s, k);
+    }
+}
+
+/// A link failed: close it and retry later; a pending attempt also unfreezes.
+fn link_failed(s: &mut Server, slot: LinkSlot, reason: &str) {
+    log_warning!("{reason}");
+    let now = now_ms();
+    let Some(u) = upstream(s, slot) else { return };
+    u.last_error = Some(reason.to_string());
+    u.retry_at_ms = now + 1000;
+    u.loader = None;
+    u.stream_buf.clear();
+    u.connecting = false;
+    if u.down_since_ms.is_none() {
+        u.down_since_ms = Some(now);
+    }
+    if let Some(k) = u.client.take() {
+        s.clients[k].link_slot = None;
+        s.clients[k].is_primary_link = false;
+        s.clients[k].close_asap = true;
+    }
+    if slot == LinkSlot::Pending {
+        unfreeze(s);
+    }
+}
+
+/// The link client was freed (connection lost, CLIENT KILL TYPE master): cache the position
+/// of a streaming link and reconnect.
+pub fn on_client_freed(s: &mut Server, c: &Client) {
+    let Some(slot) = c.link_slot else { return };
+    let now = now_ms();
+    let streaming = c.is_primary_link;
+    let replid = s.repl.ids.replid.clone();
+    let cfg = link_config(s);
+    let Some(u) = upstream(s, slot) else { return };
+    if u.client != Some(c.token.0 - crate::server::CLIENT_BASE) {
+        return;
+    }
+    u.client = None;
+    u.connecting = false;
+    u.loader = None;
+    u.stream_buf.clear();
+    u.retry_at_ms = now;
+    if u.down_since_ms.is_none() {
+        u.down_since_ms = Some(now);
+    }
+    let cache = streaming && slot == LinkSlot::Current && !c.protocol_error;
+    let (off, db) = (u.reploff, c.db);
+    u.link = Link::new(cfg, now);
+    if cache {
+        s.repl.cached = Some(Cached {
+            replid,
+            offset: off,
+            db,
+        });
+        log_notice!("Connection with master lost. Caching the disconnected master state.");
+    } else if slot == LinkSlot::Pending {
+        unfreeze(s);
+    }
+}
+
+/// True if client `key`, our primary link, may apply commands now.
+pub fn primary_link_ready(s: &mut Server, key: usize) -> bool {
+    !(s.repl.frozen && s.repl.current.as_ref().and_then(|u| u.client) == Some(key))
+}
+
+/// Applies one command from our primary: execute it, then count and proxy its exact bytes.
+pub fn apply_from_primary(s: &mut Server, key: usize, argv: Vec<Bytes>, consumed: usize) {
+    let mut raw = Vec::with_capacity(consumed);
+    resp::reply::encode_command(&mut raw, &argv);
+    if raw.len() != consumed {
+        log_warning!("Non-canonical command encoding from MASTER; closing the link to resync.");
+        return on_primary_protocol_error(s, key);
+    }
+    s.ks.obey_all = true;
+    crate::dispatch::process_command(s, key, argv);
+    s.ks.obey_all = false;
+    let in_multi = s.clients.get(key).is_some_and(|c| c.multi.is_some());
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    if in_multi {
+        u.multi_bytes.extend_from_slice(&raw);
+        return;
+    }
+    let mut applied = std::mem::take(&mut u.multi_bytes);
+    applied.extend_from_slice(&raw);
+    u.reploff += applied.len() as i64;
+    if let Some(c) = s.clients.get(key) {
+        u.db = c.db;
+    }
+    s.repl.append(&applied);
+}
+
+/// A bare newline in the stream counts in the offset (and is proxied); from a replica it is a
+/// liveness signal.
+pub fn on_empty_line(s: &mut Server, key: usize, consumed: usize) {
+    let c = &s.clients[key];
+    if c.is_primary_link {
+        let bytes: &[u8] = if consumed >= 2 { b"\r\n" } else { b"\n" };
+        if let Some(u) = s.repl.current.as_mut() {
+            u.reploff += bytes.len() as i64;
+        }
+        s.repl.append(bytes);
+    } else if let Some(id) = c.replica {
+        super::primary::on_replica_newline(s, id);
+    }
+}
+
+pub fn on_primary_input(s: &mut Server, key: usize, n: usize) {
+    let now = now_ms();
+    if let Some(u) = s.repl.current.as_mut().filter(|u| u.client == Some(key)) {
+        u.read_reploff += n as i64;
+        u.last_io_ms = now;
+    }
+    s.stats.net_repl_input_bytes += n as u64;
+}
+
+/// A protocol error on the primary link: close it and do not cache it (next sync is full).
+pub fn on_primary_protocol_error(s: &mut Server, key: usize) {
+    log_warning!("WARNING: Receiving inline protocol from master, master stream corruption? Closing the master connection and discarding the cached master.");
+    s.clients[key].protocol_error = true;
+    s.clients[key].close_asap = true;
+}
+
+fn ack_bytes(offset: i64) -> Vec<u8> {
+    replication::proto::command(&["REPLCONF", "ACK", &offset.to_string()])
+}
+
+/// REPLCONF ACK <applied offset> to our primary.
+pub fn send_ack(s: &mut Server) {
+    let Some(u) = s.repl.current.as_ref() else {
+        return;
+    };
+    if u.pre_psync || !s.repl.link_up() {
+        return;
+    }
+    let (k, off) = (u.client, u.reploff);
+    if let Some(k) = k {
+        s.clients[k].push_raw(&ack_bytes(off));
+    }
+}
+
+/// GETACK from our primary: ACK now with the offset before the GETACK itself.
+pub fn send_ack_if_primary_link(s: &mut Server, key: usize) {
+    if s.repl.current.as_ref().and_then(|u| u.client) == Some(key) {
+        send_ack(s);
+    }
+}
+
+pub fn before_sleep(_s: &mut Server) {}
+
+/// Connects, times out, ACKs once a second, keeps the primary informed while loading.
+pub fn cron(s: &mut Server, now: i64) {
+    let timeout = s.cfg.get_int("repl-timeout") * 1000;
+    for slot in [LinkSlot::Current, LinkSlot::Pending] {
+        let Some(u) = upstream(s, slot) else { continue };
+        if u.client.is_none() {
+            if now >= u.retry_at_ms {
+                connect(s, slot);
+            }
+            continue;
+        }
+        let actions = u.link.on_tick(now);
+        if slot == LinkSlot::Current
+            && u.link.state() == LinkState::Streaming
+            && now - u.last_io_ms > timeout
+        {
+            link_failed(s, slot, "MASTER timeout: no data nor PING received...");
+            continue;
+        }
+        run_actions(s, slot, actions);
+    }
+    if s.cron_loops % s.hz == 0 {
+        send_ack(s);
+        let loading = s
+            .repl
+            .current
+            .as_ref()
+            .filter(|u| u.loader.is_some())
+            .and_then(|u| u.client);
+        if let Some(k) = loading {
+            s.clients[k].push_raw(b"\n");
+        }
+    }
+    resume_reading(s);
+}
+
+/// Back-pressure: while the loader has a lot queued, the link is not read.
+pub fn should_pause_reading(s: &Server, key: usize) -> bool {
+    s.repl
+        .current
+        .as_ref()
+        .filter(|u| u.client == Some(key))
+        .and_then(|u| u.loader.as_ref())
+        .is_some_and(|l| l.queued.load(Ordering::Relaxed) > 256 * 1024 * 1024)
+}
+
+fn resume_reading(s: &mut Server) {
+    if let Some(k) = s.repl.current.as_ref().and_then(|u| u.client) {
+        if !should_pause_reading(s, k) {
+            s.pending_read.push_back(k);
+        }
+    }
+}
+
+/// INFO replication fields of a replica.
+pub fn info_fields(s: &Server, u: &Upstream, now: i64, out: &mut String) {
+    let up = s.repl.link_up();
+    let last_io = if u.client.is_some() {
+        (now - u.last_io_ms) / 1000
+    } else {
+        -1
+    };
+    let in_transfer = matches!(
+        u.link.state(),
+        LinkState::AwaitPayload | LinkState::Payload | LinkState::Loading
+    );
+    let (read_off, applied) = if u.client.is_some() || s.repl.cached.is_none() {
+        (u.read_reploff, u.reploff)
+    } else {
+        s.repl
+            .cached
+            .as_ref()
+            .map_or((0, 0), |c| (c.offset, c.offset))
+    };
+    let _ = write!(
+        out,
+        "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+        u.host,
+        u.port,
+        if up { "up" } else { "down" },
+        last_io,
+        in_transfer as u8,
+        read_off,
+        applied
+    );
+    if in_transfer {
+        let total = u.link.payload_total.map_or(-1, |t| t as i64);
+        let read = u.link.payload_read as i64;
+        let perc = if total > 0 {
+            read as f64 * 100.0 / total as f64
+        } else if total == 0 {
+            0.0
+        } else {
+            -0.0
+        };
+        let _ = write!(
+            out,
+            "master_sync_total_bytes:{total}\r\nmaster_sync_read_bytes:{read}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{perc:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
+            if total >= 0 { total - read } else { -1 },
+            (now - u.last_io_ms) / 1000
+        );
+    }
+    if !up {
+        let since = u.down_since_ms.map_or(-1, |d| (now - d) / 1000);
+        let _ = write!(out, "master_link_down_since_seconds:{since}\r\n");
+    }
+    if let Some(e) = &u.last_error {
+        let _ = write!(out, "master_last_error:{e}\r\n");
+    }
+    let _ = write!(
+        out,
+        "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
+        s.cfg.get_int("replica-priority"),
+        s.cfg.get_bool("replica-read-only") as u8,
+        s.cfg.get_bool("replica-announced") as u8
+    );
+}

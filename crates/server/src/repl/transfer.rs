@@ -1,0 +1,283 @@
+//! Full-sync transfers: a background thread writes a snapshot straight into replica sockets.
+//!
+//! The event loop hands the thread a duplicate of each replica's socket descriptor and does not
+//! write to those sockets until the thread reports back; the thread owns the write side for the
+//! whole transfer (the `+FULLRESYNC` line, keepalive newlines, the payload). So the command
+//! executor never copies snapshot bytes, and a slow replica only slows its own transfer thread.
+//! Writes wait for writability with poll(2) and give up after `repl-timeout` without progress.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keyspace::Snapshot;
+use persistence::{SaveInfo, SaveOptions};
+
+use crate::server::BgEvent;
+
+/// One replica socket owned by a transfer.
+pub struct Target {
+    pub client_id: u64,
+    fd: OwnedFd,
+    /// Bytes to write before the payload (pending output, `+FULLRESYNC ...`).
+    pub prefix: Vec<u8>,
+    pub failed: Option<String>,
+}
+
+impl Target {
+    /// Duplicates `fd` so the thread can write while the event loop keeps its registration.
+    pub fn new(client_id: u64, fd: i32, prefix: Vec<u8>) -> io::Result<Target> {
+        // SAFETY: dup of a descriptor the event loop owns and keeps open.
+        let dup = unsafe { libc::dup(fd) };
+        if dup < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `dup` is a new descriptor that we now own.
+        Ok(Target {
+            client_id,
+            fd: unsafe { OwnedFd::from_raw_fd(dup) },
+            prefix,
+            failed: None,
+        })
+    }
+
+    /// Writes all of `data`, waiting for writability; fails after `timeout` without progress.
+    fn write_all(&mut self, mut data: &[u8], timeout: Duration) -> io::Result<()> {
+        let mut last_progress = Instant::now();
+        while !data.is_empty() {
+            // SAFETY: writing from a valid slice to our own descriptor.
+            let n = unsafe {
+                libc::send(
+                    self.fd.as_raw_fd(),
+                    data.as_ptr() as *const libc::c_void,
+                    data.len(),
+                    libc::MSG_NOSIGNAL,
+                )
+            };
+            if n > 0 {
+                data = &data[n as usize..];
+                last_progress = Instant::now();
+                continue;
+            }
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::WouldBlock => {
+                    if last_progress.elapsed() > timeout {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "replica stopped reading",
+                        ));
+                    }
+                    let mut pfd = libc::pollfd {
+                        fd: self.fd.as_raw_fd(),
+                        events: libc::POLLOUT,
+                        revents: 0,
+                    };
+                    // SAFETY: poll on one valid pollfd.
+                    unsafe { libc::poll(&mut pfd, 1, 100) };
+                }
+                io::ErrorKind::Interrupted => {}
+                _ => return Err(err),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes every chunk to every live target; a target that fails is dropped from the set.
+struct FanOut {
+    targets: Vec<Target>,
+    timeout: Duration,
+    written: Arc<AtomicU64>,
+}
+
+impl FanOut {
+    fn live(&self) -> usize {
+        self.targets.iter().filter(|t| t.failed.is_none()).count()
+    }
+
+    fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        for t in self.targets.iter_mut().filter(|t| t.failed.is_none()) {
+            if let Err(e) = t.write_all(data, self.timeout) {
+                t.failed = Some(e.to_string());
+            }
+        }
+        self.written.fetch_add(data.len() as u64, Ordering::Relaxed);
+        if self.live() == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "all replicas dropped",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Write for FanOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How the payload is delivered.
+pub enum Form {
+    /// `$EOF:<mark>` + RDB + mark, produced straight from the snapshot (diskless).
+    Eof { mark: String },
+    /// Written to `path` first, then sent as `$<len>` + file bytes.
+    Disk { path: PathBuf },
+}
+
+/// Everything a transfer thread needs.
+pub struct Job {
+    pub id: u64,
+    pub snapshot: Snapshot,
+    pub info: SaveInfo,
+    pub opts: SaveOptions,
+    pub form: Form,
+    pub targets: Vec<Target>,
+    pub timeout: Duration,
+    pub cancel: Arc<AtomicBool>,
+    pub written: Arc<AtomicU64>,
+}
+
+/// What the thread reports.
+pub struct JobDone {
+    pub id: u64,
+    /// (client id, error if its transfer failed).
+    pub results: Vec<(u64, Option<String>)>,
+    pub error: Option<String>,
+}
+
+/// Runs a transfer on its own thread; reports through `tx`.
+pub fn spawn(
+    job: Job,
+    tx: std::sync::mpsc::Sender<BgEvent>,
+    waker: Arc<mio::Waker>,
+) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name(format!("repl-sync-{}", job.id))
+        .spawn(move || {
+            let done = run(job);
+            let _ = tx.send(BgEvent::Repl(super::ReplBgEvent::TransferDone(done)));
+            let _ = waker.wake();
+        })?;
+    Ok(())
+}
+
+fn run(job: Job) -> JobDone {
+    let Job {
+        id,
+        snapshot,
+        info,
+        opts,
+        form,
+        targets,
+        timeout,
+        cancel,
+        written,
+    } = job;
+    let mut out = FanOut {
+        targets: Vec::new(),
+        timeout,
+        written,
+    };
+    for mut t in targets {
+        let prefix = std::mem::take(&mut t.prefix);
+        if let Err(e) = t.write_all(&prefix, timeout) {
+            t.failed = Some(e.to_string());
+        }
+        out.targets.push(t);
+    }
+    let keys = AtomicU64::new(0);
+    let result = match form {
+        Form::Eof { mark } => send_eof(&mut out, snapshot, &info, &opts, &cancel, &keys, &mark),
+        Form::Disk { path } => send_disk(&mut out, snapshot, &info, &opts, &cancel, &keys, &path),
+    };
+    let results = out
+        .targets
+        .into_iter()
+        .map(|t| {
+            (
+                t.client_id,
+                t.failed
+                    .or_else(|| result.as_ref().err().map(|e| e.to_string())),
+            )
+        })
+        .collect();
+    JobDone {
+        id,
+        results,
+        error: result.err().map(|e| e.to_string()),
+    }
+}
+
+fn send_eof(
+    out: &mut FanOut,
+    snap: Snapshot,
+    info: &SaveInfo,
+    opts: &SaveOptions,
+    cancel: &AtomicBool,
+    keys: &AtomicU64,
+    mark: &str,
+) -> io::Result<()> {
+    out.send(format!("$EOF:{mark}\r\n").as_bytes())?;
+    let sink = io::BufWriter::with_capacity(256 * 1024, out);
+    let (sink, _) = persistence::write_snapshot(snap, info, opts, sink, cancel, keys)?;
+    let out = sink.into_inner().map_err(|e| e.into_error())?;
+    out.send(mark.as_bytes())
+}
+
+/// Disk form: write the RDB file (newlines keep replicas alive meanwhile), then send it.
+fn send_disk(
+    out: &mut FanOut,
+    snap: Snapshot,
+    info: &SaveInfo,
+    opts: &SaveOptions,
+    cancel: &AtomicBool,
+    keys: &AtomicU64,
+    path: &PathBuf,
+) -> io::Result<()> {
+    let done = AtomicBool::new(false);
+    let saved = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let r = persistence::file::atomic_write(path, |w| {
+                persistence::write_snapshot(snap, info, opts, w, cancel, keys).map(|(w, _)| w)
+            });
+            done.store(true, Ordering::Release);
+            r
+        });
+        let mut last = Instant::now();
+        while !done.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(20));
+            if last.elapsed() >= Duration::from_secs(1) {
+                last = Instant::now();
+                if out.send(b"\n").is_err() {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("snapshot writer panicked")))
+    })?;
+    let _ = saved;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    out.send(format!("${len}\r\n").as_bytes())?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        out.send(&buf[..n])?;
+    }
+}
