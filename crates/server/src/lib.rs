@@ -17,6 +17,7 @@ pub mod persist;
 pub mod pubsub;
 pub mod repl;
 pub mod server;
+pub mod signals;
 pub mod stats;
 pub mod util;
 
@@ -72,6 +73,10 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
+    if let Err(e) = signals::install(server.waker.clone()) {
+        eprintln!("Failed to set up signal handling: {e}");
+        return 1;
+    }
     banner(&server, file.is_some());
     if let Err(e) = server.listen() {
         log_warning!(

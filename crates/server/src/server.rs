@@ -291,6 +291,7 @@ impl Server {
                 }
             }
             self.drain_background();
+            self.handle_signals();
             if self.last_cron.elapsed() >= Duration::from_millis(1000 / self.hz) {
                 self.cron();
             }
@@ -579,6 +580,22 @@ impl Server {
             }
             self.write_client(key);
         }
+    }
+
+    /// SIGTERM / SIGINT → shutdown (`shutdown-on-sigterm` / `shutdown-on-sigint` options).
+    fn handle_signals(&mut self) {
+        let Some(sig) = crate::signals::take() else { return };
+        let (name, opt) = if sig == libc::SIGINT { ("SIGINT", "shutdown-on-sigint") } else { ("SIGTERM", "shutdown-on-sigterm") };
+        log_warning!("Received {name} scheduling shutdown...");
+        let mode = self.cfg.get(opt).to_string();
+        let req = crate::persist::ShutdownRequest {
+            save: mode == "save",
+            nosave: mode == "nosave",
+            now: mode == "now",
+            force: mode == "force",
+            client: None,
+        };
+        crate::persist::try_shutdown(self, req);
     }
 
     fn drain_background(&mut self) {

@@ -251,6 +251,11 @@ impl ServerProc {
         }
     }
 
+    /// Replaces the extra arguments used by the next [`ServerProc::restart`].
+    pub fn set_args(&mut self, extra: &[&str]) {
+        self.args = extra.iter().map(|s| s.to_string()).collect();
+    }
+
     /// Restarts with the same port, directory and arguments.
     pub fn restart(&mut self) {
         self.kill();

@@ -746,7 +746,7 @@ pub fn cron(s: &mut Server, now: i64) {
     for slot in [LinkSlot::Current, LinkSlot::Pending] {
         let Some(u) = upstream(s, slot) else { continue };
         if u.client.is_none() {
-            if now >= u.retry_at_ms {
+            if now >= u.retry_at_ms && !s.loading {
                 connect(s, slot);
             }
             continue;

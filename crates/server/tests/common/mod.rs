@@ -1,0 +1,59 @@
+//! Helpers shared by the real-process tests.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use testkit::{wait_for, Conn, ServerProc};
+
+pub const T: Duration = Duration::from_secs(30);
+
+/// Points the test kit at the binary cargo built for this test run.
+pub fn init() {
+    std::env::set_var("REDWING_BIN", env!("CARGO_BIN_EXE_redwing-server"));
+}
+
+/// A Redwing server with test-friendly replication settings.
+pub fn redwing(extra: &[&str]) -> ServerProc {
+    init();
+    let mut args = vec!["--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"];
+    args.extend_from_slice(extra);
+    ServerProc::redwing(&args)
+}
+
+/// The reference redis-server with the same settings.
+pub fn redis(extra: &[&str]) -> ServerProc {
+    init();
+    let mut args = vec!["--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"];
+    args.extend_from_slice(extra);
+    ServerProc::redis(&args)
+}
+
+pub fn field(c: &mut Conn, section: &str, name: &str) -> String {
+    c.info_field(section, name).unwrap_or_default()
+}
+
+pub fn replicaof(replica: &ServerProc, primary: &ServerProc) {
+    let mut c = replica.conn();
+    let r = c.cmd(&["REPLICAOF", "127.0.0.1", &primary.port.to_string()]);
+    assert!(!r.is_error(), "REPLICAOF failed: {r:?}");
+}
+
+/// Waits until `replica` follows `primary` with its link up and the same offset.
+pub fn wait_synced(primary: &ServerProc, replica: &ServerProc) {
+    let mut p = primary.conn();
+    let mut r = replica.conn();
+    wait_for(&format!("replica :{} in sync with :{}", replica.port, primary.port), T, || {
+        let up = field(&mut r, "replication", "master_link_status") == "up";
+        let po = field(&mut p, "replication", "master_repl_offset");
+        let ro = field(&mut r, "replication", "master_repl_offset");
+        up && !po.is_empty() && po == ro
+    });
+}
+
+pub fn digest(p: &ServerProc) -> String {
+    p.conn().text(&["DEBUG", "DIGEST"])
+}
+
+pub fn stat(p: &ServerProc, name: &str) -> i64 {
+    field(&mut p.conn(), "stats", name).parse().unwrap_or(-1)
+}

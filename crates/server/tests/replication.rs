@@ -1,0 +1,260 @@
+//! Redwing → Redwing replication through real processes: full syncs in every form, partial
+//! resyncs, backlog overflow, chains, failover without full syncs, restarts, WAIT,
+//! min-replicas, read-only replicas, primary-driven expiry, and REPLICAOF without disruption.
+
+mod common;
+
+use common::*;
+use testkit::{wait_for, Conn};
+
+fn fill(c: &mut Conn, n: usize) {
+    for i in 0..n {
+        c.cmd(&["SET", &format!("key:{i}"), &format!("value:{i}")]);
+    }
+    c.cmd(&["HSET", "h", "a", "1", "b", "2"]);
+    c.cmd(&["ZADD", "z", "1.5", "m1", "2", "m2"]);
+    c.cmd(&["SADD", "s", "1", "2", "x"]);
+    c.cmd(&["RPUSH", "l", "a", "b", "c"]);
+}
+
+fn full_sync_case(primary_args: &[&str], replica_args: &[&str]) {
+    let p = redwing(primary_args);
+    let r = redwing(replica_args);
+    fill(&mut p.conn(), 500);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut pc = p.conn();
+    pc.cmd(&["SET", "after", "sync"]);
+    pc.cmd(&["INCR", "counter"]);
+    wait_synced(&p, &r);
+    assert_eq!(digest(&p), digest(&r));
+    assert_eq!(stat(&p, "sync_full"), 1);
+}
+
+#[test]
+fn diskless_full_sync_and_streaming() {
+    full_sync_case(&[], &[]);
+}
+
+#[test]
+fn disk_based_full_sync() {
+    full_sync_case(&["--repl-diskless-sync", "no"], &[]);
+}
+
+#[test]
+fn diskless_load_modes() {
+    full_sync_case(&[], &["--repl-diskless-load", "swapdb"]);
+    full_sync_case(&[], &["--repl-diskless-load", "on-empty-db"]);
+}
+
+#[test]
+fn writes_during_a_slow_full_sync_arrive() {
+    let p = redwing(&["--rdb-key-save-delay", "200"]);
+    let r = redwing(&[]);
+    fill(&mut p.conn(), 2000);
+    replicaof(&r, &p);
+    let mut pc = p.conn();
+    wait_for("transfer started", T, || field(&mut pc, "replication", "slave0").contains("wait_bgsave"));
+    for i in 0..300 {
+        pc.cmd(&["SET", &format!("during:{i}"), "v"]);
+        pc.cmd(&["LPUSH", "dl", &i.to_string()]);
+        pc.cmd(&["HINCRBY", "dh", "f", "1"]);
+        pc.cmd(&["ZINCRBY", "dz", "1", "m"]);
+        pc.cmd(&["SADD", "ds", &i.to_string()]);
+    }
+    wait_synced(&p, &r);
+    assert_eq!(digest(&p), digest(&r));
+}
+
+#[test]
+fn replica_serves_old_data_while_loading() {
+    let p = redwing(&["--rdb-key-save-delay", "1000"]);
+    let r = redwing(&["--repl-diskless-load", "swapdb"]);
+    fill(&mut p.conn(), 1000);
+    r.conn().cmd(&["SET", "old", "data"]);
+    replicaof(&r, &p);
+    let mut rc = r.conn();
+    wait_for("replica loading", T, || field(&mut rc, "replication", "master_sync_in_progress") == "1");
+    assert_eq!(rc.text(&["GET", "old"]), "data", "old data must stay readable during the sync");
+    wait_synced(&p, &r);
+    assert_eq!(rc.cmd(&["GET", "old"]).text(), "(nil)");
+    assert_eq!(digest(&p), digest(&r));
+}
+
+#[test]
+fn partial_resync_after_link_kill() {
+    let p = redwing(&[]);
+    let r = redwing(&[]);
+    fill(&mut p.conn(), 100);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut pc = p.conn();
+    pc.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    for i in 0..50 {
+        pc.cmd(&["SET", &format!("gap:{i}"), "x"]);
+    }
+    wait_synced(&p, &r);
+    r.conn().cmd(&["CLIENT", "KILL", "TYPE", "master"]);
+    pc.cmd(&["SET", "more", "1"]);
+    wait_synced(&p, &r);
+    assert_eq!(digest(&p), digest(&r));
+    assert_eq!(stat(&p, "sync_full"), 1, "no new full sync");
+    assert!(stat(&p, "sync_partial_ok") >= 2);
+}
+
+#[test]
+fn backlog_overflow_forces_full_sync() {
+    let p = redwing(&["--repl-backlog-size", "16384"]);
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut rc = r.conn();
+    rc.cmd(&["CONFIG", "SET", "repl-timeout", "1"]);
+    r.pause();
+    let mut pc = p.conn();
+    let big = "x".repeat(1000);
+    for i in 0..100 {
+        pc.cmd(&["SET", &format!("k{i}"), &big]);
+    }
+    pc.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    r.resume();
+    wait_synced(&p, &r);
+    assert_eq!(digest(&p), digest(&r));
+    assert_eq!(stat(&p, "sync_full"), 2, "backlog overrun needs a full sync");
+}
+
+#[test]
+fn chain_of_three_keeps_the_same_stream() {
+    let a = redwing(&[]);
+    let b = redwing(&[]);
+    let c = redwing(&[]);
+    fill(&mut a.conn(), 200);
+    replicaof(&b, &a);
+    wait_synced(&a, &b);
+    replicaof(&c, &b);
+    wait_synced(&b, &c);
+    let mut ac = a.conn();
+    for i in 0..100 {
+        ac.cmd(&["MSET", &format!("c{i}"), "v", &format!("d{i}"), "w"]);
+    }
+    ac.cmd(&["MULTI"]);
+    ac.cmd(&["SET", "tx1", "a"]);
+    ac.cmd(&["SET", "tx2", "b"]);
+    ac.cmd(&["EXEC"]);
+    wait_synced(&a, &b);
+    wait_synced(&b, &c);
+    assert_eq!(digest(&a), digest(&c));
+    let replid = |s: &testkit::ServerProc| field(&mut s.conn(), "replication", "master_replid");
+    assert_eq!(replid(&a), replid(&c), "the whole chain shares one history");
+}
+
+#[test]
+fn failover_without_any_new_full_sync() {
+    let a = redwing(&[]);
+    let b = redwing(&[]);
+    let c = redwing(&[]);
+    fill(&mut a.conn(), 200);
+    replicaof(&b, &a);
+    replicaof(&c, &a);
+    wait_synced(&a, &b);
+    wait_synced(&a, &c);
+    let fulls = stat(&a, "sync_full");
+    // Promote b, repoint c and the old primary a to it.
+    b.conn().cmd(&["REPLICAOF", "NO", "ONE"]);
+    replicaof(&c, &b);
+    replicaof(&a, &b);
+    wait_synced(&b, &c);
+    wait_synced(&b, &a);
+    b.conn().cmd(&["SET", "after-failover", "1"]);
+    wait_synced(&b, &c);
+    wait_synced(&b, &a);
+    assert_eq!(digest(&a), digest(&b));
+    assert_eq!(digest(&c), digest(&b));
+    assert_eq!(stat(&b, "sync_full"), 0, "siblings and the demoted primary resync partially");
+    assert_eq!(stat(&a, "sync_full"), fulls);
+    assert_eq!(stat(&b, "sync_partial_ok"), 2);
+}
+
+#[test]
+fn restarted_replica_resyncs_partially() {
+    let p = redwing(&[]);
+    let mut r = redwing(&["--save", "3600 1"]);
+    fill(&mut p.conn(), 100);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    // SIGTERM with save points: the shutdown save records repl-id / repl-offset.
+    r.stop();
+    p.conn().cmd(&["SET", "while-down", "1"]);
+    r.set_args(&["--save", "3600 1", "--replicaof", "127.0.0.1", &p.port.to_string()]);
+    r.restart();
+    wait_synced(&p, &r);
+    assert_eq!(digest(&p), digest(&r));
+    assert_eq!(stat(&p, "sync_full"), 1, "restart resumes with a partial resync");
+}
+
+#[test]
+fn wait_and_min_replicas() {
+    let p = redwing(&[]);
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut pc = p.conn();
+    pc.cmd(&["SET", "k", "v"]);
+    assert_eq!(pc.int(&["WAIT", "1", "5000"]), 1);
+    assert_eq!(pc.int(&["WAIT", "2", "100"]), 1, "times out with the count reached");
+    pc.cmd(&["CONFIG", "SET", "min-replicas-to-write", "2"]);
+    wait_for("min-replicas applied", T, || pc.cmd(&["SET", "x", "1"]).text().starts_with("NOREPLICAS"));
+    pc.cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    wait_for("writes allowed again", T, || pc.cmd(&["SET", "x", "1"]).text() == "OK");
+}
+
+#[test]
+fn replica_is_read_only_and_expiry_is_primary_driven() {
+    let p = redwing(&[]);
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut rc = r.conn();
+    assert!(rc.cmd(&["SET", "x", "1"]).text().starts_with("READONLY"));
+    let mut pc = p.conn();
+    pc.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    pc.cmd(&["SET", "short", "v", "PX", "200"]);
+    wait_synced(&p, &r);
+    wait_for("key logically expired on the replica", T, || rc.cmd(&["GET", "short"]).text() == "(nil)");
+    assert_eq!(rc.int(&["DBSIZE"]), 1, "the replica keeps it until the primary deletes it");
+    assert_eq!(pc.cmd(&["GET", "short"]).text(), "(nil)", "the primary expires it on access");
+    wait_synced(&p, &r);
+    wait_for("DEL propagated", T, || rc.int(&["DBSIZE"]) == 0);
+}
+
+#[test]
+fn replicaof_unreachable_host_changes_nothing() {
+    let p = redwing(&[]);
+    let dead_port = testkit::proc::free_port();
+    let mut pc = p.conn();
+    pc.cmd(&["SET", "k", "v"]);
+    assert_eq!(pc.text(&["REPLICAOF", "127.0.0.1", &dead_port.to_string()]), "OK");
+    wait_for("attempt failed and reported", T, || field(&mut pc, "replication", "replicaof_pending_last_error").contains("connect"));
+    assert_eq!(field(&mut pc, "replication", "role"), "master");
+    assert_eq!(pc.text(&["SET", "still", "writable"]), "OK");
+    assert_eq!(pc.text(&["GET", "k"]), "v");
+    pc.cmd(&["REPLICAOF", "NO", "ONE"]);
+    assert_eq!(field(&mut pc, "replication", "replicaof_pending_host"), "");
+}
+
+#[test]
+fn replicaof_racing_replicaof_last_wins() {
+    let a = redwing(&[]);
+    let b = redwing(&[]);
+    let r = redwing(&[]);
+    a.conn().cmd(&["SET", "from", "a"]);
+    b.conn().cmd(&["SET", "from", "b"]);
+    let mut rc = r.conn();
+    for _ in 0..5 {
+        rc.cmd(&["REPLICAOF", "127.0.0.1", &a.port.to_string()]);
+        rc.cmd(&["REPLICAOF", "127.0.0.1", &b.port.to_string()]);
+    }
+    wait_synced(&b, &r);
+    assert_eq!(field(&mut rc, "replication", "master_port"), b.port.to_string());
+    assert_eq!(rc.text(&["GET", "from"]), "b");
+}
