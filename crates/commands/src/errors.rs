@@ -31,6 +31,16 @@ pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const POSITIVE: &str = "ERR value is out of range, must be positive";
 pub const NUMKEYS_ZERO: &str = "ERR at least 1 input key is needed for this command";
 
+// Lists (LPOS, LREM, LMPOP/BLMPOP).
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+/// LPOS RANK and LREM count accept -LONG_MAX..=LONG_MAX (Valkey 8; Redis 7.0 took LONG_MIN too).
+pub const LIST_NOT_LONG_MIN: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+pub const LIST_MPOP_NUMKEYS: &str = "ERR numkeys should be greater than 0";
+pub const LIST_MPOP_COUNT: &str = "ERR count should be greater than 0";
+
 /// `ERR wrong number of arguments for '<cmd>' command` (full name, e.g. `config|get`).
 pub fn wrong_arity(name: &str) -> Reply {
     Reply::error(format!(

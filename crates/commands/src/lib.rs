@@ -11,6 +11,7 @@
 pub mod args;
 pub mod ctx;
 pub mod errors;
+pub mod lists;
 pub mod server_rows;
 pub mod spec;
 pub mod strings;

@@ -135,7 +135,14 @@ impl List {
             bytes += e.len();
             count += 1;
         }
-        if limits.exceeds(self.lp_bytes + bytes, self.len + count) {
+        self.prepare_growth_by(bytes, count, limits);
+    }
+
+    /// [`List::prepare_growth`] from totals: `count` elements whose string lengths add up to
+    /// `bytes`. Valkey counts integer-encoded values as 0 bytes (an element popped from a
+    /// quicklist and pushed by LMOVE), which callers express through this form.
+    pub fn prepare_growth_by(&mut self, bytes: usize, count: usize, limits: ListLimits) {
+        if !self.quicklist && limits.exceeds(self.lp_bytes + bytes, self.len + count) {
             self.quicklist = true;
         }
     }
@@ -306,64 +313,89 @@ impl List {
         out
     }
 
-    /// Keeps only positions `start..=end`; everything else is removed.
+    /// Keeps only positions `start..=end`; everything else is removed. Costs O(removed):
+    /// whole chunks are dropped without being copied, even if a snapshot shares them.
     pub fn trim(&mut self, start: usize, end: usize) {
         if start > end || start >= self.len {
-            *self = List {
-                quicklist: self.quicklist,
-                ..List::new()
-            };
+            self.drop_front(self.len);
             return;
         }
-        let keep: Vec<Vec<u8>> = self
-            .range(start, end)
-            .into_iter()
-            .map(|e| e.to_vec())
-            .collect();
-        self.rebuild(keep.iter().map(|e| e.as_slice()));
+        let end = end.min(self.len - 1);
+        self.drop_back(self.len - 1 - end);
+        self.drop_front(start);
+    }
+
+    /// Removes the first `n` elements (all of them if `n >= len`).
+    pub fn drop_front(&mut self, n: usize) {
+        let mut left = n.min(self.len);
+        while left > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            let k = left.min(front.len());
+            let gone: usize = front.iter().take(k).map(|b| lp_entry_size(b)).sum();
+            if k == front.len() {
+                self.chunks.pop_front();
+            } else {
+                Arc::make_mut(front).drain(..k);
+            }
+            self.len -= k;
+            self.lp_bytes -= gone;
+            left -= k;
+        }
+    }
+
+    /// Removes the last `n` elements (all of them if `n >= len`).
+    pub fn drop_back(&mut self, n: usize) {
+        let mut left = n.min(self.len);
+        while left > 0 {
+            let Some(back) = self.chunks.back_mut() else {
+                break;
+            };
+            let k = left.min(back.len());
+            let gone: usize = back.iter().rev().take(k).map(|b| lp_entry_size(b)).sum();
+            if k == back.len() {
+                self.chunks.pop_back();
+            } else {
+                let keep = back.len() - k;
+                Arc::make_mut(back).truncate(keep);
+            }
+            self.len -= k;
+            self.lp_bytes -= gone;
+            left -= k;
+        }
     }
 
     /// Removes elements equal to `elem`: `count > 0` from the left, `< 0` from the right,
-    /// `0` all. Returns how many were removed.
+    /// `0` all. Returns how many were removed. Only chunks holding a match are copied.
     pub fn remove(&mut self, elem: &[u8], count: i64) -> usize {
-        let limit = if count == 0 {
+        let mut left = if count == 0 {
             usize::MAX
         } else {
-            count.unsigned_abs() as usize
+            count.unsigned_abs().min(usize::MAX as u64) as usize
+        };
+        let from_right = count < 0;
+        let order: Vec<usize> = if from_right {
+            (0..self.chunks.len()).rev().collect()
+        } else {
+            (0..self.chunks.len()).collect()
         };
         let mut removed = 0;
-        let mut keep: Vec<Vec<u8>> = Vec::with_capacity(self.len);
-        if count >= 0 {
-            for e in self.iter() {
-                if removed < limit && e == elem {
-                    removed += 1;
-                } else {
-                    keep.push(e.to_vec());
-                }
+        for ci in order {
+            if left == 0 {
+                break;
             }
-        } else {
-            for e in self.iter().rev() {
-                if removed < limit && e == elem {
-                    removed += 1;
-                } else {
-                    keep.push(e.to_vec());
-                }
+            if !self.chunks[ci].iter().any(|b| b.as_bytes() == elem) {
+                continue;
             }
-            keep.reverse();
+            let n = remove_in_chunk(Arc::make_mut(&mut self.chunks[ci]), elem, left, from_right);
+            left -= n;
+            removed += n;
         }
-        if removed > 0 {
-            self.rebuild(keep.iter().map(|e| e.as_slice()));
-        }
+        self.len -= removed;
+        self.lp_bytes -= removed * lp_entry_size(elem);
+        self.chunks.retain(|c| !c.is_empty());
         removed
-    }
-
-    fn rebuild<'a>(&mut self, elems: impl Iterator<Item = &'a [u8]>) {
-        let quicklist = self.quicklist;
-        *self = List::new();
-        self.quicklist = quicklist;
-        for e in elems {
-            self.push(End::Right, e);
-        }
     }
 
     /// Builds a list from elements (loading), encoding chosen by size.
@@ -385,6 +417,28 @@ impl List {
     }
 }
 
+/// Removes up to `limit` elements equal to `elem` from one chunk, scanning from the back if
+/// `from_right`; returns how many went.
+fn remove_in_chunk(chunk: &mut Chunk, elem: &[u8], limit: usize, from_right: bool) -> usize {
+    let mut removed = 0;
+    let mut keep = |b: &Blob| {
+        if removed < limit && b.as_bytes() == elem {
+            removed += 1;
+            false
+        } else {
+            true
+        }
+    };
+    if from_right {
+        let mut kept: Chunk = chunk.drain(..).rev().filter(|b| keep(b)).collect();
+        kept.make_contiguous().reverse();
+        *chunk = kept;
+    } else {
+        chunk.retain(|b| keep(b));
+    }
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +448,11 @@ mod tests {
         let got: Vec<&[u8]> = l.iter().collect();
         let want: Vec<&[u8]> = model.iter().map(|v| v.as_slice()).collect();
         assert_eq!(got, want);
+        let rebuilt = List::from_elems(want.iter().copied(), ListLimits::default());
+        assert_eq!(
+            l.lp_bytes, rebuilt.lp_bytes,
+            "listpack size tracking drifted"
+        );
     }
 
     #[test]
@@ -419,6 +478,20 @@ mod tests {
                     l.insert(i, &v);
                     model.insert(i, v);
                 }
+                7 if step % 53 == 0 && !model.is_empty() => {
+                    let (a, b) = (rng.below(model.len() as u64) as usize, model.len());
+                    let end = a + rng.below((b - a) as u64) as usize;
+                    l.trim(a, end);
+                    model = model.drain(a..=end).collect();
+                }
+                _ if step % 89 == 0 => {
+                    let n = l.remove(&v, -1);
+                    let found = model.iter().rposition(|e| *e == v);
+                    if let Some(i) = found {
+                        model.remove(i);
+                    }
+                    assert_eq!(n, usize::from(found.is_some()));
+                }
                 _ if step % 97 == 0 => {
                     let n = l.remove(&v, 2);
                     let mut removed = 0;
@@ -436,12 +509,80 @@ mod tests {
             }
             if step % 1000 == 0 {
                 model_check(&l, &model);
-                for i in 0..model.len() {
-                    assert_eq!(l.get(i), Some(model[i].as_slice()));
+                for (i, want) in model.iter().enumerate() {
+                    assert_eq!(l.get(i), Some(want.as_slice()));
                 }
             }
         }
         model_check(&l, &model);
+    }
+
+    fn from_strs(items: &[&str]) -> List {
+        List::from_elems(items.iter().map(|s| s.as_bytes()), ListLimits::default())
+    }
+
+    fn strs(l: &List) -> Vec<String> {
+        l.iter()
+            .map(|e| String::from_utf8_lossy(e).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn trim_and_drop_keep_sizes_in_step() {
+        let items: Vec<String> = (0..1000).map(|i| format!("e{i}")).collect();
+        let refs: Vec<&str> = items.iter().map(|s| s.as_str()).collect();
+        let mut l = from_strs(&refs);
+        l.trim(300, 700);
+        assert_eq!(strs(&l), items[300..=700].to_vec());
+        let expect = from_strs(&refs[300..=700]);
+        assert_eq!(l.lp_bytes, expect.lp_bytes);
+        l.drop_back(1);
+        l.drop_front(2);
+        assert_eq!(strs(&l), items[302..700].to_vec());
+        l.trim(5, 2);
+        assert!(l.is_empty());
+        assert_eq!(l.lp_bytes, LP_OVERHEAD);
+        assert_eq!(l.iter().count(), 0);
+    }
+
+    #[test]
+    fn remove_from_either_side_and_all() {
+        let mut l = from_strs(&["a", "x", "b", "x", "c", "x"]);
+        assert_eq!(l.remove(b"x", -2), 2);
+        assert_eq!(strs(&l), ["a", "x", "b", "c"]);
+        assert_eq!(l.remove(b"x", 5), 1);
+        assert_eq!(l.remove(b"nope", 0), 0);
+        assert_eq!(strs(&l), ["a", "b", "c"]);
+        assert_eq!(l.lp_bytes, from_strs(&["a", "b", "c"]).lp_bytes);
+    }
+
+    #[test]
+    fn edits_do_not_leak_into_a_shared_copy() {
+        let items: Vec<String> = (0..600).map(|i| format!("{}", i % 7)).collect();
+        let refs: Vec<&str> = items.iter().map(|s| s.as_str()).collect();
+        let mut l = from_strs(&refs);
+        let snapshot = l.clone();
+        l.remove(b"3", 0);
+        l.trim(10, 400);
+        l.set(0, b"changed");
+        assert_eq!(strs(&snapshot), items);
+        // Chunks entirely outside the edits are still shared.
+        let shared = l
+            .chunks
+            .iter()
+            .filter(|c| snapshot.chunks.iter().any(|s| Arc::ptr_eq(c, s)))
+            .count();
+        assert_eq!(
+            shared, 0,
+            "every chunk held a '3', so every chunk was copied"
+        );
+        let mut m = from_strs(&refs);
+        let snap = m.clone();
+        m.drop_front(CHUNK);
+        assert!(m
+            .chunks
+            .iter()
+            .all(|c| snap.chunks.iter().any(|s| Arc::ptr_eq(c, s))));
     }
 
     #[test]
