@@ -108,3 +108,15 @@ pub fn unsupported_option(opt: &[u8]) -> Reply {
 pub fn unknown_type_name(name: &[u8]) -> Reply {
     Reply::error(format!("ERR unknown type name '{}'", c_text(name)))
 }
+
+// ---------------------------------------------------------------------------------------------
+// HyperLogLog (hll.rs); the HyperLogLog WRONGTYPE and INVALIDOBJ texts are types::hll's
+// ---------------------------------------------------------------------------------------------
+
+pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
+pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+
+/// `ERR Unknown PFDEBUG subcommand '<sub>'`.
+pub fn unknown_pfdebug(sub: &[u8]) -> Reply {
+    Reply::error(format!("ERR Unknown PFDEBUG subcommand '{}'", c_text(sub)))
+}

@@ -11,6 +11,7 @@
 pub mod args;
 pub mod ctx;
 pub mod errors;
+pub mod hll;
 pub mod keys;
 pub mod server_rows;
 pub mod spec;

@@ -10,6 +10,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
     vec![
         crate::strings::COMMANDS,
         crate::keys::COMMANDS,
+        crate::hll::COMMANDS,
         crate::server_rows::COMMANDS,
     ]
 }
