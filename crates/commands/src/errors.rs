@@ -80,3 +80,53 @@ pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> Reply {
 pub fn err(text: &'static str) -> Reply {
     Reply::error(text)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Generic key commands (keys.rs)
+// ---------------------------------------------------------------------------------------------
+
+pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+pub const INVALID_FIRST_DB: &str = "ERR invalid first DB index";
+pub const INVALID_SECOND_DB: &str = "ERR invalid second DB index";
+pub const EXPIRE_NX_EXCLUSIVE: &str =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+pub const EXPIRE_GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
+pub const SORT_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
+pub const SCAN_NOVALUES: &str = "ERR NOVALUES option can only be used in HSCAN";
+pub const SCAN_NOSCORES: &str = "ERR NOSCORES option can only be used in ZSCAN";
+/// `getIntFromObjectOrReply` without a custom message, for integers outside the C `int` range.
+pub const INT_RANGE: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
+
+/// Text of an argument for an error message, as C's `%s` prints it (up to a NUL byte).
+fn c_text(arg: &[u8]) -> String {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+    String::from_utf8_lossy(&arg[..end]).into_owned()
+}
+
+/// `ERR invalid expire time in '<cmd>' command` (`cmd` is the lower-case command name).
+pub fn invalid_expire_time(cmd: &str) -> Reply {
+    Reply::error(format!("ERR invalid expire time in '{cmd}' command"))
+}
+
+/// `ERR Unsupported option <opt>` (EXPIRE family).
+pub fn unsupported_option(opt: &[u8]) -> Reply {
+    Reply::error(format!("ERR Unsupported option {}", c_text(opt)))
+}
+
+/// `ERR unknown type name '<name>'` (SCAN TYPE).
+pub fn unknown_type_name(name: &[u8]) -> Reply {
+    Reply::error(format!("ERR unknown type name '{}'", c_text(name)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// HyperLogLog (hll.rs); the HyperLogLog WRONGTYPE and INVALIDOBJ texts are types::hll's
+// ---------------------------------------------------------------------------------------------
+
+pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
+pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+
+/// `ERR Unknown PFDEBUG subcommand '<sub>'`.
+pub fn unknown_pfdebug(sub: &[u8]) -> Reply {
+    Reply::error(format!("ERR Unknown PFDEBUG subcommand '{}'", c_text(sub)))
+}

@@ -12,6 +12,8 @@ pub mod args;
 pub mod ctx;
 pub mod errors;
 pub mod lists;
+pub mod hll;
+pub mod keys;
 pub mod server_rows;
 pub mod spec;
 pub mod strings;

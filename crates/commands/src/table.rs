@@ -10,6 +10,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
     vec![
         crate::strings::COMMANDS,
         crate::lists::COMMANDS,
+        crate::keys::COMMANDS,
+        crate::hll::COMMANDS,
         crate::server_rows::COMMANDS,
     ]
 }

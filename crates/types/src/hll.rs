@@ -24,10 +24,11 @@
 //! * `PFADD key el...` — a missing key starts as [`new_empty`] and counts as
 //!   an update (reply 1).  An existing string goes through [`validate`] first
 //!   (even with no elements).  Then [`add_many`] with all the elements (or
-//!   [`add`] per element); any change makes the reply 1.  On an error, Redis
-//!   replies with it but keeps whatever the earlier elements of the same
-//!   command changed in memory, without propagating the command; `add_many`
-//!   leaves those changes in the vector.
+//!   [`add`] per element); any change makes the reply 1.  [`add_counted`]
+//!   also tells how many elements changed a register (Redis adds that to its
+//!   change counter).  On an error, Redis replies with it but keeps whatever
+//!   the earlier elements of the same command changed in memory, without
+//!   propagating the command; `add_many` leaves those changes in the vector.
 //! * `PFCOUNT key` — a missing key is 0; otherwise [`count`].  When it reports
 //!   that the bytes changed (fresh cache written), store them back: Redis
 //!   treats that as a write (dirty++, propagation).
@@ -691,14 +692,28 @@ where
     I: IntoIterator<Item = E>,
     E: AsRef<[u8]>,
 {
+    add_counted(hll, elements, sparse_max_bytes).map(|n| n > 0)
+}
+
+/// [`add_many`] that returns how many elements changed a register: Redis
+/// adds that number to its change counter (`server.dirty`) for `PFADD`.
+pub fn add_counted<I, E>(
+    hll: &mut Vec<u8>,
+    elements: I,
+    sparse_max_bytes: usize,
+) -> Result<usize, HllError>
+where
+    I: IntoIterator<Item = E>,
+    E: AsRef<[u8]>,
+{
     validate(hll)?;
     let mut past_end = 0u8;
-    let mut updated = false;
+    let mut updated = 0;
     for element in elements {
         let (index, value) = pat_len(element.as_ref());
         if raise(hll, index, value, sparse_max_bytes, &mut past_end)? {
             invalidate_cache(hll);
-            updated = true;
+            updated += 1;
         }
     }
     Ok(updated)
