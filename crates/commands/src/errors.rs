@@ -31,6 +31,26 @@ pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const POSITIVE: &str = "ERR value is out of range, must be positive";
 pub const NUMKEYS_ZERO: &str = "ERR at least 1 input key is needed for this command";
 
+// --- hashes and sets ---------------------------------------------------------------------
+pub const HASH_NOT_INT: &str = "ERR hash value is not an integer";
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
+pub const OUT_OF_RANGE: &str = "ERR value is out of range";
+pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+pub const NOVALUES_HSCAN_ONLY: &str = "ERR NOVALUES option can only be used in HSCAN";
+pub const NOSCORES_ZSCAN_ONLY: &str = "ERR NOSCORES option can only be used in ZSCAN";
+
+/// `getRangeLongFromObjectOrReply` without a custom message.
+pub fn range_error(min: i64, max: i64) -> Reply {
+    Reply::error(format!(
+        "ERR value is out of range, value must between {min} and {max}"
+    ))
+}
+// --- end of hashes and sets ----------------------------------------------------------------
+
 /// `ERR wrong number of arguments for '<cmd>' command` (full name, e.g. `config|get`).
 pub fn wrong_arity(name: &str) -> Reply {
     Reply::error(format!(

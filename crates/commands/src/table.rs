@@ -7,7 +7,12 @@ use crate::spec::CommandSpec;
 
 /// All families, in the order COMMAND lists them.
 fn families() -> Vec<&'static [CommandSpec]> {
-    vec![crate::strings::COMMANDS, crate::server_rows::COMMANDS]
+    vec![
+        crate::strings::COMMANDS,
+        crate::hashes::COMMANDS,
+        crate::sets::COMMANDS,
+        crate::server_rows::COMMANDS,
+    ]
 }
 
 struct Table {
