@@ -40,6 +40,25 @@ pub const LIST_NOT_LONG_MIN: &str =
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
 pub const LIST_MPOP_NUMKEYS: &str = "ERR numkeys should be greater than 0";
 pub const LIST_MPOP_COUNT: &str = "ERR count should be greater than 0";
+// --- hashes and sets ---------------------------------------------------------------------
+pub const HASH_NOT_INT: &str = "ERR hash value is not an integer";
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
+pub const OUT_OF_RANGE: &str = "ERR value is out of range";
+pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub const NUMKEYS_TOO_MANY: &str = "ERR Number of keys can't be greater than number of args";
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+pub const INVALID_CURSOR: &str = "ERR invalid cursor";
+pub const NOVALUES_HSCAN_ONLY: &str = "ERR NOVALUES option can only be used in HSCAN";
+pub const NOSCORES_ZSCAN_ONLY: &str = "ERR NOSCORES option can only be used in ZSCAN";
+
+/// `getRangeLongFromObjectOrReply` without a custom message.
+pub fn range_error(min: i64, max: i64) -> Reply {
+    Reply::error(format!(
+        "ERR value is out of range, value must between {min} and {max}"
+    ))
+}
+// --- end of hashes and sets ----------------------------------------------------------------
 
 /// `ERR wrong number of arguments for '<cmd>' command` (full name, e.g. `config|get`).
 pub fn wrong_arity(name: &str) -> Reply {

@@ -9,12 +9,15 @@
 //! handler that the server crate implements. All error texts are in [`errors`].
 
 pub mod args;
+pub mod coll;
 pub mod ctx;
 pub mod errors;
 pub mod lists;
 pub mod hll;
 pub mod keys;
+pub mod hashes;
 pub mod server_rows;
+pub mod sets;
 pub mod spec;
 pub mod strings;
 pub mod table;

@@ -12,6 +12,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::lists::COMMANDS,
         crate::keys::COMMANDS,
         crate::hll::COMMANDS,
+        crate::hashes::COMMANDS,
+        crate::sets::COMMANDS,
         crate::server_rows::COMMANDS,
     ]
 }

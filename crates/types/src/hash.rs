@@ -24,8 +24,9 @@ pub struct HashLimits {
 
 impl Default for HashLimits {
     fn default() -> Self {
+        // Valkey 8's defaults (`hash-max-listpack-entries` is 512, unlike the sorted sets' 128).
         HashLimits {
-            max_entries: 128,
+            max_entries: 512,
             max_value: 64,
         }
     }
@@ -122,6 +123,17 @@ impl Hash {
         }
     }
 
+    /// Redis's `hashTypeTryConversion`, before writing `new_fields` pairs whose longest field or
+    /// value is `longest` bytes: a listpack becomes a hashtable when that many pairs could not
+    /// fit (even if some turn out to be duplicates) or when any argument is too long.
+    pub fn prepare_write(&mut self, new_fields: usize, longest: usize, limits: HashLimits) {
+        if matches!(self, Hash::Listpack(_))
+            && (new_fields > limits.max_entries || longest > limits.max_value)
+        {
+            self.convert();
+        }
+    }
+
     fn convert(&mut self) {
         if let Hash::Listpack(v) = self {
             let mut m = SegMap::new();
@@ -197,5 +209,21 @@ mod tests {
         assert_eq!(h2.encoding(), "hashtable");
         assert!(h.remove(b"f4") && !h.remove(b"f4"));
         assert_eq!(h.len(), 4);
+    }
+
+    #[test]
+    fn prepare_write_converts_on_count_or_length() {
+        let limits = HashLimits {
+            max_entries: 2,
+            max_value: 4,
+        };
+        let mut h = Hash::default();
+        h.prepare_write(2, 4, limits);
+        assert_eq!(h.encoding(), "listpack");
+        h.prepare_write(3, 1, limits);
+        assert_eq!(h.encoding(), "hashtable");
+        let mut h = Hash::default();
+        h.prepare_write(1, 5, limits);
+        assert_eq!(h.encoding(), "hashtable");
     }
 }

@@ -3,6 +3,8 @@
 //! Conversions follow `setTypeAddAux`: an intset takes a non-integer by becoming a listpack if
 //! it stays within the listpack limits, else a hashtable; conversions never go back down.
 
+use std::borrow::Cow;
+
 use crate::blob::Blob;
 use crate::rand::Rng;
 use crate::segmap::{SegItem, SegMap};
@@ -180,14 +182,28 @@ impl Set {
                 }
                 _ => false,
             },
+            // Ordered removal: a listpack keeps its order after a delete (SMEMBERS shows it).
             Set::Listpack(v) => match v.iter().position(|b| b.as_bytes() == member) {
                 Some(pos) => {
-                    v.swap_remove(pos);
+                    v.remove(pos);
                     true
                 }
                 None => false,
             },
             Set::Table(m) => m.remove(member).is_some(),
+        }
+    }
+
+    /// `setTypeMaybeConvert`: before adding about `size_hint` members, a compact set that could
+    /// not hold that many becomes a hashtable (even if some members turn out to be present).
+    pub fn maybe_convert(&mut self, size_hint: usize, limits: SetLimits) {
+        let too_many = match self {
+            Set::Intset(_) => size_hint > limits.max_intset_entries,
+            Set::Listpack(_) => size_hint > limits.max_listpack_entries,
+            Set::Table(_) => false,
+        };
+        if too_many {
+            self.convert_to_table();
         }
     }
 
@@ -214,6 +230,15 @@ impl Set {
             Set::Intset(v) => v.iter().for_each(|i| f(i.to_string().as_bytes())),
             Set::Listpack(v) => v.iter().for_each(|b| f(b)),
             Set::Table(m) => m.iter().for_each(|b| f(b)),
+        }
+    }
+
+    /// Iterates the members in encoding order (an intset's integers formatted as text).
+    pub fn iter(&self) -> Box<dyn Iterator<Item = Cow<'_, [u8]>> + '_> {
+        match self {
+            Set::Intset(v) => Box::new(v.iter().map(|i| Cow::Owned(i.to_string().into_bytes()))),
+            Set::Listpack(v) => Box::new(v.iter().map(|b| Cow::Borrowed(b.as_bytes()))),
+            Set::Table(m) => Box::new(m.iter().map(|b| Cow::Borrowed(b.as_bytes()))),
         }
     }
 
@@ -287,6 +312,25 @@ mod tests {
         }
         assert_eq!(t.encoding(), "hashtable");
         assert_eq!(Set::with_first(b"01", 1, l).encoding(), "listpack");
+    }
+
+    #[test]
+    fn listpack_removal_keeps_order_and_hints_convert() {
+        let l = SetLimits::default();
+        let mut s = Set::with_first(b"a", 3, l);
+        for m in [&b"a"[..], b"b", b"c"] {
+            s.add(m, l);
+        }
+        assert!(s.remove(b"a"));
+        assert_eq!(s.members(), vec![b"b".to_vec(), b"c".to_vec()]);
+        s.maybe_convert(128, l);
+        assert_eq!(s.encoding(), "listpack");
+        s.maybe_convert(129, l);
+        assert_eq!(s.encoding(), "hashtable");
+        let mut i = Set::with_first(b"1", 1, l);
+        i.add(b"1", l);
+        i.maybe_convert(513, l);
+        assert_eq!(i.encoding(), "hashtable");
     }
 
     #[test]
