@@ -7,7 +7,11 @@ use crate::spec::CommandSpec;
 
 /// All families, in the order COMMAND lists them.
 fn families() -> Vec<&'static [CommandSpec]> {
-    vec![crate::strings::COMMANDS, crate::server_rows::COMMANDS]
+    vec![
+        crate::strings::COMMANDS,
+        crate::zsets::COMMANDS,
+        crate::server_rows::COMMANDS,
+    ]
 }
 
 struct Table {
