@@ -54,11 +54,35 @@ pub const NOSCORES_ZSCAN_ONLY: &str = "ERR NOSCORES option can only be used in Z
 
 /// `getRangeLongFromObjectOrReply` without a custom message.
 pub fn range_error(min: i64, max: i64) -> Reply {
+// --- Sorted sets -------------------------------------------------------------------------
+pub const ZADD_XX_NX: &str = "ERR XX and NX options at the same time are not compatible";
+pub const ZADD_GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
+pub const ZADD_INCR_PAIRS: &str = "ERR INCR option supports a single increment-element pair";
+pub const SCORE_NAN: &str = "ERR resulting score is not a number (NaN)";
+pub const ZRANGE_LIMIT_RANK: &str =
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+pub const ZRANGE_WITHSCORES_BYLEX: &str =
+    "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
+pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
+pub const VALUE_RANGE: &str = "ERR value is out of range";
+pub const NOVALUES_HSCAN: &str = "ERR NOVALUES option can only be used in HSCAN";
+
+/// `ERR at least 1 input key is needed for '<cmd>' command` (ZUNION, ZINTERSTORE...).
+pub fn numkeys_needed(cmd: &str) -> Reply {
+    Reply::error(format!(
+        "ERR at least 1 input key is needed for '{cmd}' command"
+    ))
+}
+
+/// `ERR value is out of range, value must between <min> and <max>` (sic, Redis's wording).
+pub fn value_range(min: i64, max: i64) -> Reply {
     Reply::error(format!(
         "ERR value is out of range, value must between {min} and {max}"
     ))
 }
 // --- end of hashes and sets ----------------------------------------------------------------
+// --- end of sorted sets ------------------------------------------------------------------
 
 /// `ERR wrong number of arguments for '<cmd>' command` (full name, e.g. `config|get`).
 pub fn wrong_arity(name: &str) -> Reply {

@@ -22,6 +22,7 @@ pub mod spec;
 pub mod strings;
 pub mod table;
 pub mod testing;
+pub mod zsets;
 
 pub use ctx::{Ctx, Settings};
 pub use spec::{CommandSpec, Handler, ServerCmd};

@@ -14,6 +14,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::hll::COMMANDS,
         crate::hashes::COMMANDS,
         crate::sets::COMMANDS,
+        crate::zsets::COMMANDS,
         crate::server_rows::COMMANDS,
     ]
 }

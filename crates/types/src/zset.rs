@@ -127,6 +127,16 @@ impl std::fmt::Debug for ZNode {
     }
 }
 
+/// The score a listpack keeps: Redis stores integral scores as integers there, so `-0`
+/// reads back as `0` (a skiplist keeps the double as is).
+fn listpack_score(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
+}
+
 /// Redis's element order: by score, then by member bytes.
 pub fn cmp_elem(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Ordering {
     a_score
@@ -220,6 +230,42 @@ impl ZSet {
         z
     }
 
+    /// Builds from elements already in ascending (score, member) order with distinct members
+    /// (a computed result: ZUNIONSTORE, ZRANGESTORE...). The encoding is the one Redis ends
+    /// up with for such a result: listpack when it fits both limits, skiplist otherwise.
+    pub fn from_sorted(items: &[(&[u8], f64)], limits: ZSetLimits) -> ZSet {
+        let fits = items.len() <= limits.max_entries
+            && items.iter().all(|(m, _)| m.len() <= limits.max_value);
+        if fits {
+            let nodes = items.iter().map(|(m, s)| ZNode::new(m, listpack_score(*s)));
+            return ZSet::Listpack(nodes.collect());
+        }
+        let tree = CountedBTree::from_sorted_iter(items.iter().map(|(m, s)| ZNode::new(m, *s)));
+        let mut dict = SegMap::new();
+        for n in tree.iter() {
+            dict.insert_new(n.clone());
+        }
+        ZSet::Skiplist { dict, tree }
+    }
+
+    /// Converts a listpack to a skiplist ahead of a bulk insertion when the number of
+    /// insertions or the longest member would exceed the listpack limits (Redis's
+    /// `zsetTypeMaybeConvert`: decided from the request, even if some of it turns out to be
+    /// a no-op). Returns true if it converted.
+    pub fn convert_for_hint(
+        &mut self,
+        size_hint: usize,
+        max_len: usize,
+        limits: ZSetLimits,
+    ) -> bool {
+        let over = size_hint > limits.max_entries || max_len > limits.max_value;
+        if over && matches!(self, ZSet::Listpack(_)) {
+            self.convert_to_skiplist();
+            return true;
+        }
+        false
+    }
+
     pub fn len(&self) -> usize {
         match self {
             ZSet::Listpack(v) => v.len(),
@@ -253,7 +299,10 @@ impl ZSet {
                 self.convert_to_skiplist();
             }
         }
-        let node = ZNode::new(member, score);
+        let node = match self {
+            ZSet::Listpack(_) => ZNode::new(member, listpack_score(score)),
+            ZSet::Skiplist { .. } => ZNode::new(member, score),
+        };
         match self {
             ZSet::Listpack(v) => {
                 let pos = v.partition_point(|n| cmp_nodes(n, &node) == Ordering::Less);
@@ -493,5 +542,62 @@ mod tests {
             model.retain(|(s, _)| !(*s > 2.0 && *s <= 5.0));
             check_model(&z, &model);
         }
+    }
+
+    #[test]
+    fn from_sorted_picks_the_encoding_and_matches_insertion() {
+        let limits = ZSetLimits {
+            max_entries: 4,
+            max_value: 3,
+        };
+        let names: Vec<Vec<u8>> = (0..6).map(|i| format!("m{i}").into_bytes()).collect();
+        let items: Vec<(&[u8], f64)> = names.iter().map(|n| (&n[..], 1.0)).collect();
+        let small = ZSet::from_sorted(&items[..4], limits);
+        assert_eq!(small.encoding(), "listpack");
+        let big = ZSet::from_sorted(&items, limits);
+        assert_eq!(big.encoding(), "skiplist");
+        let inserted = ZSet::from_pairs(items.iter().copied(), limits);
+        let a: Vec<_> = big.iter().collect();
+        let b: Vec<_> = inserted.iter().collect();
+        assert_eq!(a, b);
+        assert_eq!(big.rank(b"m5"), Some(5));
+        assert_eq!(big.score(b"m3"), Some(1.0));
+        let long = [(&b"long"[..], 1.0)];
+        assert_eq!(ZSet::from_sorted(&long, limits).encoding(), "skiplist");
+        // A listpack keeps -0 as the integer 0.
+        let z = ZSet::from_sorted(&[(&b"a"[..], -0.0)], limits);
+        assert!(z.score(b"a").is_some_and(|s| s.is_sign_positive()));
+    }
+
+    #[test]
+    fn conversion_hint() {
+        let limits = ZSetLimits {
+            max_entries: 2,
+            max_value: 4,
+        };
+        let mut z = ZSet::new();
+        assert!(!z.convert_for_hint(2, 4, limits));
+        assert!(z.convert_for_hint(3, 1, limits));
+        assert_eq!(z.encoding(), "skiplist");
+        assert!(!z.convert_for_hint(3, 1, limits));
+        let mut z = ZSet::new();
+        assert!(z.convert_for_hint(1, 5, limits));
+    }
+
+    #[test]
+    fn large_skiplist_ranges_cross_leaves() {
+        let limits = ZSetLimits::default();
+        let names: Vec<Vec<u8>> = (0..20_000)
+            .map(|i| format!("m{i:05}").into_bytes())
+            .collect();
+        let items: Vec<(&[u8], f64)> = names.iter().map(|n| (&n[..], 0.0)).collect();
+        let z = ZSet::from_sorted(&items, limits);
+        assert_eq!(z.iter().count(), 20_000);
+        let fwd = z.range(5_000, 15_000, false);
+        assert_eq!(fwd.len(), 10_000);
+        assert!(fwd.windows(2).all(|w| w[0].0 < w[1].0));
+        let rev = z.range(5_000, 15_000, true);
+        assert_eq!(rev.first().map(|x| x.0), Some(&b"m14999"[..]));
+        assert!(rev.windows(2).all(|w| w[0].0 > w[1].0));
     }
 }
