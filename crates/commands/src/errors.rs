@@ -38,8 +38,6 @@ pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
 /// LPOS RANK and LREM count accept -LONG_MAX..=LONG_MAX (Valkey 8; Redis 7.0 took LONG_MIN too).
 pub const LIST_NOT_LONG_MIN: &str =
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
-pub const LIST_MPOP_NUMKEYS: &str = "ERR numkeys should be greater than 0";
-pub const LIST_MPOP_COUNT: &str = "ERR count should be greater than 0";
 // --- hashes and sets ---------------------------------------------------------------------
 pub const HASH_NOT_INT: &str = "ERR hash value is not an integer";
 pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
@@ -52,8 +50,11 @@ pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const NOVALUES_HSCAN_ONLY: &str = "ERR NOVALUES option can only be used in HSCAN";
 pub const NOSCORES_ZSCAN_ONLY: &str = "ERR NOSCORES option can only be used in ZSCAN";
 
-/// `getRangeLongFromObjectOrReply` without a custom message.
+/// `getRangeLongFromObjectOrReply` without a custom message (sic, Redis's wording).
 pub fn range_error(min: i64, max: i64) -> Reply {
+    Reply::error(format!("ERR value is out of range, value must between {min} and {max}"))
+}
+
 // --- Sorted sets -------------------------------------------------------------------------
 pub const ZADD_XX_NX: &str = "ERR XX and NX options at the same time are not compatible";
 pub const ZADD_GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
@@ -65,8 +66,6 @@ pub const ZRANGE_WITHSCORES_BYLEX: &str =
     "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
 pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
 pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
-pub const VALUE_RANGE: &str = "ERR value is out of range";
-pub const NOVALUES_HSCAN: &str = "ERR NOVALUES option can only be used in HSCAN";
 
 /// `ERR at least 1 input key is needed for '<cmd>' command` (ZUNION, ZINTERSTORE...).
 pub fn numkeys_needed(cmd: &str) -> Reply {
@@ -74,14 +73,6 @@ pub fn numkeys_needed(cmd: &str) -> Reply {
         "ERR at least 1 input key is needed for '{cmd}' command"
     ))
 }
-
-/// `ERR value is out of range, value must between <min> and <max>` (sic, Redis's wording).
-pub fn value_range(min: i64, max: i64) -> Reply {
-    Reply::error(format!(
-        "ERR value is out of range, value must between {min} and {max}"
-    ))
-}
-// --- end of hashes and sets ----------------------------------------------------------------
 // --- end of sorted sets ------------------------------------------------------------------
 
 /// `ERR wrong number of arguments for '<cmd>' command` (full name, e.g. `config|get`).
@@ -128,15 +119,12 @@ pub fn err(text: &'static str) -> Reply {
 // Generic key commands (keys.rs)
 // ---------------------------------------------------------------------------------------------
 
-pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const INVALID_FIRST_DB: &str = "ERR invalid first DB index";
 pub const INVALID_SECOND_DB: &str = "ERR invalid second DB index";
 pub const EXPIRE_NX_EXCLUSIVE: &str =
     "ERR NX and XX, GT or LT options at the same time are not compatible";
 pub const EXPIRE_GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
 pub const SORT_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
-pub const SCAN_NOVALUES: &str = "ERR NOVALUES option can only be used in HSCAN";
-pub const SCAN_NOSCORES: &str = "ERR NOSCORES option can only be used in ZSCAN";
 /// `getIntFromObjectOrReply` without a custom message, for integers outside the C `int` range.
 pub const INT_RANGE: &str =
     "ERR value is out of range, value must between -2147483648 and 2147483647";

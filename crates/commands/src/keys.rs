@@ -355,9 +355,9 @@ fn parse_scan_opts(a: &[Bytes]) -> Result<ScanOpts<'_>, Reply> {
             o.kind =
                 Some(kind_by_name(&a[i + 1]).ok_or_else(|| errors::unknown_type_name(&a[i + 1]))?);
         } else if is(&a[i], "novalues") {
-            return Err(err(errors::SCAN_NOVALUES));
+            return Err(err(errors::NOVALUES_HSCAN_ONLY));
         } else if is(&a[i], "noscores") {
-            return Err(err(errors::SCAN_NOSCORES));
+            return Err(err(errors::NOSCORES_ZSCAN_ONLY));
         } else {
             return Err(err(errors::SYNTAX));
         }

@@ -320,7 +320,7 @@ pub(crate) fn range_long(
     if v < min || v > max {
         return Err(match msg {
             Some(m) => err(m),
-            None => errors::value_range(min, max),
+            None => errors::range_error(min, max),
         });
     }
     Ok(v)

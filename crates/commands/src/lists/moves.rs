@@ -93,9 +93,9 @@ struct Mpop<'a> {
 }
 
 fn parse_mpop(a: &[Bytes], numkeys_idx: usize) -> Result<Mpop<'_>, Reply> {
-    let numkeys = match args::int_or(&a[numkeys_idx], errors::LIST_MPOP_NUMKEYS)? {
+    let numkeys = match args::int_or(&a[numkeys_idx], errors::NUMKEYS_POSITIVE)? {
         n if n > 0 => n as usize,
-        _ => return Err(err(errors::LIST_MPOP_NUMKEYS)),
+        _ => return Err(err(errors::NUMKEYS_POSITIVE)),
     };
     let where_idx = numkeys
         .checked_add(numkeys_idx + 1)
@@ -107,9 +107,9 @@ fn parse_mpop(a: &[Bytes], numkeys_idx: usize) -> Result<Mpop<'_>, Reply> {
     while j < a.len() {
         match a.get(j + 1) {
             Some(v) if count.is_none() && args::is(&a[j], "count") => {
-                count = match args::int_or(v, errors::LIST_MPOP_COUNT)? {
+                count = match args::int_or(v, errors::COUNT_POSITIVE)? {
                     n if n > 0 => Some(n as usize),
-                    _ => return Err(err(errors::LIST_MPOP_COUNT)),
+                    _ => return Err(err(errors::COUNT_POSITIVE)),
                 };
             }
             _ => return Err(err(errors::SYNTAX)),

@@ -55,7 +55,7 @@ fn random_ranks(z: &ZSet, rng: &mut Rng, count: i64) -> Vec<usize> {
 
 fn zrandmember_count(ctx: &mut Ctx, key: &[u8], count: i64, withscores: bool) -> Reply {
     if count < 0 && count.unsigned_abs() > MAX_RANDOM_REPLY {
-        return err(errors::VALUE_RANGE);
+        return err(errors::OUT_OF_RANGE);
     }
     let resp3 = ctx.resp3();
     let mut rng = ctx.ks.rng.clone();
@@ -87,7 +87,7 @@ pub fn zrandmember(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
             Some(_) => return err(errors::SYNTAX),
         };
         if withscores && !(-i64::MAX / 2..=i64::MAX / 2).contains(&count) {
-            return err(errors::VALUE_RANGE);
+            return err(errors::OUT_OF_RANGE);
         }
         return zrandmember_count(ctx, &a[1], count, withscores);
     }
@@ -192,7 +192,7 @@ fn parse_scan_opts(a: &[Bytes]) -> Result<ScanOpts<'_>, Reply> {
             o.pattern = (p != b"*").then_some(p);
             i += 2;
         } else if is(&a[i], "novalues") {
-            return Err(err(errors::NOVALUES_HSCAN));
+            return Err(err(errors::NOVALUES_HSCAN_ONLY));
         } else if is(&a[i], "noscores") {
             o.noscores = true;
             i += 1;
