@@ -17,7 +17,8 @@
 //! | `#!type-only: <reason>` | compare only the shape: reply types and aggregate lengths (random or clock-dependent results) |
 //! | `#!accepted-difference: <reason>` | a documented Redis 7.0 vs Valkey 8 difference: not compared; every reason must appear verbatim in `tests/compat/README.md` |
 //! | `#!replies <n>` | the command produces `n` replies (e.g. `SUBSCRIBE a b`) |
-//! | `#!reconnect` | open fresh connections after this line (e.g. after `QUIT`); RESP3 passes send `HELLO 3` again |
+//! | `#!reconnect` | open fresh connections after this line (e.g. after `QUIT`, `RESET`); RESP3 passes send `HELLO 3` again |
+//! | `#!only resp2`, `#!only resp3` | run the line in one pass only (e.g. `PUBLISH` while subscribed, which RESP2 forbids) |
 //!
 //! The reasons are not decoration: a line that needs any of the comparison annotations says why.
 //!
@@ -89,6 +90,8 @@ struct Line {
     check: Check,
     replies: usize,
     reconnect: bool,
+    /// `Some(true)`: RESP3 pass only; `Some(false)`: RESP2 pass only.
+    only_resp3: Option<bool>,
 }
 
 struct Script {
@@ -154,6 +157,10 @@ fn apply_annotations(line: &mut Line, tail: &str) -> Result<(), String> {
                 line.reconnect = true;
                 continue;
             }
+            "only resp2" | "only resp3" => {
+                line.only_resp3 = Some(name == "only resp3");
+                continue;
+            }
             _ => match name.strip_prefix("replies ").map(|n| n.trim().parse()) {
                 Some(Ok(n)) if n >= 1 => {
                     line.replies = n;
@@ -194,6 +201,7 @@ fn parse_script(name: &str, text: &str) -> Result<Script, String> {
             check: Check::Exact,
             replies: 1,
             reconnect: false,
+            only_resp3: None,
         };
         apply_annotations(&mut line, tail).map_err(|e| format!("{name}:{no}: {e}"))?;
         lines.push(line);
@@ -270,7 +278,7 @@ fn check_reference_server() {
 /// Human-readable bytes: printable ASCII as is, the rest escaped, long replies cut.
 fn escape(bytes: &[u8]) -> String {
     let mut s = String::new();
-    for &b in bytes.iter().take(600) {
+    for &b in bytes.iter().take(2000) {
         match b {
             b'\r' => s.push_str("\\r"),
             b'\n' => s.push_str("\\n"),
@@ -281,7 +289,7 @@ fn escape(bytes: &[u8]) -> String {
             }
         }
     }
-    if bytes.len() > 600 {
+    if bytes.len() > 2000 {
         let _ = write!(s, "... ({} bytes)", bytes.len());
     }
     s
@@ -486,6 +494,9 @@ fn run_pass(
         }
     }
     for line in &script.lines {
+        if line.only_resp3.is_some_and(|only3| only3 != resp3) {
+            continue;
+        }
         let redis = sides[0].run(line, resp3);
         let redwing = sides[1].run(line, resp3);
         tally.compared += 1;
