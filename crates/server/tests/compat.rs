@@ -27,7 +27,9 @@
 //! Every script runs twice on one pair of servers: over RESP2, then `FLUSHALL` and fresh
 //! connections that start with `HELLO 3`. Scripts that change configuration restore it at their
 //! end. `COMPAT_ONLY=lists,hashes` runs only those scripts; `COMPAT_SHOW=1` prints every line
-//! with both replies (to check a script against redis-server by eye). The test fails if any line
+//! with both replies (to check a script against redis-server by eye); `COMPAT_SELF_CHECK=1` puts
+//! a second redis-server in Redwing's place, which checks that the scripts are deterministic
+//! (each redis-server seeds its hash tables differently). The test fails if any line
 //! differs without an annotation that allows it; it prints the script, line, protocol, command
 //! and both replies for each mismatch, then a per-script summary.
 //!
@@ -549,7 +551,11 @@ fn run_pass(
 
 fn run_script(script: &Script, report: &mut String) -> Tally {
     let redis = ServerProc::redis(SHARED_CONFIG);
-    let redwing = ServerProc::redwing(SHARED_CONFIG);
+    let redwing = if std::env::var_os("COMPAT_SELF_CHECK").is_some() {
+        ServerProc::redis(SHARED_CONFIG)
+    } else {
+        ServerProc::redwing(SHARED_CONFIG)
+    };
     let mut sides = [
         Side {
             name: "redis",
