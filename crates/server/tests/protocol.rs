@@ -178,7 +178,10 @@ fn inline_commands_with_quotes() {
     send(&mut s, b"GET \"a b\"\r\n");
     expect_reply(&mut s, b"$3\r\nc d\r\n");
     send(&mut s, b"ECHO \"\\x41\\tB\\n\" 'it\\'s'\r\n");
-    expect_reply(&mut s, b"-ERR wrong number of arguments for 'echo' command\r\n");
+    expect_reply(
+        &mut s,
+        b"-ERR wrong number of arguments for 'echo' command\r\n",
+    );
     send(&mut s, b"ECHO \"\\x41\\tB\\n\"\r\n");
     expect_reply(&mut s, b"$4\r\nA\tB\n\r\n");
     send(&mut s, b"ECHO 'it\\'s'\n");
@@ -219,7 +222,10 @@ fn invalid_lengths_reply_with_the_redis_error_then_close() {
         (b"*1\r\n$ 3\r\nGET\r\n".to_vec(), "invalid bulk length"),
         (b"*1\r\n$4294967296\r\n".to_vec(), "invalid bulk length"),
         (b"*1\r\nGET\r\n".to_vec(), "expected '$', got 'G'"),
-        (b"*2\r\n$3\r\nGET\r\n:1\r\n".to_vec(), "expected '$', got ':'"),
+        (
+            b"*2\r\n$3\r\nGET\r\n:1\r\n".to_vec(),
+            "expected '$', got ':'",
+        ),
         (too_big_mbulk, "too big mbulk count string"),
         (too_big_bulk, "too big bulk count string"),
         (too_big_inline, "too big inline request"),
@@ -246,7 +252,10 @@ fn invalid_lengths_reply_with_the_redis_error_then_close() {
 fn bulks_larger_than_proto_max_bulk_len() {
     let srv = start(&[]);
     let mut c = srv.conn();
-    assert_eq!(c.text(&["CONFIG", "SET", "proto-max-bulk-len", "1mb"]), "OK");
+    assert_eq!(
+        c.text(&["CONFIG", "SET", "proto-max-bulk-len", "1mb"]),
+        "OK"
+    );
     // At the limit: accepted.
     let at_limit = vec![b'x'; 1024 * 1024];
     let reply = c.cmd_bytes(&[b"SET", b"k", &at_limit]);
@@ -465,8 +474,7 @@ fn auth_with_requirepass() {
     // connections opened from then on must authenticate.
     let srv = start(&[]);
     assert_eq!(
-        srv.conn()
-            .text(&["CONFIG", "SET", "requirepass", "s3cret"]),
+        srv.conn().text(&["CONFIG", "SET", "requirepass", "s3cret"]),
         "OK"
     );
     let mut s = raw(srv.port);
