@@ -33,6 +33,8 @@
 //! differs without an annotation that allows it; it prints the script, line, protocol, command
 //! and both replies for each mismatch, then a per-script summary.
 //!
+//! `COMPAT_REDWING_BIN=/path/to/redwing-server` compares another Redwing build.
+//!
 //! The reference is redis-server 7.0 (Debian's package, installed by `scripts/setup-test-deps.sh`);
 //! a missing or different redis-server fails the test. `COMPAT_ANY_REDIS=1` accepts another
 //! version (expect differences).
@@ -592,7 +594,10 @@ fn run_script(script: &Script, report: &mut String) -> Tally {
 #[test]
 fn compat_scripts_match_redis_7_0() {
     check_reference_server();
-    std::env::set_var("REDWING_BIN", env!("CARGO_BIN_EXE_redwing-server"));
+    // `COMPAT_REDWING_BIN` runs the scripts against another build (e.g. a family's work tree).
+    let bin = std::env::var("COMPAT_REDWING_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_redwing-server").to_string());
+    std::env::set_var("REDWING_BIN", bin);
     let scripts = load_scripts();
     assert!(
         !scripts.is_empty(),
