@@ -52,7 +52,9 @@ pub const NOSCORES_ZSCAN_ONLY: &str = "ERR NOSCORES option can only be used in Z
 
 /// `getRangeLongFromObjectOrReply` without a custom message (sic, Redis's wording).
 pub fn range_error(min: i64, max: i64) -> Reply {
-    Reply::error(format!("ERR value is out of range, value must between {min} and {max}"))
+    Reply::error(format!(
+        "ERR value is out of range, value must between {min} and {max}"
+    ))
 }
 
 // --- Sorted sets -------------------------------------------------------------------------

@@ -584,8 +584,14 @@ impl Server {
 
     /// SIGTERM / SIGINT → shutdown (`shutdown-on-sigterm` / `shutdown-on-sigint` options).
     fn handle_signals(&mut self) {
-        let Some(sig) = crate::signals::take() else { return };
-        let (name, opt) = if sig == libc::SIGINT { ("SIGINT", "shutdown-on-sigint") } else { ("SIGTERM", "shutdown-on-sigterm") };
+        let Some(sig) = crate::signals::take() else {
+            return;
+        };
+        let (name, opt) = if sig == libc::SIGINT {
+            ("SIGINT", "shutdown-on-sigint")
+        } else {
+            ("SIGTERM", "shutdown-on-sigterm")
+        };
         log_warning!("Received {name} scheduling shutdown...");
         let mode = self.cfg.get(opt).to_string();
         let req = crate::persist::ShutdownRequest {

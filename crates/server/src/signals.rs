@@ -21,14 +21,16 @@ pub fn install(waker: Arc<mio::Waker>) -> std::io::Result<()> {
     };
     // SAFETY: ignoring SIGPIPE so writes to closed sockets return EPIPE instead of killing us.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    std::thread::Builder::new().name("signals".into()).spawn(move || loop {
-        let mut sig: libc::c_int = 0;
-        // SAFETY: sigwait on the set blocked above.
-        if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
-            RECEIVED.store(sig as u8, Ordering::SeqCst);
-            let _ = waker.wake();
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            let mut sig: libc::c_int = 0;
+            // SAFETY: sigwait on the set blocked above.
+            if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+                RECEIVED.store(sig as u8, Ordering::SeqCst);
+                let _ = waker.wake();
+            }
+        })?;
     Ok(())
 }
 

@@ -185,7 +185,9 @@ fn parse_scan_opts(a: &[Bytes]) -> Result<ScanOpts<'_>, Reply> {
                 return Err(err(errors::SYNTAX));
             }
             // Bounded so the scan's own step arithmetic cannot overflow.
-            o.count = usize::try_from(c).unwrap_or(usize::MAX).min(u32::MAX as usize);
+            o.count = usize::try_from(c)
+                .unwrap_or(usize::MAX)
+                .min(u32::MAX as usize);
             i += 2;
         } else if is(&a[i], "match") && more {
             let p = &a[i + 1][..];

@@ -257,7 +257,7 @@ pub fn link_input(s: &mut Server, key: usize) {
     run_actions(s, slot, actions);
 }
 
-fn run_actions(s: &mut Server, slot: LinkSlot, actions: Vec<Action>) {
+fn run_actions(s: &mut Server, mut slot: LinkSlot, actions: Vec<Action>) {
     for a in actions {
         if upstream(s, slot).is_none() {
             return;
@@ -265,11 +265,19 @@ fn run_actions(s: &mut Server, slot: LinkSlot, actions: Vec<Action>) {
         match a {
             Action::Send(bytes) => send(s, slot, &bytes),
             Action::HandshakeDone => handshake_done(s, slot),
-            Action::FullResync { replid, offset } => on_full_resync(s, slot, replid, offset),
+            Action::FullResync { replid, offset } => {
+                on_full_resync(s, slot, replid, offset);
+                // A pending attempt became the current link: the rest of this batch (payload,
+                // stream bytes) belongs to it.
+                slot = LinkSlot::Current;
+            }
             Action::PayloadStart { total } => start_loader(s, total),
             Action::Payload(bytes) => feed_loader(s, bytes),
             Action::PayloadEnd => finish_payload(s),
-            Action::Continue { replid } => on_continue(s, slot, replid),
+            Action::Continue { replid } => {
+                on_continue(s, slot, replid);
+                slot = LinkSlot::Current;
+            }
             Action::Stream(bytes) => on_stream_bytes(s, bytes),
             Action::DualChannel => link_failed(
                 s,

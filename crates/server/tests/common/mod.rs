@@ -15,7 +15,12 @@ pub fn init() {
 /// A Redwing server with test-friendly replication settings.
 pub fn redwing(extra: &[&str]) -> ServerProc {
     init();
-    let mut args = vec!["--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"];
+    let mut args = vec![
+        "--repl-diskless-sync-delay",
+        "0",
+        "--repl-ping-replica-period",
+        "1",
+    ];
     args.extend_from_slice(extra);
     ServerProc::redwing(&args)
 }
@@ -23,7 +28,12 @@ pub fn redwing(extra: &[&str]) -> ServerProc {
 /// The reference redis-server with the same settings.
 pub fn redis(extra: &[&str]) -> ServerProc {
     init();
-    let mut args = vec!["--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"];
+    let mut args = vec![
+        "--repl-diskless-sync-delay",
+        "0",
+        "--repl-ping-replica-period",
+        "1",
+    ];
     args.extend_from_slice(extra);
     ServerProc::redis(&args)
 }
@@ -42,12 +52,16 @@ pub fn replicaof(replica: &ServerProc, primary: &ServerProc) {
 pub fn wait_synced(primary: &ServerProc, replica: &ServerProc) {
     let mut p = primary.conn();
     let mut r = replica.conn();
-    wait_for(&format!("replica :{} in sync with :{}", replica.port, primary.port), T, || {
-        let up = field(&mut r, "replication", "master_link_status") == "up";
-        let po = field(&mut p, "replication", "master_repl_offset");
-        let ro = field(&mut r, "replication", "master_repl_offset");
-        up && !po.is_empty() && po == ro
-    });
+    wait_for(
+        &format!("replica :{} in sync with :{}", replica.port, primary.port),
+        T,
+        || {
+            let up = field(&mut r, "replication", "master_link_status") == "up";
+            let po = field(&mut p, "replication", "master_repl_offset");
+            let ro = field(&mut r, "replication", "master_repl_offset");
+            up && !po.is_empty() && po == ro
+        },
+    );
 }
 
 pub fn digest(p: &ServerProc) -> String {
