@@ -39,13 +39,14 @@ pub fn is(arg: &[u8], kw: &str) -> bool {
 /// Blocking-command timeout in seconds (fractions allowed) → absolute deadline in ms
 /// (`None` = forever), with Redis's errors.
 pub fn timeout(arg: &[u8], now_ms: i64) -> ArgResult<Option<i64>> {
-    let secs =
-        resp::float::parse_double(arg).ok_or_else(|| errors::err(errors::TIMEOUT_NOT_FLOAT))?;
-    if secs < 0.0 {
+    let secs = timeout_seconds(arg).ok_or_else(|| errors::err(errors::TIMEOUT_NOT_FLOAT))?;
+    // Redis computes `(long long) ceill(secs * 1000)`: values past that range (1e400, inf)
+    // come out negative.
+    let ms = (secs * 1000.0).ceil();
+    if ms < 0.0 || !ms.is_finite() || ms >= i64::MAX as f64 {
         return Err(errors::err(errors::TIMEOUT_NEGATIVE));
     }
-    let ms = (secs * 1000.0).ceil();
-    if !ms.is_finite() || ms > (i64::MAX / 2) as f64 {
+    if ms > (i64::MAX / 2) as f64 {
         return Err(errors::err(errors::TIMEOUT_RANGE));
     }
     if ms == 0.0 {
@@ -55,6 +56,19 @@ pub fn timeout(arg: &[u8], now_ms: i64) -> ArgResult<Option<i64>> {
         .checked_add(ms as i64)
         .map(Some)
         .ok_or_else(|| errors::err(errors::TIMEOUT_RANGE))
+}
+
+/// A timeout in seconds as `strtold` reads it (so overflow gives infinity, not an error).
+fn timeout_seconds(arg: &[u8]) -> Option<f64> {
+    if let Some(v) = resp::float::parse_double(arg) {
+        return Some(v);
+    }
+    let text = std::str::from_utf8(arg).ok()?;
+    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let v: f64 = text.parse().ok()?;
+    (!v.is_nan()).then_some(v)
 }
 
 /// Lower-case text of an argument, for matching subcommands.

@@ -86,7 +86,7 @@ pub fn wrong_arity(name: &str) -> Reply {
 
 /// `ERR unknown command '<name>', with args beginning with: '<a>' '<b>' ` as Redis 7 words it.
 pub fn unknown_command(argv: &[bytes::Bytes]) -> Reply {
-    let name = String::from_utf8_lossy(argv.first().map(|a| &a[..]).unwrap_or(b""));
+    let name = c_text(argv.first().map(|a| &a[..]).unwrap_or(b""));
     let name: String = name.chars().take(128).collect();
     let mut args = String::new();
     for a in argv.iter().skip(1) {
@@ -94,7 +94,7 @@ pub fn unknown_command(argv: &[bytes::Bytes]) -> Reply {
             break;
         }
         let room = 128 - args.len();
-        let text = String::from_utf8_lossy(a);
+        let text = c_text(a);
         let cut: String = text.chars().take(room).collect();
         args.push_str(&format!("'{cut}' "));
     }
@@ -105,7 +105,7 @@ pub fn unknown_command(argv: &[bytes::Bytes]) -> Reply {
 
 /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.`
 pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> Reply {
-    let sub = String::from_utf8_lossy(sub);
+    let sub = c_text(sub);
     let sub: String = sub.chars().take(128).collect();
     Reply::error(format!(
         "ERR unknown subcommand '{sub}'. Try {} HELP.",
@@ -132,7 +132,7 @@ pub const INT_RANGE: &str =
     "ERR value is out of range, value must between -2147483648 and 2147483647";
 
 /// Text of an argument for an error message, as C's `%s` prints it (up to a NUL byte).
-fn c_text(arg: &[u8]) -> String {
+pub fn c_text(arg: &[u8]) -> String {
     let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
     String::from_utf8_lossy(&arg[..end]).into_owned()
 }

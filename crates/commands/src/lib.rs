@@ -19,6 +19,7 @@ pub mod lists;
 pub mod server_rows;
 pub mod sets;
 pub mod spec;
+pub mod spec_notes;
 pub mod strings;
 pub mod table;
 pub mod testing;

@@ -125,8 +125,11 @@ pub struct Keys {
     pub spec_flags: &'static [&'static str],
     /// For commands with a key count argument (`numkeys`), or keys after a keyword: a
     /// function that finds the key positions in an argument vector.
-    pub find: Option<fn(&[Bytes]) -> Vec<usize>>,
+    pub find: Option<FindKeys>,
 }
+
+/// Finds the key positions of a movable-keys command in its argument vector.
+pub type FindKeys = fn(&[Bytes]) -> Vec<usize>;
 
 impl Keys {
     pub const NONE: Keys = Keys {

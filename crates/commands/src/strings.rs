@@ -119,9 +119,11 @@ fn parse_set_opts(a: &[Bytes]) -> Result<(bool, bool, bool, ExpireOpts), Reply> 
             get = true;
         } else if is(opt, "keepttl") && !has_expire {
             e.keepttl = true;
-        } else if let (Some((sec, abs)), false, false, Some(n)) =
-            (expire_kind(opt), has_expire, e.keepttl, next)
-        {
+        } else if let (Some((sec, abs)), false, Some(n)) = (expire_kind(opt), e.keepttl, next) {
+            // The same option may repeat (the last one wins); mixing kinds is an error.
+            if has_expire && !same_kind(&e.expire, sec, abs) {
+                return Err(err(errors::SYNTAX));
+            }
             e.expire = Some((n.clone(), sec, abs));
             j += 1;
         } else {
@@ -130,6 +132,11 @@ fn parse_set_opts(a: &[Bytes]) -> Result<(bool, bool, bool, ExpireOpts), Reply> 
         j += 1;
     }
     Ok((nx, xx, get, e))
+}
+
+/// True if an already-given expire option is of the same kind (EX after EX...).
+fn same_kind(given: &Option<(Bytes, bool, bool)>, sec: bool, abs: bool) -> bool {
+    given.as_ref().is_some_and(|(_, s, a)| (*s, *a) == (sec, abs))
 }
 
 /// EX → (seconds, relative), PX, EXAT, PXAT.
@@ -297,9 +304,12 @@ fn parse_getex_opts(a: &[Bytes]) -> Result<ExpireOpts, Reply> {
         let opt = &a[j];
         if is(opt, "persist") && e.expire.is_none() && !e.persist {
             e.persist = true;
-        } else if let (Some((sec, abs)), None, false, Some(n)) =
-            (expire_kind(opt), &e.expire, e.persist, a.get(j + 1))
+        } else if let (Some((sec, abs)), false, Some(n)) =
+            (expire_kind(opt), e.persist, a.get(j + 1))
         {
+            if e.expire.is_some() && !same_kind(&e.expire, sec, abs) {
+                return Err(err(errors::SYNTAX));
+            }
             e.expire = Some((n.clone(), sec, abs));
             j += 1;
         } else {
@@ -354,7 +364,7 @@ pub fn mget(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
 }
 
 fn mset_generic(ctx: &mut Ctx, a: &[Bytes], nx: bool) -> Reply {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return errors::wrong_arity(if nx { "msetnx" } else { "mset" });
     }
     if nx

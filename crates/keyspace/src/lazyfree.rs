@@ -12,9 +12,10 @@ pub static PENDING: AtomicU64 = AtomicU64::new(0);
 pub static FREED: AtomicU64 = AtomicU64::new(0);
 
 type Job = Box<dyn Send>;
+type JobSender = Sender<(Job, u64)>;
 
-fn sender() -> Option<Sender<(Job, u64)>> {
-    static TX: OnceLock<Option<Mutex<Sender<(Job, u64)>>>> = OnceLock::new();
+fn sender() -> Option<JobSender> {
+    static TX: OnceLock<Option<Mutex<JobSender>>> = OnceLock::new();
     let tx = TX.get_or_init(|| {
         let (tx, rx) = channel::<(Job, u64)>();
         std::thread::Builder::new()

@@ -289,8 +289,8 @@ impl Keyspace {
     }
 
     /// Empties a database, returning its old contents (to be freed lazily or not).
+    /// Callers invalidate WATCHes of keys that exist before flushing (Redis's rule).
     pub fn flush_db(&mut self, db: usize) -> Db {
-        self.events.touched_dbs.push(db);
         std::mem::take(&mut self.dbs[db])
     }
 
@@ -307,9 +307,6 @@ impl Keyspace {
     /// Replaces every database at once (a replica's atomic swap after loading aside, DEBUG
     /// RELOAD). Returns the old databases.
     pub fn replace_all(&mut self, dbs: Vec<Db>) -> Vec<Db> {
-        for db in 0..self.dbs.len() {
-            self.events.touched_dbs.push(db);
-        }
         std::mem::replace(&mut self.dbs, dbs)
     }
 

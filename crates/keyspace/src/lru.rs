@@ -93,11 +93,7 @@ impl LruState {
         } else {
             65535 - ldt + self.minutes
         };
-        let periods = if self.lfu_decay_time > 0 {
-            elapsed / self.lfu_decay_time
-        } else {
-            0
-        };
+        let periods = elapsed.checked_div(self.lfu_decay_time).unwrap_or(0);
         counter.saturating_sub(periods)
     }
 

@@ -110,7 +110,7 @@ fn load_delay(us: i64, counter: &mut u64) {
         std::thread::sleep(std::time::Duration::from_micros(us as u64));
     } else if us < 0 {
         *counter += 1;
-        if *counter % (-us) as u64 == 0 {
+        if (*counter).is_multiple_of((-us) as u64) {
             std::thread::sleep(std::time::Duration::from_micros(1));
         }
     }

@@ -43,7 +43,7 @@ fn int(v: &[u8]) -> Option<i64> {
 /// Interprets `REPLCONF <option> <value> ...` (args exclude the command name).
 /// `accept_dual` = this primary has dual-channel on and diskless sync (Valkey's rule).
 pub fn replconf(info: &mut PeerInfo, args: &[&[u8]], accept_dual: bool) -> Replconf {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Replconf::Err("ERR syntax error".into());
     }
     let lower = |b: &[u8]| String::from_utf8_lossy(b).to_ascii_lowercase();

@@ -85,11 +85,8 @@ pub fn parse_bulk_header(line: &str) -> Result<BulkHeader, String> {
             .map(BulkHeader::Len)
             .map_err(|_| format!("bad bulk length: {line:?}"));
     }
-    if line.starts_with('-') {
-        return Err(format!(
-            "MASTER aborted replication with an error: {}",
-            &line[1..]
-        ));
+    if let Some(msg) = line.strip_prefix('-') {
+        return Err(format!("MASTER aborted replication with an error: {msg}"));
     }
     Err(format!("Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"))
 }
@@ -189,7 +186,7 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_endoff(&String::from_utf8(endoff_line(&e)).unwrap().trim_end()).unwrap(),
+            parse_endoff(String::from_utf8(endoff_line(&e)).unwrap().trim_end()).unwrap(),
             e
         );
         assert!(parse_endoff("$ENDOFF:1 x").is_err());

@@ -48,6 +48,9 @@ pub enum Reply {
     Push(Vec<Reply>),
     /// Bytes already encoded (the caller guarantees they are valid RESP for this client).
     Raw(Bytes),
+    /// Several replies back to back, not wrapped in an array (SUBSCRIBE a b answers with one
+    /// confirmation per channel).
+    Seq(Vec<Reply>),
 }
 
 impl Reply {
@@ -135,6 +138,7 @@ impl Reply {
             }
             Reply::Verbatim(_, data) => encode_bulk(out, data),
             Reply::Raw(b) => out.extend_from_slice(b),
+            Reply::Seq(items) => items.iter().for_each(|r| r.encode(proto, out)),
         }
     }
 

@@ -467,8 +467,10 @@ mod tests {
 
     #[test]
     fn primary_inline_is_desync() {
-        let mut p = RequestParser::default();
-        p.from_primary = true;
+        let mut p = RequestParser {
+            from_primary: true,
+            ..Default::default()
+        };
         let mut buf = BytesMut::from(&b"\nPING\r\n"[..]);
         assert_eq!(p.parse(&mut buf).unwrap(), Parsed::Empty);
         assert!(p.parse(&mut buf).is_err());

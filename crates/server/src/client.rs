@@ -298,7 +298,7 @@ impl Client {
                     if n == chunk.len() {
                         self.out_chunks.pop_front();
                     } else {
-                        let _ = bytes::Buf::advance(chunk, n);
+                        bytes::Buf::advance(chunk, n);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),

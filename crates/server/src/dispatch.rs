@@ -90,14 +90,14 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     s.ks.now_ms = now_ms();
     let spec = match resolve(&argv) {
         Ok(spec) => spec,
-        Err(e) => return reject(s, key, e, None),
+        Err(e) => return reject(s, key, e, None, &argv),
     };
     let name = full_name(spec, &argv);
     if !spec.arity_ok(argv.len()) || matches!(spec.handler, Handler::Container) {
-        return reject(s, key, errors::wrong_arity(&name), Some(&name));
+        return reject(s, key, errors::wrong_arity(&name), Some(&name), &argv);
     }
     if let Some(e) = precheck(s, key, spec, &argv) {
-        return reject(s, key, e, Some(&name));
+        return reject(s, key, e, Some(&name), &argv);
     }
     let c = &mut s.clients[key];
     if c.multi.is_some()
@@ -133,13 +133,25 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     after_command(s);
 }
 
-/// Replies with an error before execution; inside MULTI it also dooms the transaction.
-fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>) {
+/// Replies with an error before execution; inside MULTI it also dooms the transaction, and a
+/// rejected EXEC discards it with EXECABORT.
+fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Bytes]) {
     if let Some(code) = e.error_code() {
         s.stats.count_error(code);
     }
     if let Some(n) = name {
         s.stats.command(n).rejected_calls += 1;
+    }
+    // Redis: a rejected EXEC (found, but failing a check) always aborts with EXECABORT.
+    if name.is_some() && argv[0].eq_ignore_ascii_case(b"exec") {
+        s.clients[key].multi = None;
+        crate::cmd::multi::unwatch_all(s, key);
+        let text = match &e {
+            Reply::Error(t) => t.strip_prefix("ERR ").unwrap_or(t).to_string(),
+            _ => String::new(),
+        };
+        s.clients[key].reply(&Reply::error(format!("EXECABORT Transaction discarded because of: {text}")));
+        return;
     }
     let c = &mut s.clients[key];
     if let Some(m) = c.multi.as_mut() {

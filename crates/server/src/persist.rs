@@ -517,6 +517,9 @@ pub fn debug_reload(s: &mut Server, nosave: bool) -> Reply {
         &AtomicU64::new(0),
     ) {
         Ok(loaded) => {
+            for db in 0..s.ks.db_count() {
+                crate::cmd::multi::touch_watched_existing(s, db);
+            }
             let old = s.ks.replace_all(loaded.dbs);
             keyspace::lazyfree::free_in_background(old, 1);
             log_notice!("DB reloaded by DEBUG RELOAD");

@@ -73,6 +73,7 @@ fn confirm(kind: &'static str, name: Option<&Bytes>, count: usize) -> Reply {
 pub fn subscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> Reply {
     let c = &mut s.clients[key];
     let id = c.id;
+    let mut replies: Vec<Reply> = Vec::with_capacity(argv.len() - 1);
     for name in &argv[1..] {
         let new = if pattern {
             c.patterns.insert(name.clone())
@@ -92,13 +93,9 @@ pub fn subscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> R
             subs.push(id);
         }
         let count = c.channels.len() + c.patterns.len();
-        c.reply(&confirm(
-            if pattern { "psubscribe" } else { "subscribe" },
-            Some(name),
-            count,
-        ));
+        replies.push(confirm(if pattern { "psubscribe" } else { "subscribe" }, Some(name), count));
     }
-    Reply::Raw(Bytes::new())
+    Reply::Seq(replies)
 }
 
 /// UNSUBSCRIBE / PUNSUBSCRIBE: the named ones, or all when none are named.
@@ -119,9 +116,9 @@ pub fn unsubscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) ->
     };
     if names.is_empty() {
         let count = c.channels.len() + c.patterns.len();
-        c.reply(&confirm(kind, None, count));
-        return Reply::Raw(Bytes::new());
+        return confirm(kind, None, count);
     }
+    let mut replies = Vec::with_capacity(names.len());
     for name in names {
         let removed = if pattern {
             c.patterns.remove(&name)
@@ -138,9 +135,9 @@ pub fn unsubscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) ->
             }
         }
         let count = c.channels.len() + c.patterns.len();
-        c.reply(&confirm(kind, Some(&name), count));
+        replies.push(confirm(kind, Some(&name), count));
     }
-    Reply::Raw(Bytes::new())
+    Reply::Seq(replies)
 }
 
 /// Delivers a message; returns the number of receivers.

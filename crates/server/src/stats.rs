@@ -33,6 +33,9 @@ pub struct LatencyEvent {
 
 const INST_SAMPLES: usize = 16;
 
+/// (time ms, commands, net input, net output, repl input, repl output).
+type Sample = (i64, u64, u64, u64, u64, u64);
+
 #[derive(Default)]
 pub struct Stats {
     pub total_commands: u64,
@@ -52,7 +55,7 @@ pub struct Stats {
     pub client_output_buffer_limit_disconnections: u64,
     pub client_query_buffer_limit_disconnections: u64,
     /// Ring buffers for instantaneous_* metrics: (time ms, commands, in bytes, out bytes).
-    samples: VecDeque<(i64, u64, u64, u64, u64, u64)>,
+    samples: VecDeque<Sample>,
 }
 
 impl Stats {
@@ -96,7 +99,7 @@ impl Stats {
         }
     }
 
-    fn rate(&self, pick: fn(&(i64, u64, u64, u64, u64, u64)) -> u64) -> f64 {
+    fn rate(&self, pick: fn(&Sample) -> u64) -> f64 {
         match (self.samples.front(), self.samples.back()) {
             (Some(a), Some(b)) if b.0 > a.0 => {
                 (pick(b) - pick(a)) as f64 * 1000.0 / (b.0 - a.0) as f64

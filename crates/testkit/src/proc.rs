@@ -165,7 +165,7 @@ impl ServerProc {
                 if let Ok(f) =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.cmd(&["PING"])))
                 {
-                    if f.text() == "PONG" {
+                    if f.text() == "PONG" || f.text().starts_with("NOAUTH") {
                         return Ok(());
                     }
                     if f.is_error() && f.text().starts_with("LOADING") {

@@ -81,7 +81,7 @@ impl Blob {
 
     pub fn as_bytes(&self) -> &[u8] {
         if self.is_inline() {
-            let len = ((self.0.get() & 0xff) >> 1) as usize;
+            let len = (self.0.get() & 0xff) >> 1;
             // SAFETY: the word lives in `self`; bytes 1..=len of it hold the data (little
             // endian, so byte 0 is the tag byte at the lowest address).
             unsafe {

@@ -166,7 +166,11 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             Reply::Ok
         }
         ("unblock", 3) | ("unblock", 4) => unblock(s, argv),
-        ("tracking", _) => err("ERR CLIENT TRACKING is not supported by Redwing"),
+        ("tracking", _) => match arg_lower(argv, 2).as_str() {
+            "off" if argv.len() == 3 => Reply::Ok,
+            "on" => err("ERR CLIENT TRACKING is not supported by Redwing"),
+            _ => err(errors::SYNTAX),
+        },
         _ => errors::unknown_subcommand("client", &argv[1]),
     }
 }
@@ -257,7 +261,7 @@ fn kill(s: &mut Server, key: usize, argv: &[Bytes], now: i64) -> Reply {
             None => err("ERR No such client"),
         };
     }
-    if argv.len() < 4 || argv.len() % 2 != 0 {
+    if argv.len() < 4 || !argv.len().is_multiple_of(2) {
         return err(errors::SYNTAX);
     }
     let (mut id, mut ty, mut addr, mut laddr, mut user, mut maxage, mut skipme) =

@@ -22,7 +22,7 @@ pub fn config(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             )
         }
         "set" if argv.len() >= 4 => {
-            if argv.len() % 2 != 0 {
+            if !argv.len().is_multiple_of(2) {
                 return errors::err(errors::SYNTAX);
             }
             let pairs: Vec<(String, String)> = argv[2..]

@@ -147,7 +147,7 @@ pub fn reset(s: &mut Server, key: usize) -> Reply {
 }
 
 pub fn select(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    let id = match commands::args::int_or(&argv[1], "ERR invalid DB index") {
+    let id = match commands::args::int(&argv[1]) {
         Ok(v) => v,
         Err(e) => return e,
     };

@@ -39,7 +39,8 @@ pub fn info(s: &mut Server, argv: &[Bytes]) -> Reply {
     }
     let want = |name: &str| wanted.iter().any(|w| w == name);
     let mut out = String::new();
-    let order: [(&str, fn(&mut Server, &mut String)); 12] = [
+    type Section = fn(&mut Server, &mut String);
+    let order: [(&str, Section); 12] = [
         ("server", server_section),
         ("clients", clients_section),
         ("memory", memory_section),

@@ -20,55 +20,47 @@ fn status_list(names: &[(u64, &str)], bits: u64, prefix: &str) -> Reply {
     )
 }
 
-fn key_specs(spec: &CommandSpec) -> Reply {
+/// Key-spec flag names as Redis prints them: access kinds upper case, the rest lower case.
+fn key_flag_name(f: &str) -> String {
+    match f {
+        "RO" | "RW" | "OW" | "RM" => f.to_string(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+fn spec_map(kind: &'static [u8], fields: Vec<(Reply, Reply)>) -> Reply {
+    Reply::Map(vec![(Reply::bulk(b"type"), Reply::bulk(kind)), (Reply::bulk(b"spec"), Reply::Map(fields))])
+}
+
+fn key_specs(spec: &CommandSpec, full: &str) -> Reply {
     let k = &spec.keys;
     if k.first <= 0 && k.find.is_none() {
-        return Reply::Array(vec![]);
+        return Reply::Set(vec![]);
     }
-    let flags = Reply::Set(
-        k.spec_flags
-            .iter()
-            .map(|x| Reply::status(x.to_string()))
-            .collect(),
-    );
+    let flags = Reply::Set(k.spec_flags.iter().map(|x| Reply::status(key_flag_name(x))).collect());
     let (bs, fk) = if k.find.is_some() {
-        (
-            Reply::Map(vec![
-                (Reply::bulk(b"type"), Reply::bulk(b"unknown")),
-                (Reply::bulk(b"spec"), Reply::Map(vec![])),
-            ]),
-            Reply::Map(vec![
-                (Reply::bulk(b"type"), Reply::bulk(b"unknown")),
-                (Reply::bulk(b"spec"), Reply::Map(vec![])),
-            ]),
-        )
+        (spec_map(b"unknown", vec![]), spec_map(b"unknown", vec![]))
     } else {
         (
-            Reply::Map(vec![
-                (Reply::bulk(b"type"), Reply::bulk(b"index")),
-                (
-                    Reply::bulk(b"spec"),
-                    Reply::Map(vec![(Reply::bulk(b"index"), Reply::Int(k.first as i64))]),
-                ),
-            ]),
-            Reply::Map(vec![
-                (Reply::bulk(b"type"), Reply::bulk(b"range")),
-                (
-                    Reply::bulk(b"spec"),
-                    Reply::Map(vec![
-                        (Reply::bulk(b"lastkey"), Reply::Int(k.last as i64)),
-                        (Reply::bulk(b"keystep"), Reply::Int(k.step as i64)),
-                        (Reply::bulk(b"limit"), Reply::Int(0)),
-                    ]),
-                ),
-            ]),
+            spec_map(b"index", vec![(Reply::bulk(b"index"), Reply::Int(k.first as i64))]),
+            spec_map(
+                b"range",
+                vec![
+                    (Reply::bulk(b"lastkey"), Reply::Int(k.last as i64)),
+                    (Reply::bulk(b"keystep"), Reply::Int(k.step as i64)),
+                    (Reply::bulk(b"limit"), Reply::Int(0)),
+                ],
+            ),
         )
     };
-    Reply::Array(vec![Reply::Map(vec![
-        (Reply::bulk(b"flags"), flags),
-        (Reply::bulk(b"begin_search"), bs),
-        (Reply::bulk(b"find_keys"), fk),
-    ])])
+    let mut fields = Vec::with_capacity(4);
+    if let Some(note) = commands::spec_notes::key_note(full) {
+        fields.push((Reply::bulk(b"notes"), Reply::bulk(note.as_bytes())));
+    }
+    fields.push((Reply::bulk(b"flags"), flags));
+    fields.push((Reply::bulk(b"begin_search"), bs));
+    fields.push((Reply::bulk(b"find_keys"), fk));
+    Reply::Set(vec![Reply::Map(fields)])
 }
 
 /// One COMMAND INFO entry (10 fields, as Redis 7).
@@ -91,9 +83,9 @@ fn command_info(spec: &CommandSpec, full: &str) -> Reply {
         Reply::Int(last),
         Reply::Int(step),
         status_list(acl::NAMES, spec.acl_categories(), "@"),
-        Reply::Set(vec![]),
-        key_specs(spec),
-        Reply::Array(subs),
+        Reply::Set(commands::spec_notes::tips(full).iter().map(|t| Reply::bulk(t.as_bytes())).collect()),
+        key_specs(spec, full),
+        Reply::Set(subs),
     ])
 }
 
@@ -151,7 +143,7 @@ pub fn command(_s: &mut Server, argv: &[Bytes]) -> Reply {
                 argv[2..]
                     .iter()
                     .map(|n| {
-                        by_full_name(n).map_or(Reply::NilArray, |(s, full)| command_info(s, &full))
+                        by_full_name(n).map_or(Reply::Nil, |(s, full)| command_info(s, &full))
                     })
                     .collect(),
             )
@@ -647,6 +639,7 @@ fn protocol(kind: &str) -> Reply {
     match kind {
         "string" => Reply::bulk(b"Hello World"),
         "integer" => Reply::Int(12345),
+        #[allow(clippy::approx_constant)] // DEBUG PROTOCOL double replies 3.141, as Redis.
         "double" => Reply::Double(3.141),
         "null" => Reply::Nil,
         "array" => Reply::Array((0..3).map(Reply::Int).collect()),

@@ -35,6 +35,9 @@ pub fn flushall(s: &mut Server, argv: &[Bytes]) -> Reply {
         Ok(l) => l,
         Err(e) => return e,
     };
+    for db in 0..s.ks.db_count() {
+        crate::cmd::multi::touch_watched_existing(s, db);
+    }
     let old = s.ks.flush_all();
     let removed: u64 = old.iter().map(|d| d.len() as u64).sum();
     free_dbs(old, lazy);
@@ -49,6 +52,7 @@ pub fn flushdb(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     let db = s.clients[key].db;
+    crate::cmd::multi::touch_watched_existing(s, db);
     let old = s.ks.flush_db(db);
     let removed = old.len() as u64;
     free_dbs(vec![old], lazy);

@@ -115,6 +115,17 @@ pub fn drop_watches(
     }
 }
 
+/// Before a database is emptied (FLUSHDB, FLUSHALL, a replica's dataset swap): WATCHes of keys
+/// that exist in it are invalidated.
+pub fn touch_watched_existing(s: &mut Server, db: usize) {
+    let ids: Vec<u64> = s.watched.iter().filter(|((d, k), _)| *d == db && s.ks.db(db).get(k).is_some()).flat_map(|(_, ids)| ids.iter().copied()).collect();
+    for id in ids {
+        if let Some(k) = s.client_key(id) {
+            s.clients[k].dirty_cas = true;
+        }
+    }
+}
+
 /// Marks the watchers of changed keys (or of every key in flushed/swapped dbs) dirty.
 pub fn touch_keys(s: &mut Server, touched: &[(usize, Vec<u8>)], dbs: &[usize]) {
     if s.watched.is_empty() {
@@ -126,11 +137,10 @@ pub fn touch_keys(s: &mut Server, touched: &[(usize, Vec<u8>)], dbs: &[usize]) {
             dirty.extend(ids);
         }
     }
-    for db in dbs {
-        for ((d, _), ids) in s.watched.iter() {
-            if d == db {
-                dirty.extend(ids);
-            }
+    // SWAPDB: watched keys that exist in either swapped database.
+    for ((d, k), ids) in s.watched.iter() {
+        if dbs.contains(d) && dbs.iter().any(|x| s.ks.db(*x).get(k).is_some()) {
+            dirty.extend(ids);
         }
     }
     for id in dirty {

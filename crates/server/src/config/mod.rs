@@ -235,7 +235,7 @@ impl Config {
             if !pat.contains(['*', '?', '[']) {
                 if let Some(p) = lookup(pat) {
                     if seen.insert(pat.to_ascii_lowercase()) {
-                        out.push((pat.to_ascii_lowercase(), self.values[p.name].clone()));
+                        out.push((pat.clone(), self.values[p.name].clone()));
                     }
                 }
                 continue;

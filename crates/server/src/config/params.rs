@@ -260,7 +260,7 @@ pub static PARAMS: &[Param] = &[
         "hash-max-listpack-entries",
         &["hash-max-ziplist-entries"],
         int(0, LL_MAX),
-        "128",
+        "512",
     ),
     pa(
         "hash-max-listpack-value",

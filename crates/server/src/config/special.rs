@@ -49,7 +49,7 @@ fn save(args: &[String]) -> Result<String, String> {
     if args.len() == 1 && args[0].is_empty() {
         return Ok(String::new());
     }
-    if args.len() % 2 != 0 || args.is_empty() {
+    if !args.len().is_multiple_of(2) || args.is_empty() {
         return Err("Invalid save parameters".into());
     }
     let mut out = Vec::new();
@@ -66,7 +66,7 @@ fn save(args: &[String]) -> Result<String, String> {
 
 /// Merges `class hard soft seconds` groups into the current three-class value.
 fn cobl(args: &[String], current: &str) -> Result<String, String> {
-    if args.is_empty() || args.len() % 4 != 0 {
+    if args.is_empty() || !args.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let mut classes = parse_cobl(current).unwrap_or_else(|| {

@@ -569,14 +569,14 @@ pub fn cron(s: &mut Server, now: i64) {
     for r in s.repl.replicas.values() {
         if r.state == PeerState::WaitBgsaveStart {
             if let Some(k) = s.client_index.get(&r.client_id).copied() {
-                if s.cron_loops % s.hz == 0 {
+                if s.cron_loops.is_multiple_of(s.hz) {
                     s.clients[k].push_raw(b"\n");
                 }
             }
         }
     }
     start_full_syncs(s, false);
-    if s.cron_loops % s.hz != 0 {
+    if !s.cron_loops.is_multiple_of(s.hz) {
         return;
     }
     let period = s.cfg.get_int("repl-ping-replica-period") * 1000;

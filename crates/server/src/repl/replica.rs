@@ -506,6 +506,9 @@ pub fn on_load_done(s: &mut Server, res: LoadResult) {
         .repl
         .as_ref()
         .map_or(0, |r| r.stream_db.max(0) as usize);
+    for db in 0..s.ks.db_count() {
+        crate::cmd::multi::touch_watched_existing(s, db);
+    }
     let old = s.ks.replace_all(loaded.dbs);
     keyspace::lazyfree::free_in_background(old, 1);
     log_notice!(
@@ -769,7 +772,7 @@ pub fn cron(s: &mut Server, now: i64) {
         }
         run_actions(s, slot, actions);
     }
-    if s.cron_loops % s.hz == 0 {
+    if s.cron_loops.is_multiple_of(s.hz) {
         send_ack(s);
         let loading = s
             .repl

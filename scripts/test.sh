@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs the test dependencies, then builds and runs
+# every test. CI runs exactly this through .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup-test-deps.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+# The fuzz targets run briefly when cargo-fuzz is available (CI installs it: see scripts/fuzz.sh).
+cargo test --workspace --no-fail-fast
+if [ "${CI:-}" = "true" ] || [ "${RUN_FUZZ:-}" = "1" ]; then
+    for target in reader lzf_decompress dump_payload; do
+        scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-20}"
+    done
+fi
