@@ -6,65 +6,166 @@
 pub static TIPS: &[(&str, &[&str])] = &[
     ("client|info", &["nondeterministic_output"]),
     ("client|list", &["nondeterministic_output"]),
-    ("cluster|info", &["nondeterministic_output"]),
     ("command|docs", &["nondeterministic_output_order"]),
     ("command|info", &["nondeterministic_output_order"]),
     ("command|list", &["nondeterministic_output_order"]),
-    ("config|set", &["request_policy:all_nodes", "response_policy:all_succeeded"]),
-    ("dbsize", &["request_policy:all_shards", "response_policy:agg_sum"]),
-    ("del", &["request_policy:multi_shard", "response_policy:agg_sum"]),
+    (
+        "config|set",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
+    (
+        "dbsize",
+        &["request_policy:all_shards", "response_policy:agg_sum"],
+    ),
+    (
+        "del",
+        &["request_policy:multi_shard", "response_policy:agg_sum"],
+    ),
     ("dump", &["nondeterministic_output"]),
-    ("exists", &["request_policy:multi_shard", "response_policy:agg_sum"]),
-    ("flushall", &["request_policy:all_shards", "response_policy:all_succeeded"]),
-    ("flushdb", &["request_policy:all_shards", "response_policy:all_succeeded"]),
-    ("function|kill", &["request_policy:all_shards", "response_policy:one_succeeded"]),
-    ("function|list", &["nondeterministic_output_order"]),
-    ("function|restore", &["request_policy:all_shards", "response_policy:all_succeeded"]),
-    ("function|stats", &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
+    (
+        "exists",
+        &["request_policy:multi_shard", "response_policy:agg_sum"],
+    ),
+    (
+        "flushall",
+        &["request_policy:all_shards", "response_policy:all_succeeded"],
+    ),
+    (
+        "flushdb",
+        &["request_policy:all_shards", "response_policy:all_succeeded"],
+    ),
     ("hgetall", &["nondeterministic_output_order"]),
     ("hkeys", &["nondeterministic_output_order"]),
     ("hrandfield", &["nondeterministic_output"]),
     ("hscan", &["nondeterministic_output"]),
     ("hvals", &["nondeterministic_output_order"]),
-    ("info", &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
-    ("keys", &["request_policy:all_shards", "nondeterministic_output_order"]),
+    (
+        "info",
+        &[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ],
+    ),
+    (
+        "keys",
+        &["request_policy:all_shards", "nondeterministic_output_order"],
+    ),
     ("lastsave", &["nondeterministic_output"]),
-    ("latency|doctor", &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
-    ("latency|history", &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
-    ("latency|latest", &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
-    ("latency|reset", &["request_policy:all_nodes", "response_policy:all_succeeded"]),
-    ("memory|doctor", &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
-    ("memory|purge", &["request_policy:all_shards", "response_policy:all_succeeded"]),
-    ("memory|stats", &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
+    (
+        "latency|doctor",
+        &[
+            "nondeterministic_output",
+            "request_policy:all_nodes",
+            "response_policy:special",
+        ],
+    ),
+    (
+        "latency|history",
+        &[
+            "nondeterministic_output",
+            "request_policy:all_nodes",
+            "response_policy:special",
+        ],
+    ),
+    (
+        "latency|latest",
+        &[
+            "nondeterministic_output",
+            "request_policy:all_nodes",
+            "response_policy:special",
+        ],
+    ),
+    (
+        "latency|reset",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
+    (
+        "memory|doctor",
+        &[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ],
+    ),
+    (
+        "memory|purge",
+        &["request_policy:all_shards", "response_policy:all_succeeded"],
+    ),
+    (
+        "memory|stats",
+        &[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ],
+    ),
     ("mget", &["request_policy:multi_shard"]),
-    ("module|list", &["nondeterministic_output_order"]),
-    ("mset", &["request_policy:multi_shard", "response_policy:all_succeeded"]),
-    ("msetnx", &["request_policy:multi_shard", "response_policy:agg_min"]),
+    (
+        "mset",
+        &[
+            "request_policy:multi_shard",
+            "response_policy:all_succeeded",
+        ],
+    ),
+    (
+        "msetnx",
+        &["request_policy:multi_shard", "response_policy:agg_min"],
+    ),
     ("object|encoding", &["nondeterministic_output"]),
     ("object|freq", &["nondeterministic_output"]),
     ("object|idletime", &["nondeterministic_output"]),
     ("object|refcount", &["nondeterministic_output"]),
-    ("ping", &["request_policy:all_shards", "response_policy:all_succeeded"]),
+    (
+        "ping",
+        &["request_policy:all_shards", "response_policy:all_succeeded"],
+    ),
     ("pttl", &["nondeterministic_output"]),
-    ("randomkey", &["request_policy:all_shards", "nondeterministic_output"]),
-    ("scan", &["nondeterministic_output", "request_policy:special"]),
-    ("script|exists", &["request_policy:all_shards", "response_policy:agg_logical_and"]),
-    ("script|kill", &["request_policy:all_shards", "response_policy:one_succeeded"]),
+    (
+        "randomkey",
+        &["request_policy:all_shards", "nondeterministic_output"],
+    ),
+    (
+        "scan",
+        &["nondeterministic_output", "request_policy:special"],
+    ),
     ("sdiff", &["nondeterministic_output_order"]),
     ("sinter", &["nondeterministic_output_order"]),
-    ("slowlog|get", &["request_policy:all_nodes", "nondeterministic_output"]),
-    ("slowlog|len", &["request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"]),
-    ("slowlog|reset", &["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    (
+        "slowlog|get",
+        &["request_policy:all_nodes", "nondeterministic_output"],
+    ),
+    (
+        "slowlog|len",
+        &[
+            "request_policy:all_nodes",
+            "response_policy:agg_sum",
+            "nondeterministic_output",
+        ],
+    ),
+    (
+        "slowlog|reset",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
     ("smembers", &["nondeterministic_output_order"]),
     ("spop", &["nondeterministic_output"]),
     ("srandmember", &["nondeterministic_output"]),
     ("sscan", &["nondeterministic_output"]),
     ("sunion", &["nondeterministic_output_order"]),
     ("time", &["nondeterministic_output"]),
-    ("touch", &["request_policy:multi_shard", "response_policy:agg_sum"]),
+    (
+        "touch",
+        &["request_policy:multi_shard", "response_policy:agg_sum"],
+    ),
     ("ttl", &["nondeterministic_output"]),
-    ("unlink", &["request_policy:multi_shard", "response_policy:agg_sum"]),
-    ("wait", &["request_policy:all_shards", "response_policy:agg_min"]),
+    (
+        "unlink",
+        &["request_policy:multi_shard", "response_policy:agg_sum"],
+    ),
+    (
+        "wait",
+        &["request_policy:all_shards", "response_policy:agg_min"],
+    ),
     ("zrandmember", &["nondeterministic_output"]),
     ("zscan", &["nondeterministic_output"]),
 ];
@@ -79,9 +180,14 @@ pub static KEY_NOTES: &[(&str, &str)] = &[
 ];
 
 pub fn tips(full_name: &str) -> &'static [&'static str] {
-    TIPS.iter().find(|(n, _)| *n == full_name).map_or(&[], |(_, t)| t)
+    TIPS.iter()
+        .find(|(n, _)| *n == full_name)
+        .map_or(&[], |(_, t)| t)
 }
 
 pub fn key_note(full_name: &str) -> Option<&'static str> {
-    KEY_NOTES.iter().find(|(n, _)| *n == full_name).map(|(_, t)| *t)
+    KEY_NOTES
+        .iter()
+        .find(|(n, _)| *n == full_name)
+        .map(|(_, t)| *t)
 }
