@@ -136,7 +136,9 @@ fn parse_set_opts(a: &[Bytes]) -> Result<(bool, bool, bool, ExpireOpts), Reply> 
 
 /// True if an already-given expire option is of the same kind (EX after EX...).
 fn same_kind(given: &Option<(Bytes, bool, bool)>, sec: bool, abs: bool) -> bool {
-    given.as_ref().is_some_and(|(_, s, a)| (*s, *a) == (sec, abs))
+    given
+        .as_ref()
+        .is_some_and(|(_, s, a)| (*s, *a) == (sec, abs))
 }
 
 /// EX → (seconds, relative), PX, EXAT, PXAT.

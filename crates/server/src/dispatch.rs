@@ -150,7 +150,9 @@ fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Byte
             Reply::Error(t) => t.strip_prefix("ERR ").unwrap_or(t).to_string(),
             _ => String::new(),
         };
-        s.clients[key].reply(&Reply::error(format!("EXECABORT Transaction discarded because of: {text}")));
+        s.clients[key].reply(&Reply::error(format!(
+            "EXECABORT Transaction discarded because of: {text}"
+        )));
         return;
     }
     let c = &mut s.clients[key];

@@ -93,7 +93,11 @@ pub fn subscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> R
             subs.push(id);
         }
         let count = c.channels.len() + c.patterns.len();
-        replies.push(confirm(if pattern { "psubscribe" } else { "subscribe" }, Some(name), count));
+        replies.push(confirm(
+            if pattern { "psubscribe" } else { "subscribe" },
+            Some(name),
+            count,
+        ));
     }
     Reply::Seq(replies)
 }

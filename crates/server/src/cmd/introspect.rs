@@ -29,7 +29,10 @@ fn key_flag_name(f: &str) -> String {
 }
 
 fn spec_map(kind: &'static [u8], fields: Vec<(Reply, Reply)>) -> Reply {
-    Reply::Map(vec![(Reply::bulk(b"type"), Reply::bulk(kind)), (Reply::bulk(b"spec"), Reply::Map(fields))])
+    Reply::Map(vec![
+        (Reply::bulk(b"type"), Reply::bulk(kind)),
+        (Reply::bulk(b"spec"), Reply::Map(fields)),
+    ])
 }
 
 fn key_specs(spec: &CommandSpec, full: &str) -> Reply {
@@ -37,12 +40,20 @@ fn key_specs(spec: &CommandSpec, full: &str) -> Reply {
     if k.first <= 0 && k.find.is_none() {
         return Reply::Set(vec![]);
     }
-    let flags = Reply::Set(k.spec_flags.iter().map(|x| Reply::status(key_flag_name(x))).collect());
+    let flags = Reply::Set(
+        k.spec_flags
+            .iter()
+            .map(|x| Reply::status(key_flag_name(x)))
+            .collect(),
+    );
     let (bs, fk) = if k.find.is_some() {
         (spec_map(b"unknown", vec![]), spec_map(b"unknown", vec![]))
     } else {
         (
-            spec_map(b"index", vec![(Reply::bulk(b"index"), Reply::Int(k.first as i64))]),
+            spec_map(
+                b"index",
+                vec![(Reply::bulk(b"index"), Reply::Int(k.first as i64))],
+            ),
             spec_map(
                 b"range",
                 vec![
@@ -83,7 +94,12 @@ fn command_info(spec: &CommandSpec, full: &str) -> Reply {
         Reply::Int(last),
         Reply::Int(step),
         status_list(acl::NAMES, spec.acl_categories(), "@"),
-        Reply::Set(commands::spec_notes::tips(full).iter().map(|t| Reply::bulk(t.as_bytes())).collect()),
+        Reply::Set(
+            commands::spec_notes::tips(full)
+                .iter()
+                .map(|t| Reply::bulk(t.as_bytes()))
+                .collect(),
+        ),
         key_specs(spec, full),
         Reply::Set(subs),
     ])
@@ -142,9 +158,7 @@ pub fn command(_s: &mut Server, argv: &[Bytes]) -> Reply {
             Reply::Array(
                 argv[2..]
                     .iter()
-                    .map(|n| {
-                        by_full_name(n).map_or(Reply::Nil, |(s, full)| command_info(s, &full))
-                    })
+                    .map(|n| by_full_name(n).map_or(Reply::Nil, |(s, full)| command_info(s, &full)))
                     .collect(),
             )
         }

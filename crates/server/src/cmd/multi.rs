@@ -118,7 +118,12 @@ pub fn drop_watches(
 /// Before a database is emptied (FLUSHDB, FLUSHALL, a replica's dataset swap): WATCHes of keys
 /// that exist in it are invalidated.
 pub fn touch_watched_existing(s: &mut Server, db: usize) {
-    let ids: Vec<u64> = s.watched.iter().filter(|((d, k), _)| *d == db && s.ks.db(db).get(k).is_some()).flat_map(|(_, ids)| ids.iter().copied()).collect();
+    let ids: Vec<u64> = s
+        .watched
+        .iter()
+        .filter(|((d, k), _)| *d == db && s.ks.db(db).get(k).is_some())
+        .flat_map(|(_, ids)| ids.iter().copied())
+        .collect();
     for id in ids {
         if let Some(k) = s.client_key(id) {
             s.clients[k].dirty_cas = true;
