@@ -16,6 +16,7 @@ use crate::args::{self, is};
 use crate::coll::{self, ScanOf};
 use crate::ctx::{argv, Ctx};
 use crate::errors::{self, err};
+use crate::ldouble::LongDouble;
 use crate::row;
 use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys};
 
@@ -200,27 +201,28 @@ pub fn hincrby(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     Reply::Int(new)
 }
 
-/// Computed in `f64` (Redis uses `long double`): see `resp::float::fmt_human`. Propagated as
-/// HSET with the resulting text, so replicas never redo the float arithmetic.
+/// Computed in x87 `long double` and printed as Redis does (see `ldouble`). Propagated as HSET
+/// with the resulting text, so replicas never redo the float arithmetic.
 pub fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
-    let incr = match args::float(&a[3]) {
-        Ok(v) if v.is_finite() => v,
-        Ok(_) => return err(errors::NAN_OR_INFINITY),
-        Err(e) => return e,
+    let Some(incr) = LongDouble::parse(&a[3]) else {
+        return err(errors::NOT_FLOAT);
     };
+    if !incr.is_finite() {
+        return err(errors::NAN_OR_INFINITY);
+    }
     let cur = match current_value(ctx, &a[1], &a[2]) {
-        Ok(None) => 0.0,
-        Ok(Some(v)) => match resp::float::parse_double(&v) {
+        Ok(None) => LongDouble::ZERO,
+        Ok(Some(v)) => match LongDouble::parse(&v) {
             Some(x) => x,
             None => return err(errors::HASH_NOT_FLOAT),
         },
         Err(e) => return e,
     };
-    let new = cur + incr;
+    let new = cur.add(incr);
     if !new.is_finite() {
-        return err(errors::INCR_NAN_INF);
+        return err(errors::INCR_NAN_INF); // NaN or infinite
     }
-    let text = resp::float::fmt_human(new);
+    let text = new.to_human_string();
     let limits = ctx.settings.hash;
     upsert_hash(ctx, &a[1], |h| h.set(&a[2], text.as_bytes(), limits));
     ctx.dirty += 1;

@@ -15,6 +15,7 @@ pub mod errors;
 pub mod hashes;
 pub mod hll;
 pub mod keys;
+pub mod ldouble;
 pub mod lists;
 pub mod server_rows;
 pub mod sets;

@@ -7,6 +7,7 @@ use resp::Reply;
 use crate::args::{self, is};
 use crate::ctx::{argv, Ctx};
 use crate::errors::{self, err};
+use crate::ldouble::LongDouble;
 use crate::row;
 use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys};
 
@@ -565,25 +566,26 @@ pub fn decrby(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
 }
 
 pub fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
-    let incr = match args::float(&a[2]) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
+    // As Redis: both operands read with `string2ld` and added in x87 `long double`, the result
+    // printed with `%.17Lf` and trimmed (see `ldouble`).
     let cur = match ctx.ks.get(ctx.db, &a[1]) {
-        None => 0.0,
+        None => LongDouble::ZERO,
         Some(o) => match o.string_bytes() {
-            Some(s) => match resp::float::parse_double(&s) {
+            Some(s) => match LongDouble::parse(&s) {
                 Some(v) => v,
                 None => return err(errors::NOT_FLOAT),
             },
             None => return err(errors::WRONGTYPE),
         },
     };
-    let new = cur + incr;
-    if new.is_nan() || new.is_infinite() {
-        return err(errors::INCR_NAN_INF);
+    let Some(incr) = LongDouble::parse(&a[2]) else {
+        return err(errors::NOT_FLOAT);
+    };
+    let new = cur.add(incr);
+    if !new.is_finite() {
+        return err(errors::INCR_NAN_INF); // NaN or infinite
     }
-    let text = resp::float::fmt_human(new);
+    let text = new.to_human_string();
     match ctx.ks.get_mut(ctx.db, &a[1]) {
         Some(o) => o.set_value(NewValue::Str(text.as_bytes())),
         None => {

@@ -163,30 +163,6 @@ fn parse_hex_float(text: &str) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
-/// Formats the result of INCRBYFLOAT/HINCRBYFLOAT ("human" long double form: fixed notation,
-/// no exponent, trailing zeros removed).
-///
-/// Redis computes these in 80-bit `long double` and prints `%.17Lf`; we compute in `f64` and
-/// print the shortest round-trip text in fixed notation, which gives the same text for the
-/// common cases (`10.5 + 0.1 = 10.6`) — see README, accepted differences.
-pub fn fmt_human(v: f64) -> String {
-    if v.is_infinite() {
-        return if v < 0.0 { "-inf".into() } else { "inf".into() };
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    if let Some(i) = double_to_i64(v) {
-        return i.to_string();
-    }
-    let s = format!("{v}"); // Rust's Display: shortest round-trip digits, never an exponent
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,13 +226,5 @@ mod tests {
             );
         }
         assert_eq!(parse_double(b"0e5"), Some(0.0));
-    }
-
-    #[test]
-    fn human_form() {
-        assert_eq!(fmt_human(10.5 + 0.1), "10.6");
-        assert_eq!(fmt_human(5.0e3), "5000");
-        assert_eq!(fmt_human(1.25e-3), "0.00125");
-        assert_eq!(fmt_human(-0.0), "0");
     }
 }
