@@ -19,9 +19,15 @@ fn families() -> Vec<&'static [CommandSpec]> {
     ]
 }
 
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 struct Table {
-    by_name: HashMap<&'static str, &'static CommandSpec>,
+    by_name: FastMap<&'static str, &'static CommandSpec>,
     all: Vec<&'static CommandSpec>,
+    /// Row address → dense id (commands and subcommands), for per-command statistics.
+    ids: FastMap<usize, usize>,
+    /// Full names by id (`get`, `config|get`).
+    full_names: Vec<&'static str>,
 }
 
 fn table() -> &'static Table {
@@ -30,8 +36,49 @@ fn table() -> &'static Table {
         let all: Vec<&'static CommandSpec> =
             families().into_iter().flat_map(|f| f.iter()).collect();
         let by_name = all.iter().map(|c| (c.name, *c)).collect();
-        Table { by_name, all }
+        let mut ids = FastMap::default();
+        let mut full_names = Vec::new();
+        for c in &all {
+            ids.insert(*c as *const CommandSpec as usize, full_names.len());
+            full_names.push(c.name);
+            for sub in c.subcommands {
+                ids.insert(sub as *const CommandSpec as usize, full_names.len());
+                let full: &'static str =
+                    Box::leak(format!("{}|{}", c.name, sub.name).into_boxed_str());
+                full_names.push(full);
+            }
+        }
+        Table {
+            by_name,
+            all,
+            ids,
+            full_names,
+        }
     })
+}
+
+/// Dense id of a row (command or subcommand), `0..count()`.
+pub fn id_of(spec: &'static CommandSpec) -> usize {
+    table()
+        .ids
+        .get(&(spec as *const CommandSpec as usize))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Full name of a row (`config|get` for subcommands).
+pub fn full_name_of(spec: &'static CommandSpec) -> &'static str {
+    table().full_names[id_of(spec)]
+}
+
+/// Full name of an id.
+pub fn full_name_by_id(id: usize) -> &'static str {
+    table().full_names.get(id).copied().unwrap_or("")
+}
+
+/// Number of rows, subcommands included.
+pub fn count() -> usize {
+    table().full_names.len()
 }
 
 /// Finds a command by name, case-insensitively, without allocating for short names.

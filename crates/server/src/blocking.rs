@@ -194,8 +194,7 @@ fn serve_one(s: &mut Server, key: usize) -> bool {
         let off = s.repl.offset();
         s.clients[key].woff = off;
     }
-    let name = crate::dispatch::full_name(spec, &argv);
-    s.stats.command(&name).calls += 1;
+    s.stats.command(spec).calls += 1;
     s.clients[key].reply(&reply);
     let ev = s.ks.take_events();
     crate::cmd::multi::touch_keys(s, &ev.touched, &ev.touched_dbs);

@@ -155,7 +155,7 @@ pub struct Client {
     /// Created / last command, unix ms.
     pub ctime_ms: i64,
     pub last_interaction_ms: i64,
-    pub last_cmd: String,
+    pub last_cmd: &'static str,
     /// When the soft output limit started being exceeded (unix ms), if it is.
     pub soft_limit_since_ms: Option<i64>,
     /// Replication offset after this client's last write (WAIT).
@@ -221,7 +221,7 @@ impl Client {
             no_touch: false,
             ctime_ms: now_ms,
             last_interaction_ms: now_ms,
-            last_cmd: "NULL".into(),
+            last_cmd: "NULL",
             soft_limit_since_ms: None,
             woff: 0,
             read_pending: false,

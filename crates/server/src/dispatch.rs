@@ -77,12 +77,9 @@ pub fn resolve(argv: &[Bytes]) -> Result<&'static CommandSpec, Reply> {
     }
 }
 
-/// Full name for errors and stats (`config|get`).
-pub fn full_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
-    match table::lookup(&argv[0]) {
-        Some(parent) if !std::ptr::eq(parent, spec) => format!("{}|{}", parent.name, spec.name),
-        _ => spec.name.to_string(),
-    }
+/// Full name for errors and stats (`config|get`), precomputed in the table.
+pub fn full_name(spec: &'static CommandSpec) -> &'static str {
+    table::full_name_of(spec)
 }
 
 /// Redis's `processCommand`: checks, MULTI queueing, then `call`.
@@ -92,12 +89,12 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
         Ok(spec) => spec,
         Err(e) => return reject(s, key, e, None, &argv),
     };
-    let name = full_name(spec, &argv);
+    let name = full_name(spec);
     if !spec.arity_ok(argv.len()) || matches!(spec.handler, Handler::Container) {
-        return reject(s, key, errors::wrong_arity(&name), Some(&name), &argv);
+        return reject(s, key, errors::wrong_arity(name), Some(name), &argv);
     }
-    if let Some(e) = precheck(s, key, spec, &argv) {
-        return reject(s, key, e, Some(&name), &argv);
+    if let Some(e) = precheck(s, key, spec) {
+        return reject(s, key, e, Some(name), &argv);
     }
     let c = &mut s.clients[key];
     if c.multi.is_some()
@@ -119,7 +116,7 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
         crate::cmd::client_cmd::hold_paused(s, key, argv);
         return;
     }
-    let reply = call(s, key, spec, &argv, &name);
+    let reply = call(s, key, spec, &argv, name);
     if let Some(c) = s.clients.get_mut(key) {
         if c.blocked.is_none() {
             c.reply(&reply);
@@ -140,7 +137,7 @@ fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Byte
         s.stats.count_error(code);
     }
     if let Some(n) = name {
-        s.stats.command(n).rejected_calls += 1;
+        s.stats.command_by_name(n).rejected_calls += 1;
     }
     // Redis: a rejected EXEC (found, but failing a check) always aborts with EXECABORT.
     if name.is_some() && argv[0].eq_ignore_ascii_case(b"exec") {
@@ -163,7 +160,7 @@ fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Byte
 }
 
 /// The checks of `processCommand`, in Redis's order. Returns the error to reply, if any.
-fn precheck(s: &mut Server, key: usize, spec: &CommandSpec, argv: &[Bytes]) -> Option<Reply> {
+fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Reply> {
     let c = &s.clients[key];
     let in_multi = c.multi.is_some();
     if !c.authenticated && !spec.has(f::NO_AUTH) {
@@ -192,8 +189,7 @@ fn precheck(s: &mut Server, key: usize, spec: &CommandSpec, argv: &[Bytes]) -> O
     if is_write && !c.is_primary_link && crate::repl::min_replicas_unmet(s) {
         return Some(err(errors::NOREPLICAS));
     }
-    if is_write && !c.is_primary_link && s.repl.is_replica() && s.cfg.get_bool("replica-read-only")
-    {
+    if is_write && !c.is_primary_link && s.repl.is_replica() && s.hot.replica_read_only {
         return Some(err(errors::READONLY));
     }
     let c = &s.clients[key];
@@ -212,12 +208,12 @@ fn precheck(s: &mut Server, key: usize, spec: &CommandSpec, argv: &[Bytes]) -> O
                 | "reset"
         )
     {
-        let name = full_name(spec, argv);
+        let name = full_name(spec);
         return Some(Reply::error(format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")));
     }
     if s.repl.is_replica()
         && !s.repl.link_up()
-        && !s.cfg.get_bool("replica-serve-stale-data")
+        && !s.hot.replica_serve_stale_data
         && !spec.has(f::STALE)
         && !c.is_primary_link
     {
@@ -247,12 +243,12 @@ pub fn call(
     key: usize,
     spec: &'static CommandSpec,
     argv: &[Bytes],
-    name: &str,
+    name: &'static str,
 ) -> Reply {
     let start = Instant::now();
     s.ks.events.track = !s.watched.is_empty() || !s.blocking.is_empty();
     let c = &mut s.clients[key];
-    c.last_cmd = name.to_string();
+    c.last_cmd = name;
     s.ks.no_touch = c.no_touch;
     let db = c.db;
     s.exec_depth += 1;
@@ -268,7 +264,7 @@ pub fn call(
     };
     s.exec_depth -= 1;
     let elapsed = start.elapsed();
-    record_stats(s, key, spec, argv, name, &reply, elapsed);
+    record_stats(s, key, spec, argv, &reply, elapsed);
     propagate_expired(s);
     if dirty > 0 {
         s.persist.dirty += dirty;
@@ -329,15 +325,14 @@ fn run_data(
 fn record_stats(
     s: &mut Server,
     key: usize,
-    spec: &CommandSpec,
+    spec: &'static CommandSpec,
     argv: &[Bytes],
-    name: &str,
     reply: &Reply,
     elapsed: std::time::Duration,
 ) {
     let us = elapsed.as_micros() as u64;
     s.stats.total_commands += 1;
-    let st = s.stats.command(name);
+    let st = s.stats.command(spec);
     st.calls += 1;
     st.usec += us;
     if let Some(code) = reply.error_code() {
@@ -366,7 +361,7 @@ pub fn propagate_expired(s: &mut Server) {
     if s.ks.events.expired.is_empty() {
         return;
     }
-    let cmd: &[u8] = if s.cfg.get_bool("lazyfree-lazy-expire") {
+    let cmd: &[u8] = if s.hot.lazyfree_lazy_expire {
         b"UNLINK"
     } else {
         b"DEL"

@@ -23,7 +23,7 @@ fn not_counted(s: &Server) -> u64 {
 
 /// Frees memory if above maxmemory. Returns true if the command must be refused with -OOM.
 pub fn perform_evictions(s: &mut Server) -> bool {
-    let maxmemory = s.cfg.get_int("maxmemory") as u64;
+    let maxmemory = s.hot.maxmemory;
     if maxmemory == 0 || (s.repl.is_replica() && s.cfg.get_bool("replica-ignore-maxmemory")) {
         return false;
     }

@@ -101,10 +101,10 @@ pub fn limits(s: &Server) -> persistence::Limits {
 /// True if writes must be refused because the last background save failed
 /// (`stop-writes-on-bgsave-error`).
 pub fn writes_denied(s: &Server) -> bool {
-    s.cfg.get_bool("stop-writes-on-bgsave-error")
+    s.hot.stop_writes_on_bgsave_error
         && s.persist.last_bgsave_status_set
         && !s.persist.last_bgsave_ok
-        && has_save_points(s)
+        && s.hot.has_save_points
 }
 
 pub fn has_save_points(s: &Server) -> bool {

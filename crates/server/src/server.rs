@@ -86,6 +86,8 @@ pub struct Server {
     pub active_expire: bool,
     pub mem_peak: u64,
     pub mem_startup: u64,
+    /// Hot configuration values, refreshed by `apply_config`.
+    pub hot: crate::config::Hot,
 }
 
 pub fn now_ms() -> i64 {
@@ -147,6 +149,7 @@ impl Server {
             active_expire: true,
             mem_peak: 0,
             mem_startup: crate::evict::used_memory(),
+            hot: Default::default(),
             cfg,
         };
         s.apply_config();
@@ -155,6 +158,7 @@ impl Server {
 
     /// Derives the runtime settings from the configuration (after start-up or CONFIG SET).
     pub fn apply_config(&mut self) {
+        self.hot = crate::config::Hot::from(&self.cfg);
         let c = &self.cfg;
         let s = &mut self.settings;
         s.hash = types::HashLimits {
@@ -457,7 +461,7 @@ impl Server {
         if self.clients[key].connecting || crate::repl::replica::should_pause_reading(self, key) {
             return;
         }
-        let limit = self.cfg.get_int("client-query-buffer-limit") as usize;
+        let limit = self.hot.client_query_buffer_limit;
         let mut budget = READ_BUDGET;
         let mut closed = false;
         let mut got = 0usize;

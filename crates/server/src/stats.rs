@@ -1,7 +1,7 @@
 //! Server statistics: INFO stats/commandstats/errorstats counters, instantaneous rates,
 //! SLOWLOG and LATENCY records.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 
@@ -45,7 +45,8 @@ pub struct Stats {
     pub net_output_bytes: u64,
     pub net_repl_input_bytes: u64,
     pub net_repl_output_bytes: u64,
-    pub commands: HashMap<String, CmdStat>,
+    /// Per command, indexed by `commands::table::id_of`.
+    pub commands: Vec<CmdStat>,
     pub errors: BTreeMap<String, u64>,
     pub total_error_replies: u64,
     pub unexpected_error_replies: u64,
@@ -59,11 +60,24 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn command(&mut self, name: &str) -> &mut CmdStat {
-        if !self.commands.contains_key(name) {
-            self.commands.insert(name.to_string(), CmdStat::default());
+    pub fn command(&mut self, spec: &'static commands::CommandSpec) -> &mut CmdStat {
+        self.command_by_id(commands::table::id_of(spec))
+    }
+
+    fn command_by_id(&mut self, id: usize) -> &mut CmdStat {
+        if self.commands.len() <= id {
+            self.commands
+                .resize(commands::table::count().max(id + 1), CmdStat::default());
         }
-        self.commands.get_mut(name).expect("inserted above")
+        &mut self.commands[id]
+    }
+
+    /// Stats of a command by full name (errors before a row was resolved use this).
+    pub fn command_by_name(&mut self, name: &str) -> &mut CmdStat {
+        let id = (0..commands::table::count())
+            .find(|&i| commands::table::full_name_by_id(i) == name)
+            .unwrap_or(0);
+        self.command_by_id(id)
     }
 
     pub fn count_error(&mut self, code: &str) {
@@ -131,11 +145,11 @@ impl Stats {
 
 /// Adds a SLOWLOG entry if the command took at least `slowlog-log-slower-than` µs.
 pub fn slowlog_maybe_add(s: &mut Server, key: usize, argv: &[Bytes], micros: u64) {
-    let threshold = s.cfg.get_int("slowlog-log-slower-than");
+    let threshold = s.hot.slowlog_log_slower_than;
     if threshold < 0 || (micros as i64) < threshold {
         return;
     }
-    let max_len = s.cfg.get_int("slowlog-max-len") as usize;
+    let max_len = s.hot.slowlog_max_len;
     let (addr, name) = match s.clients.get(key) {
         Some(c) => (c.addr.clone(), c.name.clone().unwrap_or_default()),
         None => (String::new(), Bytes::new()),
@@ -173,7 +187,7 @@ pub fn slowlog_maybe_add(s: &mut Server, key: usize, argv: &[Bytes], micros: u64
 
 /// Records a latency event if `ms` is at least `latency-monitor-threshold` (when enabled).
 pub fn latency_maybe_add(s: &mut Server, event: &str, ms: u64) {
-    let threshold = s.cfg.get_int("latency-monitor-threshold");
+    let threshold = s.hot.latency_monitor_threshold;
     if threshold <= 0 || (ms as i64) < threshold {
         return;
     }

@@ -479,10 +479,15 @@ fn modules_section(_s: &mut Server, out: &mut String) {
 
 fn commandstats_section(s: &mut Server, out: &mut String) {
     out.push_str("# Commandstats\r\n");
-    let mut names: Vec<&String> = s.stats.commands.keys().collect();
-    names.sort();
-    for n in names {
-        let c = &s.stats.commands[n];
+    let mut rows: Vec<(&'static str, &crate::stats::CmdStat)> = s
+        .stats
+        .commands
+        .iter()
+        .enumerate()
+        .map(|(id, c)| (commands::table::full_name_by_id(id), c))
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    for (n, c) in rows {
         if c.calls == 0 && c.failed_calls == 0 && c.rejected_calls == 0 {
             continue;
         }

@@ -673,7 +673,7 @@ pub fn protected_denied(s: &Server, spec: &CommandSpec, local: bool) -> Option<R
     if !spec.has(f::PROTECTED) {
         return None;
     }
-    match s.cfg.get("enable-debug-command") {
+    match s.hot.enable_debug_command.as_str() {
         "yes" => None,
         "local" if local => None,
         _ => Some(Reply::error(format!(

@@ -45,8 +45,8 @@ pub fn exec(s: &mut Server, key: usize) -> Reply {
     for argv in state.queue {
         let reply = match crate::dispatch::resolve(&argv) {
             Ok(spec) => {
-                let name = crate::dispatch::full_name(spec, &argv);
-                crate::dispatch::call(s, key, spec, &argv, &name)
+                let name = crate::dispatch::full_name(spec);
+                crate::dispatch::call(s, key, spec, &argv, name)
             }
             Err(e) => e,
         };

@@ -485,3 +485,42 @@ mod tests {
         assert_eq!(cfg.get_matching(&["rdb-key-save-delay".into()]).len(), 1);
     }
 }
+
+/// Configuration values read on every command, decoded once per change (a name lookup per
+/// command would cost more than the command).
+#[derive(Clone, Debug, Default)]
+pub struct Hot {
+    pub maxmemory: u64,
+    pub replica_read_only: bool,
+    pub replica_serve_stale_data: bool,
+    pub stop_writes_on_bgsave_error: bool,
+    pub has_save_points: bool,
+    pub min_replicas_to_write: i64,
+    pub min_replicas_max_lag: i64,
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: usize,
+    pub latency_monitor_threshold: i64,
+    pub lazyfree_lazy_expire: bool,
+    pub client_query_buffer_limit: usize,
+    pub enable_debug_command: String,
+}
+
+impl Hot {
+    pub fn from(cfg: &Config) -> Hot {
+        Hot {
+            maxmemory: cfg.get_int("maxmemory").max(0) as u64,
+            replica_read_only: cfg.get_bool("replica-read-only"),
+            replica_serve_stale_data: cfg.get_bool("replica-serve-stale-data"),
+            stop_writes_on_bgsave_error: cfg.get_bool("stop-writes-on-bgsave-error"),
+            has_save_points: !cfg.get("save").is_empty(),
+            min_replicas_to_write: cfg.get_int("min-replicas-to-write"),
+            min_replicas_max_lag: cfg.get_int("min-replicas-max-lag"),
+            slowlog_log_slower_than: cfg.get_int("slowlog-log-slower-than"),
+            slowlog_max_len: cfg.get_int("slowlog-max-len").max(0) as usize,
+            latency_monitor_threshold: cfg.get_int("latency-monitor-threshold"),
+            lazyfree_lazy_expire: cfg.get_bool("lazyfree-lazy-expire"),
+            client_query_buffer_limit: cfg.get_int("client-query-buffer-limit").max(0) as usize,
+            enable_debug_command: cfg.get("enable-debug-command").to_string(),
+        }
+    }
+}

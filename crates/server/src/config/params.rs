@@ -389,7 +389,20 @@ pub static PARAMS: &[Param] = &[
 
 /// Finds a parameter by name or alias (case-insensitive).
 pub fn lookup(name: &str) -> Option<&'static Param> {
-    PARAMS.iter().find(|p| {
-        p.name.eq_ignore_ascii_case(name) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
-    })
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<String, &'static Param>> =
+        std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        for p in PARAMS {
+            m.insert(p.name.to_string(), p);
+            for a in p.aliases {
+                m.insert(a.to_string(), p);
+            }
+        }
+        m
+    });
+    if let Some(p) = index.get(name) {
+        return Some(p);
+    }
+    index.get(&name.to_ascii_lowercase()).copied()
 }

@@ -503,8 +503,8 @@ fn check_waiters(s: &mut Server) {
 
 /// min-replicas-to-write: true if writes must be refused.
 pub fn min_replicas_unmet(s: &Server) -> bool {
-    let need = s.cfg.get_int("min-replicas-to-write");
-    let lag = s.cfg.get_int("min-replicas-max-lag");
+    let need = s.hot.min_replicas_to_write;
+    let lag = s.hot.min_replicas_max_lag;
     if need == 0 || lag == 0 || s.repl.is_replica() {
         return false;
     }
