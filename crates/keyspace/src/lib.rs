@@ -14,7 +14,7 @@ pub mod obj;
 
 use types::blob::Blob;
 use types::rand::Rng;
-use types::segmap::{SegMap, SegSnapshot};
+use types::segmap::{Loc, SegMap, SegSnapshot};
 
 pub use obj::{Boxed, Kind, NewValue, Obj, ValueRef};
 
@@ -172,19 +172,17 @@ impl Keyspace {
         obj.expire_ms().is_some_and(|e| e <= self.now_ms)
     }
 
-    /// Applies the expiry policy to `key`; returns true if the key is (now) absent.
-    fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
-        let Some(obj) = self.dbs[db].keys.get(key) else {
-            return true;
-        };
+    /// Finds `key` and applies the expiry policy: the entry's location if the key is live.
+    fn locate_live(&mut self, db: usize, key: &[u8]) -> Option<Loc> {
+        let loc = self.dbs[db].keys.locate(key)?;
+        let obj = self.dbs[db].keys.at(loc);
         if self.obey_all || !self.is_expired(obj) {
-            return false;
+            return Some(loc);
         }
-        if self.mode == ExpiryMode::Replica {
-            return true;
+        if self.mode == ExpiryMode::Primary {
+            self.delete_expired(db, key);
         }
-        self.delete_expired(db, key);
-        true
+        None
     }
 
     fn delete_expired(&mut self, db: usize, key: &[u8]) {
@@ -210,22 +208,20 @@ impl Keyspace {
 
     /// Read lookup (`lookupKeyRead`): expiry, hit/miss stats, LRU/LFU update.
     pub fn read(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {
-        if self.expire_if_needed(db, key) {
+        let Some(loc) = self.locate_live(db, key) else {
             self.stats.misses += 1;
             return None;
-        }
+        };
         self.stats.hits += 1;
-        let obj = self.dbs[db].keys.get(key)?;
+        let obj = self.dbs[db].keys.at(loc);
         self.access(obj);
         Some(obj)
     }
 
     /// Lookup for a command that will write (`lookupKeyWrite`): expiry, LRU, no stats.
     pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {
-        if self.expire_if_needed(db, key) {
-            return None;
-        }
-        let obj = self.dbs[db].keys.get(key)?;
+        let loc = self.locate_live(db, key)?;
+        let obj = self.dbs[db].keys.at(loc);
         self.access(obj);
         Some(obj)
     }
@@ -233,23 +229,28 @@ impl Keyspace {
     /// Lookup without any side effect except the expiry policy (EXISTS-like internal checks
     /// also count as access in Redis; use [`Keyspace::get`] for that).
     pub fn peek(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {
-        if self.expire_if_needed(db, key) {
-            return None;
-        }
-        self.dbs[db].keys.get(key)
+        let loc = self.locate_live(db, key)?;
+        Some(self.dbs[db].keys.at(loc))
     }
 
     /// Mutable lookup: the key counts as modified (WATCH, blocked clients).
     pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Obj> {
-        if self.expire_if_needed(db, key) {
-            return None;
-        }
+        let loc = self.locate_live(db, key)?;
         self.touch(db, key);
-        let obj = self.dbs[db].keys.get_mut(key)?;
-        if !self.no_touch {
+        let no_touch = self.no_touch;
+        let obj = self.dbs[db].keys.at_mut(loc);
+        if !no_touch {
             self.lru.on_access(obj);
         }
         Some(obj)
+    }
+
+    /// Starts loading what lookups of these keys (by [`types::hash_key`]) in `db` will read,
+    /// so that a pipeline's cache misses overlap (see [`types::SegMap::prefetch`]).
+    pub fn prefetch(&self, db: usize, hashes: &[u64]) {
+        if let Some(d) = self.dbs.get(db) {
+            d.keys.prefetch(hashes, |obj| obj.prefetch());
+        }
     }
 
     /// Stores `obj` (replacing any value under its key), returning the old value.
@@ -261,9 +262,7 @@ impl Keyspace {
 
     /// Deletes `key`; returns the old value if it existed (and was not expired).
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Obj> {
-        if self.expire_if_needed(db, key) {
-            return None;
-        }
+        self.locate_live(db, key)?;
         self.touch(db, key);
         self.dbs[db].take(key)
     }
@@ -319,7 +318,7 @@ impl Keyspace {
     pub fn random_key(&mut self, db: usize) -> Option<Vec<u8>> {
         for _ in 0..100 {
             let key = self.dbs[db].keys.random(&mut self.rng)?.key().to_vec();
-            if !self.expire_if_needed(db, &key) {
+            if self.locate_live(db, &key).is_some() {
                 return Some(key);
             }
             if self.mode == ExpiryMode::Replica && self.dbs[db].volatile.len() == self.dbs[db].len()

@@ -131,6 +131,10 @@ pub struct Client {
     pub authenticated: bool,
     pub query: BytesMut,
     pub parser: RequestParser,
+    /// Commands parsed ahead from a pipeline, run in order before more are parsed.
+    pub pending: std::collections::VecDeque<Vec<Bytes>>,
+    /// A protocol error met while parsing ahead, answered after the commands before it.
+    pub pending_error: Option<resp::ProtocolError>,
     /// Encoded replies not yet written; `out_pos` bytes of it are already sent.
     pub out: Vec<u8>,
     pub out_pos: usize,
@@ -203,6 +207,8 @@ impl Client {
             authenticated: false,
             query: BytesMut::with_capacity(16 * 1024),
             parser: RequestParser::new(max_bulk),
+            pending: std::collections::VecDeque::new(),
+            pending_error: None,
             out: Vec::with_capacity(1024),
             out_pos: 0,
             out_chunks: VecDeque::new(),

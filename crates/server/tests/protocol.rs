@@ -169,6 +169,73 @@ fn a_thousand_pipelined_commands_in_one_write() {
     assert_eq!(c.read_frame().text(), "1000");
 }
 
+/// A pipeline is parsed ahead of execution (to prefetch keys); commands after one that
+/// blocks must still wait for it, and run in order once it is served.
+#[test]
+fn commands_pipelined_after_a_blocking_command_wait_for_it() {
+    let srv = start(&[]);
+    let mut c = srv.conn();
+    let mut out = Vec::new();
+    resp::reply::encode_command(&mut out, &["SET", "k", "before"]);
+    resp::reply::encode_command(&mut out, &["BLPOP", "q", "0"]);
+    resp::reply::encode_command(&mut out, &["GET", "k"]);
+    resp::reply::encode_command(&mut out, &["LLEN", "q"]);
+    c.write_raw(&out);
+    assert_eq!(c.read_frame().text(), "OK");
+    let mut other = srv.conn();
+    wait_for("the BLPOP client to block", WAIT, || {
+        other.info_field("clients", "blocked_clients").as_deref() == Some("1")
+    });
+    // Changed while the client is blocked: the queued GET must see the new value.
+    assert_eq!(other.text(&["SET", "k", "after"]), "OK");
+    assert_eq!(other.int(&["RPUSH", "q", "a", "b"]), 2);
+    match c.read_frame() {
+        Frame::Array(items) => assert_eq!(items.len(), 2, "BLPOP reply"),
+        f => panic!("BLPOP replied {f:?}"),
+    }
+    assert_eq!(c.read_frame().text(), "after");
+    assert_eq!(c.read_frame(), Frame::Int(1));
+}
+
+/// Commands before a malformed request in the same write are answered; then the error.
+#[test]
+fn a_protocol_error_after_valid_pipelined_commands() {
+    let srv = start(&[]);
+    let mut s = raw(srv.port);
+    send(
+        &mut s,
+        b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*1\r\n$4\r\nPING\r\n*1\r\n$x\r\n",
+    );
+    let got = read_until_closed(&mut s, 4096);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "+OK\r\n+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"
+    );
+    let mut c = srv.conn();
+    assert_eq!(c.text(&["GET", "a"]), "1");
+}
+
+/// CLIENT PAUSE holds the first write of a pipeline; everything after it waits too.
+#[test]
+fn a_paused_pipeline_resumes_in_order() {
+    let srv = start(&[]);
+    let mut admin = srv.conn();
+    assert_eq!(admin.text(&["CLIENT", "PAUSE", "100000", "WRITE"]), "OK");
+    let mut s = raw(srv.port);
+    let mut out = Vec::new();
+    resp::reply::encode_command(&mut out, &["GET", "n"]);
+    resp::reply::encode_command(&mut out, &["INCR", "n"]);
+    resp::reply::encode_command(&mut out, &["GET", "n"]);
+    send(&mut s, &out);
+    expect_reply(&mut s, b"$-1\r\n");
+    assert!(
+        silent_for(&mut s, 300),
+        "the INCR and what follows it are held"
+    );
+    assert_eq!(admin.text(&["CLIENT", "UNPAUSE"]), "OK");
+    expect_reply(&mut s, b":1\r\n$1\r\n1\r\n");
+}
+
 #[test]
 fn inline_commands_with_quotes() {
     let srv = start(&[]);

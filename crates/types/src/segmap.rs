@@ -14,12 +14,12 @@
 //!    yields the entries whose hash has the slot's low bits, whatever segment holds them.
 //!
 //! Inside a segment, entries live densely in a `Vec` (fast iteration, O(1) random pick) with a
-//! `hashbrown` index of positions.
+//! linear-probing index of 32-bit slots (15 hash bits beside the entry's position), so a
+//! lookup costs one index cache line, then the entry. Lookups for a batch of keys (a pipeline)
+//! can be prefetched stage by stage ([`SegMap::prefetch`]), overlapping their cache misses.
 
 use std::sync::Arc;
 use std::sync::OnceLock;
-
-use hashbrown::HashTable;
 
 /// Entries stored in a [`SegMap`] expose the key they are found by.
 pub trait SegItem: Clone {
@@ -53,11 +53,39 @@ pub fn hash_key(key: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(hash_seed()).hash_one(key)
 }
 
-/// Hash bits used inside a segment: different from the low bits that chose the segment
-/// (which all entries of a segment share).
+/// Where an entry sits inside a segment's index: the slot is chosen by bits 32.. of the hash
+/// (the low bits chose the segment, so all entries of a segment share them).
 #[inline]
-fn inner(h: u64) -> u64 {
-    h.rotate_left(32)
+fn home(h: u64) -> usize {
+    (h >> 32) as usize
+}
+
+/// The tag stored beside an entry's position: 15 high hash bits, plus a set top bit so that an
+/// occupied slot is never zero. A probe compares tags before touching the entry, so a lookup
+/// reads the entry (and the key it points to) only when 15 more bits of the hash agree.
+#[inline]
+fn tag(h: u64) -> u32 {
+    ((h >> 48) as u32) | 0x8000
+}
+
+/// Index slots hold `tag << 16 | position`; 0 is empty.
+const EMPTY: u32 = 0;
+/// Positions must fit in 16 bits. Only a segment at [`MAX_DEPTH`] can grow past [`MAX_SEG`];
+/// one that reaches this size drops its index and is searched linearly (it would take 2^16
+/// keys agreeing on 32 bits of a per-process-seeded hash).
+const MAX_INDEXED: usize = 0xFFFF;
+
+/// Hints the CPU to start loading the cache line at `p`. A no-op where unsupported.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults, whatever the address.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 #[derive(Clone)]
@@ -66,8 +94,11 @@ struct Seg<T> {
     depth: u8,
     /// The value of those shared bits.
     pattern: u64,
+    /// The entries, dense (fast iteration, O(1) random pick).
     items: Vec<T>,
-    index: HashTable<u32>,
+    /// Linear-probing table of `tag << 16 | position` (power-of-two length, at most 3/4
+    /// full), or empty when the segment is searched linearly (see [`MAX_INDEXED`]).
+    index: Box<[u32]>,
 }
 
 impl<T: SegItem> Seg<T> {
@@ -76,59 +107,171 @@ impl<T: SegItem> Seg<T> {
             depth,
             pattern,
             items: Vec::new(),
-            index: HashTable::new(),
+            index: Box::new([]),
         }
     }
 
+    #[inline]
+    fn linear(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    #[inline]
     fn find(&self, key: &[u8], h: u64) -> Option<usize> {
-        let items = &self.items;
-        self.index
-            .find(inner(h), |&i| items[i as usize].seg_key() == key)
-            .map(|&i| i as usize)
+        if self.linear() {
+            return self.items.iter().position(|it| it.seg_key() == key);
+        }
+        let mask = self.index.len() - 1;
+        let t = tag(h);
+        let mut i = home(h) & mask;
+        loop {
+            let e = self.index[i];
+            if e == EMPTY {
+                return None;
+            }
+            if e >> 16 == t {
+                let pos = (e & 0xFFFF) as usize;
+                if self.items[pos].seg_key() == key {
+                    return Some(pos);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The first position whose tag matches `h` (no key comparison): for prefetching.
+    #[inline]
+    fn candidate(&self, h: u64) -> Option<usize> {
+        if self.linear() {
+            return None;
+        }
+        let mask = self.index.len() - 1;
+        let t = tag(h);
+        let mut i = home(h) & mask;
+        loop {
+            let e = self.index[i];
+            if e == EMPTY {
+                return None;
+            }
+            if e >> 16 == t {
+                return Some((e & 0xFFFF) as usize);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Puts `tag(h) << 16 | pos` in the first free slot from `h`'s home.
+    fn index_insert(index: &mut [u32], h: u64, pos: usize) {
+        let mask = index.len() - 1;
+        let mut i = home(h) & mask;
+        while index[i] != EMPTY {
+            i = (i + 1) & mask;
+        }
+        index[i] = tag(h) << 16 | pos as u32;
+    }
+
+    /// The slot holding position `pos` (whose entry hashes to `h`).
+    fn slot_of(&self, h: u64, pos: usize) -> Option<usize> {
+        let mask = self.index.len() - 1;
+        let want = tag(h) << 16 | pos as u32;
+        let mut i = home(h) & mask;
+        loop {
+            match self.index[i] {
+                EMPTY => return None,
+                e if e == want => return Some(i),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Empties slot `i`, shifting back later entries of the probe run (no tombstones).
+    fn index_delete(&mut self, mut i: usize) {
+        let mask = self.index.len() - 1;
+        let mut j = i;
+        loop {
+            j = (j + 1) & mask;
+            let e = self.index[j];
+            if e == EMPTY {
+                break;
+            }
+            let pos = (e & 0xFFFF) as usize;
+            let k = home(hash_key(self.items[pos].seg_key())) & mask;
+            // Move `e` back to the hole unless its home lies cyclically in (i, j].
+            let stays = if i <= j {
+                i < k && k <= j
+            } else {
+                i < k || k <= j
+            };
+            if !stays {
+                self.index[i] = e;
+                i = j;
+            }
+        }
+        self.index[i] = EMPTY;
     }
 
     fn push(&mut self, item: T, h: u64) {
-        let pos = self.items.len() as u32;
+        let pos = self.items.len();
         self.items.push(item);
-        let items = &self.items;
-        self.index.insert_unique(inner(h), pos, |&i| {
-            inner(hash_key(items[i as usize].seg_key()))
-        });
+        if self.linear() && pos > 0 {
+            return;
+        }
+        if pos >= MAX_INDEXED {
+            self.index = Box::new([]);
+            return;
+        }
+        if (pos + 1) * 4 > self.index.len() * 3 {
+            self.rebuild_index();
+        } else {
+            Self::index_insert(&mut self.index, h, pos);
+        }
     }
 
     /// Removes the entry at `pos`, moving the last entry into its place.
     fn remove_at(&mut self, pos: usize, h: u64) -> T {
-        if let Ok(e) = self.index.find_entry(inner(h), |&i| i as usize == pos) {
-            e.remove();
-        }
         let last = self.items.len() - 1;
-        if pos != last {
-            let moved_h = hash_key(self.items[last].seg_key());
-            if let Some(slot) = self.index.find_mut(inner(moved_h), |&i| i as usize == last) {
-                *slot = pos as u32;
+        if !self.linear() {
+            if let Some(slot) = self.slot_of(h, pos) {
+                self.index_delete(slot);
+            }
+            if pos != last {
+                let moved_h = hash_key(self.items[last].seg_key());
+                if let Some(slot) = self.slot_of(moved_h, last) {
+                    self.index[slot] = tag(moved_h) << 16 | pos as u32;
+                }
             }
         }
         let item = self.items.swap_remove(pos);
-        if self.items.capacity() > 64 && self.items.len() < self.items.capacity() / 4 {
-            let Seg { items, index, .. } = self;
-            items.shrink_to(items.len() * 2);
-            index.shrink_to(items.len() * 2, |&i| {
-                inner(hash_key(items[i as usize].seg_key()))
-            });
+        if self.linear() && !self.items.is_empty() && self.items.len() <= MAX_INDEXED {
+            self.rebuild_index();
+        } else if self.items.capacity() > 64 && self.items.len() < self.items.capacity() / 4 {
+            self.items.shrink_to(self.items.len() * 2);
+            self.rebuild_index();
         }
         item
     }
 
+    /// Sizes the index for the entries (plus room to grow) and refills it.
     fn rebuild_index(&mut self) {
-        self.index = HashTable::with_capacity(self.items.len());
-        for (i, item) in self.items.iter().enumerate() {
-            let h = inner(hash_key(item.seg_key()));
-            let items = &self.items;
-            self.index.insert_unique(h, i as u32, |&j| {
-                inner(hash_key(items[j as usize].seg_key()))
-            });
+        let n = self.items.len();
+        if n > MAX_INDEXED {
+            self.index = Box::new([]);
+            return;
         }
+        let slots = (n * 3 / 2 + 1).next_power_of_two().max(8);
+        let mut index = vec![EMPTY; slots].into_boxed_slice();
+        for (pos, item) in self.items.iter().enumerate() {
+            Self::index_insert(&mut index, hash_key(item.seg_key()), pos);
+        }
+        self.index = index;
     }
+}
+
+/// Where an entry was found by [`SegMap::locate`]: valid until the map is next modified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loc {
+    seg: u32,
+    pos: u32,
 }
 
 /// The segmented, copy-on-write hash map.
@@ -180,6 +323,58 @@ impl<T: SegItem> SegMap<T> {
     pub fn get_hashed(&self, key: &[u8], h: u64) -> Option<&T> {
         let seg = &self.segs[self.seg_of(h)];
         seg.find(key, h).map(|i| &seg.items[i])
+    }
+
+    /// Finds `key` once; the [`Loc`] then reads or writes the entry without searching again.
+    #[inline]
+    pub fn locate(&self, key: &[u8]) -> Option<Loc> {
+        let h = hash_key(key);
+        let s = self.seg_of(h);
+        let pos = self.segs[s].find(key, h)?;
+        Some(Loc {
+            seg: s as u32,
+            pos: pos as u32,
+        })
+    }
+
+    /// The entry at `loc` (from [`SegMap::locate`] on the unmodified map).
+    #[inline]
+    pub fn at(&self, loc: Loc) -> &T {
+        &self.segs[loc.seg as usize].items[loc.pos as usize]
+    }
+
+    /// Mutable access at `loc`; copies the segment first if a snapshot shares it.
+    #[inline]
+    pub fn at_mut(&mut self, loc: Loc) -> &mut T {
+        &mut Arc::make_mut(&mut self.segs[loc.seg as usize]).items[loc.pos as usize]
+    }
+
+    /// Starts loading, stage by stage, what lookups of these hashes will read, so that the
+    /// cache misses of a whole batch overlap instead of being paid one after another: the
+    /// segments, then their index lines, then the entries; `entry` gets each likely entry
+    /// (tag match) to prefetch what it points to.
+    pub fn prefetch(&self, hashes: &[u64], mut entry: impl FnMut(&T)) {
+        for &h in hashes {
+            prefetch(Arc::as_ptr(&self.segs[self.seg_of(h)]));
+        }
+        for &h in hashes {
+            let seg = &self.segs[self.seg_of(h)];
+            if !seg.linear() {
+                prefetch(&seg.index[home(h) & (seg.index.len() - 1)]);
+            }
+        }
+        for &h in hashes {
+            let seg = &self.segs[self.seg_of(h)];
+            if let Some(pos) = seg.candidate(h) {
+                prefetch(&seg.items[pos]);
+            }
+        }
+        for &h in hashes {
+            let seg = &self.segs[self.seg_of(h)];
+            if let Some(pos) = seg.candidate(h) {
+                entry(&seg.items[pos]);
+            }
+        }
     }
 
     pub fn contains_key(&self, key: &[u8]) -> bool {
@@ -342,7 +537,7 @@ impl<T: SegItem> SegMap<T> {
             .map(|s| {
                 std::mem::size_of::<Seg<T>>()
                     + s.items.capacity() * std::mem::size_of::<T>()
-                    + s.index.capacity() * 5
+                    + s.index.len() * 4
             })
             .sum();
         self.dir.capacity() * 4 + self.segs.capacity() * 8 + per_seg
@@ -511,6 +706,58 @@ mod tests {
             "random picks too concentrated: {}",
             picks.len()
         );
+    }
+
+    #[test]
+    fn oversized_segment_falls_back_to_linear_search() {
+        let mut seg = Seg::new(MAX_DEPTH, 0);
+        let n = MAX_INDEXED as u32 + 100;
+        for i in 0..n {
+            let k = key(i);
+            let h = hash_key(&k);
+            seg.push(E(k, i), h);
+        }
+        assert!(
+            seg.linear(),
+            "a segment past MAX_INDEXED entries is searched linearly"
+        );
+        for i in (0..n).step_by(997) {
+            let k = key(i);
+            let pos = seg.find(&k, hash_key(&k)).expect("entry present");
+            assert_eq!(seg.items[pos].1, i);
+        }
+        for i in 0..200 {
+            let k = key(i);
+            let h = hash_key(&k);
+            let pos = seg.find(&k, h).expect("entry present");
+            seg.remove_at(pos, h);
+        }
+        assert!(!seg.linear(), "back under the limit, the index is rebuilt");
+        for i in 0..n {
+            let k = key(i);
+            assert_eq!(seg.find(&k, hash_key(&k)).is_some(), i >= 200, "key {i}");
+        }
+    }
+
+    #[test]
+    fn locate_and_prefetch_agree_with_get() {
+        let mut m = SegMap::new();
+        for i in 0..5000 {
+            m.insert(E(key(i), i));
+        }
+        let hashes: Vec<u64> = (0..6000).map(|i| hash_key(&key(i))).collect();
+        let mut seen = 0;
+        m.prefetch(&hashes, |_| seen += 1);
+        assert!((5000..=6000).contains(&seen), "tag candidates: {seen}");
+        for i in 0..6000 {
+            match m.locate(&key(i)) {
+                Some(loc) => assert_eq!(m.at(loc).1, i),
+                None => assert!(i >= 5000),
+            }
+        }
+        let loc = m.locate(&key(7)).expect("present");
+        m.at_mut(loc).1 = 70;
+        assert_eq!(m.get(&key(7)).map(|e| e.1), Some(70));
     }
 
     #[test]
