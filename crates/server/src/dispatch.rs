@@ -35,7 +35,7 @@ pub fn process_input(s: &mut Server, key: usize) {
         if let Some(e) = c.pending_error.take() {
             return protocol_error(s, key, e);
         }
-        if !c.is_primary_link && c.replica.is_none() && c.authenticated {
+        if parses_ahead(c) {
             if !parse_batch(s, key) {
                 return;
             }
@@ -64,20 +64,29 @@ pub fn process_input(s: &mut Server, key: usize) {
 /// Most commands a client's pipeline is parsed ahead by, to prefetch their keys.
 const BATCH: usize = 32;
 
-/// Parses the complete commands in an ordinary client's query buffer (up to [`BATCH`]) into
-/// its pending queue, and starts loading their keys from memory: executing a pipeline then
-/// overlaps the cache misses of its lookups instead of paying them one by one. Returns false
-/// if nothing was queued.
-fn parse_batch(s: &mut Server, key: usize) -> bool {
-    let c = &mut s.clients[key];
-    let mut hashes = [0u64; BATCH];
-    let mut n = 0;
+/// Ordinary authenticated clients have their pipelines parsed ahead; links between primary
+/// and replica are parsed one command at a time (offsets, handshake states).
+fn parses_ahead(c: &crate::client::Client) -> bool {
+    !c.is_primary_link && c.replica.is_none() && c.link_slot.is_none() && c.authenticated
+}
+
+/// For an ordinary client with nothing queued: parses the complete commands in its query
+/// buffer (up to [`BATCH`]) into its pending queue and adds the hash of each command's first
+/// argument (the first key, for most commands) to `hashes`, for prefetching. Returns the
+/// client's database if anything was parsed.
+pub fn parse_ahead(s: &mut Server, key: usize, hashes: &mut Vec<u64>) -> Option<usize> {
+    let c = s.clients.get_mut(key)?;
+    if !parses_ahead(c) || c.blocked.is_some() || !c.pending.is_empty() {
+        return None;
+    }
+    if c.pending_error.is_some() || c.close_after_reply || c.close_asap {
+        return None;
+    }
     while c.pending.len() < BATCH {
         match c.parser.parse(&mut c.query) {
             Ok(Parsed::Command(argv)) => {
                 if let Some(k) = argv.get(1) {
-                    hashes[n] = types::hash_key(k);
-                    n += 1;
+                    hashes.push(types::hash_key(k));
                 }
                 c.pending.push_back(argv);
             }
@@ -89,9 +98,21 @@ fn parse_batch(s: &mut Server, key: usize) -> bool {
             }
         }
     }
-    if n > 1 {
-        s.ks.prefetch(c.db, &hashes[..n]);
+    (!c.pending.is_empty()).then_some(c.db)
+}
+
+/// [`parse_ahead`] for one client, prefetching its keys: executing a pipeline then overlaps
+/// the cache misses of its lookups instead of paying them one by one. Returns false if
+/// nothing was queued.
+fn parse_batch(s: &mut Server, key: usize) -> bool {
+    let mut hashes = std::mem::take(&mut s.prefetch_scratch);
+    let db = parse_ahead(s, key, &mut hashes);
+    if let (Some(db), true) = (db, hashes.len() > 1) {
+        s.ks.prefetch(db, &hashes);
     }
+    hashes.clear();
+    s.prefetch_scratch = hashes;
+    let c = &s.clients[key];
     !c.pending.is_empty() || c.pending_error.is_some()
 }
 

@@ -61,6 +61,10 @@ pub struct Server {
     pub watched: HashMap<(usize, Bytes), Vec<u64>>,
     pub monitors: Vec<u64>,
     pub pending_read: VecDeque<usize>,
+    /// Clients (slab key, id) that read input in this loop iteration, to be processed.
+    ready: Vec<(usize, u64)>,
+    /// Scratch space for the key hashes prefetched by [`Server::process_ready`].
+    pub prefetch_scratch: Vec<u64>,
     pub waker: Arc<Waker>,
     pub bg_tx: Sender<BgEvent>,
     pub bg_rx: Receiver<BgEvent>,
@@ -124,6 +128,8 @@ impl Server {
             watched: HashMap::new(),
             monitors: Vec::new(),
             pending_read: VecDeque::new(),
+            ready: Vec::new(),
+            prefetch_scratch: Vec::new(),
             waker,
             bg_tx,
             bg_rx,
@@ -294,6 +300,7 @@ impl Server {
                     self.read_client(key);
                 }
             }
+            self.process_ready();
             self.drain_background();
             self.handle_signals();
             if self.last_cron.elapsed() >= Duration::from_millis(1000 / self.hz) {
@@ -519,12 +526,51 @@ impl Server {
             self.free_client(key);
             return;
         }
-        let c = &self.clients[key];
-        if c.link_slot.is_some() && !c.is_primary_link {
-            crate::repl::replica::link_input(self, key);
+        let id = self.clients[key].id;
+        self.ready.push((key, id));
+    }
+
+    /// Runs what the clients read in this loop iteration sent. All their pipelines are parsed
+    /// first and the keys they name prefetched together, so that with many clients sending
+    /// one command each, the cache misses of their lookups overlap too.
+    fn process_ready(&mut self) {
+        if self.ready.is_empty() {
             return;
         }
-        crate::dispatch::process_input(self, key);
+        let ready = std::mem::take(&mut self.ready);
+        let mut hashes = std::mem::take(&mut self.prefetch_scratch);
+        let mut db = None;
+        for &(key, id) in &ready {
+            if self.clients.get(key).is_some_and(|c| c.id == id) {
+                if let Some(d) = crate::dispatch::parse_ahead(self, key, &mut hashes) {
+                    // Prefetching assumes one database; a mix is rare and only loses the hint.
+                    db = db.or(Some(d));
+                }
+            }
+        }
+        if hashes.len() > 1 {
+            self.ks.prefetch(db.unwrap_or(0), &hashes);
+        }
+        hashes.clear();
+        self.prefetch_scratch = hashes;
+        for &(key, id) in &ready {
+            let Some(c) = self.clients.get(key) else {
+                continue;
+            };
+            if c.id != id {
+                continue;
+            }
+            if c.link_slot.is_some() && !c.is_primary_link {
+                crate::repl::replica::link_input(self, key);
+                continue;
+            }
+            crate::dispatch::process_input(self, key);
+        }
+        let mut ready = ready;
+        ready.clear();
+        if self.ready.is_empty() {
+            self.ready = ready;
+        }
     }
 
     /// Writes pending output; closes the client on error or after a final reply.
