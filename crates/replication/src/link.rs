@@ -6,10 +6,17 @@
 //! AUTH and REPLCONFs pipelined with their replies read one by one, then PSYNC only after every
 //! reply — and the framing of the full-sync payload (`$<len>` or `$EOF:<mark>` forms, keepalive
 //! newlines). Applying the stream is not its business: once streaming, bytes are passed through.
+//!
+//! Valkey's dual-channel full sync uses two `Link`s. The main one, offered `+DUALCHANNELSYNC`,
+//! waits for the snapshot connection's `$ENDOFF`, then sends `REPLCONF set-rdb-client-id` and
+//! `PSYNC <replid> <endoff+1>`; after `+CONTINUE` it passes the stream on for buffering while
+//! the snapshot loads. The snapshot one (`LinkConfig::rdb_channel`) skips PING, sends AUTH and
+//! `REPLCONF capa eof rdb-only 1 rdb-channel 1 listening-port <p>`, then `SYNC`, reads
+//! `$ENDOFF`, then the payload as a single-channel sync would.
 
 use std::collections::VecDeque;
 
-use crate::proto::{self, parse_bulk_header, parse_psync_reply, BulkHeader, PsyncReply};
+use crate::proto::{self, parse_bulk_header, parse_psync_reply, BulkHeader, EndOff, PsyncReply};
 
 /// States, in the order a successful sync goes through them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +29,12 @@ pub enum LinkState {
     ReadyForPsync,
     /// PSYNC (or SYNC) sent; waiting for the reply.
     AwaitPsyncReply,
+    /// Dual-channel main connection: waiting for the snapshot connection's `$ENDOFF`.
+    DualAwaitEndOff,
+    /// Dual-channel main connection: `set-rdb-client-id` sent, reply outstanding.
+    DualAwaitRdbIdReply,
+    /// Snapshot connection: SYNC sent, waiting for `$ENDOFF`.
+    AwaitEndOff,
     /// Full sync agreed; waiting for the payload header.
     AwaitPayload,
     /// Receiving RDB bytes.
@@ -40,7 +53,12 @@ impl LinkState {
             LinkState::Handshake | LinkState::ReadyForPsync | LinkState::AwaitPsyncReply => {
                 "handshake"
             }
-            LinkState::AwaitPayload | LinkState::Payload | LinkState::Loading => "sync",
+            LinkState::DualAwaitEndOff
+            | LinkState::DualAwaitRdbIdReply
+            | LinkState::AwaitEndOff
+            | LinkState::AwaitPayload
+            | LinkState::Payload
+            | LinkState::Loading => "sync",
             LinkState::Streaming => "connected",
         }
     }
@@ -54,6 +72,8 @@ pub struct LinkConfig {
     /// `(masteruser, masterauth)`.
     pub auth: Option<(Option<String>, String)>,
     pub dual_channel: bool,
+    /// This is a dual-channel snapshot connection (not the main one).
+    pub rdb_channel: bool,
     /// `repl-timeout` in ms.
     pub timeout_ms: i64,
 }
@@ -81,8 +101,16 @@ pub enum Action {
     },
     /// Replication stream bytes (buffer them while loading).
     Stream(Vec<u8>),
-    /// The primary offers Valkey's dual-channel sync.
+    /// The primary offers Valkey's dual-channel sync: open the snapshot connection.
     DualChannel,
+    /// Snapshot connection: the snapshot's position and the connection's id on the primary.
+    /// Pass it to the main link ([`Link::dual_endoff`]).
+    EndOff(EndOff),
+    /// Dual-channel main connection: PSYNC accepted; the stream follows (buffer it until the
+    /// snapshot is loaded, then call [`Link::on_load_done`]).
+    DualContinue {
+        replid: Option<String>,
+    },
     /// Close and retry later without counting an error (-NOMASTERLINK, -LOADING).
     RetryLater(String),
     /// Close; the attempt failed.
@@ -97,6 +125,8 @@ enum Pending {
     Port,
     Ip,
     Capa,
+    /// The snapshot connection's `REPLCONF capa eof rdb-only 1 rdb-channel 1 ...`.
+    RdbCapa,
 }
 
 #[derive(Debug)]
@@ -125,6 +155,10 @@ pub struct Link {
     /// Payload bytes received so far and the total when known (INFO master_sync_*).
     pub payload_read: u64,
     pub payload_total: Option<u64>,
+    /// Dual-channel main connection: the snapshot position PSYNC continues from.
+    pub endoff: Option<EndOff>,
+    /// The outstanding PSYNC is the dual-channel one (only `+CONTINUE` is acceptable).
+    dual_psync: bool,
 }
 
 impl Link {
@@ -139,6 +173,8 @@ impl Link {
             full_sync: None,
             payload_read: 0,
             payload_total: None,
+            endoff: None,
+            dual_psync: false,
         }
     }
 
@@ -150,17 +186,20 @@ impl Link {
         self.last_io_ms
     }
 
-    /// The TCP connection is up: send PING.
+    /// The TCP connection is up: send PING (a snapshot connection goes straight to AUTH and
+    /// its REPLCONF).
     pub fn on_connected(&mut self, now_ms: i64) -> Vec<Action> {
         self.last_io_ms = now_ms;
         self.state = LinkState::Handshake;
+        if self.cfg.rdb_channel {
+            self.pending.clear();
+            return vec![Action::Send(self.send_rdb_handshake())];
+        }
         self.pending = VecDeque::from([Pending::Ping]);
         vec![Action::Send(proto::command(&["PING"]))]
     }
 
-    /// After PING answered: AUTH and REPLCONFs, pipelined.
-    fn send_handshake(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
+    fn send_auth(&mut self, out: &mut Vec<u8>) {
         if let Some((user, pass)) = &self.cfg.auth {
             match user {
                 Some(u) => out.extend(proto::command(&["AUTH", u, pass])),
@@ -168,6 +207,31 @@ impl Link {
             }
             self.pending.push_back(Pending::Auth);
         }
+    }
+
+    /// The snapshot connection's one command (after AUTH).
+    fn send_rdb_handshake(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.send_auth(&mut out);
+        out.extend(proto::command(&[
+            "REPLCONF",
+            "capa",
+            "eof",
+            "rdb-only",
+            "1",
+            "rdb-channel",
+            "1",
+            "listening-port",
+            &self.cfg.listening_port.to_string(),
+        ]));
+        self.pending.push_back(Pending::RdbCapa);
+        out
+    }
+
+    /// After PING answered: AUTH and REPLCONFs, pipelined.
+    fn send_handshake(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.send_auth(&mut out);
         out.extend(proto::command(&[
             "REPLCONF",
             "listening-port",
@@ -210,6 +274,21 @@ impl Link {
         vec![Action::Send(cmd)]
     }
 
+    /// Dual-channel main connection: the snapshot connection read `$ENDOFF`. Associates this
+    /// connection with it (`set-rdb-client-id`); PSYNC follows the reply.
+    pub fn dual_endoff(&mut self, e: &EndOff) -> Vec<Action> {
+        if self.state != LinkState::DualAwaitEndOff {
+            return vec![];
+        }
+        self.state = LinkState::DualAwaitRdbIdReply;
+        self.endoff = Some(e.clone());
+        vec![Action::Send(proto::command(&[
+            "REPLCONF",
+            "set-rdb-client-id",
+            &e.client_id.to_string(),
+        ]))]
+    }
+
     /// Bytes from the primary.
     pub fn on_data(&mut self, now_ms: i64, data: &[u8]) -> Vec<Action> {
         self.last_io_ms = now_ms;
@@ -246,7 +325,10 @@ impl Link {
                 return;
             }
             if self.state != before
-                && matches!(self.state, LinkState::Payload | LinkState::Streaming)
+                && matches!(
+                    self.state,
+                    LinkState::Payload | LinkState::Streaming | LinkState::Loading
+                )
             {
                 let rest = std::mem::take(&mut self.inbuf);
                 if !rest.is_empty() {
@@ -270,7 +352,10 @@ impl Link {
     fn on_line(&mut self, line: &str, out: &mut Vec<Action>) {
         match self.state {
             LinkState::Handshake => self.handshake_reply(line, out),
+            LinkState::AwaitPsyncReply if self.dual_psync => self.dual_psync_reply(line, out),
             LinkState::AwaitPsyncReply => self.psync_reply(line, out),
+            LinkState::DualAwaitRdbIdReply => self.rdb_id_reply(line, out),
+            LinkState::AwaitEndOff => self.endoff_line(line, out),
             LinkState::AwaitPayload => self.payload_header(line, out),
             _ => {}
         }
@@ -299,6 +384,9 @@ impl Link {
             Pending::Auth if err => {
                 out.push(Action::Fail(format!("Unable to AUTH to MASTER: {line}")))
             }
+            Pending::RdbCapa if err => out.push(Action::Fail(format!(
+                "Server does not support sync with offset, dual channel sync approach cannot be used: {line}"
+            ))),
             Pending::Port | Pending::Ip | Pending::Capa if err => {
                 out.push(Action::Log(format!(
                     "(Non critical) Master does not understand REPLCONF {}: {line}",
@@ -308,8 +396,71 @@ impl Link {
             _ => {}
         }
         if self.pending.is_empty() && !out.iter().any(|a| matches!(a, Action::Fail(_))) {
-            self.state = LinkState::ReadyForPsync;
-            out.push(Action::HandshakeDone);
+            if self.cfg.rdb_channel {
+                self.state = LinkState::AwaitEndOff;
+                out.push(Action::Send(b"SYNC\r\n".to_vec()));
+            } else {
+                self.state = LinkState::ReadyForPsync;
+                out.push(Action::HandshakeDone);
+            }
+        }
+    }
+
+    /// Snapshot connection: `$ENDOFF` (keepalive newlines may precede it), then the payload.
+    fn endoff_line(&mut self, line: &str, out: &mut Vec<Action>) {
+        if line.is_empty() {
+            return;
+        }
+        match proto::parse_endoff(line) {
+            Ok(e) => {
+                self.state = LinkState::AwaitPayload;
+                self.full_sync = Some((Some(e.replid.clone()), e.offset));
+                out.push(Action::EndOff(e));
+            }
+            Err(_) if line.starts_with('-') => out.push(Action::Fail(format!(
+                "MASTER aborted replication with an error: {}",
+                &line[1..]
+            ))),
+            Err(e) => out.push(Action::Fail(e)),
+        }
+    }
+
+    /// Main connection: the reply to `set-rdb-client-id`; on success, PSYNC from the snapshot.
+    fn rdb_id_reply(&mut self, line: &str, out: &mut Vec<Action>) {
+        if line.is_empty() {
+            return;
+        }
+        if line.starts_with('-') {
+            out.push(Action::Fail(format!(
+                "Error reply to REPLCONF set-rdb-client-id from primary: {line}"
+            )));
+            return;
+        }
+        let Some(e) = &self.endoff else {
+            out.push(Action::Fail("dual-channel PSYNC without $ENDOFF".into()));
+            return;
+        };
+        let cmd = proto::command(&["PSYNC", &e.replid, &(e.offset + 1).to_string()]);
+        self.state = LinkState::AwaitPsyncReply;
+        self.dual_psync = true;
+        out.push(Action::Send(cmd));
+    }
+
+    /// Main connection: the reply to the dual-channel PSYNC. Only `+CONTINUE` fits; anything
+    /// else aborts this sync (it is retried from the start).
+    fn dual_psync_reply(&mut self, line: &str, out: &mut Vec<Action>) {
+        if line.is_empty() {
+            return;
+        }
+        match parse_psync_reply(line) {
+            PsyncReply::Continue { replid } => {
+                self.state = LinkState::Loading;
+                out.push(Action::DualContinue { replid });
+            }
+            PsyncReply::TryLater(msg) => out.push(Action::RetryLater(msg)),
+            _ => out.push(Action::Fail(format!(
+                "Unexpected reply to the dual-channel PSYNC from primary: {line}"
+            ))),
         }
     }
 
@@ -328,7 +479,10 @@ impl Link {
                 self.state = LinkState::Streaming;
                 out.push(Action::Continue { replid });
             }
-            PsyncReply::DualChannel if self.cfg.dual_channel => out.push(Action::DualChannel),
+            PsyncReply::DualChannel if self.cfg.dual_channel => {
+                self.state = LinkState::DualAwaitEndOff;
+                out.push(Action::DualChannel);
+            }
             PsyncReply::TryLater(msg) => out.push(Action::RetryLater(msg)),
             PsyncReply::Error(msg) | PsyncReply::Unexpected(msg) => {
                 out.push(Action::Log(format!(
@@ -445,10 +599,16 @@ impl Link {
             return vec![];
         }
         match self.state {
-            LinkState::Connecting | LinkState::Handshake | LinkState::ReadyForPsync | LinkState::AwaitPsyncReply => {
+            LinkState::Connecting
+            | LinkState::Handshake
+            | LinkState::ReadyForPsync
+            | LinkState::AwaitPsyncReply
+            | LinkState::DualAwaitRdbIdReply => {
                 vec![Action::Fail("Timeout connecting to the MASTER...".into())]
             }
-            LinkState::AwaitPayload | LinkState::Payload => vec![Action::Fail(
+            // The snapshot connection's own timeouts cover this wait.
+            LinkState::DualAwaitEndOff => vec![],
+            LinkState::AwaitEndOff | LinkState::AwaitPayload | LinkState::Payload => vec![Action::Fail(
                 "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redwing.conf to a larger value.".into(),
             )],
             LinkState::Streaming => vec![Action::Fail("MASTER timeout: no data nor PING received...".into())],
@@ -464,6 +624,7 @@ fn step_name(s: Pending) -> &'static str {
         Pending::Port => "listening-port",
         Pending::Ip => "ip-address",
         Pending::Capa => "capa",
+        Pending::RdbCapa => "capa rdb-channel",
     }
 }
 
@@ -477,6 +638,7 @@ mod tests {
             announce_ip: Some("10.9.8.7".into()),
             auth: auth.then(|| (Some("repluser".to_string()), "secretpw".to_string())),
             dual_channel: false,
+            rdb_channel: false,
             timeout_ms: 60_000,
         }
     }
@@ -594,6 +756,133 @@ mod tests {
         let a = l.on_data(0, b"-ERR unknown command 'psync'\r\n");
         assert!(a.contains(&Action::Send(b"SYNC\r\n".to_vec())));
         assert_eq!(l.state(), LinkState::AwaitPayload);
+    }
+
+    fn dual_cfg(rdb_channel: bool) -> LinkConfig {
+        LinkConfig {
+            dual_channel: true,
+            rdb_channel,
+            announce_ip: None,
+            ..cfg(true)
+        }
+    }
+
+    /// The main connection of a dual-channel sync, in Valkey's order (PROTOCOL.md §C.2).
+    #[test]
+    fn dual_channel_main_connection() {
+        let mut l = Link::new(dual_cfg(false), 0);
+        l.on_connected(0);
+        let a = l.on_data(0, b"+PONG\r\n");
+        let capa = b"*7\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n$4\r\ncapa\r\n$12\r\ndual-channel\r\n";
+        assert!(sent(&a).ends_with(capa));
+        l.on_data(0, b"+OK\r\n+OK\r\n+OK\r\n");
+        l.psync(None);
+        assert_eq!(
+            l.on_data(0, b"+DUALCHANNELSYNC\r\n"),
+            vec![Action::DualChannel]
+        );
+        assert_eq!(l.state(), LinkState::DualAwaitEndOff);
+        assert_eq!(l.state().role_name(), "sync");
+        let id = "3d37f77204689583e4946f3375f118d6c96e91c7";
+        let e = proto::parse_endoff(&format!("$ENDOFF:853 {id} 0 42")).unwrap();
+        assert_eq!(
+            sent(&l.dual_endoff(&e)),
+            b"*3\r\n$8\r\nREPLCONF\r\n$17\r\nset-rdb-client-id\r\n$2\r\n42\r\n"
+        );
+        assert_eq!(
+            sent(&l.on_data(0, b"+OK\r\n")),
+            format!("*3\r\n$5\r\nPSYNC\r\n$40\r\n{id}\r\n$3\r\n854\r\n").as_bytes()
+        );
+        // +CONTINUE and the first stream bytes in one read: the bytes are for buffering.
+        let a = l.on_data(
+            0,
+            format!("+CONTINUE {id}\r\n*1\r\n$4\r\nPING\r\n").as_bytes(),
+        );
+        assert_eq!(
+            a,
+            vec![
+                Action::DualContinue {
+                    replid: Some(id.into())
+                },
+                Action::Stream(b"*1\r\n$4\r\nPING\r\n".to_vec()),
+            ]
+        );
+        assert_eq!(l.state(), LinkState::Loading);
+        assert_eq!(l.on_load_done(true, ""), vec![]);
+        assert_eq!(l.state(), LinkState::Streaming);
+    }
+
+    #[test]
+    fn dual_channel_main_connection_failures() {
+        let start = || {
+            let mut l = Link::new(dual_cfg(false), 0);
+            l.on_connected(0);
+            l.on_data(0, b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n");
+            l.psync(None);
+            l.on_data(0, b"+DUALCHANNELSYNC\r\n");
+            let e = proto::parse_endoff(&format!("$ENDOFF:1 {} 0 7", "a".repeat(40))).unwrap();
+            l.dual_endoff(&e);
+            l
+        };
+        let mut l = start();
+        let a = l.on_data(0, b"-ERR Unrecognized RDB client id 7\r\n");
+        assert!(matches!(a.as_slice(), [Action::Fail(m)] if m.contains("set-rdb-client-id")));
+        let mut l = start();
+        l.on_data(0, b"+OK\r\n");
+        let a = l.on_data(
+            0,
+            format!("+FULLRESYNC {} 9\r\n", "a".repeat(40)).as_bytes(),
+        );
+        assert!(matches!(a.as_slice(), [Action::Fail(m)] if m.contains("dual-channel PSYNC")));
+        // Without dual-channel enabled, the offer is a protocol error.
+        let mut l = Link::new(cfg(false), 0);
+        l.on_connected(0);
+        l.on_data(0, b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n");
+        l.psync(None);
+        assert!(matches!(
+            l.on_data(0, b"+DUALCHANNELSYNC\r\n").as_slice(),
+            [Action::Fail(_)]
+        ));
+    }
+
+    /// The snapshot connection: no PING, AUTH + one REPLCONF, inline SYNC, `$ENDOFF`, payload.
+    #[test]
+    fn dual_channel_rdb_connection() {
+        let mut l = Link::new(dual_cfg(true), 0);
+        let expected = [
+            &b"*3\r\n$4\r\nAUTH\r\n$8\r\nrepluser\r\n$8\r\nsecretpw\r\n"[..],
+            b"*9\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$8\r\nrdb-only\r\n$1\r\n1\r\n$11\r\nrdb-channel\r\n$1\r\n1\r\n$14\r\nlistening-port\r\n$4\r\n7121\r\n",
+        ]
+        .concat();
+        assert_eq!(sent(&l.on_connected(0)), expected);
+        assert_eq!(sent(&l.on_data(0, b"+OK\r\n+OK\r\n")), b"SYNC\r\n");
+        let id = "b".repeat(40);
+        let mark = "0123456789abcdef0123456789abcdef01234567";
+        let a = l.on_data(
+            0,
+            format!("\n\n$ENDOFF:99 {id} 0 5\r\n$EOF:{mark}\r\nREDIS{mark}").as_bytes(),
+        );
+        assert_eq!(
+            a,
+            vec![
+                Action::EndOff(EndOff {
+                    offset: 99,
+                    replid: id.clone(),
+                    db: 0,
+                    client_id: 5
+                }),
+                Action::PayloadStart { total: None },
+                Action::Payload(b"REDIS".to_vec()),
+                Action::PayloadEnd,
+            ]
+        );
+        // A primary that does not know rdb-channel: the sync is abandoned (and retried).
+        let mut l = Link::new(dual_cfg(true), 0);
+        l.on_connected(0);
+        let a = l.on_data(0, b"+OK\r\n-ERR Unrecognized REPLCONF option: rdb-only\r\n");
+        assert!(
+            matches!(a.as_slice(), [Action::Fail(m)] if m.contains("dual channel sync approach cannot be used"))
+        );
     }
 
     #[test]

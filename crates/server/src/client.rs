@@ -85,6 +85,8 @@ pub enum LinkSlot {
     Current,
     /// A REPLICAOF attempt not answered yet.
     Pending,
+    /// The snapshot connection of the current link's dual-channel sync.
+    Rdb,
 }
 
 /// A queued MULTI transaction.
@@ -135,6 +137,9 @@ pub struct Client {
     pub pending: std::collections::VecDeque<Vec<Bytes>>,
     /// A protocol error met while parsing ahead, answered after the commands before it.
     pub pending_error: Option<resp::ProtocolError>,
+    /// Bytes of the command being parsed that earlier reads already consumed (the offset
+    /// accounting of a primary link needs each command's exact size).
+    pub partial_consumed: usize,
     /// Encoded replies not yet written; `out_pos` bytes of it are already sent.
     pub out: Vec<u8>,
     pub out_pos: usize,
@@ -209,6 +214,7 @@ impl Client {
             parser: RequestParser::new(max_bulk),
             pending: std::collections::VecDeque::new(),
             pending_error: None,
+            partial_consumed: 0,
             out: Vec::with_capacity(1024),
             out_pos: 0,
             out_chunks: VecDeque::new(),

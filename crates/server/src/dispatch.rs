@@ -44,7 +44,8 @@ pub fn process_input(s: &mut Server, key: usize) {
         let before = c.query.len();
         match c.parser.parse(&mut c.query) {
             Ok(Parsed::Command(argv)) => {
-                let consumed = before - c.query.len();
+                // A command split across reads was partly consumed by earlier calls.
+                let consumed = before - c.query.len() + std::mem::take(&mut c.partial_consumed);
                 if c.is_primary_link {
                     crate::repl::apply_from_primary(s, key, argv, consumed);
                 } else {
@@ -55,7 +56,10 @@ pub fn process_input(s: &mut Server, key: usize) {
                 let consumed = before - c.query.len();
                 crate::repl::on_empty_line(s, key, consumed);
             }
-            Ok(Parsed::NeedMore { .. }) => return,
+            Ok(Parsed::NeedMore { .. }) => {
+                c.partial_consumed += before - c.query.len();
+                return;
+            }
             Err(e) => return protocol_error(s, key, e),
         }
     }

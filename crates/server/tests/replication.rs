@@ -89,6 +89,37 @@ fn replica_serves_old_data_while_loading() {
     assert_eq!(digest(&p), digest(&r));
 }
 
+/// Commands arrive split across reads; the replica must count each command's exact size (a
+/// miscount looks like a desync and forces a full sync).
+#[test]
+fn commands_split_across_reads() {
+    let p = redwing(&[]);
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut pc = p.conn();
+    // A few MB pipelined in one go: the stream reaches the replica in reads that end at
+    // arbitrary points inside commands.
+    let mut out = Vec::new();
+    for i in 0..3000 {
+        let v = format!("{i}-").repeat(200 + i % 1000);
+        resp::reply::encode_command(&mut out, &["SET", &format!("k:{i}"), &v]);
+    }
+    for i in 0..20 {
+        resp::reply::encode_command(
+            &mut out,
+            &["SET", &format!("big:{i}"), &"b".repeat(150_000)],
+        );
+    }
+    pc.write_raw(&out);
+    for _ in 0..3020 {
+        assert_eq!(pc.read_frame().text(), "OK");
+    }
+    wait_synced(&p, &r);
+    assert_eq!(digest(&p), digest(&r));
+    assert_eq!(stat(&p, "sync_full"), 1, "no resync: {}", r.log());
+}
+
 #[test]
 fn partial_resync_after_link_kill() {
     let p = redwing(&[]);

@@ -67,7 +67,12 @@ pub struct Repl {
     pub frozen: bool,
     pub last_ack_sent_ms: i64,
     pub failover_state: &'static str,
+    /// Dual-channel: how long a finished snapshot connection keeps its backlog pin for the
+    /// main connection's PSYNC (`DEBUG DELAY-RDB-CLIENT-FREE-SECONDS`).
     pub rdb_client_grace_secs: u64,
+    /// Dual-channel snapshot connections whose main connection has not PSYNCed yet, by
+    /// client id (INFO `replicas_waiting_psync`). Each pins the backlog from its offset.
+    pub waiting_psync: BTreeMap<u64, primary::WaitingPsync>,
 }
 
 impl Repl {
@@ -91,6 +96,7 @@ impl Repl {
             last_ack_sent_ms: 0,
             failover_state: "no-failover",
             rdb_client_grace_secs: 60,
+            waiting_psync: BTreeMap::new(),
         }
     }
 

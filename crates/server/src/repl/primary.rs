@@ -42,6 +42,14 @@ impl Replica {
     }
 }
 
+/// A dual-channel snapshot connection waiting for its main connection's PSYNC.
+pub struct WaitingPsync {
+    /// The snapshot's offset; the backlog is pinned from the byte after it.
+    pub offset: i64,
+    /// When the snapshot connection closed (the grace period runs from then).
+    pub closed_at_ms: Option<i64>,
+}
+
 /// A running transfer.
 pub struct JobState {
     pub replicas: Vec<u64>,
@@ -149,7 +157,20 @@ fn register(s: &mut Server, key: usize, info: PeerInfo, state: PeerState, pre_ps
 
 fn continue_partial(s: &mut Server, key: usize, info: PeerInfo, offset: i64) -> Reply {
     let psync2 = info.capa_psync2;
-    let id = register(s, key, info, PeerState::Online { ack_gated: false }, false);
+    // A dual-channel main connection streams while its replica loads the snapshot; it is
+    // online at its first ACK. Its snapshot connection no longer needs to pin the backlog.
+    let state = match info.rdb_client_id {
+        Some(cid) => {
+            if s.repl.waiting_psync.remove(&cid).is_some() {
+                if let Some(b) = s.repl.buf.as_mut() {
+                    b.unpin(cid);
+                }
+            }
+            PeerState::BgTransfer
+        }
+        None => PeerState::Online { ack_gated: false },
+    };
+    let id = register(s, key, info, state, false);
     if let Some(r) = s.repl.replicas.get_mut(&id) {
         r.next_offset = offset;
     }
@@ -261,7 +282,28 @@ fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
         let Some(r) = s.repl.replicas.get_mut(&id) else {
             continue;
         };
-        if !r.pre_psync {
+        if r.info.rdb_channel {
+            // Dual-channel snapshot connection: its position, then the payload; the backlog
+            // stays pinned from here until the main connection PSYNCs (or a grace period).
+            let e = replication::proto::EndOff {
+                offset,
+                replid: replid.clone(),
+                db: 0,
+                client_id: id,
+            };
+            prefix.extend_from_slice(&replication::proto::endoff_line(&e));
+            s.repl.waiting_psync.insert(
+                id,
+                WaitingPsync {
+                    offset,
+                    closed_at_ms: None,
+                },
+            );
+            log_notice!(
+                "Add rdb replica {} to waiting psync, with cid {id}, tracking repl-backlog tail",
+                c.addr
+            );
+        } else if !r.pre_psync {
             prefix.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
         }
         match Target::new(id, c.conn.fd(), prefix) {
@@ -348,8 +390,13 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
         Some(e) => log_warning!("Background RDB transfer error: {e}"),
     }
     for (id, error) in done.results {
-        if let Some(b) = s.repl.buf.as_mut() {
-            b.unpin(id);
+        // A delivered dual-channel snapshot keeps its pin for the main connection's PSYNC.
+        let keep_pin = error.is_none() && s.repl.waiting_psync.contains_key(&id);
+        if !keep_pin {
+            s.repl.waiting_psync.remove(&id);
+            if let Some(b) = s.repl.buf.as_mut() {
+                b.unpin(id);
+            }
         }
         let Some(k) = s.client_key(id) else { continue };
         s.clients[k].in_transfer = false;
@@ -409,7 +456,12 @@ pub fn replconf_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             no_reply()
         }
         Replconf::SetRdbClientId(cid) => {
-            Reply::error(format!("ERR Unrecognized RDB client id {cid}"))
+            if !s.repl.waiting_psync.contains_key(&cid) {
+                return Reply::error(format!("ERR Unrecognized RDB client id {cid}"));
+            }
+            let c = &mut s.clients[key];
+            c.peer.get_or_insert_with(Default::default).rdb_client_id = Some(cid);
+            Reply::Ok
         }
     }
 }
@@ -423,7 +475,10 @@ fn on_ack(s: &mut Server, id: u64, offset: i64) {
         r.ack_offset = offset;
     }
     r.ack_time_ms = now;
-    if r.state == (PeerState::Online { ack_gated: true }) {
+    if matches!(
+        r.state,
+        PeerState::Online { ack_gated: true } | PeerState::BgTransfer
+    ) {
         r.state = PeerState::Online { ack_gated: false };
     }
     check_waiters(s);
@@ -609,7 +664,28 @@ pub fn cron(s: &mut Server, now: i64) {
         }
     }
     check_transfer_buffers(s);
+    expire_waiting_psync(s, now);
     backlog_ttl(s, now);
+}
+
+/// Dual-channel snapshot connections that finished (or closed) without their main
+/// connection PSYNCing within the grace period release their backlog pin.
+fn expire_waiting_psync(s: &mut Server, now: i64) {
+    let grace = s.repl.rdb_client_grace_secs as i64;
+    let expired: Vec<u64> = s
+        .repl
+        .waiting_psync
+        .iter()
+        .filter(|(_, w)| w.closed_at_ms.is_some_and(|t| now - t >= grace * 1000))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in expired {
+        log_warning!("Replica main channel failed to establish PSYNC within the grace period ({grace} seconds). Freeing RDB client {id}.");
+        s.repl.waiting_psync.remove(&id);
+        if let Some(b) = s.repl.buf.as_mut() {
+            b.unpin(id);
+        }
+    }
 }
 
 /// Replicas receiving a snapshot hold the stream from their snapshot offset in the backlog;
@@ -631,8 +707,24 @@ fn check_transfer_buffers(s: &mut Server) {
         .replicas
         .values()
         .filter(|r| r.state == PeerState::WaitBgsaveEnd && (end - r.snapshot_offset) as u64 > hard)
+        // An RDB-only connection holds stream bytes only while it pins them for a main one.
+        .filter(|r| !r.info.rdb_only || s.repl.waiting_psync.contains_key(&r.client_id))
         .map(|r| r.client_id)
         .collect();
+    let stale: Vec<u64> = s
+        .repl
+        .waiting_psync
+        .iter()
+        .filter(|(_, w)| w.closed_at_ms.is_some() && (end - w.offset) as u64 > hard)
+        .map(|(id, _)| *id)
+        .collect();
+    for id in stale {
+        log_warning!("RDB client {id} pins more backlog than the replica output buffer limit allows; releasing it.");
+        s.repl.waiting_psync.remove(&id);
+        if let Some(b) = s.repl.buf.as_mut() {
+            b.unpin(id);
+        }
+    }
     for id in over {
         if let Some(k) = s.client_key(id) {
             log_warning!(
@@ -663,8 +755,14 @@ fn backlog_ttl(s: &mut Server, now: i64) {
 pub fn on_client_freed(s: &mut Server, c: &Client) {
     let Some(id) = c.replica else { return };
     if let Some(r) = s.repl.replicas.remove(&id) {
-        if let Some(b) = s.repl.buf.as_mut() {
-            b.unpin(id);
+        match s.repl.waiting_psync.get_mut(&id) {
+            // A dual-channel snapshot connection keeps its pin for the grace period.
+            Some(w) => w.closed_at_ms = Some(w.closed_at_ms.unwrap_or_else(now_ms)),
+            None => {
+                if let Some(b) = s.repl.buf.as_mut() {
+                    b.unpin(id);
+                }
+            }
         }
         if let Some(job) = r.job.and_then(|j| s.repl.jobs.get_mut(&j)) {
             job.replicas.retain(|x| *x != id);
@@ -702,9 +800,16 @@ pub fn info_replicas(s: &Server, out: &mut String) {
         } else {
             0
         };
+        let kind = if r.info.rdb_channel {
+            "rdb-channel"
+        } else if r.state == PeerState::BgTransfer {
+            "main-channel"
+        } else {
+            "replica"
+        };
         let _ = write!(
             out,
-            "slave{n}:ip={},port={},state={},offset={},lag={},type=replica\r\n",
+            "slave{n}:ip={},port={},state={},offset={},lag={},type={kind}\r\n",
             r.ip(),
             r.info.listening_port,
             r.state.info_name(),
@@ -712,4 +817,9 @@ pub fn info_replicas(s: &Server, out: &mut String) {
             lag
         );
     }
+    let _ = write!(
+        out,
+        "replicas_waiting_psync:{}\r\n",
+        s.repl.waiting_psync.len()
+    );
 }

@@ -7,6 +7,13 @@
 //! announce stays exact; the switch happens when the new primary answers +CONTINUE or
 //! +FULLRESYNC. Any failure unfreezes and leaves everything as it was, except the attempt's
 //! state and last error in INFO. A later REPLICAOF cancels an earlier pending one.
+//!
+//! Dual-channel full sync (Valkey): `+DUALCHANNELSYNC` commits the attempt like +FULLRESYNC
+//! would, and a second connection ([`LinkSlot::Rdb`]) fetches the snapshot while the main one
+//! PSYNCs from the snapshot's offset and buffers the stream locally. The new dataset is loaded
+//! aside as in a single-channel sync and swapped in once both the load and the +CONTINUE are
+//! done; then the buffer is applied. Any failure on either connection abandons the whole sync
+//! (the old dataset stays) and it is retried.
 
 use std::fmt::Write as _;
 use std::net::ToSocketAddrs;
@@ -60,7 +67,26 @@ pub struct Upstream {
     /// Legacy SYNC fallback: no ACKs.
     pub pre_psync: bool,
     pub next_load_id: u64,
+    /// The link is not read: the local stream buffer reached its limit (the primary buffers
+    /// instead), until the buffered stream is applied.
     pub paused_reading: bool,
+    /// This sync is a dual-channel one.
+    pub dual: bool,
+    /// Dual-channel: the snapshot connection.
+    pub rdb: Option<RdbConn>,
+    /// Dual-channel: a snapshot loaded before the main connection's +CONTINUE arrived.
+    pub dual_loaded: Option<Box<persistence::Loaded>>,
+    /// Dual-channel: the main connection's PSYNC was accepted.
+    pub dual_continued: bool,
+    /// High-water mark of `stream_buf` (INFO `replicas_repl_buffer_peak`).
+    pub buf_peak: usize,
+}
+
+/// The snapshot connection of a dual-channel sync.
+pub struct RdbConn {
+    pub link: Link,
+    pub client: Option<usize>,
+    pub connecting: bool,
 }
 
 impl Upstream {
@@ -86,6 +112,36 @@ impl Upstream {
             pre_psync: false,
             next_load_id: 1,
             paused_reading: false,
+            dual: false,
+            rdb: None,
+            dual_loaded: None,
+            dual_continued: false,
+            buf_peak: 0,
+        }
+    }
+
+    /// Forgets a sync in progress (loader, buffers, the dual-channel state); returns the
+    /// client slots to close. A loaded dataset still waiting is freed in the background.
+    fn abandon_sync(&mut self) -> Vec<usize> {
+        self.loader = None;
+        self.stream_buf = Vec::new();
+        self.paused_reading = false;
+        self.dual = false;
+        self.dual_continued = false;
+        if let Some(l) = self.dual_loaded.take() {
+            keyspace::lazyfree::free_in_background(l.dbs, 1);
+        }
+        self.rdb.take().and_then(|r| r.client).into_iter().collect()
+    }
+}
+
+/// Closes link clients so that they no longer count as links.
+fn close_link_clients(s: &mut Server, keys: impl IntoIterator<Item = usize>) {
+    for k in keys {
+        if let Some(c) = s.clients.get_mut(k) {
+            c.link_slot = None;
+            c.is_primary_link = false;
+            c.close_asap = true;
         }
     }
 }
@@ -108,15 +164,33 @@ fn link_config(s: &Server) -> LinkConfig {
                 pass.to_string(),
             )
         }),
-        dual_channel: false,
+        dual_channel: s.cfg.get_bool("dual-channel-replication-enabled"),
+        rdb_channel: false,
         timeout_ms: s.cfg.get_int("repl-timeout") * 1000,
     }
 }
 
+/// The link a slot belongs to (the snapshot connection belongs to the current link).
 fn upstream(s: &mut Server, slot: LinkSlot) -> Option<&mut Upstream> {
     match slot {
-        LinkSlot::Current => s.repl.current.as_mut(),
+        LinkSlot::Current | LinkSlot::Rdb => s.repl.current.as_mut(),
         LinkSlot::Pending => s.repl.pending.as_mut(),
+    }
+}
+
+/// The state machine of a slot's connection.
+fn link_of(s: &mut Server, slot: LinkSlot) -> Option<&mut Link> {
+    match slot {
+        LinkSlot::Rdb => s.repl.current.as_mut()?.rdb.as_mut().map(|r| &mut r.link),
+        _ => upstream(s, slot).map(|u| &mut u.link),
+    }
+}
+
+/// The client slot of a slot's connection.
+fn client_of(s: &mut Server, slot: LinkSlot) -> Option<usize> {
+    match slot {
+        LinkSlot::Rdb => s.repl.current.as_ref()?.rdb.as_ref()?.client,
+        _ => upstream(s, slot)?.client,
     }
 }
 
@@ -168,12 +242,11 @@ pub fn start_as_replica(s: &mut Server, host: String, port: u16) {
 }
 
 fn cancel_pending(s: &mut Server, why: &str) {
-    if let Some(p) = s.repl.pending.take() {
+    if let Some(mut p) = s.repl.pending.take() {
         log_notice!("Pending REPLICAOF {}:{} {}", p.host, p.port, why);
-        if let Some(k) = p.client {
-            s.clients[k].link_slot = None;
-            s.clients[k].close_asap = true;
-        }
+        let mut keys = p.abandon_sync();
+        keys.extend(p.client);
+        close_link_clients(s, keys);
         unfreeze(s);
     }
 }
@@ -225,13 +298,24 @@ pub fn on_connect_event(s: &mut Server, key: usize) {
     match result {
         Ok(()) => {
             s.clients[key].connecting = false;
-            log_notice!("MASTER <-> REPLICA sync started");
-            let actions = match upstream(s, slot) {
-                Some(u) => {
-                    u.connecting = false;
-                    u.link.on_connected(now_ms())
+            let actions = if slot == LinkSlot::Rdb {
+                log_notice!("MASTER <-> REPLICA sync: RDB channel connected");
+                match s.repl.current.as_mut().and_then(|u| u.rdb.as_mut()) {
+                    Some(r) => {
+                        r.connecting = false;
+                        r.link.on_connected(now_ms())
+                    }
+                    None => return,
                 }
-                None => return,
+            } else {
+                log_notice!("MASTER <-> REPLICA sync started");
+                match upstream(s, slot) {
+                    Some(u) => {
+                        u.connecting = false;
+                        u.link.on_connected(now_ms())
+                    }
+                    None => return,
+                }
             };
             run_actions(s, slot, actions);
         }
@@ -250,8 +334,8 @@ pub fn link_input(s: &mut Server, key: usize) {
     if data.is_empty() {
         return;
     }
-    let actions = match upstream(s, slot) {
-        Some(u) => u.link.on_data(now_ms(), &data),
+    let actions = match link_of(s, slot) {
+        Some(l) => l.on_data(now_ms(), &data),
         None => return,
     };
     run_actions(s, slot, actions);
@@ -278,12 +362,17 @@ fn run_actions(s: &mut Server, mut slot: LinkSlot, actions: Vec<Action>) {
                 on_continue(s, slot, replid);
                 slot = LinkSlot::Current;
             }
-            Action::Stream(bytes) => on_stream_bytes(s, bytes),
-            Action::DualChannel => link_failed(
-                s,
-                slot,
-                "dual-channel sync is not available on this replica",
-            ),
+            Action::Stream(bytes) if slot != LinkSlot::Rdb => on_stream_bytes(s, bytes),
+            Action::Stream(_) => {}
+            Action::DualChannel => {
+                if slot == LinkSlot::Pending {
+                    commit_pending(s);
+                }
+                slot = LinkSlot::Current;
+                start_rdb_channel(s);
+            }
+            Action::EndOff(e) => on_endoff(s, e),
+            Action::DualContinue { replid } => on_dual_continue(s, replid),
             Action::RetryLater(msg) => {
                 log_notice!(
                     "Master is currently unable to PSYNC but should be in the future: {msg}"
@@ -297,7 +386,7 @@ fn run_actions(s: &mut Server, mut slot: LinkSlot, actions: Vec<Action>) {
 }
 
 fn send(s: &mut Server, slot: LinkSlot, bytes: &[u8]) {
-    if let Some(k) = upstream(s, slot).and_then(|u| u.client) {
+    if let Some(k) = client_of(s, slot) {
         s.clients[k].push_raw(bytes);
     }
 }
@@ -305,6 +394,8 @@ fn send(s: &mut Server, slot: LinkSlot, bytes: &[u8]) {
 /// Decides what PSYNC asks for; a pending attempt freezes our history first.
 fn handshake_done(s: &mut Server, slot: LinkSlot) {
     let from: Option<(String, i64)> = match slot {
+        // The snapshot connection never sends PSYNC.
+        LinkSlot::Rdb => return,
         LinkSlot::Current => s
             .repl
             .cached
@@ -350,12 +441,10 @@ fn commit_pending(s: &mut Server) {
     let Some(p) = s.repl.pending.take() else {
         return;
     };
-    if let Some(old) = s.repl.current.take() {
-        if let Some(k) = old.client {
-            s.clients[k].link_slot = None;
-            s.clients[k].is_primary_link = false;
-            s.clients[k].close_asap = true;
-        }
+    if let Some(mut old) = s.repl.current.take() {
+        let mut keys = old.abandon_sync();
+        keys.extend(old.client);
+        close_link_clients(s, keys);
     }
     let was_primary = s.repl.current.is_none() && s.ks.mode != keyspace::ExpiryMode::Replica;
     if let Some(k) = p.client {
@@ -395,12 +484,10 @@ fn become_replica(s: &mut Server) {
 /// REPLICAOF NO ONE: stop following; the current history continues under a new id and the
 /// old id stays valid for our replicas and siblings (PSYNC2).
 pub fn promote(s: &mut Server) {
-    if let Some(u) = s.repl.current.take() {
-        if let Some(k) = u.client {
-            s.clients[k].link_slot = None;
-            s.clients[k].is_primary_link = false;
-            s.clients[k].close_asap = true;
-        }
+    if let Some(mut u) = s.repl.current.take() {
+        let mut keys = u.abandon_sync();
+        keys.extend(u.client);
+        close_link_clients(s, keys);
     }
     s.repl.cached = None;
     s.repl.ids.shift(crate::util::random_hex40());
@@ -501,11 +588,56 @@ pub fn on_load_done(s: &mut Server, res: LoadResult) {
             return link_failed(s, LinkSlot::Current, "load failed");
         }
     };
+    if u.dual {
+        let rdb_client = u.rdb.take().and_then(|r| r.client);
+        close_link_clients(s, rdb_client);
+        let Some(u) = s.repl.current.as_mut() else {
+            return;
+        };
+        if !u.dual_continued {
+            log_notice!(
+                "Dual channel sync - RDB loaded, waiting for the main channel's PSYNC reply"
+            );
+            u.dual_loaded = Some(Box::new(loaded));
+            return;
+        }
+        return finish_dual(s, loaded);
+    }
     let (replid, offset) = u.link.full_sync.clone().unwrap_or((None, -1));
     let stream_db = loaded
         .repl
         .as_ref()
         .map_or(0, |r| r.stream_db.max(0) as usize);
+    install_dataset(s, loaded, replid, offset, stream_db);
+}
+
+/// Both halves of a dual-channel sync are done: install the snapshot at the `$ENDOFF`
+/// position, then apply the buffered stream.
+fn finish_dual(s: &mut Server, loaded: persistence::Loaded) {
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    let Some(e) = u.link.endoff.clone() else {
+        return link_failed(s, LinkSlot::Current, "dual-channel sync without $ENDOFF");
+    };
+    u.dual = false;
+    u.dual_continued = false;
+    log_notice!(
+        "Dual channel sync - loaded the snapshot; applying {} buffered bytes of the stream",
+        u.stream_buf.len()
+    );
+    install_dataset(s, loaded, Some(e.replid), e.offset, e.db.max(0) as usize);
+}
+
+/// Swaps `loaded` in as the dataset at replication position (`replid`, `offset`), then the
+/// link streams (starting with what was buffered meanwhile).
+fn install_dataset(
+    s: &mut Server,
+    loaded: persistence::Loaded,
+    replid: Option<String>,
+    offset: i64,
+    stream_db: usize,
+) {
     for db in 0..s.ks.db_count() {
         crate::cmd::multi::touch_watched_existing(s, db);
     }
@@ -529,11 +661,86 @@ pub fn on_load_done(s: &mut Server, res: LoadResult) {
     };
     u.link.on_load_done(true, "");
     u.reploff = offset.max(0);
-    u.read_reploff = u.reploff;
+    u.read_reploff = u.reploff + u.stream_buf.len() as i64;
     u.db = stream_db;
     log_notice!("MASTER <-> REPLICA sync: Finished with success");
     start_streaming(s);
     send_ack(s);
+}
+
+/// Dual-channel: the primary agreed; open the snapshot connection to the same address.
+fn start_rdb_channel(s: &mut Server) {
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    u.dual = true;
+    let target = (u.host.clone(), u.port);
+    log_notice!(
+        "MASTER <-> REPLICA sync: Primary offers dual-channel sync; opening the RDB channel"
+    );
+    let addr = match target.to_socket_addrs().map(|mut a| a.next()) {
+        Ok(Some(a)) => a,
+        _ => {
+            let msg = format!("Unable to resolve {}:{}", target.0, target.1);
+            return link_failed(s, LinkSlot::Current, &msg);
+        }
+    };
+    let stream = match mio::net::TcpStream::connect(addr) {
+        Ok(st) => st,
+        Err(e) => {
+            let msg = format!("Unable to connect to the MASTER's RDB channel: {e}");
+            return link_failed(s, LinkSlot::Current, &msg);
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let cfg = LinkConfig {
+        rdb_channel: true,
+        ..link_config(s)
+    };
+    match s.register_outgoing(Conn::Tcp(stream), addr.to_string(), LinkSlot::Rdb) {
+        Ok(key) => {
+            if let Some(u) = s.repl.current.as_mut() {
+                u.rdb = Some(RdbConn {
+                    link: Link::new(cfg, now_ms()),
+                    client: Some(key),
+                    connecting: true,
+                });
+            }
+        }
+        Err(e) => {
+            let msg = format!("Unable to connect to the MASTER's RDB channel: {e}");
+            link_failed(s, LinkSlot::Current, &msg);
+        }
+    }
+}
+
+/// Dual-channel: the snapshot connection read `$ENDOFF`; the main connection associates with
+/// it and PSYNCs from that offset.
+fn on_endoff(s: &mut Server, e: replication::proto::EndOff) {
+    log_notice!(
+        "MASTER <-> REPLICA sync: received $ENDOFF: offset {}, replication id {}, RDB client id {}",
+        e.offset,
+        e.replid,
+        e.client_id
+    );
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    let actions = u.link.dual_endoff(&e);
+    run_actions(s, LinkSlot::Current, actions);
+}
+
+/// Dual-channel: PSYNC accepted on the main connection.
+fn on_dual_continue(s: &mut Server, _replid: Option<String>) {
+    log_notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization, RDB load in background.");
+    let Some(u) = s.repl.current.as_mut() else {
+        return;
+    };
+    u.dual_continued = true;
+    if let Some(loaded) = u.dual_loaded.take() {
+        log_notice!("Dual channel sync - psync established after rdb load");
+        finish_dual(s, *loaded);
+    }
 }
 
 fn on_continue(s: &mut Server, slot: LinkSlot, replid: Option<String>) {
@@ -571,8 +778,13 @@ fn start_streaming(s: &mut Server) {
         return;
     };
     u.down_since_ms = None;
+    let resume = std::mem::take(&mut u.paused_reading);
     let Some(k) = u.client else { return };
     let buffered = std::mem::take(&mut u.stream_buf);
+    if resume {
+        log_notice!("Replication buffer applied; reading the primary link again.");
+        s.pending_read.push_back(k);
+    }
     let db = u.db;
     let c = &mut s.clients[k];
     c.is_primary_link = true;
@@ -589,11 +801,21 @@ fn start_streaming(s: &mut Server) {
 }
 
 fn on_stream_bytes(s: &mut Server, bytes: Vec<u8>) {
+    let hard = crate::config::special_cobl(s.cfg.get("client-output-buffer-limit"))
+        .get(1)
+        .map_or(0, |l| l.0) as usize;
     let Some(u) = s.repl.current.as_mut() else {
         return;
     };
     if u.link.state() != LinkState::Streaming {
         u.stream_buf.extend_from_slice(&bytes);
+        u.buf_peak = u.buf_peak.max(u.stream_buf.capacity());
+        // At the replica output-buffer hard limit (0 = none) stop reading: the primary keeps
+        // the rest in its buffer for us, and reading resumes once the buffer is applied.
+        if hard > 0 && u.stream_buf.len() >= hard && !u.paused_reading {
+            u.paused_reading = true;
+            log_warning!("Replication buffer limit reached, stopping buffering.");
+        }
         return;
     }
     if let Some(k) = u.client {
@@ -603,23 +825,25 @@ fn on_stream_bytes(s: &mut Server, bytes: Vec<u8>) {
 }
 
 /// A link failed: close it and retry later; a pending attempt also unfreezes.
+/// A failure on the snapshot connection abandons the whole (dual-channel) sync.
 fn link_failed(s: &mut Server, slot: LinkSlot, reason: &str) {
     log_warning!("{reason}");
     let now = now_ms();
+    let slot = if slot == LinkSlot::Rdb {
+        LinkSlot::Current
+    } else {
+        slot
+    };
     let Some(u) = upstream(s, slot) else { return };
     u.last_error = Some(reason.to_string());
     u.retry_at_ms = now + 1000;
-    u.loader = None;
-    u.stream_buf.clear();
     u.connecting = false;
     if u.down_since_ms.is_none() {
         u.down_since_ms = Some(now);
     }
-    if let Some(k) = u.client.take() {
-        s.clients[k].link_slot = None;
-        s.clients[k].is_primary_link = false;
-        s.clients[k].close_asap = true;
-    }
+    let mut keys = u.abandon_sync();
+    keys.extend(u.client.take());
+    close_link_clients(s, keys);
     if slot == LinkSlot::Pending {
         unfreeze(s);
     }
@@ -629,6 +853,25 @@ fn link_failed(s: &mut Server, slot: LinkSlot, reason: &str) {
 /// of a streaming link and reconnect.
 pub fn on_client_freed(s: &mut Server, c: &Client) {
     let Some(slot) = c.link_slot else { return };
+    let key = c.token.0 - crate::server::CLIENT_BASE;
+    if slot == LinkSlot::Rdb {
+        let Some(u) = s.repl.current.as_mut() else {
+            return;
+        };
+        let Some(r) = u.rdb.as_mut().filter(|r| r.client == Some(key)) else {
+            return;
+        };
+        r.client = None;
+        // After the payload's end the primary closes this connection; before, it is a failure.
+        if r.link.state() != LinkState::Loading {
+            link_failed(
+                s,
+                LinkSlot::Current,
+                "Connection with the primary's RDB channel lost during the transfer",
+            );
+        }
+        return;
+    }
     let now = now_ms();
     let streaming = c.is_primary_link;
     let replid = s.repl.ids.replid.clone();
@@ -639,8 +882,7 @@ pub fn on_client_freed(s: &mut Server, c: &Client) {
     }
     u.client = None;
     u.connecting = false;
-    u.loader = None;
-    u.stream_buf.clear();
+    let rdb_clients = u.abandon_sync();
     u.retry_at_ms = now;
     if u.down_since_ms.is_none() {
         u.down_since_ms = Some(now);
@@ -648,6 +890,7 @@ pub fn on_client_freed(s: &mut Server, c: &Client) {
     let cache = streaming && slot == LinkSlot::Current && !c.protocol_error;
     let (off, db) = (u.reploff, c.db);
     u.link = Link::new(cfg, now);
+    close_link_clients(s, rdb_clients);
     if cache {
         s.repl.cached = Some(Cached {
             replid,
@@ -762,7 +1005,13 @@ pub fn cron(s: &mut Server, now: i64) {
             }
             continue;
         }
+        let rdb_actions = u.rdb.as_mut().map(|r| r.link.on_tick(now));
         let actions = u.link.on_tick(now);
+        if let Some(a) = rdb_actions.filter(|a| !a.is_empty()) {
+            run_actions(s, LinkSlot::Rdb, a);
+            continue;
+        }
+        let Some(u) = upstream(s, slot) else { continue };
         if slot == LinkSlot::Current
             && u.link.state() == LinkState::Streaming
             && now - u.last_io_ms > timeout
@@ -787,18 +1036,29 @@ pub fn cron(s: &mut Server, now: i64) {
     resume_reading(s);
 }
 
-/// Back-pressure: while the loader has a lot queued, the link is not read.
+/// Back-pressure: a connection is not read while the loader has a lot queued (the one
+/// carrying the payload), or while the local stream buffer is at its limit (the main one).
 pub fn should_pause_reading(s: &Server, key: usize) -> bool {
-    s.repl
-        .current
+    let Some(u) = s.repl.current.as_ref() else {
+        return false;
+    };
+    let payload_conn = match u.rdb.as_ref() {
+        Some(r) => r.client,
+        None => u.client,
+    };
+    let loader_full = u
+        .loader
         .as_ref()
-        .filter(|u| u.client == Some(key))
-        .and_then(|u| u.loader.as_ref())
-        .is_some_and(|l| l.queued.load(Ordering::Relaxed) > 256 * 1024 * 1024)
+        .is_some_and(|l| l.queued.load(Ordering::Relaxed) > 256 * 1024 * 1024);
+    (loader_full && payload_conn == Some(key)) || (u.paused_reading && u.client == Some(key))
 }
 
 fn resume_reading(s: &mut Server) {
-    if let Some(k) = s.repl.current.as_ref().and_then(|u| u.client) {
+    let Some(u) = s.repl.current.as_ref() else {
+        return;
+    };
+    let keys = [u.client, u.rdb.as_ref().and_then(|r| r.client)];
+    for k in keys.into_iter().flatten() {
         if !should_pause_reading(s, k) {
             s.pending_read.push_back(k);
         }
@@ -815,8 +1075,14 @@ pub fn info_fields(s: &Server, u: &Upstream, now: i64, out: &mut String) {
     };
     let in_transfer = matches!(
         u.link.state(),
-        LinkState::AwaitPayload | LinkState::Payload | LinkState::Loading
-    );
+        LinkState::DualAwaitEndOff
+            | LinkState::DualAwaitRdbIdReply
+            | LinkState::AwaitPayload
+            | LinkState::Payload
+            | LinkState::Loading
+    ) || u.dual;
+    // The payload arrives on the snapshot connection in a dual-channel sync.
+    let payload_link = u.rdb.as_ref().map_or(&u.link, |r| &r.link);
     let (read_off, applied) = if u.client.is_some() || s.repl.cached.is_none() {
         (u.read_reploff, u.reploff)
     } else {
@@ -827,18 +1093,20 @@ pub fn info_fields(s: &Server, u: &Upstream, now: i64, out: &mut String) {
     };
     let _ = write!(
         out,
-        "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+        "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\nreplicas_repl_buffer_size:{}\r\nreplicas_repl_buffer_peak:{}\r\n",
         u.host,
         u.port,
         if up { "up" } else { "down" },
         last_io,
         in_transfer as u8,
         read_off,
-        applied
+        applied,
+        u.stream_buf.capacity(),
+        u.buf_peak
     );
     if in_transfer {
-        let total = u.link.payload_total.map_or(-1, |t| t as i64);
-        let read = u.link.payload_read as i64;
+        let total = payload_link.payload_total.map_or(-1, |t| t as i64);
+        let read = payload_link.payload_read as i64;
         let perc = if total > 0 {
             read as f64 * 100.0 / total as f64
         } else if total == 0 {
