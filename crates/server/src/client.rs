@@ -140,6 +140,8 @@ pub struct Client {
     /// Bytes of the command being parsed that earlier reads already consumed (the offset
     /// accounting of a primary link needs each command's exact size).
     pub partial_consumed: usize,
+    /// The peer closed the connection after data still to be processed.
+    pub peer_closed: bool,
     /// Encoded replies not yet written; `out_pos` bytes of it are already sent.
     pub out: Vec<u8>,
     pub out_pos: usize,
@@ -215,6 +217,7 @@ impl Client {
             pending: std::collections::VecDeque::new(),
             pending_error: None,
             partial_consumed: 0,
+            peer_closed: false,
             out: Vec::with_capacity(1024),
             out_pos: 0,
             out_chunks: VecDeque::new(),

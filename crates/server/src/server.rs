@@ -522,10 +522,14 @@ impl Server {
         if got > 0 {
             self.on_input(key, got);
         }
-        if closed {
+        if closed && got == 0 {
             self.free_client(key);
             return;
         }
+        // Data followed by the peer's close in one read: what it sent is still processed
+        // (a client that writes a command and closes, a primary that sends the end of a
+        // payload and closes), then the client is freed.
+        self.clients[key].peer_closed = closed;
         let id = self.clients[key].id;
         self.ready.push((key, id));
     }
@@ -562,9 +566,16 @@ impl Server {
             }
             if c.link_slot.is_some() && !c.is_primary_link {
                 crate::repl::replica::link_input(self, key);
-                continue;
+            } else {
+                crate::dispatch::process_input(self, key);
             }
-            crate::dispatch::process_input(self, key);
+            if self
+                .clients
+                .get(key)
+                .is_some_and(|c| c.id == id && c.peer_closed)
+            {
+                self.free_client(key);
+            }
         }
         let mut ready = ready;
         ready.clear();

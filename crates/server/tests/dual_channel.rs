@@ -329,3 +329,39 @@ fn disk_based_primary_uses_one_channel() {
     assert_eq!(digest(&p), digest(&r));
     assert_eq!(stat(&p, "sync_partial_ok"), 0, "no main-channel PSYNC");
 }
+
+/// The main connection's PSYNC is refused (the primary's history changed between `$ENDOFF`
+/// and the PSYNC): the replica abandons the sync, keeps its data, and the retry converges.
+#[test]
+fn main_channel_psync_rejected() {
+    let p = dual(&[]);
+    let r = dual(&[]);
+    fill(&mut p.conn(), 500);
+    r.conn().cmd(&["SET", "old", "data"]);
+    assert_eq!(r.conn().text(&["DEBUG", "PAUSE-AFTER-FORK", "1"]), "OK");
+    replicaof(&r, &p);
+    let pid = r.pid().expect("replica pid");
+    wait_for("the replica to stop before its PSYNC", T, || {
+        process_stopped(pid)
+    });
+    let mut pc = p.conn();
+    assert_eq!(pc.text(&["DEBUG", "CHANGE-REPL-ID"]), "OK");
+    r.resume();
+    let mut rc = r.conn();
+    assert_eq!(rc.text(&["DEBUG", "PAUSE-AFTER-FORK", "0"]), "OK");
+    r.wait_log("Unexpected reply to the dual-channel PSYNC", T);
+    wait_synced(&p, &r);
+    assert_eq!(digest(&p), digest(&r));
+    assert!(stat(&p, "sync_partial_err") >= 1, "the PSYNC was refused");
+}
+
+/// True if the process is stopped (SIGSTOP): state `T` in /proc/<pid>/stat.
+fn process_stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|st| {
+            st.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('T'))
+        })
+        .unwrap_or(false)
+}

@@ -197,6 +197,24 @@ fn commands_pipelined_after_a_blocking_command_wait_for_it() {
     assert_eq!(c.read_frame(), Frame::Int(1));
 }
 
+/// A client that writes commands and closes at once: the commands still run (as in Redis).
+#[test]
+fn commands_sent_just_before_close_are_executed() {
+    let srv = start(&[]);
+    let mut s = raw(srv.port);
+    let mut out = Vec::new();
+    resp::reply::encode_command(&mut out, &["SET", "written", "then-closed"]);
+    resp::reply::encode_command(&mut out, &["INCR", "n"]);
+    send(&mut s, &out);
+    s.shutdown(Shutdown::Both).expect("shutdown");
+    drop(s);
+    let mut c = srv.conn();
+    wait_for("the commands to be applied", WAIT, || {
+        c.cmd(&["GET", "written"]).text() == "then-closed"
+    });
+    assert_eq!(c.text(&["GET", "n"]), "1");
+}
+
 /// Commands before a malformed request in the same write are answered; then the error.
 #[test]
 fn a_protocol_error_after_valid_pipelined_commands() {

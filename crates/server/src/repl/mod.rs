@@ -73,6 +73,8 @@ pub struct Repl {
     /// Dual-channel snapshot connections whose main connection has not PSYNCed yet, by
     /// client id (INFO `replicas_waiting_psync`). Each pins the backlog from its offset.
     pub waiting_psync: BTreeMap<u64, primary::WaitingPsync>,
+    /// `DEBUG PAUSE-AFTER-FORK 1`: SIGSTOP before a dual-channel PSYNC.
+    pub pause_before_dual_psync: bool,
 }
 
 impl Repl {
@@ -97,6 +99,7 @@ impl Repl {
             failover_state: "no-failover",
             rdb_client_grace_secs: 60,
             waiting_psync: BTreeMap::new(),
+            pause_before_dual_psync: false,
         }
     }
 
@@ -318,6 +321,16 @@ pub fn debug_or_unknown(s: &mut Server, _key: usize, argv: &[Bytes]) -> Reply {
             s.repl.ids.reset(crate::util::random_hex40());
             Reply::Ok
         }
+        // Valkey's test hook: stop this process (SIGSTOP) right before a dual-channel main
+        // connection sends its PSYNC, so a test can act in that window and SIGCONT it. (The
+        // primary-side meaning, stopping after fork, has no equivalent: there is no fork.)
+        "pause-after-fork" if argv.len() == 3 => match commands::args::int(&argv[2]) {
+            Ok(v @ (0 | 1)) => {
+                s.repl.pause_before_dual_psync = v == 1;
+                Reply::Ok
+            }
+            _ => commands::errors::err(commands::errors::NOT_INT),
+        },
         "delay-rdb-client-free-seconds" if argv.len() == 3 => match commands::args::int(&argv[2]) {
             Ok(v) if v >= 0 => {
                 s.repl.rdb_client_grace_secs = v as u64;

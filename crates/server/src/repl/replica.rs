@@ -386,6 +386,14 @@ fn run_actions(s: &mut Server, mut slot: LinkSlot, actions: Vec<Action>) {
 }
 
 fn send(s: &mut Server, slot: LinkSlot, bytes: &[u8]) {
+    let dual_psync = s.repl.current.as_ref().is_some_and(|u| {
+        slot == LinkSlot::Current && u.dual && u.link.state() == LinkState::AwaitPsyncReply
+    });
+    if dual_psync && s.repl.pause_before_dual_psync {
+        log_notice!("DEBUG PAUSE-AFTER-FORK: stopping before the dual-channel PSYNC");
+        // SAFETY: raise(3) with a valid signal number; the process resumes on SIGCONT.
+        unsafe { libc::raise(libc::SIGSTOP) };
+    }
     if let Some(k) = client_of(s, slot) {
         s.clients[k].push_raw(bytes);
     }
