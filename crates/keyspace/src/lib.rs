@@ -245,6 +245,21 @@ impl Keyspace {
         Some(obj)
     }
 
+    /// Starts loading what looking up these members of the collection at `key` will read
+    /// (set members, hash fields, sorted-set members; by [`types::hash_key`]). No effect on
+    /// other values, missing keys, or compact encodings (which are small and contiguous).
+    pub fn prefetch_members(&self, db: usize, key: &[u8], hashes: &[u64]) {
+        let Some(obj) = self.dbs.get(db).and_then(|d| d.keys.get(key)) else {
+            return;
+        };
+        match obj.value() {
+            ValueRef::Set(s) => s.prefetch_members(hashes),
+            ValueRef::Hash(h) => h.prefetch_fields(hashes),
+            ValueRef::ZSet(z) => z.prefetch_members(hashes),
+            _ => {}
+        }
+    }
+
     /// Starts loading what lookups of these keys (by [`types::hash_key`]) in `db` will read,
     /// so that a pipeline's cache misses overlap (see [`types::SegMap::prefetch`]).
     pub fn prefetch(&self, db: usize, hashes: &[u64]) {

@@ -2,8 +2,6 @@
 //! order), MULTI queueing, execution, statistics, propagation to replicas, and the work after a
 //! command (WATCH invalidation, serving blocked clients).
 
-use std::time::Instant;
-
 use bytes::Bytes;
 use commands::errors::{self, err};
 use commands::spec::flags as f;
@@ -76,9 +74,15 @@ fn parses_ahead(c: &crate::client::Client) -> bool {
 
 /// For an ordinary client with nothing queued: parses the complete commands in its query
 /// buffer (up to [`BATCH`]) into its pending queue and adds the hash of each command's first
-/// argument (the first key, for most commands) to `hashes`, for prefetching. Returns the
+/// argument (the first key, for most commands) to `hashes`, and for collection commands the
+/// key and the hash of the first member/field to `members`, for prefetching. Returns the
 /// client's database if anything was parsed.
-pub fn parse_ahead(s: &mut Server, key: usize, hashes: &mut Vec<u64>) -> Option<usize> {
+pub fn parse_ahead(
+    s: &mut Server,
+    key: usize,
+    hashes: &mut Vec<u64>,
+    members: &mut Vec<MemberHint>,
+) -> Option<usize> {
     let c = s.clients.get_mut(key)?;
     if !parses_ahead(c) || c.blocked.is_some() || !c.pending.is_empty() {
         return None;
@@ -86,11 +90,15 @@ pub fn parse_ahead(s: &mut Server, key: usize, hashes: &mut Vec<u64>) -> Option<
     if c.pending_error.is_some() || c.close_after_reply || c.close_asap {
         return None;
     }
+    let db = c.db;
     while c.pending.len() < BATCH {
         match c.parser.parse(&mut c.query) {
             Ok(Parsed::Command(argv)) => {
                 if let Some(k) = argv.get(1) {
                     hashes.push(types::hash_key(k));
+                    if let Some(m) = member_arg(&argv) {
+                        members.push((db, k.clone(), types::hash_key(m)));
+                    }
                 }
                 c.pending.push_back(argv);
             }
@@ -110,14 +118,67 @@ pub fn parse_ahead(s: &mut Server, key: usize, hashes: &mut Vec<u64>) -> Option<
 /// nothing was queued.
 fn parse_batch(s: &mut Server, key: usize) -> bool {
     let mut hashes = std::mem::take(&mut s.prefetch_scratch);
-    let db = parse_ahead(s, key, &mut hashes);
+    let mut members = std::mem::take(&mut s.member_scratch);
+    let db = parse_ahead(s, key, &mut hashes, &mut members);
     if let (Some(db), true) = (db, hashes.len() > 1) {
-        s.ks.prefetch(db, &hashes);
+        prefetch(s, db, &hashes, &members);
     }
     hashes.clear();
+    members.clear();
     s.prefetch_scratch = hashes;
+    s.member_scratch = members;
     let c = &s.clients[key];
     !c.pending.is_empty() || c.pending_error.is_some()
+}
+
+/// A collection member named by a parsed-ahead command: (database, key, member hash).
+pub type MemberHint = (usize, Bytes, u64);
+
+/// Prefetches the keys (`hashes`) of a batch of parsed commands, then the collection members
+/// they name, grouped by key (a pipeline of SADDs to one set prefetches its members together).
+pub fn prefetch(s: &Server, db: usize, hashes: &[u64], members: &[MemberHint]) {
+    s.ks.prefetch(db, hashes);
+    let mut run: Vec<u64> = Vec::new();
+    let mut i = 0;
+    while i < members.len() {
+        let (mdb, mkey, _) = &members[i];
+        run.clear();
+        let mut j = i;
+        while j < members.len() && members[j].0 == *mdb && members[j].1 == *mkey {
+            run.push(members[j].2);
+            j += 1;
+        }
+        if run.len() > 1 {
+            s.ks.prefetch_members(*mdb, mkey, &run);
+        }
+        i = j;
+    }
+}
+
+/// The first member/field argument of collection commands, as a prefetch hint (a wrong
+/// guess only costs the hint).
+fn member_arg(argv: &[Bytes]) -> Option<&Bytes> {
+    let name = &argv[0];
+    if argv.len() < 3 || !(4..=12).contains(&name.len()) {
+        return None;
+    }
+    let mut buf = [0u8; 12];
+    for (d, c) in buf.iter_mut().zip(name.iter()) {
+        *d = c.to_ascii_lowercase();
+    }
+    match &buf[..name.len()] {
+        b"sadd" | b"srem" | b"sismember" | b"smismember" | b"hset" | b"hsetnx" | b"hget"
+        | b"hmget" | b"hmset" | b"hdel" | b"hexists" | b"hincrby" | b"hincrbyfloat"
+        | b"hstrlen" | b"zscore" | b"zmscore" | b"zrank" | b"zrevrank" | b"zrem" => argv.get(2),
+        b"zincrby" => argv.get(3),
+        b"zadd" => {
+            let flags: [&[u8]; 6] = [b"nx", b"xx", b"gt", b"lt", b"ch", b"incr"];
+            let score = (2..argv.len())
+                .find(|&i| !flags.iter().any(|f| argv[i].eq_ignore_ascii_case(f)))?;
+            argv.get(score + 1)
+        }
+        _ => None,
+    }
 }
 
 /// A malformed request: reply with the error and close after the reply (a replica's link to
@@ -159,7 +220,7 @@ pub fn full_name(spec: &'static CommandSpec) -> &'static str {
 
 /// Redis's `processCommand`: checks, MULTI queueing, then `call`.
 pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
-    s.ks.now_ms = now_ms();
+    s.ks.now_ms = s.clock.now_ms();
     let spec = match resolve(&argv) {
         Ok(spec) => spec,
         Err(e) => return reject(s, key, e, None, &argv),
@@ -320,7 +381,7 @@ pub fn call(
     argv: &[Bytes],
     name: &'static str,
 ) -> Reply {
-    let start = Instant::now();
+    let start = s.clock.mono_us();
     s.ks.events.track = !s.watched.is_empty() || !s.blocking.is_empty();
     let c = &mut s.clients[key];
     c.last_cmd = name;
@@ -338,17 +399,22 @@ pub fn call(
         Handler::Container => (errors::wrong_arity(name), 0, None),
     };
     s.exec_depth -= 1;
-    let elapsed = start.elapsed();
-    record_stats(s, key, spec, argv, &reply, elapsed);
+    let elapsed_us = s.clock.mono_us().saturating_sub(start);
+    record_stats(s, key, spec, argv, &reply, elapsed_us);
     propagate_expired(s);
+    // Nothing reads the stream unless this node is a primary with a backlog (replicas
+    // proxy their primary's bytes instead): then there is nothing to build.
+    let propagating = s.repl.buf.is_some() && !s.repl.is_replica();
     if dirty > 0 {
         s.persist.dirty += dirty;
-        let db = s.clients.get(key).map(|c| c.db).unwrap_or(db);
-        match rewrite {
-            None => s.prop_unit.push((db, argv.to_vec())),
-            Some(cmds) => s.prop_unit.extend(cmds.into_iter().map(|c| (db, c))),
+        if propagating {
+            let db = s.clients.get(key).map(|c| c.db).unwrap_or(db);
+            match rewrite {
+                None => s.prop_unit.push((db, argv.to_vec())),
+                Some(cmds) => s.prop_unit.extend(cmds.into_iter().map(|c| (db, c))),
+            }
         }
-    } else if let Some(cmds) = rewrite {
+    } else if let Some(cmds) = rewrite.filter(|_| propagating) {
         // Some commands propagate even without dirtying (e.g. PUBLISH in cluster); keep explicit rewrites.
         let db = s.clients.get(key).map(|c| c.db).unwrap_or(db);
         s.prop_unit
@@ -403,9 +469,8 @@ fn record_stats(
     spec: &'static CommandSpec,
     argv: &[Bytes],
     reply: &Reply,
-    elapsed: std::time::Duration,
+    us: u64,
 ) {
-    let us = elapsed.as_micros() as u64;
     s.stats.total_commands += 1;
     let st = s.stats.command(spec);
     st.calls += 1;

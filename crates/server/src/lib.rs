@@ -8,6 +8,7 @@
 
 pub mod blocking;
 pub mod client;
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod dispatch;

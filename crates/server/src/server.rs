@@ -65,6 +65,10 @@ pub struct Server {
     ready: Vec<(usize, u64)>,
     /// Scratch space for the key hashes prefetched by [`Server::process_ready`].
     pub prefetch_scratch: Vec<u64>,
+    /// Scratch space for the collection members prefetched with them.
+    pub member_scratch: Vec<crate::dispatch::MemberHint>,
+    /// The cheap per-command clock (see [`crate::clock`]).
+    pub clock: crate::clock::Clock,
     pub waker: Arc<Waker>,
     pub bg_tx: Sender<BgEvent>,
     pub bg_rx: Receiver<BgEvent>,
@@ -130,6 +134,8 @@ impl Server {
             pending_read: VecDeque::new(),
             ready: Vec::new(),
             prefetch_scratch: Vec::new(),
+            member_scratch: Vec::new(),
+            clock: crate::clock::Clock::new(),
             waker,
             bg_tx,
             bg_rx,
@@ -286,18 +292,19 @@ impl Server {
                     log_warning!("Event loop error: {e}");
                 }
             }
-            self.ks.now_ms = now_ms();
+            self.ks.now_ms = self.clock.now_ms();
             for ev in events.iter() {
                 self.handle_event(
                     ev.token(),
                     ev.is_readable() || ev.is_read_closed() || ev.is_error(),
                     ev.is_writable(),
+                    ev.is_read_closed() || ev.is_error(),
                 );
             }
             let pending: Vec<usize> = self.pending_read.drain(..).collect();
             for key in pending {
                 if self.clients.contains(key) {
-                    self.read_client(key);
+                    self.read_client(key, true);
                 }
             }
             self.process_ready();
@@ -326,7 +333,9 @@ impl Server {
         t
     }
 
-    fn handle_event(&mut self, token: Token, readable: bool, writable: bool) {
+    /// `closing`: the peer's close (or an error) is already known, so reading goes on until
+    /// the read that reports it.
+    fn handle_event(&mut self, token: Token, readable: bool, writable: bool, closing: bool) {
         match token.0 {
             0 => {}
             t if (LISTENER_BASE..CLIENT_BASE).contains(&t) => self.accept(t - LISTENER_BASE),
@@ -345,7 +354,7 @@ impl Server {
                     self.write_client(key);
                 }
                 if readable && self.clients.contains(key) {
-                    self.read_client(key);
+                    self.read_client(key, closing);
                 }
             }
         }
@@ -464,7 +473,7 @@ impl Server {
     }
 
     /// Reads what the socket has (up to a budget), then processes complete commands.
-    pub fn read_client(&mut self, key: usize) {
+    pub fn read_client(&mut self, key: usize, until_closed: bool) {
         if self.clients[key].connecting || crate::repl::replica::should_pause_reading(self, key) {
             return;
         }
@@ -495,12 +504,20 @@ impl Server {
                         break;
                     }
                     Ok(n) => {
+                        let short = n < buf.len();
                         // SAFETY: `n` bytes were written by read().
                         unsafe { c.query.set_len(c.query.len() + n) };
                         got += n;
                         budget = budget.saturating_sub(n);
                         if budget == 0 {
                             self.pending_read.push_back(key);
+                            break;
+                        }
+                        // A short read emptied the socket's queue: data (or a close) arriving
+                        // later raises a new edge-triggered event, so the read that would only
+                        // return EAGAIN is skipped (one syscall per client per loop saved). A
+                        // close already reported with this event is read to the end.
+                        if short && !until_closed {
                             break;
                         }
                     }
@@ -543,20 +560,24 @@ impl Server {
         }
         let ready = std::mem::take(&mut self.ready);
         let mut hashes = std::mem::take(&mut self.prefetch_scratch);
+        let mut members = std::mem::take(&mut self.member_scratch);
         let mut db = None;
         for &(key, id) in &ready {
             if self.clients.get(key).is_some_and(|c| c.id == id) {
-                if let Some(d) = crate::dispatch::parse_ahead(self, key, &mut hashes) {
+                if let Some(d) = crate::dispatch::parse_ahead(self, key, &mut hashes, &mut members)
+                {
                     // Prefetching assumes one database; a mix is rare and only loses the hint.
                     db = db.or(Some(d));
                 }
             }
         }
         if hashes.len() > 1 {
-            self.ks.prefetch(db.unwrap_or(0), &hashes);
+            crate::dispatch::prefetch(self, db.unwrap_or(0), &hashes, &members);
         }
         hashes.clear();
+        members.clear();
         self.prefetch_scratch = hashes;
+        self.member_scratch = members;
         for &(key, id) in &ready {
             let Some(c) = self.clients.get(key) else {
                 continue;
@@ -677,6 +698,7 @@ impl Server {
 
     /// Periodic work (`serverCron`), `hz` times per second.
     fn cron(&mut self) {
+        self.clock.anchor();
         self.last_cron = Instant::now();
         self.cron_loops += 1;
         let now = now_ms();

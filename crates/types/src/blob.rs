@@ -75,6 +75,14 @@ impl Blob {
         Blob(NonZeroUsize::new(block.as_ptr() as usize).unwrap_or(NonZeroUsize::MIN))
     }
 
+    /// Starts loading the heap block of a non-inline string.
+    #[inline]
+    pub fn prefetch(&self) {
+        if !self.is_inline() {
+            crate::segmap::prefetch(self.0.get() as *const u8);
+        }
+    }
+
     fn is_inline(&self) -> bool {
         self.0.get() & 1 == 1
     }
@@ -186,6 +194,14 @@ pub struct Pair(NonNull<u8>);
 unsafe impl Send for Pair {}
 // SAFETY: as above.
 unsafe impl Sync for Pair {}
+
+impl Pair {
+    /// Starts loading the block (field first).
+    #[inline]
+    pub fn prefetch(&self) {
+        crate::segmap::prefetch(self.0.as_ptr());
+    }
+}
 
 impl Pair {
     pub fn new(field: &[u8], value: &[u8]) -> Pair {

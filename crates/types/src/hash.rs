@@ -13,6 +13,10 @@ impl SegItem for Pair {
     fn seg_key(&self) -> &[u8] {
         self.field()
     }
+
+    fn prefetch(&self) {
+        Pair::prefetch(self)
+    }
 }
 
 /// Size thresholds of the compact encoding (`hash-max-listpack-*`).
@@ -180,6 +184,15 @@ impl Hash {
         match self {
             Hash::Listpack(v) => v.capacity() * 8 + v.iter().map(Pair::heap_size).sum::<usize>(),
             Hash::Table(m) => m.overhead_bytes() + m.iter().map(Pair::heap_size).sum::<usize>(),
+        }
+    }
+}
+
+impl Hash {
+    /// Starts loading what looking up these fields (by [`crate::hash_key`]) will read.
+    pub fn prefetch_fields(&self, hashes: &[u64]) {
+        if let Hash::Table(m) = self {
+            m.prefetch(hashes, |p| p.prefetch());
         }
     }
 }

@@ -24,6 +24,11 @@ use std::sync::OnceLock;
 /// Entries stored in a [`SegMap`] expose the key they are found by.
 pub trait SegItem: Clone {
     fn seg_key(&self) -> &[u8];
+
+    /// Starts loading what comparing this entry's key will read (for entries that point to
+    /// their key). See [`SegMap::prefetch`].
+    #[inline]
+    fn prefetch(&self) {}
 }
 
 /// Largest segment before it splits. Bounds the copy made by the first write to a segment that

@@ -13,6 +13,10 @@ impl SegItem for Blob {
     fn seg_key(&self) -> &[u8] {
         self.as_bytes()
     }
+
+    fn prefetch(&self) {
+        Blob::prefetch(self)
+    }
 }
 
 /// `set-max-intset-entries`, `set-max-listpack-entries`, `set-max-listpack-value`.
@@ -281,6 +285,15 @@ impl Set {
             Set::Intset(v) => v.capacity() * 8,
             Set::Listpack(v) => v.capacity() * 8 + v.iter().map(Blob::heap_size).sum::<usize>(),
             Set::Table(m) => m.overhead_bytes() + m.iter().map(Blob::heap_size).sum::<usize>(),
+        }
+    }
+}
+
+impl Set {
+    /// Starts loading what looking up these members (by [`crate::hash_key`]) will read.
+    pub fn prefetch_members(&self, hashes: &[u64]) {
+        if let Set::Table(m) = self {
+            m.prefetch(hashes, |b| b.prefetch());
         }
     }
 }

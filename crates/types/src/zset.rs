@@ -114,6 +114,10 @@ impl SegItem for ZNode {
     fn seg_key(&self) -> &[u8] {
         self.member()
     }
+
+    fn prefetch(&self) {
+        crate::segmap::prefetch(self.0.as_ptr());
+    }
 }
 
 impl std::fmt::Debug for ZNode {
@@ -474,6 +478,15 @@ impl ZSet {
         match self {
             ZSet::Listpack(v) => v.capacity() * 8 + nodes,
             ZSet::Skiplist { dict, .. } => dict.overhead_bytes() + self.len() * 12 + nodes,
+        }
+    }
+}
+
+impl ZSet {
+    /// Starts loading what looking up these members (by [`crate::hash_key`]) will read.
+    pub fn prefetch_members(&self, hashes: &[u64]) {
+        if let ZSet::Skiplist { dict, .. } = self {
+            dict.prefetch(hashes, |n| n.prefetch());
         }
     }
 }
