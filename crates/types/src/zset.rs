@@ -153,6 +153,45 @@ fn cmp_nodes(a: &ZNode, b: &ZNode) -> Ordering {
     cmp_elem(a.score(), a.member(), b.score(), b.member())
 }
 
+/// A tree entry: the score inline beside the shared node, so that ordering by score (the
+/// common case) reads only the tree node; the member is read only when scores tie.
+#[derive(Clone)]
+pub struct Ranked {
+    score: f64,
+    node: ZNode,
+}
+
+impl Ranked {
+    fn new(node: ZNode) -> Ranked {
+        Ranked {
+            score: node.score(),
+            node,
+        }
+    }
+
+    pub fn score(&self) -> f64 {
+        self.score
+    }
+
+    pub fn member(&self) -> &[u8] {
+        self.node.member()
+    }
+
+    /// Orders this entry against (`score`, `member`), reading the member only on a tie.
+    fn cmp_to(&self, score: f64, member: &[u8]) -> Ordering {
+        match self.score.partial_cmp(&score).unwrap_or(Ordering::Equal) {
+            Ordering::Equal => self.member().cmp(member),
+            o => o,
+        }
+    }
+}
+
+impl std::fmt::Debug for Ranked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.node.fmt(f)
+    }
+}
+
 /// One end of a score range (`(1.5` is exclusive).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ScoreBound {
@@ -207,7 +246,7 @@ pub enum ZSet {
     Listpack(Vec<ZNode>),
     Skiplist {
         dict: SegMap<ZNode>,
-        tree: CountedBTree<ZNode>,
+        tree: CountedBTree<Ranked>,
     },
 }
 
@@ -244,10 +283,12 @@ impl ZSet {
             let nodes = items.iter().map(|(m, s)| ZNode::new(m, listpack_score(*s)));
             return ZSet::Listpack(nodes.collect());
         }
-        let tree = CountedBTree::from_sorted_iter(items.iter().map(|(m, s)| ZNode::new(m, *s)));
+        let tree = CountedBTree::from_sorted_iter(
+            items.iter().map(|(m, s)| Ranked::new(ZNode::new(m, *s))),
+        );
         let mut dict = SegMap::new();
         for n in tree.iter() {
-            dict.insert_new(n.clone());
+            dict.insert_new(n.node.clone());
         }
         ZSet::Skiplist { dict, tree }
     }
@@ -297,6 +338,21 @@ impl ZSet {
 
     /// Sets `member`'s score; returns true if the member is new.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: ZSetLimits) -> bool {
+        if let ZSet::Skiplist { dict, tree } = self {
+            // An existing member changes score in place: its dictionary slot is reused (no
+            // removal and re-insertion in the hash index); only the tree entry moves.
+            if let Some(loc) = dict.locate(member) {
+                let old = dict.at(loc).score();
+                if old == score {
+                    return false;
+                }
+                tree.remove_by(|e| e.cmp_to(old, member));
+                let node = ZNode::new(member, score);
+                *dict.at_mut(loc) = node.clone();
+                tree.insert_by(Ranked::new(node), |a, _| a.cmp_to(score, member));
+                return false;
+            }
+        }
         let existed = self.remove(member).is_some();
         if let ZSet::Listpack(v) = self {
             if v.len() + 1 > limits.max_entries || member.len() > limits.max_value {
@@ -314,7 +370,8 @@ impl ZSet {
             }
             ZSet::Skiplist { dict, tree } => {
                 dict.insert_new(node.clone());
-                tree.insert_by(node, cmp_nodes);
+                let (sc, m) = (node.score(), node.member().to_vec());
+                tree.insert_by(Ranked::new(node), |a, _| a.cmp_to(sc, &m));
             }
         }
         !existed
@@ -330,7 +387,7 @@ impl ZSet {
             ZSet::Skiplist { dict, tree } => {
                 let node = dict.remove(member)?;
                 let (s, m) = (node.score(), node.member());
-                tree.remove_by(|e| cmp_elem(e.score(), e.member(), s, m));
+                tree.remove_by(|e| e.cmp_to(s, m));
                 Some(s)
             }
         }
@@ -342,7 +399,8 @@ impl ZSet {
             for n in v.iter() {
                 dict.insert_new(n.clone());
             }
-            let tree = CountedBTree::from_sorted_iter(std::mem::take(v));
+            let tree =
+                CountedBTree::from_sorted_iter(std::mem::take(v).into_iter().map(Ranked::new));
             *self = ZSet::Skiplist { dict, tree };
         }
     }
@@ -354,27 +412,26 @@ impl ZSet {
             ZSet::Skiplist { dict, tree } => {
                 let node = dict.get(member)?;
                 let (s, m) = (node.score(), node.member());
-                Some(tree.count_before(|e| cmp_elem(e.score(), e.member(), s, m)))
+                Some(tree.count_before(|e| e.cmp_to(s, m)))
             }
         }
     }
 
     /// The element at ascending rank `r`.
     pub fn get(&self, r: usize) -> Option<(&[u8], f64)> {
-        let n = match self {
-            ZSet::Listpack(v) => v.get(r),
-            ZSet::Skiplist { tree, .. } => tree.get(r),
-        }?;
-        Some((n.member(), n.score()))
+        match self {
+            ZSet::Listpack(v) => v.get(r).map(|n| (n.member(), n.score())),
+            ZSet::Skiplist { tree, .. } => tree.get(r).map(|n| (n.member(), n.score())),
+        }
     }
 
-    /// Number of elements ordered before the first one `pred` accepts, for a predicate that
-    /// is true for a prefix of the order ("is before the bound").
-    fn count_prefix(&self, before: impl Fn(&ZNode) -> bool) -> usize {
+    /// Number of elements ordered before the first one `before` rejects, for a predicate on
+    /// (score, member) that is true for a prefix of the order ("is before the bound").
+    fn count_prefix(&self, before: impl for<'a> Fn(f64, &dyn Fn() -> &'a [u8]) -> bool) -> usize {
         match self {
-            ZSet::Listpack(v) => v.partition_point(before),
+            ZSet::Listpack(v) => v.partition_point(|n| before(n.score(), &|| n.member())),
             ZSet::Skiplist { tree, .. } => tree.count_before(|e| {
-                if before(e) {
+                if before(e.score, &|| e.member()) {
                     Ordering::Less
                 } else {
                     Ordering::Greater
@@ -385,16 +442,16 @@ impl ZSet {
 
     /// Rank interval `[start, end)` of the elements with `min <= score <= max`.
     pub fn score_range(&self, min: ScoreBound, max: ScoreBound) -> (usize, usize) {
-        let start = self.count_prefix(|n| min.before_min(n.score()));
-        let end = self.count_prefix(|n| max.within_max(n.score()));
+        let start = self.count_prefix(|s, _| min.before_min(s));
+        let end = self.count_prefix(|s, _| max.within_max(s));
         (start, end.max(start))
     }
 
     /// Rank interval `[start, end)` of the elements within a lexicographic range (meaningful
     /// when all scores are equal, as Redis documents).
     pub fn lex_range(&self, min: &LexBound, max: &LexBound) -> (usize, usize) {
-        let start = self.count_prefix(|n| min.before_min(n.member()));
-        let end = self.count_prefix(|n| max.within_max(n.member()));
+        let start = self.count_prefix(|_, m| min.before_min(m()));
+        let end = self.count_prefix(|_, m| max.within_max(m()));
         (start, end.max(start))
     }
 
@@ -408,14 +465,17 @@ impl ZSet {
         fn pair(z: &ZNode) -> (&[u8], f64) {
             (z.member(), z.score())
         }
+        fn ranked(z: &Ranked) -> (&[u8], f64) {
+            (z.member(), z.score)
+        }
         match (self, rev) {
             (ZSet::Listpack(v), false) => v[start..end].iter().map(pair).collect(),
             (ZSet::Listpack(v), true) => v[start..end].iter().rev().map(pair).collect(),
             (ZSet::Skiplist { tree, .. }, false) => {
-                tree.iter_from(start).take(n).map(pair).collect()
+                tree.iter_from(start).take(n).map(ranked).collect()
             }
             (ZSet::Skiplist { tree, .. }, true) => {
-                tree.iter_rev_from(end - 1).take(n).map(pair).collect()
+                tree.iter_rev_from(end - 1).take(n).map(ranked).collect()
             }
         }
     }
@@ -433,7 +493,7 @@ impl ZSet {
                 for n in &nodes {
                     dict.remove(n.member());
                 }
-                nodes
+                nodes.into_iter().map(|r| r.node).collect()
             }
         };
         removed
