@@ -94,10 +94,15 @@ pub fn parse_ahead(
     while c.pending.len() < BATCH {
         match c.parser.parse(&mut c.query) {
             Ok(Parsed::Command(argv)) => {
-                if let Some(k) = argv.get(1) {
-                    hashes.push(types::hash_key(k));
-                    if let Some(m) = member_arg(&argv) {
-                        members.push((db, k.clone(), types::hash_key(m)));
+                if hashes.len() < PREFETCH_MAX {
+                    if let Some(k) = argv.get(1) {
+                        hashes.push(types::hash_key(k));
+                        if let Some(m) = member_arg(&argv) {
+                            members.push((db, k.clone(), types::hash_key(m)));
+                        }
+                        for k in more_keys(&argv) {
+                            hashes.push(types::hash_key(k));
+                        }
                     }
                 }
                 c.pending.push_back(argv);
@@ -153,6 +158,30 @@ pub fn prefetch(s: &Server, db: usize, hashes: &[u64], members: &[MemberHint]) {
         }
         i = j;
     }
+}
+
+/// Most key hashes prefetched at once: beyond this, the first ones would leave the cache
+/// before they are used.
+const PREFETCH_MAX: usize = 1024;
+
+/// Keys after the first of multi-key commands (MSET, MGET, DEL...), as prefetch hints.
+fn more_keys(argv: &[Bytes]) -> impl Iterator<Item = &Bytes> {
+    let name = &argv[0];
+    let (start, step) = if argv.len() < 3 {
+        (argv.len(), 1)
+    } else if name.eq_ignore_ascii_case(b"mset") || name.eq_ignore_ascii_case(b"msetnx") {
+        (3, 2)
+    } else if name.eq_ignore_ascii_case(b"mget")
+        || name.eq_ignore_ascii_case(b"del")
+        || name.eq_ignore_ascii_case(b"unlink")
+        || name.eq_ignore_ascii_case(b"exists")
+        || name.eq_ignore_ascii_case(b"touch")
+    {
+        (2, 1)
+    } else {
+        (argv.len(), 1)
+    };
+    argv.iter().skip(start).step_by(step)
 }
 
 /// The first member/field argument of collection commands, as a prefetch hint (a wrong
