@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Run one cargo-fuzz target of the RDB codec for a bounded time.
+# Run one cargo-fuzz target for a bounded time.
 #
-#   scripts/fuzz.sh <target> <seconds>      targets: reader, lzf_decompress, dump_payload
+#   scripts/fuzz.sh <target> <seconds>
 #   scripts/fuzz.sh list
 #
+# Targets: the RDB codec (crates/rdb/fuzz: reader, lzf_decompress, dump_payload) and the
+# protocol parsers (fuzz/: resp_request, resp_frame, repl_replies).
 # cargo-fuzz needs nightly-only compiler flags (-Zsanitizer=address, ...).
 # Only the stable toolchain is installed, so RUSTC_BOOTSTRAP=1 lets the stable
-# compiler accept them. Crashes land in crates/rdb/fuzz/artifacts/<target>/;
-# turn each into a regression test in crates/rdb/tests/fuzz_regressions.rs.
+# compiler accept them. Crashes land in <fuzz dir>/artifacts/<target>/; turn each into a
+# regression test (crates/rdb/tests/fuzz_regressions.rs, or beside the parser's unit tests).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-fuzz_dir="$root/crates/rdb/fuzz"
+fuzz_dirs=("$root/crates/rdb/fuzz" "$root/fuzz")
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "cargo-fuzz not found; installing it (cargo install cargo-fuzz)" >&2
@@ -19,7 +21,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 if [[ "${1:-}" == "list" ]]; then
-    (cd "$fuzz_dir" && RUSTC_BOOTSTRAP=1 cargo fuzz list)
+    for d in "${fuzz_dirs[@]}"; do (cd "$d" && RUSTC_BOOTSTRAP=1 cargo fuzz list); done
     exit 0
 fi
 
@@ -30,6 +32,14 @@ fi
 target="$1"
 seconds="$2"
 
+fuzz_dir=""
+for d in "${fuzz_dirs[@]}"; do
+    if grep -q "^name = \"$target\"$" "$d/Cargo.toml"; then fuzz_dir="$d"; fi
+done
+if [[ -z "$fuzz_dir" ]]; then
+    echo "unknown fuzz target: $target (scripts/fuzz.sh list)" >&2
+    exit 2
+fi
 mkdir -p "$fuzz_dir/corpus/$target"
 cd "$fuzz_dir"
 # -j 1 and one fuzzing job: the machine's two cores are shared.

@@ -10,7 +10,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The fuzz targets run briefly when cargo-fuzz is available (CI installs it: see scripts/fuzz.sh).
 cargo test --workspace --no-fail-fast
 if [ "${CI:-}" = "true" ] || [ "${RUN_FUZZ:-}" = "1" ]; then
-    for target in reader lzf_decompress dump_payload; do
+    for target in reader lzf_decompress dump_payload resp_request resp_frame repl_replies; do
         scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-20}"
     done
 fi
