@@ -120,6 +120,55 @@ fn commands_split_across_reads() {
     assert_eq!(stat(&p, "sync_full"), 1, "no resync: {}", r.log());
 }
 
+/// A link that times out (`MASTER timeout`) is cached like a lost connection: the replica
+/// resyncs partially once the primary answers again.
+#[test]
+fn partial_resync_after_a_master_timeout() {
+    let p = redwing(&[]);
+    let r = redwing(&["--repl-timeout", "1"]);
+    fill(&mut p.conn(), 100);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    p.pause();
+    r.wait_log("MASTER timeout", T);
+    p.resume();
+    p.conn().cmd(&["SET", "after", "timeout"]);
+    wait_synced(&p, &r);
+    assert_eq!(digest(&p), digest(&r));
+    assert_eq!(
+        stat(&p, "sync_full"),
+        1,
+        "no full sync after a timeout: {}",
+        r.log()
+    );
+    assert!(stat(&p, "sync_partial_ok") >= 1);
+}
+
+/// The old primary, killed and restarted from its RDB, then pointed at the replica promoted
+/// in its place, resyncs partially: its restarted history is the previous one up to its save,
+/// which the promoted replica knows as its secondary id.
+#[test]
+fn restarted_old_primary_resyncs_partially_with_the_promoted_replica() {
+    let mut p = redwing(&[]);
+    let r = redwing(&[]);
+    fill(&mut p.conn(), 300);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    assert_eq!(p.conn().text(&["SAVE"]), "OK");
+    wait_synced(&p, &r);
+    p.kill();
+    let mut rc = r.conn();
+    assert_eq!(rc.text(&["REPLICAOF", "NO", "ONE"]), "OK");
+    rc.cmd(&["SET", "written", "after-promotion"]);
+    p.restart();
+    replicaof(&p, &r);
+    wait_synced(&r, &p);
+    assert_eq!(digest(&p), digest(&r));
+    assert_eq!(p.conn().text(&["GET", "written"]), "after-promotion");
+    assert_eq!(stat(&r, "sync_full"), 0, "no full sync: {}", p.log());
+    assert_eq!(stat(&r, "sync_partial_ok"), 1);
+}
+
 #[test]
 fn partial_resync_after_link_kill() {
     let p = redwing(&[]);

@@ -416,7 +416,7 @@ fn handshake_done(s: &mut Server, slot: LinkSlot) {
             } else if let Some(c) = s.repl.cached.as_ref() {
                 Some((c.replid.clone(), c.offset + 1))
             } else if !s.repl.is_replica() {
-                Some((s.repl.ids.replid.clone(), s.repl.ids.offset + 1))
+                Some(s.repl.ids.psync_request())
             } else {
                 None
             }
@@ -842,6 +842,8 @@ fn link_failed(s: &mut Server, slot: LinkSlot, reason: &str) {
     } else {
         slot
     };
+    let replid = s.repl.ids.replid.clone();
+    let streaming = slot == LinkSlot::Current && s.repl.link_up();
     let Some(u) = upstream(s, slot) else { return };
     u.last_error = Some(reason.to_string());
     u.retry_at_ms = now + 1000;
@@ -849,9 +851,25 @@ fn link_failed(s: &mut Server, slot: LinkSlot, reason: &str) {
     if u.down_since_ms.is_none() {
         u.down_since_ms = Some(now);
     }
+    // A streaming link that fails (e.g. `MASTER timeout`) is cached like a lost connection,
+    // so the next attempt can PSYNC from where it stopped.
+    let cached = streaming.then_some(Cached {
+        replid,
+        offset: u.reploff,
+        db: u.db,
+    });
+    let cfg = link_config(s);
+    let Some(u) = upstream(s, slot) else { return };
+    if cached.is_some() {
+        u.link = Link::new(cfg, now);
+    }
     let mut keys = u.abandon_sync();
     keys.extend(u.client.take());
     close_link_clients(s, keys);
+    if let Some(c) = cached {
+        s.repl.cached = Some(c);
+        log_notice!("Connection with master lost. Caching the disconnected master state.");
+    }
     if slot == LinkSlot::Pending {
         unfreeze(s);
     }
