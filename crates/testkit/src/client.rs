@@ -37,11 +37,29 @@ impl Conn {
         self.read_frame()
     }
 
+    /// Like [`Conn::cmd`], but an I/O failure (the server went away) is an error, not a panic.
+    pub fn try_cmd(&mut self, args: &[&str]) -> Result<Frame, String> {
+        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let mut out = Vec::new();
+        resp::reply::encode_command(&mut out, &argv);
+        self.stream
+            .write_all(&out)
+            .map_err(|e| format!("write: {e}"))?;
+        self.try_read_frame()
+    }
+
     /// Sends a command without reading the reply.
     pub fn send(&mut self, args: &[&[u8]]) {
         let mut out = Vec::new();
         resp::reply::encode_command(&mut out, args);
         self.write_raw(&out);
+    }
+
+    /// Writes raw bytes; an I/O failure is an error, not a panic.
+    pub fn try_write_raw(&mut self, data: &[u8]) -> Result<(), String> {
+        self.stream
+            .write_all(data)
+            .map_err(|e| format!("write: {e}"))
     }
 
     pub fn write_raw(&mut self, data: &[u8]) {

@@ -6,8 +6,10 @@
 
 pub mod client;
 pub mod proc;
+pub mod proxy;
 pub mod wait;
 
 pub use client::Conn;
 pub use proc::{redis_server_bin, redwing_bin, ServerProc};
+pub use proxy::Proxy;
 pub use wait::wait_for;

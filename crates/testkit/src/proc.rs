@@ -13,7 +13,9 @@ use crate::wait::wait_for;
 /// next to the workspace.
 pub fn redwing_bin() -> PathBuf {
     if let Ok(p) = std::env::var("REDWING_BIN") {
-        return PathBuf::from(p);
+        // Servers run in their own directories: a relative path must not depend on that.
+        let p = PathBuf::from(p);
+        return std::fs::canonicalize(&p).unwrap_or(p);
     }
     let root = workspace_root();
     for profile in ["debug", "release"] {
