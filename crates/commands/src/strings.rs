@@ -183,7 +183,7 @@ pub fn set(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         return old.unwrap_or(Reply::Nil);
     }
     if let Some(ms) = expire {
-        if ms <= ctx.now_ms() {
+        if ctx.ks.already_expired(ms) {
             if found {
                 delete_expired_on_overwrite(ctx, &a[1]);
             }
@@ -338,7 +338,7 @@ pub fn getex(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
             Ok(ms) => ms,
             Err(e) => return e,
         };
-        if *abs && ms <= ctx.now_ms() {
+        if *abs && ctx.ks.already_expired(ms) {
             delete_expired_on_overwrite(ctx, &a[1]);
         } else {
             ctx.ks.set_expire(ctx.db, &a[1], Some(ms));

@@ -168,6 +168,13 @@ impl Keyspace {
     }
 
     /// True if `obj` is logically expired now.
+    /// Redis's `checkAlreadyExpired`: a write giving an expire time at or before now deletes
+    /// the key at once, except on a replica and while applying the primary's stream, where
+    /// the key is stored with its (past) time and the primary's DEL removes it.
+    pub fn already_expired(&self, when_ms: i64) -> bool {
+        when_ms <= self.now_ms && self.mode == ExpiryMode::Primary && !self.obey_all
+    }
+
     fn is_expired(&self, obj: &Obj) -> bool {
         obj.expire_ms().is_some_and(|e| e <= self.now_ms)
     }

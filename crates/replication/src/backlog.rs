@@ -134,9 +134,29 @@ impl ReplBuffer {
         self.trim();
     }
 
-    /// Keeps `offset` servable until `unpin(id)` (dual-channel full sync).
+    /// Keeps `offset` (and what follows) servable until `unpin(id)`, replacing `id`'s previous
+    /// pin: a replica in a full sync, one whose stream is held until its first ACK, a
+    /// dual-channel sync waiting for its PSYNC, and a streaming replica between loop
+    /// iterations (so that one large append cannot trim bytes not yet queued for it).
     pub fn pin(&mut self, id: u64, offset: i64) {
-        self.pins.push((id, offset));
+        match self.pins.iter_mut().find(|p| p.0 == id) {
+            Some(p) => {
+                let moved_forward = offset > p.1;
+                p.1 = offset;
+                if moved_forward {
+                    self.trim();
+                }
+            }
+            None => self.pins.push((id, offset)),
+        }
+    }
+
+    /// Bytes from `id`'s pin to the end (what the backlog holds on its behalf), if pinned.
+    pub fn pinned_bytes(&self, id: u64) -> Option<u64> {
+        self.pins
+            .iter()
+            .find(|p| p.0 == id)
+            .map(|p| (self.end + 1 - p.1).max(0) as u64)
     }
 
     pub fn unpin(&mut self, id: u64) {
@@ -157,6 +177,31 @@ impl ReplBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pin_holds_data_past_the_size_until_it_moves() {
+        let mut b = ReplBuffer::new(0, MIN_BACKLOG);
+        b.pin(1, 1);
+        let big = vec![b'x'; 3 * MIN_BACKLOG];
+        b.append(&big);
+        assert_eq!(b.first_byte(), 1, "the pin keeps everything from offset 1");
+        assert_eq!(b.pinned_bytes(1), Some(3 * MIN_BACKLOG as u64));
+        let all: usize = b
+            .chunks_from(1)
+            .expect("servable")
+            .iter()
+            .map(|c| c.len())
+            .sum();
+        assert_eq!(all, 3 * MIN_BACKLOG);
+        b.pin(1, b.end() + 1);
+        assert_eq!(b.pinned_bytes(1), Some(0));
+        assert!(
+            b.histlen() <= MIN_BACKLOG as i64,
+            "moving the pin lets the window trim"
+        );
+        b.unpin(1);
+        assert_eq!(b.pinned(), 0);
+    }
 
     #[test]
     fn offsets_window_and_slices() {

@@ -361,7 +361,7 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         }
         Err(_) => return err("ERR Bad data format"),
     };
-    if expire.is_some_and(|e| e <= now) {
+    if expire.is_some_and(|e| s.ks.already_expired(e)) {
         if s.ks.remove(db, &argv[1]).is_some() {
             s.call_dirty += 1;
             s.call_rewrite = Some(vec![vec![Bytes::from_static(b"DEL"), argv[1].clone()]]);

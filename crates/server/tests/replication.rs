@@ -169,6 +169,109 @@ fn restarted_old_primary_resyncs_partially_with_the_promoted_replica() {
     assert_eq!(stat(&r, "sync_partial_ok"), 1);
 }
 
+/// A connected replica is never dropped because the stream outruns the backlog size: one
+/// command larger than the backlog, and a long load on the replica while writes continue,
+/// keep the replica (only the output-buffer limits can drop it, as in Valkey).
+#[test]
+fn a_stream_larger_than_the_backlog_keeps_connected_replicas() {
+    let p = redwing(&["--repl-backlog-size", "16384"]);
+    let r = redwing(&["--key-load-delay", "100"]);
+    fill(&mut p.conn(), 5000);
+    replicaof(&r, &p);
+    let mut rc = r.conn();
+    let mut pc = p.conn();
+    wait_for("the replica to load", T, || {
+        field(&mut rc, "replication", "master_sync_in_progress") == "1"
+    });
+    // Written while the replica loads (0.5 s): far more than the 16 KB backlog.
+    let value = "x".repeat(4096);
+    for i in 0..200 {
+        pc.cmd(&["SET", &format!("during-load:{i}"), &value]);
+    }
+    wait_synced(&p, &r);
+    pc.cmd(&["SET", "huge", &"h".repeat(200_000)]);
+    wait_synced(&p, &r);
+    assert_eq!(digest(&p), digest(&r));
+    assert_eq!(
+        stat(&p, "sync_full"),
+        1,
+        "the replica was never dropped: {}",
+        p.log()
+    );
+}
+
+/// A replica applies `SET ... PXAT` even when that time has passed by the time the command
+/// arrives (a lagging link): the key stays until the primary says otherwise (here a PERSIST
+/// made it permanent). Redis's checkAlreadyExpired rule.
+#[test]
+fn a_lagging_replica_keeps_keys_whose_expiry_passed_in_transit() {
+    let p = redwing(&[]);
+    let r = redwing(&[]);
+    let proxy = testkit::Proxy::start(p.port).expect("proxy");
+    let mut rc = r.conn();
+    assert_eq!(
+        rc.text(&["REPLICAOF", "127.0.0.1", &proxy.port.to_string()]),
+        "OK"
+    );
+    wait_for("replica link up", T, || {
+        field(&mut rc, "replication", "master_link_status") == "up"
+    });
+    proxy.set_delay(std::time::Duration::from_millis(800));
+    let mut pc = p.conn();
+    for i in 0..5 {
+        pc.cmd(&["SET", &format!("k{i}"), "v", "PX", "300"]);
+    }
+    for i in 0..5 {
+        assert_eq!(pc.int(&["PERSIST", &format!("k{i}")]), 1);
+    }
+    proxy.heal();
+    wait_synced(&p, &r);
+    for i in 0..5 {
+        assert_eq!(
+            rc.text(&["GET", &format!("k{i}")]),
+            "v",
+            "k{i} on the replica"
+        );
+    }
+    assert_eq!(digest(&p), digest(&r));
+}
+
+/// The receiving end of Valkey's FAILOVER: `PSYNC <our replid> <offset> FAILOVER` from the
+/// primary makes the replica a primary, which then continues the old primary's PSYNC.
+#[test]
+fn psync_failover_promotes_the_replica() {
+    let p = redwing(&[]);
+    let r = redwing(&[]);
+    fill(&mut p.conn(), 50);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut rc = r.conn();
+    let replid = field(&mut rc, "replication", "master_replid");
+    let offset: i64 = field(&mut rc, "replication", "master_repl_offset")
+        .parse()
+        .unwrap_or(0);
+    let mut other = r.conn();
+    let e = other.cmd(&["PSYNC", &"f".repeat(40), "1", "FAILOVER"]);
+    assert_eq!(e.text(), "ERR PSYNC FAILOVER replid must match my replid.");
+    let mut old = r.conn();
+    assert_eq!(
+        old.text(&["REPLCONF", "capa", "eof", "capa", "psync2"]),
+        "OK"
+    );
+    old.send(&[
+        b"PSYNC",
+        replid.as_bytes(),
+        (offset + 1).to_string().as_bytes(),
+        b"FAILOVER",
+    ]);
+    let reply = old.read_raw_reply().unwrap_or_default();
+    let line = String::from_utf8_lossy(&reply).into_owned();
+    assert!(line.starts_with("+CONTINUE "), "{line}");
+    assert_eq!(field(&mut rc, "replication", "role"), "master");
+    assert_eq!(field(&mut rc, "replication", "master_replid2"), replid);
+    assert_eq!(stat(&r, "sync_partial_ok"), 1);
+}
+
 #[test]
 fn partial_resync_after_link_kill() {
     let p = redwing(&[]);

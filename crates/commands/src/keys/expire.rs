@@ -6,7 +6,6 @@
 //! and is sent as `DEL key` (or `UNLINK key` with lazy freeing of server deletions).
 
 use bytes::Bytes;
-use keyspace::ExpiryMode;
 use resp::Reply;
 
 use crate::args::{self, is};
@@ -75,12 +74,6 @@ fn absolute_ms(arg: &[u8], base_ms: i64, seconds: bool, cmd: &str) -> Result<i64
         .ok_or_else(|| errors::invalid_expire_time(cmd))
 }
 
-/// A past expire deletes at once, except where deletions must come from elsewhere: on a
-/// replica (the primary sends the DEL) and while loading or applying the primary's stream.
-fn deletes_now(ctx: &Ctx, when: i64) -> bool {
-    when <= ctx.now_ms() && ctx.ks.mode == ExpiryMode::Primary && !ctx.ks.obey_all
-}
-
 fn expire_generic(ctx: &mut Ctx, a: &[Bytes], relative: bool, seconds: bool, cmd: &str) -> Reply {
     let cond = match Conditions::parse(&a[3..]) {
         Ok(c) => c,
@@ -99,7 +92,7 @@ fn expire_generic(ctx: &mut Ctx, a: &[Bytes], relative: bool, seconds: bool, cmd
         return Reply::Int(0);
     }
     ctx.dirty += 1;
-    if deletes_now(ctx, when) {
+    if ctx.ks.already_expired(when) {
         let lazy = ctx.settings.lazyfree_lazy_server_del;
         if let Some(old) = ctx.ks.remove(ctx.db, key) {
             free_value(old, lazy);

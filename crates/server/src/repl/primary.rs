@@ -33,6 +33,8 @@ pub struct Replica {
     /// Transfer carrying its snapshot, if one is running.
     pub job: Option<u64>,
     pub snapshot_offset: i64,
+    /// An ACK arrived before the transfer was reported done: stream at once after it.
+    pub early_ack: bool,
 }
 
 impl Replica {
@@ -67,6 +69,23 @@ pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> 
     if c.replica.is_some() || c.monitor {
         return no_reply();
     }
+    // `PSYNC <replid> <offset> FAILOVER`: our primary (running FAILOVER) hands over to us.
+    // With its id as ours we become the primary, then serve its PSYNC as usual.
+    if psync
+        && argv
+            .get(3)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"failover"))
+    {
+        if !argv[1].eq_ignore_ascii_case(s.repl.ids.replid.as_bytes()) {
+            return err("ERR PSYNC FAILOVER replid must match my replid.");
+        }
+        if s.repl.is_replica() {
+            let who = crate::cmd::client_cmd::client_info(&s.clients[key], now_ms());
+            super::replica::promote(s);
+            log_notice!("MASTER MODE enabled (failover request from '{who}')");
+        }
+    }
+    let c = &s.clients[key];
     if s.repl.is_replica() && !s.repl.link_up() {
         return err("NOMASTERLINK Can't SYNC while not connected with my master");
     }
@@ -150,6 +169,7 @@ fn register(s: &mut Server, key: usize, info: PeerInfo, state: PeerState, pre_ps
             pre_psync,
             job: None,
             snapshot_offset: 0,
+            early_ack: false,
         },
     );
     id
@@ -173,6 +193,9 @@ fn continue_partial(s: &mut Server, key: usize, info: PeerInfo, offset: i64) -> 
     let id = register(s, key, info, state, false);
     if let Some(r) = s.repl.replicas.get_mut(&id) {
         r.next_offset = offset;
+    }
+    if let Some(b) = s.repl.buf.as_mut() {
+        b.pin(id, offset);
     }
     s.repl.stats.sync_partial_ok += 1;
     s.repl.ids.announce();
@@ -392,8 +415,11 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
         Some(e) => log_warning!("Background RDB transfer error: {e}"),
     }
     for (id, error) in done.results {
-        // A delivered dual-channel snapshot keeps its pin for the main connection's PSYNC.
-        let keep_pin = error.is_none() && s.repl.waiting_psync.contains_key(&id);
+        // A delivered snapshot keeps its pin: the stream from the snapshot's offset is sent
+        // from it (at once, or at the replica's first ACK); a dual-channel one keeps it for
+        // the main connection's PSYNC.
+        let rdb_only = s.repl.replicas.get(&id).is_some_and(|r| r.info.rdb_only);
+        let keep_pin = error.is_none() && (!rdb_only || s.repl.waiting_psync.contains_key(&id));
         if !keep_pin {
             s.repl.waiting_psync.remove(&id);
             if let Some(b) = s.repl.buf.as_mut() {
@@ -418,7 +444,7 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
             continue;
         }
         r.state = PeerState::Online {
-            ack_gated: job.eof_form,
+            ack_gated: job.eof_form && !r.early_ack,
         };
         r.next_offset = r.snapshot_offset + 1;
         r.ack_time_ms = now;
@@ -482,6 +508,8 @@ fn on_ack(s: &mut Server, id: u64, offset: i64) {
         PeerState::Online { ack_gated: true } | PeerState::BgTransfer
     ) {
         r.state = PeerState::Online { ack_gated: false };
+    } else if r.state == PeerState::WaitBgsaveEnd {
+        r.early_ack = true;
     }
     check_waiters(s);
 }
@@ -607,6 +635,9 @@ pub fn before_sleep(s: &mut Server) {
                     c.push_chunk(ch);
                 }
                 r.next_offset = end + 1;
+                // Queued bytes live in the replica's output (counted by its output-buffer
+                // limit); the pin only guards what is appended before the next pass.
+                buf.pin(r.client_id, end + 1);
             }
             None => drop.push(k),
         }
@@ -690,34 +721,55 @@ fn expire_waiting_psync(s: &mut Server, now: i64) {
     }
 }
 
-/// Replicas receiving a snapshot hold the stream from their snapshot offset in the backlog;
-/// past the replica output-buffer hard limit they are dropped (Redis's rule).
+/// Replicas that are sent a snapshot, or whose stream is held until their first ACK, hold
+/// the stream from their snapshot offset in the backlog (a pin). What a replica holds counts
+/// against `client-output-buffer-limit replica` like an output buffer, hard and soft limits
+/// alike (the hard one never below the backlog size, as in Redis); past them it is dropped.
 fn check_transfer_buffers(s: &mut Server) {
-    let Some(end) = s.repl.buf.as_ref().map(|b| b.end()) else {
+    let now = now_ms();
+    let Some(buf) = s.repl.buf.as_ref() else {
         return;
     };
     let limits = crate::config::special_cobl(s.cfg.get("client-output-buffer-limit"));
-    let hard = limits
-        .get(1)
-        .map_or(0, |l| l.0)
-        .max(s.cfg.get_int("repl-backlog-size") as u64);
-    if limits.get(1).is_some_and(|l| l.0 == 0) {
+    let Some(&(hard, soft, secs)) = limits.get(1) else {
         return;
+    };
+    let backlog = s.cfg.get_int("repl-backlog-size") as u64;
+    let hard = if hard > 0 { hard.max(backlog) } else { 0 };
+    let mut over = Vec::new();
+    for r in s.repl.replicas.values() {
+        let holding = matches!(
+            r.state,
+            PeerState::WaitBgsaveEnd | PeerState::Online { ack_gated: true }
+        );
+        if !holding || (r.info.rdb_only && !s.repl.waiting_psync.contains_key(&r.client_id)) {
+            continue;
+        }
+        let Some(held) = buf.pinned_bytes(r.client_id) else {
+            continue;
+        };
+        let Some(k) = s.client_index.get(&r.client_id).copied() else {
+            continue;
+        };
+        let c = &mut s.clients[k];
+        let soft_hit = soft > 0 && held >= soft;
+        if !soft_hit {
+            c.soft_limit_since_ms = None;
+        }
+        let soft_expired = soft_hit && {
+            let since = *c.soft_limit_since_ms.get_or_insert(now);
+            now - since > secs as i64 * 1000
+        };
+        if (hard > 0 && held >= hard) || soft_expired {
+            over.push(r.client_id);
+        }
     }
-    let over: Vec<u64> = s
-        .repl
-        .replicas
-        .values()
-        .filter(|r| r.state == PeerState::WaitBgsaveEnd && (end - r.snapshot_offset) as u64 > hard)
-        // An RDB-only connection holds stream bytes only while it pins them for a main one.
-        .filter(|r| !r.info.rdb_only || s.repl.waiting_psync.contains_key(&r.client_id))
-        .map(|r| r.client_id)
-        .collect();
+    let end = buf.end();
     let stale: Vec<u64> = s
         .repl
         .waiting_psync
         .iter()
-        .filter(|(_, w)| w.closed_at_ms.is_some() && (end - w.offset) as u64 > hard)
+        .filter(|(_, w)| w.closed_at_ms.is_some() && hard > 0 && (end - w.offset) as u64 > hard)
         .map(|(id, _)| *id)
         .collect();
     for id in stale {

@@ -575,8 +575,26 @@ fn finish_payload(s: &mut Server) {
     log_notice!("MASTER <-> REPLICA sync: Loading DB in memory");
     if let Some(l) = u.loader.as_mut() {
         if let Err(e) = l.finish() {
-            link_failed(s, LinkSlot::Current, &format!("Failed trying to rename the temp DB into dump.rdb in MASTER <-> REPLICA synchronization: {e}"));
+            return link_failed(s, LinkSlot::Current, &format!("Failed trying to rename the temp DB into dump.rdb in MASTER <-> REPLICA synchronization: {e}"));
         }
+    }
+    early_ack(s);
+}
+
+/// While the snapshot loads aside, the stream is buffered here, not on the primary: an
+/// `ACK 0` (true of any replica, and no help to WAIT) releases a primary that holds the
+/// stream until a replica's first ACK after an EOF-form payload. Sent once the payload is
+/// in, and each second until stream bytes arrive (it must come after the primary has seen
+/// the transfer end).
+fn early_ack(s: &mut Server) {
+    let Some(u) = s.repl.current.as_ref() else {
+        return;
+    };
+    if u.dual || u.pre_psync || u.loader.is_none() || !u.stream_buf.is_empty() {
+        return;
+    }
+    if let Some(k) = u.client {
+        s.clients[k].push_raw(&ack_bytes(0));
     }
 }
 
@@ -1057,6 +1075,7 @@ pub fn cron(s: &mut Server, now: i64) {
             .and_then(|u| u.client);
         if let Some(k) = loading {
             s.clients[k].push_raw(b"\n");
+            early_ack(s);
         }
     }
     resume_reading(s);
