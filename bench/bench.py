@@ -20,13 +20,13 @@ Usage: bench/run.sh [--rounds N] [--requests N] [--quick]   (see --help)
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from common import Server, encode, free_port, pipeline_load
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
@@ -34,116 +34,6 @@ RESULTS = os.path.join(ROOT, "bench", "results")
 TESTS = ["set", "get", "incr", "lpush", "lpop", "sadd", "hset", "zadd", "mset"]
 KEYSPACE = 1_000_000
 VALUE = b"x" * 64
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A server process on a loopback port, stopped by pid."""
-
-    def __init__(self, name, argv, port, workdir):
-        self.name = name
-        self.port = port
-        self.log = open(os.path.join(workdir, f"{name}.log"), "wb")
-        self.proc = subprocess.Popen(argv, cwd=workdir, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while True:
-            try:
-                if self.command(b"PING") == b"+PONG\r\n":
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{name} exited during start-up; see {self.log.name}")
-            if time.time() > deadline:
-                raise RuntimeError(f"{name} not answering PING after 30s; see {self.log.name}")
-            time.sleep(0.05)
-
-    def command(self, *args):
-        with socket.create_connection(("127.0.0.1", self.port), timeout=60) as s:
-            s.sendall(encode(args))
-            return read_reply(s)
-
-    def info(self, section):
-        raw = self.command(b"INFO", section.encode())
-        body = raw.split(b"\r\n", 1)[1].decode()
-        out = {}
-        for line in body.splitlines():
-            if ":" in line and not line.startswith("#"):
-                k, v = line.split(":", 1)
-                out[k] = v
-        return out
-
-    def cpu_seconds(self):
-        """User + system CPU time the server process has used so far."""
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def rss(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        return 0
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-def encode(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if isinstance(a, str):
-            a = a.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def read_reply(s):
-    """Reads one reply (a simple line, or a bulk string) from a fresh connection."""
-    buf = b""
-    while b"\r\n" not in buf:
-        chunk = s.recv(65536)
-        if not chunk:
-            raise OSError("connection closed")
-        buf += chunk
-    if buf[:1] != b"$":
-        return buf
-    n = int(buf[1 : buf.index(b"\r\n")])
-    need = buf.index(b"\r\n") + 2 + max(n, 0) + 2
-    while len(buf) < need:
-        chunk = s.recv(65536)
-        if not chunk:
-            raise OSError("connection closed")
-        buf += chunk
-    return buf
-
-
-def pipeline_load(port, commands, batch=10_000):
-    """Sends commands pipelined in batches and checks every reply is not an error."""
-    with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
-        f = s.makefile("rb")
-        for i in range(0, len(commands), batch):
-            chunk = commands[i : i + batch]
-            s.sendall(b"".join(chunk))
-            for _ in chunk:
-                line = f.readline()
-                if line.startswith(b"-"):
-                    raise RuntimeError(f"load failed: {line!r}")
-                if line.startswith(b"$") and not line.startswith(b"$-1"):
-                    f.readline()
 
 
 def prefill(port):

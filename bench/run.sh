@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Reproduces the benchmark table in the README:
-#   bench/run.sh                 # full run: 5 rounds, pipeline 1 and 16, memory
-#   bench/run.sh --rounds 3      # any bench.py option passes through (bench/bench.py --help)
-# Builds redwing-server in release mode, installs the reference redis-server/redis-benchmark
-# (Debian packages) and matplotlib (in bench/.venv) when missing, then runs bench.py, which
-# writes bench/results/{throughput.json,memory.json,table.md,throughput.png}.
+# Reproduces the benchmark tables and plots in the README.
+#
+#   bench/run.sh [throughput] [options]   # redis-benchmark side by side (bench.py)
+#   bench/run.sh rdb [options]            # RDB load, BGSAVE time, memory, p99 (rdb_bench.py)
+#   bench/run.sh sync [options]           # full sync under writes, single/dual-channel (sync_bench.py)
+#
+# Each script's --help lists its options. This builds redwing-server in release mode,
+# installs the reference redis-server/redis-benchmark (Debian packages) and matplotlib (in
+# bench/.venv) when missing, and writes bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+script=bench/bench.py
+case "${1:-}" in
+    throughput) shift ;;
+    rdb) script=bench/rdb_bench.py; shift ;;
+    sync) script=bench/sync_bench.py; shift ;;
+esac
 bash scripts/setup-test-deps.sh
 cargo build --release -p redwing-server
 PY=python3
@@ -15,4 +24,4 @@ if ! python3 -c 'import matplotlib' 2>/dev/null; then
     bench/.venv/bin/python -c 'import matplotlib' 2>/dev/null || bench/.venv/bin/pip install -q matplotlib
     PY=bench/.venv/bin/python
 fi
-exec "$PY" bench/bench.py "$@"
+exec "$PY" "$script" "$@"

@@ -963,7 +963,7 @@ pub fn run(cfg: Config) -> Report {
         round += 1;
         h.round(round);
     }
-    if !h.report.violations.is_empty() {
+    if !h.report.violations.is_empty() || std::env::var_os("CHAOS_KEEP").is_some() {
         for n in &mut h.nodes {
             n.proc.keep();
             h.report
