@@ -1,11 +1,15 @@
 //! Doubles printed and parsed the way Redis/Valkey do it.
 //!
-//! Valkey 8 prints doubles (ZSCORE, RESP3 doubles, listpack scores) with the shortest text that
-//! reads back to the same value, switching to exponent notation by the rules of its `fpconv`
-//! library; integral values are printed as integers. Redis 7.0 used `%.17g` in some places; we
-//! follow Valkey 8 (see README, accepted differences).
+//! Valkey 8 prints doubles (ZSCORE, RESP3 doubles, listpack scores) with `d2string`: integral
+//! values that fit a `long long` as integers, everything else with the Grisu2 implementation of
+//! its `fpconv` library ([`fpconv_dtoa`], reproduced exactly in the private `grisu` module).
+//! Grisu2's digits always read back to the same double but are not always the shortest ones,
+//! and its exponent form has no zero padding (`1e-7`). Redis 7.0 used `%.17g` in some places;
+//! we follow Valkey 8 (see README, accepted differences).
 
 use std::fmt::Write;
+
+use crate::grisu::write_fpconv;
 
 /// Formats like Valkey's `d2string`.
 pub fn fmt_double(v: f64) -> String {
@@ -25,23 +29,16 @@ pub fn write_double(out: &mut String, v: f64) {
     } else if let Some(i) = double_to_i64(v) {
         let _ = write!(out, "{i}");
     } else {
-        write_shortest(out, v);
+        write_fpconv(out, v);
     }
 }
 
-/// Formats like the `fpconv_dtoa` library Valkey uses for DEBUG DIGEST scores: the shortest
-/// round-trip digits, without `d2string`'s integer shortcut (so `1e10` prints as `1e+10`).
+/// Formats like Valkey's `fpconv_dtoa` (DEBUG DIGEST scores, AOF rewrite scores): Grisu2
+/// digits without `d2string`'s integer shortcut, so `1e10` prints as `1e+10`; the sign comes
+/// from the sign bit (`-0`, and `-nan` for a NaN with the sign bit set).
 pub fn fpconv_dtoa(v: f64) -> String {
     let mut s = String::with_capacity(24);
-    if v.is_nan() {
-        s.push_str("nan");
-    } else if v.is_infinite() {
-        s.push_str(if v < 0.0 { "-inf" } else { "inf" });
-    } else if v == 0.0 {
-        s.push_str(if v.is_sign_negative() { "-0" } else { "0" });
-    } else {
-        write_shortest(&mut s, v);
-    }
+    write_fpconv(&mut s, v);
     s
 }
 
@@ -56,42 +53,24 @@ pub fn double_to_i64(v: f64) -> Option<i64> {
     (i as f64 == v).then_some(i)
 }
 
-/// Shortest round-trip digits, laid out with fpconv's `emit_digits` rules.
-fn write_shortest(out: &mut String, v: f64) {
-    if v < 0.0 {
-        out.push('-');
-    }
-    // `{:e}` gives the shortest round-trip digits as `d.ddddde<exp>`.
-    let sci = format!("{:e}", v.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let nd = digits.len() as i32;
-    let k = exp - (nd - 1); // value = digits * 10^k
-    let abs_exp = (k + nd - 1).abs();
-    if k >= 0 && abs_exp < nd + 7 {
-        out.push_str(&digits);
-        out.extend(std::iter::repeat_n('0', k as usize));
-    } else if k < 0 && (k > -7 || abs_exp < 4) {
-        let offset = nd + k;
-        if offset <= 0 {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-offset) as usize));
-            out.push_str(&digits);
+/// Formats like C `printf("%f")` followed by Valkey's `trimDoubleString` (trailing zeros and
+/// then a trailing '.' removed), as CONFIG GET and CONFIG REWRITE print
+/// `latency-tracking-info-percentiles`: `99.9`, `12.345679`, `0` for `1e-7`, `-0` for `-0`.
+pub fn fmt_fixed6_trimmed(v: f64) -> String {
+    if !v.is_finite() {
+        // glibc's %f spellings; trimDoubleString leaves them alone.
+        return if v.is_nan() {
+            if v.is_sign_negative() { "-nan" } else { "nan" }.into()
+        } else if v < 0.0 {
+            "-inf".into()
         } else {
-            out.push_str(&digits[..offset as usize]);
-            out.push('.');
-            out.push_str(&digits[offset as usize..]);
-        }
-    } else {
-        out.push_str(&digits[..1]);
-        if nd > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        let e = k + nd - 1;
-        let _ = write!(out, "e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+            "inf".into()
+        };
     }
+    // Rust's fixed-precision formatting is exact and rounds ties to even, as glibc's does.
+    let s = format!("{v:.6}");
+    let trimmed = s.trim_end_matches('0');
+    trimmed.strip_suffix('.').unwrap_or(trimmed).to_string()
 }
 
 /// Parses a double with C `strtod` acceptance as Redis applies it (`string2d`): no leading
@@ -180,7 +159,11 @@ mod tests {
             (4.5e18, "4500000000000000000"),
             (1e21, "1e+21"),
             (1.5e300, "1.5e+300"),
-            (1e-7, "1e-07"),
+            (1e-7, "1e-7"),
+            (-281.8177514305589, "-281.81775143055893"),
+            (4611686018427387904.0, "4611686018427387904"),
+            (4611686018427388928.0, "4611686018427389000"),
+            (-4611686018427387904.0, "-4611686018427387904"),
             (1.5e-5, "0.000015"),
             (123456.789, "123456.789"),
             (f64::INFINITY, "inf"),
@@ -198,6 +181,22 @@ mod tests {
         assert_eq!(fpconv_dtoa(3.0), "3");
         assert_eq!(fpconv_dtoa(123456789.0), "123456789");
         assert_eq!(fpconv_dtoa(0.25), "0.25");
+    }
+
+    #[test]
+    fn percentile_forms() {
+        for (v, want) in [
+            (50.0, "50"),
+            (99.9, "99.9"),
+            (12.3456789, "12.345679"),
+            (0.0078125, "0.007812"),
+            (1e-7, "0"),
+            (-0.0, "-0"),
+            (99.9999995, "100"),
+            (100.0, "100"),
+        ] {
+            assert_eq!(fmt_fixed6_trimmed(v), want, "{v:e}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@
 pub mod error;
 pub mod float;
 pub mod frame;
+mod grisu;
 pub mod reply;
 pub mod request;
 

@@ -159,7 +159,7 @@ fn percentiles(args: &[String]) -> Result<String, String> {
                     .into(),
             );
         }
-        out.push(resp::float::fmt_double(v));
+        out.push(resp::float::fmt_fixed6_trimmed(v));
     }
     Ok(out.join(" "))
 }
