@@ -14,7 +14,7 @@ Memory: bytes per key for 1M string keys with 64-byte values; bytes per member o
 1M-member hash (64-byte values) and of one 1M-member sorted set. Measured as the growth of
 used_memory (allocator statistics) and of RSS from an empty server.
 
-Usage: bench/run.sh [--rounds N] [--requests N] [--quick]   (see --help)
+Usage: bench/run.sh [--rounds N] [--requests N]   (see --help)
 """
 
 import argparse

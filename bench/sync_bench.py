@@ -15,7 +15,7 @@ of 200-byte values on it, and an empty replica told REPLICAOF. Measured:
   and the replica's local buffer peak (dual-channel);
 - client PING p99 on the primary before vs during the sync.
 
-Usage: bench/run_sync.sh [--keys 7000000] [--rate 40000]
+Usage: bench/run.sh sync [--keys 7000000] [--rate 40000]
 Writes bench/results/sync.json and sync.md (sync.png with matplotlib).
 """
 
