@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/setup-test-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-# The fuzz targets run briefly when cargo-fuzz is available (CI installs it: see scripts/fuzz.sh).
 cargo test --workspace --no-fail-fast
+# Every fuzz target runs briefly in CI (scripts/fuzz.sh installs cargo-fuzz if missing);
+# RUN_FUZZ=1 does the same locally, FUZZ_SECONDS sets the time per target.
 if [ "${CI:-}" = "true" ] || [ "${RUN_FUZZ:-}" = "1" ]; then
     for target in reader lzf_decompress dump_payload resp_request resp_frame repl_replies; do
         scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-20}"

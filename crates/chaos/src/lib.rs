@@ -108,6 +108,8 @@ struct Node {
     dual: bool,
     /// Index of the node this one replicates from.
     upstream: Option<usize>,
+    /// The arguments it was started with (a redis node is restarted with `--replicaof` added).
+    base_args: Vec<String>,
     /// Set while SIGSTOPped: when to resume.
     paused_until: Option<Instant>,
     /// Byte offset of its log already scanned.
@@ -200,6 +202,7 @@ impl Harness {
             }
             nodes.push(Node {
                 name: name.to_string(),
+                base_args: args.iter().map(|a| a.to_string()).collect(),
                 proc,
                 proxy,
                 redis,
@@ -457,7 +460,10 @@ impl Harness {
                 };
                 self.note_fault("replica restart (SIGTERM)");
                 self.nodes[n].proc.stop();
-                self.nodes[n].proc.restart();
+                // A node without save points still has the file of its last disk-based
+                // full sync, and restarts with it.
+                let has_rdb = self.nodes[n].proc.dir.join("dump.rdb").exists();
+                self.respawn(n);
                 if !self.nodes[n].redis {
                     let _ = cmd(
                         self.nodes[n].proc.port,
@@ -466,7 +472,7 @@ impl Harness {
                 }
                 let to = self.nodes[n].upstream.unwrap_or(self.primary);
                 self.follow(n, to);
-                if !self.nodes[n].persistent {
+                if !has_rdb {
                     self.round_restart_without_data = true;
                 }
             }
@@ -490,7 +496,7 @@ impl Harness {
         } else {
             self.round_unplanned = true;
         }
-        self.nodes[n].proc.restart();
+        self.respawn(n);
         if !self.nodes[n].redis {
             let _ = cmd(
                 self.nodes[n].proc.port,
@@ -499,6 +505,27 @@ impl Harness {
         }
         let to = self.nodes[n].upstream.unwrap_or(self.primary);
         self.follow(n, to);
+    }
+
+    /// Starts node `n` again after it stopped. Redis 7.0 resumes its replication history
+    /// from the RDB only when it starts as a replica (`--replicaof`): started as a primary it
+    /// keeps the RDB's id as its replid2 but asks its next primary with a fresh one, so every
+    /// restart would be a full sync. A redis node is therefore restarted as operators start
+    /// it, with `--replicaof` its upstream.
+    fn respawn(&mut self, n: usize) {
+        if self.nodes[n].redis {
+            let mut args = self.nodes[n].base_args.clone();
+            if let Some(up) = self.nodes[n].upstream {
+                args.extend([
+                    "--replicaof".to_string(),
+                    "127.0.0.1".to_string(),
+                    self.nodes[up].proxy.port.to_string(),
+                ]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            self.nodes[n].proc.set_args(&args);
+        }
+        self.nodes[n].proc.restart();
     }
 
     /// The best direct replica (highest offset) becomes primary; the rest follow it.
@@ -804,7 +831,7 @@ impl Harness {
             if !self.nodes[i].proc.alive() {
                 let name = self.nodes[i].name.clone();
                 self.violation(format!("round {round}: {name} died on its own"));
-                self.nodes[i].proc.restart();
+                self.respawn(i);
             }
             let log = self.nodes[i].proc.log();
             let new = &log[self.nodes[i].log_seen.min(log.len())..];

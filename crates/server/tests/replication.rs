@@ -477,6 +477,46 @@ fn replicaof_unreachable_host_changes_nothing() {
 }
 
 #[test]
+fn replicaof_pending_does_not_reconnect_the_old_primary() {
+    // A replica whose link to its primary is down is told to follow an unreachable node;
+    // the old primary comes back empty (a fresh history). The replica must not reconnect to
+    // the primary it is leaving and full-sync its empty dataset: it keeps its data and
+    // keeps trying the new primary.
+    let mut p = redwing(&[]);
+    let r = redwing(&[]);
+    fill(&mut p.conn(), 100);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut rc = r.conn();
+    let keys = rc.int(&["DBSIZE"]);
+    p.kill();
+    wait_for("link down", T, || {
+        field(&mut rc, "replication", "master_link_status") == "down"
+    });
+    let dead = testkit::proc::free_port().to_string();
+    assert_eq!(rc.text(&["REPLICAOF", "127.0.0.1", &dead]), "OK");
+    p.restart();
+    let to_dead = format!("Connecting to MASTER 127.0.0.1:{dead}\n");
+    let after_restart = r.log().matches(&to_dead).count();
+    wait_for("three more attempts at the new primary", T, || {
+        r.log().matches(&to_dead).count() >= after_restart + 3
+    });
+    assert_eq!(
+        stat(&p, "sync_full"),
+        0,
+        "the old primary served a full sync"
+    );
+    assert_eq!(rc.int(&["DBSIZE"]), keys, "the replica lost its data");
+    let log = r.log();
+    let since = log.rfind("REPLICAOF 127.0.0.1:").unwrap_or(0);
+    let to_old = format!("Connecting to MASTER 127.0.0.1:{}\n", p.port);
+    assert!(
+        !log[since..].contains(&to_old),
+        "reconnected to the old primary while leaving it"
+    );
+}
+
+#[test]
 fn replicaof_racing_replicaof_last_wins() {
     let a = redwing(&[]);
     let b = redwing(&[]);

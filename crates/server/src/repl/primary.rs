@@ -109,7 +109,7 @@ pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> 
             .can_continue(&id, offset, s.repl.backlog_window())
         {
             Ok(()) => return continue_partial(s, key, info, offset),
-            Err(refusal) => log_refusal(s, &addr, &refusal),
+            Err(refusal) => log_refusal(s, &addr, &id, &refusal),
         }
         if info.capa_dual_channel {
             s.clients[key].peer = Some(Box::new(info));
@@ -123,12 +123,13 @@ pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> 
     no_reply()
 }
 
-fn log_refusal(s: &mut Server, addr: &str, r: &PsyncRefusal) {
+fn log_refusal(s: &mut Server, addr: &str, asked: &str, r: &PsyncRefusal) {
     match r {
         PsyncRefusal::Requested => log_notice!("Full resync requested by replica {addr}"),
         PsyncRefusal::IdMismatch => {
             s.repl.stats.sync_partial_err += 1;
-            log_notice!("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for a different ID than mine).");
+            let (mine, mine2) = (&s.repl.ids.replid, &s.repl.ids.replid2);
+            log_notice!("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{asked}', my replication IDs are '{mine}' and '{mine2}')");
         }
         PsyncRefusal::SecondIdOffset {
             requested,

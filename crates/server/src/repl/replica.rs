@@ -230,6 +230,17 @@ pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     }
     cancel_pending(s, "superseded by a later REPLICAOF");
     log_notice!("REPLICAOF {host}:{port} enabled (user request from '{who}')");
+    // A link to the primary we are leaving that is not streaming serves nothing, and letting
+    // it finish its handshake could full-sync us from a node we no longer follow (announcing
+    // a history nobody else has): drop it. A streaming link stays until the new one works.
+    let leaving_unused = s.repl.current.as_ref().is_some_and(|u| u.client.is_some());
+    if leaving_unused && !s.repl.link_up() {
+        link_failed(
+            s,
+            LinkSlot::Current,
+            &format!("Dropping the unfinished link to the old master for REPLICAOF {host}:{port}"),
+        );
+    }
     s.repl.pending = Some(Upstream::new(s, host, port));
     connect(s, LinkSlot::Pending);
     Reply::Ok
@@ -1041,10 +1052,13 @@ pub fn before_sleep(_s: &mut Server) {}
 /// Connects, times out, ACKs once a second, keeps the primary informed while loading.
 pub fn cron(s: &mut Server, now: i64) {
     let timeout = s.cfg.get_int("repl-timeout") * 1000;
+    // While a REPLICAOF is pending, the primary we are leaving is not reconnected: only a
+    // link that is still streaming is kept until the new one works.
+    let leaving = s.repl.pending.is_some();
     for slot in [LinkSlot::Current, LinkSlot::Pending] {
         let Some(u) = upstream(s, slot) else { continue };
         if u.client.is_none() {
-            if now >= u.retry_at_ms && !s.loading {
+            if now >= u.retry_at_ms && !s.loading && !(leaving && slot == LinkSlot::Current) {
                 connect(s, slot);
             }
             continue;
