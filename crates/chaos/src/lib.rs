@@ -144,6 +144,8 @@ struct Harness {
     /// What happened in the current round that can explain a full sync.
     round_unplanned: bool,
     round_restart_without_data: bool,
+    /// Replication-ID history seen in the logs (classifies full syncs).
+    history: IdHistory,
     /// Slowed/stalled proxies to heal at a time.
     heal_at: Vec<(usize, Instant)>,
     /// Saved rdb-key-save-delay to restore (dual-channel interruption).
@@ -226,6 +228,7 @@ impl Harness {
             counter: 0,
             round_unplanned: false,
             round_restart_without_data: true,
+            history: IdHistory::default(),
             heal_at: Vec::new(),
             slow_snapshot_until: None,
         };
@@ -851,19 +854,44 @@ impl Harness {
     }
 
     /// Full syncs served in the round, by reason, from the logs of every node.
+    ///
+    /// Each refusal of a partial resync is classified on its own. A request for a replication
+    /// ID the primary does not know is traced through the ID history every node logged
+    /// ("Setting secondary replication ID to A … New replication ID is B", or a replica's
+    /// request for A answered by "Master replication ID changed to B"): an ID two or more
+    /// shifts behind the primary's is a history PSYNC2 cannot serve (it keeps one previous
+    /// ID) and is always explained; a request at offset 1 is a node without data; anything
+    /// else is a diverged history, which only a crash, a restart or an unplanned failover in
+    /// the round explains.
     fn account_full_syncs(&mut self, round: u64) {
+        let new: Vec<String> = (0..self.nodes.len())
+            .map(|i| {
+                let log = self.nodes[i].proc.log();
+                let new = log[self.nodes[i].log_seen.min(log.len())..].to_string();
+                self.nodes[i].log_seen = log.len();
+                new
+            })
+            .collect();
+        for (i, text) in new.iter().enumerate() {
+            for line in text.lines() {
+                self.history.observe(i, line);
+            }
+        }
         let mut unexplained = Vec::new();
-        for i in 0..self.nodes.len() {
-            let log = self.nodes[i].proc.log();
-            let new = log[self.nodes[i].log_seen.min(log.len())..].to_string();
-            self.nodes[i].log_seen = log.len();
-            for line in new.lines() {
+        for (i, text) in new.iter().enumerate() {
+            for line in text.lines() {
                 let reason = if line.contains("Full resync requested by replica") {
                     "replica had no usable history (PSYNC ?)"
                 } else if line.contains("lack of backlog") {
                     "backlog overrun"
-                } else if line.contains("Replication ID mismatch") {
-                    "history mismatch"
+                } else if let Some((asked, _, mine2)) = mismatch_ids(line) {
+                    if self.history.fresh.contains(asked) {
+                        "replica had no data (PSYNC <id> 1)"
+                    } else if self.history.shifts(asked, mine2).is_some() {
+                        "history two or more ID shifts behind"
+                    } else {
+                        "diverged history"
+                    }
                 } else if line.contains("Requested offset for second ID") {
                     "past the previous history's end"
                 } else {
@@ -880,10 +908,7 @@ impl Harness {
                     .entry(reason.to_string())
                     .or_insert(0) += 1;
                 let explained = match reason {
-                    "backlog overrun" => true,
-                    "replica had no usable history (PSYNC ?)" => {
-                        self.round_restart_without_data || self.round_unplanned
-                    }
+                    "backlog overrun" | "history two or more ID shifts behind" => true,
                     _ => self.round_unplanned || self.round_restart_without_data,
                 };
                 if !explained {
@@ -981,6 +1006,88 @@ impl Harness {
     }
 }
 
+/// The replication-ID history the nodes' logs show: which ID replaced which, and the IDs
+/// nodes without data asked for.
+#[derive(Default)]
+struct IdHistory {
+    /// ID → the IDs that replaced it.
+    next: BTreeMap<String, Vec<String>>,
+    /// IDs requested at offset 1 (a node without data synthesising its own history).
+    fresh: std::collections::BTreeSet<String>,
+    /// Per node, the ID of its last PSYNC request.
+    last_request: BTreeMap<usize, String>,
+}
+
+impl IdHistory {
+    fn observe(&mut self, node: usize, line: &str) {
+        if let Some(rest) = after(line, "Setting secondary replication ID to ") {
+            let old = rest.split(',').next().unwrap_or("");
+            if let Some(new) = after(rest, "New replication ID is ") {
+                self.link(old, new.trim());
+            }
+        } else if let Some(rest) = after(line, "Trying a partial resynchronization (request ") {
+            if let Some((id, off)) = rest.trim_end_matches(").").split_once(':') {
+                if off.trim() == "1" {
+                    self.fresh.insert(id.to_string());
+                }
+                self.last_request.insert(node, id.to_string());
+            }
+        } else if let Some(new) = after(line, "Master replication ID changed to ") {
+            if let Some(old) = self.last_request.get(&node).cloned() {
+                self.link(&old, new.trim());
+            }
+        }
+    }
+
+    fn link(&mut self, old: &str, new: &str) {
+        if old.is_empty() || new.is_empty() || old == new {
+            return;
+        }
+        let v = self.next.entry(old.to_string()).or_default();
+        if !v.iter().any(|x| x == new) {
+            v.push(new.to_string());
+        }
+    }
+
+    /// How many ID shifts lead from `from` to `to`, if `to` descends from `from`.
+    fn shifts(&self, from: &str, to: &str) -> Option<usize> {
+        let mut frontier = vec![from.to_string()];
+        let mut seen = std::collections::BTreeSet::new();
+        for depth in 0..64 {
+            if frontier.iter().any(|x| x == to) {
+                return Some(depth);
+            }
+            let mut next = Vec::new();
+            for id in frontier {
+                if seen.insert(id.clone()) {
+                    next.extend(self.next.get(&id).into_iter().flatten().cloned());
+                }
+            }
+            if next.is_empty() {
+                return None;
+            }
+            frontier = next;
+        }
+        None
+    }
+}
+
+fn after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    line.find(marker).map(|i| &line[i + marker.len()..])
+}
+
+/// The IDs of a refusal logged as Redis does: "Replica asked for 'A', my replication IDs
+/// are 'B' and 'C'".
+fn mismatch_ids(line: &str) -> Option<(&str, &str, &str)> {
+    let rest = after(line, "Replica asked for '")?;
+    let (asked, rest) = rest.split_once('\'')?;
+    let rest = after(rest, "my replication IDs are '")?;
+    let (mine, rest) = rest.split_once('\'')?;
+    let rest = after(rest, "and '")?;
+    let (mine2, _) = rest.split_once('\'')?;
+    Some((asked, mine, mine2))
+}
+
 /// Runs rounds until `cfg.duration` is used up; returns what happened.
 pub fn run(cfg: Config) -> Report {
     let mut h = Harness::start(cfg.clone());
@@ -999,4 +1106,29 @@ pub fn run(cfg: Config) -> Report {
         }
     }
     std::mem::take(&mut h.report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_history_classifies_requests() {
+        let mut h = IdHistory::default();
+        let lines = [
+            (0, "1:M 22 Nov 2026 01:00:00.000 * Setting secondary replication ID to aaa, valid up to offset: 10. New replication ID is bbb"),
+            (1, "2:S 22 Nov 2026 01:00:01.000 * Trying a partial resynchronization (request bbb:20)."),
+            (1, "2:S 22 Nov 2026 01:00:01.000 * Master replication ID changed to ccc"),
+            (2, "3:S 22 Nov 2026 01:00:02.000 * Trying a partial resynchronization (request fff:1)."),
+        ];
+        for (n, l) in lines {
+            h.observe(n, l);
+        }
+        assert_eq!(h.shifts("aaa", "bbb"), Some(1));
+        assert_eq!(h.shifts("aaa", "ccc"), Some(2));
+        assert_eq!(h.shifts("ccc", "aaa"), None);
+        assert!(h.fresh.contains("fff"));
+        let line = "1:M 22 Nov 2026 01:00:03.000 * Partial resynchronization not accepted: Replication ID mismatch (Replica asked for 'aaa', my replication IDs are 'ddd' and 'ccc')";
+        assert_eq!(mismatch_ids(line), Some(("aaa", "ddd", "ccc")));
+    }
 }

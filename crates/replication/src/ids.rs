@@ -14,9 +14,6 @@ pub struct ReplIds {
     pub second_offset: i64,
     /// `master_repl_offset`: bytes ever appended to this node's stream.
     pub offset: i64,
-    /// Whether any other node may know `replid` (we sent it in +FULLRESYNC, +CONTINUE or
-    /// $ENDOFF, or learnt it from our primary). See [`ReplIds::psync_request`].
-    pub announced: bool,
 }
 
 /// Why a partial resync was refused (for logs and `sync_partial_err`).
@@ -43,27 +40,23 @@ impl ReplIds {
             replid2: NO_ID.to_string(),
             second_offset: -1,
             offset: 0,
-            announced: false,
         }
     }
 
     /// The (id, first byte) to ask for in PSYNC when this node starts following a primary.
     /// Normally our current id; but right after a promotion or a restart, before any byte was
-    /// added and before anyone was told the new id, our history *is* the previous one up to
-    /// here, and the new primary can only know it under the previous id (a restarted old
-    /// primary repointed at the replica promoted in its place resyncs partially this way).
+    /// added, our history *is* the previous one up to here, and the new primary can only know
+    /// it under the previous id (a restarted old primary repointed at the replica promoted in
+    /// its place resyncs partially this way). Having told our own replicas the new id changes
+    /// nothing: when the primary continues us, the new id becomes our `replid2`, still valid
+    /// for everything they hold.
     pub fn psync_request(&self) -> (String, i64) {
         let unchanged_since_shift = self.offset + 1 == self.second_offset;
-        if !self.announced && unchanged_since_shift && self.replid2 != NO_ID {
+        if unchanged_since_shift && self.replid2 != NO_ID {
             (self.replid2.clone(), self.offset + 1)
         } else {
             (self.replid.clone(), self.offset + 1)
         }
-    }
-
-    /// Others now know our current id.
-    pub fn announce(&mut self) {
-        self.announced = true;
     }
 
     /// PSYNC2 acceptance: `requested` is the first byte the replica wants; `backlog` is the
@@ -99,14 +92,12 @@ impl ReplIds {
     pub fn shift(&mut self, new_id: String) {
         self.replid2 = std::mem::replace(&mut self.replid, new_id);
         self.second_offset = self.offset + 1;
-        self.announced = false;
     }
 
     /// A new history unrelated to the old one (first replica on a primary without backlog,
     /// backlog TTL expiry, DEBUG CHANGE-REPL-ID).
     pub fn reset(&mut self, new_id: String) {
         self.replid = new_id;
-        self.announced = false;
         self.clear_secondary();
     }
 
@@ -122,14 +113,12 @@ impl ReplIds {
             self.replid2 = std::mem::replace(&mut self.replid, new_id);
             self.second_offset = self.offset + 1;
         }
-        self.announced = true;
     }
 
     /// After a full sync: adopt the primary's id and offset, no secondary.
     pub fn adopt(&mut self, id: String, offset: i64) {
         self.replid = id;
         self.offset = offset;
-        self.announced = true;
         self.clear_secondary();
     }
 }
@@ -142,17 +131,21 @@ mod tests {
     fn psync_request_after_a_shift_uses_the_history_others_know() {
         let mut ids = ReplIds::new(id('a'));
         ids.offset = 500;
-        ids.announce();
         assert_eq!(ids.psync_request(), (id('a'), 501));
-        // Restarted or promoted: a new id nobody knows, same history so far.
+        // Restarted or promoted: a new id, same history so far.
         ids.shift(id('b'));
         assert_eq!(ids.psync_request(), (id('a'), 501));
-        // Once a replica was told the new id, or a byte was added, the new id it is.
-        ids.announce();
-        assert_eq!(ids.psync_request(), (id('b'), 501));
-        ids.shift(id('c'));
+        // Our replicas continued under the new id; the primary continues us under its own:
+        // the new id stays valid for them as our replid2.
+        let mut continued = ids.clone();
+        continued.switch_to(id('a'));
+        assert_eq!(
+            (continued.replid2.as_str(), continued.second_offset),
+            (id('b').as_str(), 501)
+        );
+        // Once a byte was added, the new id it is.
         ids.offset = 501;
-        assert_eq!(ids.psync_request(), (id('c'), 502));
+        assert_eq!(ids.psync_request(), (id('b'), 502));
     }
 
     fn id(c: char) -> String {

@@ -404,6 +404,35 @@ fn restarted_replica_resyncs_partially() {
 }
 
 #[test]
+fn restarted_replica_that_served_its_own_replica_first_resyncs_partially() {
+    // A replica restarted without `replicaof` comes back as a primary whose new id names the
+    // same history; its own replica reconnects first and continues under that new id. When
+    // it is then told to follow its primary again, it still asks for the history the primary
+    // knows, and its replica continues under the id it was given: no full sync anywhere.
+    let p = redwing(&[]);
+    let mut a = redwing(&["--save", "3600 1"]);
+    let c = redwing(&[]);
+    fill(&mut p.conn(), 100);
+    replicaof(&a, &p);
+    wait_synced(&p, &a);
+    replicaof(&c, &a);
+    wait_synced(&a, &c);
+    a.stop();
+    p.conn().cmd(&["SET", "while-down", "1"]);
+    a.restart();
+    let mut cc = c.conn();
+    wait_for("the sub-replica continued with the restarted node", T, || {
+        field(&mut cc, "replication", "master_link_status") == "up"
+    });
+    replicaof(&a, &p);
+    wait_synced(&p, &a);
+    wait_synced(&a, &c);
+    assert_eq!(digest(&p), digest(&c));
+    assert_eq!(stat(&p, "sync_full"), 1, "the restarted node full-synced");
+    assert_eq!(stat(&a, "sync_full"), 0, "its replica full-synced");
+}
+
+#[test]
 fn wait_and_min_replicas() {
     let p = redwing(&[]);
     let r = redwing(&[]);

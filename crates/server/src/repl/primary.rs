@@ -199,7 +199,6 @@ fn continue_partial(s: &mut Server, key: usize, info: PeerInfo, offset: i64) -> 
         b.pin(id, offset);
     }
     s.repl.stats.sync_partial_ok += 1;
-    s.repl.ids.announce();
     let line = if psync2 {
         format!("+CONTINUE {}\r\n", s.repl.ids.replid)
     } else {
@@ -286,7 +285,6 @@ fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
     s.repl.next_job += 1;
     let offset = s.repl.offset();
     let replid = s.repl.ids.replid.clone();
-    s.repl.ids.announce();
     s.repl.last_db = -1;
     let snapshot = if empty {
         keyspace::Keyspace::new(1).snapshot()
