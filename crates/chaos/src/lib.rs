@@ -858,11 +858,12 @@ impl Harness {
     /// Each refusal of a partial resync is classified on its own. A request for a replication
     /// ID the primary does not know is traced through the ID history every node logged
     /// ("Setting secondary replication ID to A … New replication ID is B", or a replica's
-    /// request for A answered by "Master replication ID changed to B"): an ID two or more
-    /// shifts behind the primary's is a history PSYNC2 cannot serve (it keeps one previous
-    /// ID) and is always explained; a request at offset 1 is a node without data; anything
-    /// else is a diverged history, which only a crash, a restart or an unplanned failover in
-    /// the round explains.
+    /// request for A answered by "Master replication ID changed to B"). An ancestor of the
+    /// refusing node's ids is a history PSYNC2 cannot serve — it keeps one previous id, and
+    /// none after a full sync — and the refusal is explained by the shifts or the full sync
+    /// that dropped it (each accounted for itself). A request at offset 1 is a node without
+    /// data. Anything else is a diverged history, which only a crash, a restart or an
+    /// unplanned failover in the round explains.
     fn account_full_syncs(&mut self, round: u64) {
         let new: Vec<String> = (0..self.nodes.len())
             .map(|i| {
@@ -884,11 +885,13 @@ impl Harness {
                     "replica had no usable history (PSYNC ?)"
                 } else if line.contains("lack of backlog") {
                     "backlog overrun"
-                } else if let Some((asked, _, mine2)) = mismatch_ids(line) {
+                } else if let Some((asked, mine, mine2)) = mismatch_ids(line) {
                     if self.history.fresh.contains(asked) {
                         "replica had no data (PSYNC <id> 1)"
-                    } else if self.history.shifts(asked, mine2).is_some() {
-                        "history two or more ID shifts behind"
+                    } else if self.history.shifts(asked, mine2).is_some()
+                        || self.history.shifts(asked, mine).is_some()
+                    {
+                        "an earlier id than the ones kept"
                     } else {
                         "diverged history"
                     }
@@ -908,7 +911,7 @@ impl Harness {
                     .entry(reason.to_string())
                     .or_insert(0) += 1;
                 let explained = match reason {
-                    "backlog overrun" | "history two or more ID shifts behind" => true,
+                    "backlog overrun" | "an earlier id than the ones kept" => true,
                     _ => self.round_unplanned || self.round_restart_without_data,
                 };
                 if !explained {

@@ -421,9 +421,11 @@ fn restarted_replica_that_served_its_own_replica_first_resyncs_partially() {
     p.conn().cmd(&["SET", "while-down", "1"]);
     a.restart();
     let mut cc = c.conn();
-    wait_for("the sub-replica continued with the restarted node", T, || {
-        field(&mut cc, "replication", "master_link_status") == "up"
-    });
+    wait_for(
+        "the sub-replica continued with the restarted node",
+        T,
+        || field(&mut cc, "replication", "master_link_status") == "up",
+    );
     replicaof(&a, &p);
     wait_synced(&p, &a);
     wait_synced(&a, &c);
