@@ -508,6 +508,34 @@ fn replicaof_unreachable_host_changes_nothing() {
 }
 
 #[test]
+fn replicaof_pending_serves_partial_resyncs_but_no_full_sync() {
+    // A node told to follow an unreachable primary keeps its replicas (a killed link resumes
+    // partially) but does not full-sync a new replica with data it is about to replace.
+    let p = redwing(&[]);
+    let r1 = redwing(&[]);
+    fill(&mut p.conn(), 50);
+    replicaof(&r1, &p);
+    wait_synced(&p, &r1);
+    let mut pc = p.conn();
+    let dead = testkit::proc::free_port().to_string();
+    assert_eq!(pc.text(&["REPLICAOF", "127.0.0.1", &dead]), "OK");
+    pc.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    pc.cmd(&["SET", "after-kill", "1"]);
+    wait_synced(&p, &r1);
+    assert_eq!(stat(&p, "sync_partial_ok"), 1);
+    let r2 = redwing(&[]);
+    replicaof(&r2, &p);
+    let refused = "Can't SYNC while not connected with my master";
+    wait_for("the new replica's full sync refused", T, || {
+        r2.log().contains(refused)
+    });
+    assert_eq!(stat(&p, "sync_full"), 1, "only r1's first sync");
+    pc.cmd(&["REPLICAOF", "NO", "ONE"]);
+    wait_synced(&p, &r2);
+    assert_eq!(digest(&p), digest(&r2));
+}
+
+#[test]
 fn replicaof_pending_does_not_reconnect_the_old_primary() {
     // A replica whose link to its primary is down is told to follow an unreachable node;
     // the old primary comes back empty (a fresh history). The replica must not reconnect to

@@ -59,6 +59,14 @@ pub struct JobState {
     pub cancel: Arc<AtomicBool>,
 }
 
+/// While a REPLICAOF is pending, our data is about to be continued or replaced by the new
+/// primary's: a full sync of it would cost a replica its own data for nothing. Partial
+/// resyncs are still served; a replica asking for a full one retries, as it does with a
+/// Redis replica whose link is down.
+fn refuse_full_sync_while_pending() -> Reply {
+    err("NOMASTERLINK Can't SYNC while not connected with my master")
+}
+
 fn no_reply() -> Reply {
     Reply::Raw(Bytes::new())
 }
@@ -111,10 +119,17 @@ pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> 
             Ok(()) => return continue_partial(s, key, info, offset),
             Err(refusal) => log_refusal(s, &addr, &id, &refusal),
         }
+        if s.repl.pending.is_some() {
+            s.clients[key].peer = Some(Box::new(info));
+            return refuse_full_sync_while_pending();
+        }
         if info.capa_dual_channel {
             s.clients[key].peer = Some(Box::new(info));
             return Reply::status("DUALCHANNELSYNC");
         }
+    } else if s.repl.pending.is_some() {
+        s.clients[key].peer = Some(Box::new(info));
+        return refuse_full_sync_while_pending();
     } else {
         info.capa_psync2 = false;
     }
