@@ -266,7 +266,7 @@ mixed() {
   mixed_one c8f redwing valkey 7610 7611 yes yes no
 }
 
-cases=("$@"); [ ${#cases[@]} -eq 0 ] && cases=(0 1 2 3 4 5 6)
+cases=("$@"); [ ${#cases[@]} -eq 0 ] && cases=(0 1 2 3 4 5 6 7 8)
 for c in "${cases[@]}"; do
   case $c in
     0) digest_sanity ;;
