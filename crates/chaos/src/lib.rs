@@ -29,7 +29,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use resp::frame::Frame;
-use testkit::{Conn, Proxy, ServerProc};
+use testkit::{Conn, Proxy, Rng, ServerProc};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -75,26 +75,6 @@ impl Report {
             let _ = writeln!(s, "node directories kept: {:?}", self.kept_dirs);
         }
         s
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn pick<T: Copy>(&mut self, v: &[T]) -> Option<T> {
-        (!v.is_empty()).then(|| v[self.below(v.len() as u64) as usize])
     }
 }
 

@@ -30,29 +30,16 @@ use replication::peer::{self, PeerInfo, Replconf};
 use replication::proto::EndOff;
 use replication::{Link, LinkConfig, LinkState, ReplBuffer, ReplIds};
 use resp::{Parsed, RequestParser};
+use testkit::Rng;
 
 // ---------------------------------------------------------------------------------------
 // Deterministic randomness
 
-struct Rng(u64);
+trait Hex40 {
+    fn hex40(&mut self) -> String;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, per_thousand: u64) -> bool {
-        self.below(1000) < per_thousand
-    }
-
+impl Hex40 for Rng {
     fn hex40(&mut self) -> String {
         (0..40)
             .map(|_| char::from_digit(self.below(16) as u32, 16).unwrap_or('0'))

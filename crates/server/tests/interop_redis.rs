@@ -565,21 +565,23 @@ fn partial_resync_after_link_kill_both_directions() {
     }
 }
 
-#[test]
-fn redwing_replica_restart_partial_resync_from_redis() {
-    let p = redis(&[]);
-    let save = ["--save", "3600 1"];
-    let mut r = redwing(&save);
+/// A replica stopped with SIGTERM (the shutdown save records repl-id / repl-offset) and
+/// restarted from its RDB with `--replicaof` resumes with a partial resync.
+fn restart_resumes_partially(
+    p: &ServerProc,
+    primary_is_redis: bool,
+    mut r: ServerProc,
+    what: &str,
+) {
     let mut pc = p.conn();
     fill(&mut pc, 200);
-    replicaof(&r, &p);
-    wait_synced(&p, &r);
+    replicaof(&r, p);
+    wait_synced(p, &r);
     workload(&mut pc, 0);
-    wait_synced(&p, &r);
-    assert_eq!(stat(&p, "sync_full"), 1, "initial full sync");
-    let partial = stat(&p, "sync_partial_ok");
+    wait_synced(p, &r);
+    assert_eq!(stat(p, "sync_full"), 1, "initial full sync");
+    let partial = stat(p, "sync_partial_ok");
 
-    // SIGTERM with save points: the shutdown save records repl-id / repl-offset.
     r.stop();
     let rdb = r.dir.join("dump.rdb");
     assert!(
@@ -589,55 +591,42 @@ fn redwing_replica_restart_partial_resync_from_redis() {
         r.log()
     );
     workload(&mut pc, 1);
-    redis_only_workload(&mut pc, 1);
+    if primary_is_redis {
+        redis_only_workload(&mut pc, 1);
+    }
     let port = p.port.to_string();
-    r.set_args(&[save[0], save[1], "--replicaof", "127.0.0.1", &port]);
+    r.set_args(&["--save", "3600 1", "--replicaof", "127.0.0.1", &port]);
     r.restart();
-    wait_synced(&p, &r);
-    assert_same_data("Redwing replica restarted", &p, &[&r]);
+    wait_synced(p, &r);
+    assert_same_data(what, p, &[&r]);
     assert_eq!(
-        stat(&p, "sync_partial_ok"),
+        stat(p, "sync_partial_ok"),
         partial + 1,
         "the restarted replica resumed with a partial resync"
     );
-    assert_eq!(stat(&p, "sync_full"), 1, "no new full sync");
-    assert_eq!(replid(&r), replid(&p));
+    assert_eq!(stat(p, "sync_full"), 1, "no new full sync");
+    assert_eq!(replid(&r), replid(p));
+}
+
+#[test]
+fn redwing_replica_restart_partial_resync_from_redis() {
+    let p = redis(&[]);
+    restart_resumes_partially(
+        &p,
+        true,
+        redwing(&["--save", "3600 1"]),
+        "Redwing replica restarted",
+    );
 }
 
 /// The mirror case: a Redis replica restarted from its RDB resumes from a Redwing primary.
 #[test]
 fn redis_replica_restart_partial_resync_from_redwing() {
     let p = redwing(&[]);
-    let save = ["--save", "3600 1"];
-    let mut r = redis(&save);
-    let mut pc = p.conn();
-    fill(&mut pc, 200);
-    replicaof(&r, &p);
-    wait_synced(&p, &r);
-    workload(&mut pc, 0);
-    wait_synced(&p, &r);
-    assert_eq!(stat(&p, "sync_full"), 1, "initial full sync");
-    let partial = stat(&p, "sync_partial_ok");
-
-    r.stop();
-    let rdb = r.dir.join("dump.rdb");
-    assert!(
-        rdb.exists(),
-        "shutdown saved {}: {}",
-        rdb.display(),
-        r.log()
+    restart_resumes_partially(
+        &p,
+        false,
+        redis(&["--save", "3600 1"]),
+        "Redis replica restarted",
     );
-    workload(&mut pc, 1);
-    let port = p.port.to_string();
-    r.set_args(&[save[0], save[1], "--replicaof", "127.0.0.1", &port]);
-    r.restart();
-    wait_synced(&p, &r);
-    assert_same_data("Redis replica restarted", &p, &[&r]);
-    assert_eq!(
-        stat(&p, "sync_partial_ok"),
-        partial + 1,
-        "the restarted replica resumed with a partial resync"
-    );
-    assert_eq!(stat(&p, "sync_full"), 1, "no new full sync");
-    assert_eq!(replid(&r), replid(&p));
 }

@@ -119,18 +119,20 @@ pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> 
             Ok(()) => return continue_partial(s, key, info, offset),
             Err(refusal) => log_refusal(s, &addr, &id, &refusal),
         }
-        if s.repl.pending.is_some() {
-            s.clients[key].peer = Some(Box::new(info));
-            return refuse_full_sync_while_pending();
-        }
-        if info.capa_dual_channel {
-            s.clients[key].peer = Some(Box::new(info));
-            return Reply::status("DUALCHANNELSYNC");
-        }
-    } else if s.repl.pending.is_some() {
-        s.clients[key].peer = Some(Box::new(info));
-        return refuse_full_sync_while_pending();
+    }
+    // What follows is a full sync.
+    let answer = if s.repl.pending.is_some() {
+        Some(refuse_full_sync_while_pending())
+    } else if psync && info.capa_dual_channel {
+        Some(Reply::status("DUALCHANNELSYNC"))
     } else {
+        None
+    };
+    if let Some(reply) = answer {
+        s.clients[key].peer = Some(Box::new(info));
+        return reply;
+    }
+    if !psync {
         info.capa_psync2 = false;
     }
     log_notice!("Replica {addr} asks for synchronization");

@@ -233,8 +233,8 @@ pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     // A link to the primary we are leaving that is not streaming serves nothing, and letting
     // it finish its handshake could full-sync us from a node we no longer follow (announcing
     // a history nobody else has): drop it. A streaming link stays until the new one works.
-    let leaving_unused = s.repl.current.as_ref().is_some_and(|u| u.client.is_some());
-    if leaving_unused && !s.repl.link_up() {
+    let old_link_open = s.repl.current.as_ref().is_some_and(|u| u.client.is_some());
+    if old_link_open && !s.repl.link_up() {
         link_failed(
             s,
             LinkSlot::Current,
