@@ -20,6 +20,9 @@ pub struct Settings {
     pub lazyfree_lazy_user_del: bool,
     pub lazyfree_lazy_user_flush: bool,
     pub lazyfree_lazy_server_del: bool,
+    /// Keyspace notification classes enabled (`notify-keyspace-events`, [`crate::notify`]
+    /// bits); 0 = notifications off, and [`Ctx::notify`] records nothing.
+    pub notify_classes: u32,
 }
 
 impl Default for Settings {
@@ -34,6 +37,7 @@ impl Default for Settings {
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
             lazyfree_lazy_server_del: false,
+            notify_classes: 0,
         }
     }
 }
@@ -65,6 +69,9 @@ pub struct Ctx<'a> {
     pub block: Option<BlockRequest>,
     /// The command is replayed for a client that was blocked (its deadline has not passed).
     pub unblocking: bool,
+    /// Keyspace events raised by this call, in order (Redis's `notifyKeyspaceEvent`); only
+    /// the classes enabled in [`Settings::notify_classes`] are recorded.
+    pub notifications: Vec<crate::notify::KeyEvent>,
 }
 
 impl<'a> Ctx<'a> {
@@ -79,6 +86,25 @@ impl<'a> Ctx<'a> {
             may_block: false,
             block: None,
             unblocking: false,
+            notifications: Vec::new(),
+        }
+    }
+
+    /// Raises keyspace event `event` of `class` ([`crate::notify`]) for `key` in the selected
+    /// database, as Redis's `notifyKeyspaceEvent`.
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.notify_db(class, event, key, self.db);
+    }
+
+    /// [`Ctx::notify`] for a key of another database (MOVE, COPY ... DB).
+    pub fn notify_db(&mut self, class: u32, event: &'static str, key: &[u8], db: usize) {
+        if self.settings.notify_classes & class != 0 {
+            self.notifications.push(crate::notify::KeyEvent {
+                class,
+                event,
+                key: Bytes::copy_from_slice(key),
+                db,
+            });
         }
     }
 

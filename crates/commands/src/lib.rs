@@ -17,6 +17,7 @@ pub mod hll;
 pub mod keys;
 pub mod ldouble;
 pub mod lists;
+pub mod notify;
 pub mod server_rows;
 pub mod sets;
 pub mod spec;

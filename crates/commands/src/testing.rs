@@ -16,6 +16,8 @@ pub struct Effects {
     /// Commands that would be propagated (the original argv when not rewritten).
     pub propagated: Vec<Vec<Bytes>>,
     pub block: Option<BlockRequest>,
+    /// Keyspace events raised (only classes enabled in `settings.notify_classes`).
+    pub notifications: Vec<crate::notify::KeyEvent>,
 }
 
 pub struct Harness {
@@ -80,6 +82,7 @@ impl Harness {
         ctx.may_block = self.may_block;
         let reply = handler(&mut ctx, argv);
         let (dirty, rewrite, block) = (ctx.dirty, ctx.rewrite.take(), ctx.block.take());
+        let notifications = std::mem::take(&mut ctx.notifications);
         let propagated = match rewrite {
             Some(cmds) => cmds,
             None if dirty > 0 => vec![argv.to_vec()],
@@ -89,6 +92,7 @@ impl Harness {
             dirty,
             propagated,
             block,
+            notifications,
         };
         let _ = self.ks.take_events();
         reply
