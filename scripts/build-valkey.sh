@@ -39,7 +39,7 @@ rm -rf "$dest" "$dest.tmp"
 mkdir -p "$dest.tmp"
 tar xzf "$tarball" -C "$dest.tmp" --strip-components=1
 echo "build-valkey: building Valkey 8.0.1 (BUILD_TLS=$tls) in $dest" >&2
-make -C "$dest.tmp" -j"$(nproc)" BUILD_TLS=$tls >"$dest.tmp/build.log" 2>&1 || {
+GIT_CEILING_DIRECTORIES="$root/.cache" make -C "$dest.tmp" -j"$(nproc)" BUILD_TLS=$tls >"$dest.tmp/build.log" 2>&1 || {
     tail -40 "$dest.tmp/build.log" >&2
     echo "build-valkey: make failed (log: $dest.tmp/build.log)" >&2
     exit 1
