@@ -443,6 +443,10 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
             None
         },
         key_load_delay_us: s.cfg.key_load_delay_us,
+        // A primary restarting with its history propagates the deletion of the keys that
+        // expired while it was down, so its replicas can continue it (Valkey's
+        // RDBFLAGS_FEED_REPL).
+        report_expired: s.cfg.replicaof.0.is_none(),
     };
     let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
     std::thread::Builder::new()
@@ -477,6 +481,14 @@ pub fn on_load_done(s: &mut Server, res: Result<Loaded, String>) {
             let old = s.ks.replace_all(loaded.dbs);
             drop(old);
             crate::repl::on_rdb_loaded(s, loaded.repl);
+            let del: &'static [u8] = if s.cfg.lazyfree_lazy_expire {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            for (db, key) in loaded.expired {
+                crate::repl::feed(s, db, &[Bytes::from_static(del), Bytes::from(key)]);
+            }
         }
         Err(e) => {
             log_warning!("Fatal error loading the DB: {e}. Exiting.");
@@ -503,6 +515,7 @@ pub fn debug_reload(s: &mut Server, nosave: bool) -> Reply {
         limits: limits(s),
         drop_expired_at_ms: None,
         key_load_delay_us: 0,
+        report_expired: false,
     };
     match persistence::load(
         BufReader::with_capacity(1 << 20, file),
@@ -557,7 +570,8 @@ pub fn info_fields(s: &Server, out: &mut String) {
     f("rdb_changes_since_last_save", p.dirty.to_string());
     f(
         "rdb_bgsave_in_progress",
-        (p.bgsave.is_some() as u8).to_string(),
+        // As Valkey: a snapshot for replicas (its forked child) counts as a save in progress.
+        ((p.bgsave.is_some() || !s.repl.jobs.is_empty()) as u8).to_string(),
     );
     f("rdb_last_save_time", p.last_save_unix.to_string());
     f(

@@ -705,6 +705,13 @@ impl Server {
             self.ks
                 .active_expire(20 + 5 * effort, Instant::now() + budget);
             crate::dispatch::propagate_expired(self);
+            // A writable replica expires the keys its own clients gave a TTL (the primary
+            // never will); once a second, as Redis's replicationCron.
+            if self.cron_loops.is_multiple_of(self.hz.max(1)) {
+                // Not propagated: `repl::feed` never writes a replica's own changes.
+                self.ks.expire_replica_local_keys();
+                crate::dispatch::propagate_expired(self);
+            }
         }
         crate::evict::cron(self);
         crate::persist::cron(self, now);

@@ -601,6 +601,18 @@ fn check_waiters(s: &mut Server) {
     }
 }
 
+/// Counts the online replicas whose last ACK is within `min-replicas-max-lag` (Redis's
+/// `refreshGoodReplicasCount`: each cron second, and when the parameters change).
+pub fn refresh_good_replicas(s: &mut Server, now: i64) {
+    let max_lag = s.cfg.min_replicas_max_lag_secs * 1000;
+    s.repl.good_replicas = s
+        .repl
+        .replicas
+        .values()
+        .filter(|r| matches!(r.state, PeerState::Online { .. }) && now - r.ack_time_ms <= max_lag)
+        .count();
+}
+
 /// min-replicas-to-write: true if writes must be refused.
 pub fn min_replicas_unmet(s: &Server) -> bool {
     let need = s.cfg.min_replicas_to_write;
@@ -682,26 +694,25 @@ pub fn cron(s: &mut Server, now: i64) {
     if !s.cron_loops.is_multiple_of(s.hz) {
         return;
     }
-    let period = s.cfg.repl_ping_replica_period_secs * 1000;
-    if !s.repl.is_replica() && !s.repl.replicas.is_empty() && now - s.repl.last_ping_ms >= period {
-        s.repl.last_ping_ms = now;
+    // As Redis: every `repl-ping-replica-period` replication cron seconds (counted since
+    // start, not since a replica attached), so a large period means no PING for a long time.
+    let period = s.cfg.repl_ping_replica_period_secs.max(1) as u64;
+    let tick = s.repl.cron_secs;
+    s.repl.cron_secs += 1;
+    if !s.repl.is_replica() && !s.repl.replicas.is_empty() && tick.is_multiple_of(period) {
         super::feed(s, 0, &[Bytes::from_static(b"ping")]);
     }
     let timeout = s.cfg.repl_timeout_secs * 1000;
-    let max_lag = s.cfg.min_replicas_max_lag_secs * 1000;
-    let mut good = 0;
     let mut timed_out = Vec::new();
     for r in s.repl.replicas.values() {
-        if matches!(r.state, PeerState::Online { .. }) {
-            if !r.pre_psync && now - r.ack_time_ms > timeout {
-                timed_out.push(r.client_id);
-            }
-            if now - r.ack_time_ms <= max_lag {
-                good += 1;
-            }
+        if matches!(r.state, PeerState::Online { .. })
+            && !r.pre_psync
+            && now - r.ack_time_ms > timeout
+        {
+            timed_out.push(r.client_id);
         }
     }
-    s.repl.good_replicas = good;
+    refresh_good_replicas(s, now);
     for id in timed_out {
         if let Some(k) = s.client_key(id) {
             log_warning!(

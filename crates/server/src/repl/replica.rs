@@ -469,6 +469,8 @@ fn commit_pending(s: &mut Server) {
     if let Some(k) = p.client {
         s.clients[k].link_slot = Some(LinkSlot::Current);
     }
+    // CONFIG GET/REWRITE `replicaof` report the primary followed now, as Redis does.
+    s.cfg.replicaof = crate::config::value::ReplicaOf(Some((p.host.clone(), p.port)));
     s.repl.current = Some(p);
     s.repl.cached = None;
     if was_primary {
@@ -503,6 +505,7 @@ fn become_replica(s: &mut Server) {
 /// REPLICAOF NO ONE: stop following; the current history continues under a new id and the
 /// old id stays valid for our replicas and siblings (PSYNC2).
 pub fn promote(s: &mut Server) {
+    s.cfg.replicaof = crate::config::value::ReplicaOf(None);
     if let Some(mut u) = s.repl.current.take() {
         let mut keys = u.abandon_sync();
         keys.extend(u.client);
@@ -521,6 +524,7 @@ pub fn promote(s: &mut Server) {
     super::primary::disconnect_replicas(s);
     s.repl.last_db = -1;
     s.ks.mode = keyspace::ExpiryMode::Primary;
+    s.ks.forget_replica_local_expires();
     crate::log::set_role(false);
 }
 
@@ -548,6 +552,7 @@ fn start_loader(s: &mut Server, total: Option<u64>) {
         limits: crate::persist::limits(s),
         drop_expired_at_ms: None,
         key_load_delay_us: s.cfg.key_load_delay_us,
+        report_expired: false,
     };
     let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
     let Some(u) = s.repl.current.as_mut() else {
