@@ -94,7 +94,7 @@ pub(crate) unsafe fn lua_to_reply(
     caller: RespVersion,
 ) -> Converted {
     let mut counted = false;
-    let reply = to_reply(l, script, caller, &mut counted);
+    let reply = to_reply(l, script, caller, &mut counted, 0);
     Converted {
         reply,
         error_counted: counted,
@@ -113,13 +113,18 @@ fn map_crlf(b: &[u8]) -> Vec<u8> {
         .collect()
 }
 
+/// Nesting beyond this answers "reached lua stack limit" (Valkey reaches its limit, the Lua
+/// stack's 8000 slots, deeper; this bound keeps Rust's stack and the reply's drop shallow).
+const MAX_REPLY_DEPTH: usize = 512;
+
 unsafe fn to_reply(
     l: *mut lua_State,
     script: RespVersion,
     caller: RespVersion,
     counted: &mut bool,
+    depth: usize,
 ) -> Reply {
-    if lua_checkstack(l, 4) == 0 {
+    if depth > MAX_REPLY_DEPTH || lua_checkstack(l, 4) == 0 {
         lua_pop(l, 1);
         return Reply::error(crate::errors::LUA_STACK_LIMIT);
     }
@@ -134,7 +139,7 @@ unsafe fn to_reply(
             }
         }
         LUA_TNUMBER => Reply::Int(c_double_to_i64(lua_tonumber(l, -1))),
-        LUA_TTABLE => return table_to_reply(l, script, caller, counted),
+        LUA_TTABLE => return table_to_reply(l, script, caller, counted, depth),
         _ => Reply::Nil,
     };
     lua_pop(l, 1);
@@ -147,6 +152,7 @@ unsafe fn table_to_reply(
     script: RespVersion,
     caller: RespVersion,
     counted: &mut bool,
+    depth: usize,
 ) -> Reply {
     if raw_field(l, b"err") == LUA_TSTRING {
         lua_pop(l, 1);
@@ -194,8 +200,8 @@ unsafe fn table_to_reply(
         lua_pushnil(l);
         while lua_next(l, -2) != 0 {
             lua_pushvalue(l, -2);
-            let k = to_reply(l, script, caller, counted);
-            let v = to_reply(l, script, caller, counted);
+            let k = to_reply(l, script, caller, counted, depth + 1);
+            let v = to_reply(l, script, caller, counted, depth + 1);
             pairs.push((k, v));
         }
         lua_pop(l, 2);
@@ -208,7 +214,7 @@ unsafe fn table_to_reply(
         while lua_next(l, -2) != 0 {
             lua_pop(l, 1);
             lua_pushvalue(l, -1);
-            items.push(to_reply(l, script, caller, counted));
+            items.push(to_reply(l, script, caller, counted, depth + 1));
         }
         lua_pop(l, 2);
         return Reply::Set(items);
@@ -223,7 +229,7 @@ unsafe fn table_to_reply(
             lua_pop(l, 1);
             break;
         }
-        items.push(to_reply(l, script, caller, counted));
+        items.push(to_reply(l, script, caller, counted, depth + 1));
     }
     lua_pop(l, 1);
     Reply::Array(items)

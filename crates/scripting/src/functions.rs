@@ -831,3 +831,36 @@ fn new_state(rand: SharedRand, versions: &Versions) -> State {
     }
     state
 }
+
+/// FUNCTION LOAD's arguments after LOAD: `[REPLACE] code` → (replace, code).
+pub fn parse_load_args(args: &[Bytes]) -> Result<(bool, &Bytes), Reply> {
+    let mut replace = false;
+    let mut i = 0;
+    while i + 1 < args.len() {
+        if args[i].eq_ignore_ascii_case(b"replace") {
+            replace = true;
+            i += 1;
+            continue;
+        }
+        return Err(Reply::error(format!(
+            "{}{}",
+            errors::FUNCTION_LOAD_UNKNOWN_OPTION,
+            String::from_utf8_lossy(crate::convert::cstr_part(&args[i]))
+        )));
+    }
+    match args.get(i) {
+        Some(code) => Ok((replace, code)),
+        None => Err(Reply::error(errors::FUNCTION_LOAD_NO_CODE)),
+    }
+}
+
+/// FUNCTION RESTORE's optional policy argument (default APPEND).
+pub fn parse_restore_policy(arg: Option<&[u8]>) -> Result<RestorePolicy, Reply> {
+    match arg {
+        None => Ok(RestorePolicy::Append),
+        Some(a) if a.eq_ignore_ascii_case(b"append") => Ok(RestorePolicy::Append),
+        Some(a) if a.eq_ignore_ascii_case(b"replace") => Ok(RestorePolicy::Replace),
+        Some(a) if a.eq_ignore_ascii_case(b"flush") => Ok(RestorePolicy::Flush),
+        Some(_) => Err(Reply::error(errors::RESTORE_BAD_POLICY)),
+    }
+}

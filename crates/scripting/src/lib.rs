@@ -56,8 +56,8 @@ pub use convert::Converted;
 pub use eval::{sha1_hex, EvalEngine, EvalRequest, Script, LRU_LIST_LENGTH};
 pub use flags::{CommandFlags, ScriptFlags};
 pub use functions::{
-    parse_metadata, valid_name, FcallRequest, Function, Functions, Library, Metadata,
-    RestorePolicy, Stats, ENGINE, LOAD_TIMEOUT,
+    parse_load_args, parse_metadata, parse_restore_policy, valid_name, FcallRequest, Function,
+    Functions, Library, Metadata, RestorePolicy, Stats, ENGINE, LOAD_TIMEOUT,
 };
 pub use host::{
     AclCheck, CallOutcome, Caller, DiskError, Host, Interrupt, LogLevel, ReplFlags, RunCtx,

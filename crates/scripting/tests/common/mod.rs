@@ -31,6 +31,8 @@ impl Host for TestHost {
         let arity_ok = |n: usize| argv.len() == n;
         let reply = match &name[..] {
             b"ping" if argv.len() == 1 => Reply::status("PONG"),
+            b"ping" if argv.len() == 2 => Reply::Bulk(argv[1].clone()),
+            b"ping" => Reply::error("ERR wrong number of arguments for 'ping' command"),
             b"set" if arity_ok(3) => {
                 if run.read_only {
                     return CallOutcome::Rejected(Cow::Borrowed(
@@ -64,7 +66,7 @@ impl Host for TestHost {
                 )
             }
             b"incr" if arity_ok(2) => Reply::error("ERR value is not an integer or out of range"),
-            b"ping" | b"set" | b"get" | b"hset" | b"hgetall" | b"incr" => {
+            b"set" | b"get" | b"hset" | b"hgetall" | b"incr" => {
                 return CallOutcome::Rejected(Cow::Borrowed(scripting::errors::CALL_WRONG_ARITY))
             }
             _ => {
