@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use crate::server::Server;
 
 pub fn multi(s: &mut Server, key: usize) -> Reply {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     if c.multi.is_some() {
         return err("ERR MULTI calls can not be nested");
     }
@@ -18,7 +18,7 @@ pub fn multi(s: &mut Server, key: usize) -> Reply {
 }
 
 pub fn discard(s: &mut Server, key: usize) -> Reply {
-    if s.clients[key].multi.take().is_some() {
+    if s.net.clients[key].multi.take().is_some() {
         unwatch_all(s, key);
         Reply::Ok
     } else {
@@ -27,7 +27,7 @@ pub fn discard(s: &mut Server, key: usize) -> Reply {
 }
 
 pub fn exec(s: &mut Server, key: usize) -> Reply {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     let Some(state) = c.multi.take() else {
         return err("ERR EXEC without MULTI");
     };
@@ -51,7 +51,7 @@ pub fn exec(s: &mut Server, key: usize) -> Reply {
             Err(e) => e,
         };
         replies.push(reply);
-        if !s.clients.contains(key) {
+        if !s.net.clients.contains(key) {
             break;
         }
     }
@@ -71,7 +71,7 @@ pub struct WatchedKey {
 /// A watched key that expired since WATCH invalidates the transaction (Redis 7's
 /// `isWatchedKeyExpired`; keys already expired at WATCH time do not).
 fn watched_key_expired(s: &Server, key: usize) -> bool {
-    s.clients[key]
+    s.net.clients[key]
         .watched
         .iter()
         .any(|w| !w.expired && key_is_expired(s, w.db, &w.key))
@@ -79,20 +79,22 @@ fn watched_key_expired(s: &Server, key: usize) -> bool {
 
 /// The key exists and its expire time has passed (it is logically gone).
 fn key_is_expired(s: &Server, db: usize, key: &[u8]) -> bool {
-    let now = s.ks.now_ms;
-    s.ks.db(db)
+    let now = s.exec.ks.now_ms;
+    s.exec
+        .ks
+        .db(db)
         .get(key)
         .and_then(|o| o.expire_ms())
         .is_some_and(|e| e <= now)
 }
 
 pub fn watch(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    if s.clients[key].multi.is_some() {
+    if s.net.clients[key].multi.is_some() {
         return err("ERR WATCH inside MULTI is not allowed");
     }
-    let (id, db) = (s.clients[key].id, s.clients[key].db);
+    let (id, db) = (s.net.clients[key].id, s.net.clients[key].db);
     for k in &argv[1..] {
-        if s.clients[key]
+        if s.net.clients[key]
             .watched
             .iter()
             .any(|w| w.db == db && w.key == *k)
@@ -100,12 +102,12 @@ pub fn watch(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             continue;
         }
         let expired = key_is_expired(s, db, k);
-        s.clients[key].watched.push(WatchedKey {
+        s.net.clients[key].watched.push(WatchedKey {
             db,
             key: k.clone(),
             expired,
         });
-        s.watched.entry((db, k.clone())).or_default().push(id);
+        s.exec.watched.entry((db, k.clone())).or_default().push(id);
     }
     Reply::Ok
 }
@@ -117,10 +119,10 @@ pub fn unwatch(s: &mut Server, key: usize) -> Reply {
 
 /// Drops all of a client's WATCHes and its dirty flag.
 pub fn unwatch_all(s: &mut Server, key: usize) {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     c.dirty_cas = false;
     let (id, list) = (c.id, std::mem::take(&mut c.watched));
-    drop_watches(&mut s.watched, id, list);
+    drop_watches(&mut s.exec.watched, id, list);
 }
 
 /// Removes `id` from the watch registry for each of `list`.
@@ -151,12 +153,12 @@ fn apply_watch_effects(
     key: &Bytes,
     effect: impl Fn(bool) -> WatchEffect,
 ) {
-    let Some(ids) = s.watched.get(&(db, key.clone())).cloned() else {
+    let Some(ids) = s.exec.watched.get(&(db, key.clone())).cloned() else {
         return;
     };
     for id in ids {
         let Some(k) = s.client_key(id) else { continue };
-        let c = &mut s.clients[k];
+        let c = &mut s.net.clients[k];
         let Some(w) = c.watched.iter_mut().find(|w| w.db == db && w.key == *key) else {
             continue;
         };
@@ -165,7 +167,7 @@ fn apply_watch_effects(
                 // As Redis: a dirty client no longer needs its watches (EXEC fails anyway).
                 c.dirty_cas = true;
                 let list = std::mem::take(&mut c.watched);
-                drop_watches(&mut s.watched, id, list);
+                drop_watches(&mut s.exec.watched, id, list);
             }
             WatchEffect::Keep { expired } => w.expired = expired,
         }
@@ -177,9 +179,10 @@ fn apply_watch_effects(
 /// `touchAllWatchedKeysInDb` without a replacement).
 pub fn touch_watched_existing(s: &mut Server, db: usize) {
     let keys: Vec<Bytes> = s
+        .exec
         .watched
         .keys()
-        .filter(|(d, k)| *d == db && s.ks.db(db).get(k).is_some())
+        .filter(|(d, k)| *d == db && s.exec.ks.db(db).get(k).is_some())
         .map(|(_, k)| k.clone())
         .collect();
     for k in keys {
@@ -196,12 +199,12 @@ pub fn touch_watched_existing(s: &mut Server, db: usize) {
 /// Marks the watchers of changed keys dirty (Redis's `touchWatchedKey`), and handles the
 /// databases a SWAPDB exchanged (`touchAllWatchedKeysInDb` with a replacement).
 pub fn touch_keys(s: &mut Server, touched: &[(usize, Vec<u8>)], dbs: &[usize]) {
-    if s.watched.is_empty() {
+    if s.exec.watched.is_empty() {
         return;
     }
     for (db, k) in touched {
         let key = Bytes::copy_from_slice(k);
-        let exists = s.ks.db(*db).get(k).is_some();
+        let exists = s.exec.ks.db(*db).get(k).is_some();
         apply_watch_effects(s, *db, &key, |expired| {
             if expired && !exists {
                 // An already-expired key was deleted: logically nothing changed.
@@ -217,14 +220,15 @@ pub fn touch_keys(s: &mut Server, touched: &[(usize, Vec<u8>)], dbs: &[usize]) {
         let (a, b) = (pair[0], pair[1]);
         for (db, other) in [(a, b), (b, a)] {
             let keys: Vec<Bytes> = s
+                .exec
                 .watched
                 .keys()
                 .filter(|(d, _)| *d == db)
                 .map(|(_, k)| k.clone())
                 .collect();
             for k in keys {
-                let in_emptied = s.ks.db(other).get(&k).is_some();
-                let in_replacement = s.ks.db(db).get(&k).is_some();
+                let in_emptied = s.exec.ks.db(other).get(&k).is_some();
+                let in_replacement = s.exec.ks.db(db).get(&k).is_some();
                 if !in_emptied && !in_replacement {
                     continue;
                 }
