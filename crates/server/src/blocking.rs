@@ -174,6 +174,9 @@ fn serve_one(s: &mut Server, key: usize) -> bool {
         return false;
     };
     let resp = s.clients[key].resp;
+    // The command runs now, not when the command that woke it started (a key that expired
+    // meanwhile, e.g. during a long MULTI, is seen as expired and the client blocks again).
+    s.ks.now_ms = s.clock.now_ms();
     let mut ctx = commands::Ctx::new(&mut s.ks, db, &s.settings);
     ctx.resp = resp;
     ctx.may_block = true;

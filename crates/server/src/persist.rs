@@ -68,14 +68,14 @@ pub struct ShutdownRequest {
 }
 
 pub fn rdb_path(s: &Server) -> PathBuf {
-    PathBuf::from(s.cfg.get("dir")).join(s.cfg.get("dbfilename"))
+    PathBuf::from(&s.cfg.dir).join(s.cfg.dbfilename.as_str())
 }
 
 fn save_options(s: &Server) -> SaveOptions {
     SaveOptions {
-        compression: s.cfg.get_bool("rdbcompression"),
-        checksum: s.cfg.get_bool("rdbchecksum"),
-        key_save_delay_us: s.cfg.get_int("rdb-key-save-delay"),
+        compression: s.cfg.rdbcompression,
+        checksum: s.cfg.rdbchecksum,
+        key_save_delay_us: s.cfg.rdb_key_save_delay_us,
     }
 }
 
@@ -101,14 +101,14 @@ pub fn limits(s: &Server) -> persistence::Limits {
 /// True if writes must be refused because the last background save failed
 /// (`stop-writes-on-bgsave-error`).
 pub fn writes_denied(s: &Server) -> bool {
-    s.hot.stop_writes_on_bgsave_error
+    s.cfg.stop_writes_on_bgsave_error
         && s.persist.last_bgsave_status_set
         && !s.persist.last_bgsave_ok
-        && s.hot.has_save_points
+        && !s.cfg.save.0.is_empty()
 }
 
 pub fn has_save_points(s: &Server) -> bool {
-    !s.cfg.get("save").is_empty()
+    !s.cfg.save.0.is_empty()
 }
 
 /// SAVE: a synchronous save on the event-loop thread (as Redis; clients wait).
@@ -242,24 +242,17 @@ pub fn cron(s: &mut Server, now: i64) {
         start_bgsave(s);
         return;
     }
-    let points: Vec<i64> = s
-        .cfg
-        .get("save")
-        .split_whitespace()
-        .filter_map(|v| v.parse().ok())
-        .collect();
     let since = now / 1000 - s.persist.last_save_unix;
     let retry_ok = s.persist.last_bgsave_ok
         || !s.persist.last_bgsave_status_set
         || now - s.persist.last_bgsave_try_ms > 5000;
-    for pair in points.chunks(2) {
-        if let [secs, changes] = pair {
-            if s.persist.dirty >= *changes as u64 && since >= *secs && retry_ok {
-                log_notice!("{} changes in {} seconds. Saving...", changes, secs);
-                start_bgsave(s);
-                return;
-            }
-        }
+    let due =
+        s.cfg.save.0.iter().copied().find(|&(secs, changes)| {
+            s.persist.dirty >= changes && since >= secs as i64 && retry_ok
+        });
+    if let Some((secs, changes)) = due {
+        log_notice!("{} changes in {} seconds. Saving...", changes, secs);
+        start_bgsave(s);
     }
 }
 
@@ -352,7 +345,7 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         (t, true) => Some(t),
         (t, false) => Some(now.saturating_add(t)),
     };
-    let verify = s.cfg.get_bool("rdbchecksum");
+    let verify = s.cfg.rdbchecksum;
     let obj = match persistence::dump::restore(&argv[1], &argv[3], expire, verify, &limits(s)) {
         Ok(Some(o)) => o,
         Ok(None) => return err("ERR Bad data format"),
@@ -406,11 +399,11 @@ pub fn try_shutdown(s: &mut Server, req: ShutdownRequest) {
             }
         }
     }
-    let pidfile = s.cfg.get("pidfile").to_string();
+    let pidfile = s.cfg.pidfile.as_str().to_string();
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);
     }
-    let sock = s.cfg.get("unixsocket").to_string();
+    let sock = s.cfg.unixsocket.as_str().to_string();
     if !sock.is_empty() {
         let _ = std::fs::remove_file(&sock);
     }
@@ -441,15 +434,19 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
         read: read.clone(),
     });
     let opts = LoadOptions {
-        verify_checksum: s.cfg.get_bool("rdbchecksum"),
+        verify_checksum: s.cfg.rdbchecksum,
         databases: s.ks.db_count(),
         limits: limits(s),
-        drop_expired_at_ms: if s.cfg.get("replicaof").is_empty() {
+        drop_expired_at_ms: if s.cfg.replicaof.0.is_none() {
             Some(now_ms())
         } else {
             None
         },
-        key_load_delay_us: s.cfg.get_int("key-load-delay"),
+        key_load_delay_us: s.cfg.key_load_delay_us,
+        // A primary restarting with its history propagates the deletion of the keys that
+        // expired while it was down, so its replicas can continue it (Valkey's
+        // RDBFLAGS_FEED_REPL).
+        report_expired: s.cfg.replicaof.0.is_none(),
     };
     let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
     std::thread::Builder::new()
@@ -484,6 +481,14 @@ pub fn on_load_done(s: &mut Server, res: Result<Loaded, String>) {
             let old = s.ks.replace_all(loaded.dbs);
             drop(old);
             crate::repl::on_rdb_loaded(s, loaded.repl);
+            let del: &'static [u8] = if s.cfg.lazyfree_lazy_expire {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            for (db, key) in loaded.expired {
+                crate::repl::feed(s, db, &[Bytes::from_static(del), Bytes::from(key)]);
+            }
         }
         Err(e) => {
             log_warning!("Fatal error loading the DB: {e}. Exiting.");
@@ -510,6 +515,7 @@ pub fn debug_reload(s: &mut Server, nosave: bool) -> Reply {
         limits: limits(s),
         drop_expired_at_ms: None,
         key_load_delay_us: 0,
+        report_expired: false,
     };
     match persistence::load(
         BufReader::with_capacity(1 << 20, file),
@@ -564,7 +570,8 @@ pub fn info_fields(s: &Server, out: &mut String) {
     f("rdb_changes_since_last_save", p.dirty.to_string());
     f(
         "rdb_bgsave_in_progress",
-        (p.bgsave.is_some() as u8).to_string(),
+        // As Valkey: a snapshot for replicas (its forked child) counts as a save in progress.
+        ((p.bgsave.is_some() || !s.repl.jobs.is_empty()) as u8).to_string(),
     );
     f("rdb_last_save_time", p.last_save_unix.to_string());
     f(
