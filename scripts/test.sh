@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-test-deps.sh
+# The reference Valkey 8.0.1 for crates/server/tests/interop_valkey.rs (built once into .cache).
+VALKEY_SERVER="$(scripts/build-valkey.sh)/src/valkey-server"
+export VALKEY_SERVER
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --no-fail-fast
