@@ -48,6 +48,13 @@ pub struct BlockRequest {
     pub keys: Vec<Bytes>,
     /// Absolute unix time in ms; `None` blocks forever.
     pub deadline_ms: Option<i64>,
+    /// The argument vector to keep for re-running the command instead of the one received
+    /// (XREAD replaces `$` by the ID it stood for when the client blocked); `None` = as
+    /// received.
+    pub argv: Option<Vec<Bytes>>,
+    /// The client must also be woken when a key is deleted or changes type, to fail
+    /// (XREADGROUP: Valkey's `unblock_on_nokey`).
+    pub on_nokey: bool,
 }
 
 /// Per-call execution context.

@@ -6,8 +6,8 @@ use keyspace::Keyspace;
 use resp::{Reply, RespVersion};
 
 use crate::ctx::{BlockRequest, Ctx, Settings};
+use crate::errors;
 use crate::spec::Handler;
-use crate::{errors, table};
 
 /// What one call produced besides its reply.
 #[derive(Debug, Default)]
@@ -60,16 +60,9 @@ impl Harness {
 
     pub fn run_argv(&mut self, argv: &[Bytes]) -> Reply {
         self.last = Effects::default();
-        let Some(spec) = table::lookup(&argv[0]) else {
-            return errors::unknown_command(argv);
-        };
-        let spec = if !spec.subcommands.is_empty() && argv.len() > 1 {
-            match table::lookup_sub(spec, &argv[1]) {
-                Some(s) => s,
-                None => return errors::unknown_subcommand(spec.name, &argv[1]),
-            }
-        } else {
-            spec
+        let spec = match crate::call::resolve(argv) {
+            Ok(spec) => spec,
+            Err(e) => return e,
         };
         if !spec.arity_ok(argv.len()) {
             return errors::wrong_arity(spec.name);
@@ -80,19 +73,12 @@ impl Harness {
         let mut ctx = Ctx::new(&mut self.ks, self.db, &self.settings);
         ctx.resp = self.resp;
         ctx.may_block = self.may_block;
-        let reply = handler(&mut ctx, argv);
-        let (dirty, rewrite, block) = (ctx.dirty, ctx.rewrite.take(), ctx.block.take());
-        let notifications = std::mem::take(&mut ctx.notifications);
-        let propagated = match rewrite {
-            Some(cmds) => cmds,
-            None if dirty > 0 => vec![argv.to_vec()],
-            None => vec![],
-        };
+        let (reply, outcome) = crate::call::run(handler, &mut ctx, argv);
         self.last = Effects {
-            dirty,
-            propagated,
-            block,
-            notifications,
+            dirty: outcome.dirty,
+            propagated: outcome.propagate,
+            block: outcome.block,
+            notifications: outcome.notifications,
         };
         let _ = self.ks.take_events();
         reply

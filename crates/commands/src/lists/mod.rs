@@ -209,6 +209,8 @@ fn block_on(
         ctx.block = Some(BlockRequest {
             keys: unique,
             deadline_ms,
+            argv: None,
+            on_nokey: false,
         });
     }
     timeout_reply

@@ -161,6 +161,8 @@ fn blocking_pop(
     ctx.block = Some(BlockRequest {
         keys: keys.to_vec(),
         deadline_ms,
+        argv: None,
+        on_nokey: false,
     });
     Reply::NilArray
 }
