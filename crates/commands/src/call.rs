@@ -58,7 +58,7 @@ pub fn run(handler: DataFn, ctx: &mut Ctx, argv: &[Bytes]) -> (Reply, Outcome) {
         dirty: ctx.dirty,
         propagate,
         block: ctx.block.take(),
-        notifications: std::mem::take(&mut ctx.notifications),
+        notifications: ctx.take_notifications(),
     };
     (reply, outcome)
 }

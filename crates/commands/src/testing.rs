@@ -16,7 +16,8 @@ pub struct Effects {
     /// Commands that would be propagated (the original argv when not rewritten).
     pub propagated: Vec<Vec<Bytes>>,
     pub block: Option<BlockRequest>,
-    /// Keyspace events raised (only classes enabled in `settings.notify_classes`).
+    /// Keyspace events raised, `expired` included (only classes enabled in
+    /// `settings.notify_classes`).
     pub notifications: Vec<crate::notify::KeyEvent>,
 }
 
@@ -26,6 +27,9 @@ pub struct Harness {
     pub db: usize,
     pub resp: RespVersion,
     pub may_block: bool,
+    /// The next calls are re-runs for a parked client (`Ctx::unblocking`), as the server
+    /// makes when a key a blocked client waits on changes.
+    pub unblocking: bool,
     pub last: Effects,
 }
 
@@ -45,6 +49,7 @@ impl Harness {
             db: 0,
             resp: RespVersion::Resp2,
             may_block: true,
+            unblocking: false,
             last: Effects::default(),
         }
     }
@@ -73,6 +78,7 @@ impl Harness {
         let mut ctx = Ctx::new(&mut self.ks, self.db, &self.settings);
         ctx.resp = self.resp;
         ctx.may_block = self.may_block;
+        ctx.unblocking = self.unblocking;
         let (reply, outcome) = crate::call::run(handler, &mut ctx, argv);
         self.last = Effects {
             dirty: outcome.dirty,

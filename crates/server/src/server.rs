@@ -83,6 +83,7 @@ impl Server {
                 pause: Default::default(),
                 loading: false,
                 prop: Default::default(),
+                events: Vec::new(),
                 call_dirty: 0,
                 call_rewrite: None,
                 active_expire: true,

@@ -262,7 +262,9 @@ pub fn call(
     }
     let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
     record_stats(s, key, spec, argv, &reply, elapsed_us);
-    propagate_expired(s);
+    // A data command raised `expired` itself, in its own order, for keys its lookups deleted.
+    let handler_raised_expired = matches!(spec.handler, Handler::Data(_));
+    expired_to_stream(s, !handler_raised_expired);
     // Nothing reads the stream unless this node is a primary with a backlog (replicas proxy
     // their primary's bytes instead): then there is nothing to build.
     let propagating = s.repl.buf.is_some() && !s.repl.is_replica();
@@ -348,6 +350,11 @@ pub fn publish_notifications(s: &mut Server, events: &[KeyEvent]) {
 /// Propagates DELs (or UNLINKs) for keys that expired during lookups or the active cycle, and
 /// raises their `expired` events.
 pub fn propagate_expired(s: &mut Server) {
+    expired_to_stream(s, true);
+}
+
+/// [`propagate_expired`]; `raise` is false when a data command already raised the events.
+fn expired_to_stream(s: &mut Server, raise: bool) {
     if s.exec.ks.events.expired.is_empty() {
         return;
     }
@@ -357,7 +364,7 @@ pub fn propagate_expired(s: &mut Server) {
         b"DEL"
     };
     let expired = std::mem::take(&mut s.exec.ks.events.expired);
-    let notify = s.cfg.notify_keyspace_events.0 & notify::EXPIRED != 0;
+    let notify = raise && s.cfg.notify_keyspace_events.0 & notify::EXPIRED != 0;
     let mut events = Vec::new();
     for (db, k) in expired {
         let key = Bytes::from(k);
@@ -379,6 +386,10 @@ pub fn propagate_expired(s: &mut Server) {
 /// Writes the finished execution units to the replication stream, each wrapped in
 /// MULTI/EXEC when it has more than one command (Redis 7's `propagatePendingCommands`).
 pub fn flush_units(s: &mut Server) {
+    if !s.exec.events.is_empty() {
+        let events = std::mem::take(&mut s.exec.events);
+        publish_notifications(s, &events);
+    }
     if !s.exec.prop.has_ready() {
         return;
     }

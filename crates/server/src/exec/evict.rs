@@ -58,8 +58,16 @@ pub fn perform_evictions(exec: &mut Exec, net: &Net, cfg: &Config, is_replica: b
         } else {
             b"DEL"
         };
-        exec.prop
-            .push(db, vec![Bytes::from_static(cmd), Bytes::from(key)]);
+        let key = Bytes::from(key);
+        if cfg.notify_keyspace_events.0 & commands::notify::EVICTED != 0 {
+            exec.events.push(commands::notify::KeyEvent {
+                class: commands::notify::EVICTED,
+                event: "evicted",
+                key: key.clone(),
+                db,
+            });
+        }
+        exec.prop.push(db, vec![Bytes::from_static(cmd), key]);
         exec.prop.end_unit();
         freed_any = true;
         if std::time::Instant::now() > deadline {

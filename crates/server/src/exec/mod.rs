@@ -41,6 +41,9 @@ pub struct Exec {
     pub loading: bool,
     /// What execution units propagate.
     pub prop: propagate::Propagator,
+    /// Keyspace events raised outside any command (eviction), published by the core with the
+    /// next flush.
+    pub events: Vec<commands::notify::KeyEvent>,
     /// Changes made and rewritten propagation of the server command being run.
     pub call_dirty: u64,
     pub call_rewrite: Option<Vec<Vec<Bytes>>>,
