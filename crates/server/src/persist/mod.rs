@@ -245,7 +245,7 @@ pub fn command(s: &mut Server, key: usize, cmd: commands::ServerCmd, argv: &[Byt
 }
 
 fn dump(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    let db = s.net.clients[key].db;
+    let db = s.net.clients.get(key).map_or(0, |c| c.db);
     let Some(obj) = s.exec.ks.read(db, &argv[1]) else {
         return Reply::Nil;
     };
@@ -289,7 +289,7 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         Ok(_) => return err("ERR Invalid TTL value, must be >= 0"),
         Err(e) => return e,
     };
-    let db = s.net.clients[key].db;
+    let db = s.net.clients.get(key).map_or(0, |c| c.db);
     if !replace && s.exec.ks.get(db, &argv[1]).is_some() {
         return err(errors::BUSYKEY);
     }
