@@ -47,8 +47,9 @@ pub fn replconf(info: &mut PeerInfo, args: &[&[u8]], accept_dual: bool) -> Replc
         return Replconf::Err("ERR syntax error".into());
     }
     let lower = |b: &[u8]| String::from_utf8_lossy(b).to_ascii_lowercase();
-    for pair in args.chunks(2) {
-        let (opt, val) = (lower(pair[0]), pair[1]);
+    for pair in args.chunks_exact(2) {
+        let [name, val] = [pair.first(), pair.get(1)].map(|a| a.copied().unwrap_or_default());
+        let opt = lower(name);
         match opt.as_str() {
             "ack" => {
                 let Some(offset) = int(val) else {
@@ -116,7 +117,7 @@ pub fn replconf(info: &mut PeerInfo, args: &[&[u8]], accept_dual: bool) -> Replc
             _ => {
                 return Replconf::Err(format!(
                     "ERR Unrecognized REPLCONF option: {}",
-                    String::from_utf8_lossy(pair[0])
+                    String::from_utf8_lossy(name)
                 ))
             }
         }
