@@ -192,7 +192,11 @@ mod tests {
         assert_eq!(h.offset(), sel + set);
         h.feed(None, &["ping"]);
         h.feed(Some(0), &["SET", "k", "v"]);
-        assert_eq!(h.offset(), sel + set + 14 + set, "no second SELECT for the same db");
+        assert_eq!(
+            h.offset(),
+            sel + set + 14 + set,
+            "no second SELECT for the same db"
+        );
         h.force_select();
         h.feed(Some(0), &["SET", "k", "v"]);
         assert_eq!(h.offset(), 2 * sel + 3 * set + 14);

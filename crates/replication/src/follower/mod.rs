@@ -170,28 +170,55 @@ pub enum Action {
         port: u16,
     },
     /// Write bytes on a link.
-    Send { link: LinkId, bytes: Vec<u8> },
+    Send {
+        link: LinkId,
+        bytes: Vec<u8>,
+    },
     /// Close a link, discarding what was read from it and not applied.
-    Close { link: LinkId },
+    Close {
+        link: LinkId,
+    },
     /// Stop reading a link (local buffer full) / read it again.
-    PauseReading { link: LinkId },
-    ResumeReading { link: LinkId },
+    PauseReading {
+        link: LinkId,
+    },
+    ResumeReading {
+        link: LinkId,
+    },
     /// From now on `link` carries the replication stream: apply what arrives as commands
     /// from our primary, starting in database `db` (`-1`: none selected).
-    StartStream { link: LinkId, db: i64 },
+    StartStream {
+        link: LinkId,
+        db: i64,
+    },
     /// Stream bytes to apply, in order, as commands from our primary; report every applied
     /// unit (a command, a whole MULTI..EXEC, an empty line) with [`Follower::on_applied`].
-    Apply { link: LinkId, bytes: Vec<u8> },
+    Apply {
+        link: LinkId,
+        bytes: Vec<u8>,
+    },
     /// Start loading a payload aside (its size when known); report the end with
     /// [`Follower::on_load_done`].
-    StartLoad { load: LoadId, total: Option<u64> },
-    LoadBytes { load: LoadId, bytes: Vec<u8> },
+    StartLoad {
+        load: LoadId,
+        total: Option<u64>,
+    },
+    LoadBytes {
+        load: LoadId,
+        bytes: Vec<u8>,
+    },
     /// The payload is complete.
-    LoadEnd { load: LoadId },
+    LoadEnd {
+        load: LoadId,
+    },
     /// Abandon a load (running or finished and waiting): the old data stays.
-    AbortLoad { load: LoadId },
+    AbortLoad {
+        load: LoadId,
+    },
     /// Replace the dataset with the loaded one, atomically.
-    SwapDataset { load: LoadId },
+    SwapDataset {
+        load: LoadId,
+    },
     /// This node's history changed: close all of our replicas
     /// ([`crate::primary::Primary::disconnect_all`]).
     DropSubReplicas,
@@ -200,7 +227,10 @@ pub enum Action {
     BecameReplica,
     /// The node is a primary again: writes allowed, primary expiry rules.
     BecamePrimary,
-    Log { level: LogLevel, text: String },
+    Log {
+        level: LogLevel,
+        text: String,
+    },
 }
 
 type Out = Vec<Action>;
@@ -491,7 +521,10 @@ impl Follower {
             return (Reply::Ok, out);
         };
         if self.target() == Some((host.as_str(), port)) {
-            return (Reply::status("OK Already connected to specified master"), out);
+            return (
+                Reply::status("OK Already connected to specified master"),
+                out,
+            );
         }
         log(
             &mut out,
@@ -625,7 +658,11 @@ impl Follower {
             unreachable!("a following node has a target");
         };
         let id = self.new_link();
-        log(out, LogLevel::Notice, format!("Connecting to MASTER {host}:{port}"));
+        log(
+            out,
+            LogLevel::Notice,
+            format!("Connecting to MASTER {host}:{port}"),
+        );
         out.push(Action::Connect {
             link: id,
             host,
@@ -651,7 +688,11 @@ impl Follower {
         let mut out = Vec::new();
         match std::mem::replace(&mut self.state, State::Primary) {
             State::Connecting { mut main, leaving } if main.id == link => {
-                log(&mut out, LogLevel::Notice, "MASTER <-> REPLICA sync started");
+                log(
+                    &mut out,
+                    LogLevel::Notice,
+                    "MASTER <-> REPLICA sync started",
+                );
                 let actions = main.link.on_connected(now_ms);
                 self.state = State::Handshake {
                     main,
@@ -818,7 +859,12 @@ impl Follower {
                     log(&mut out, LogLevel::Notice, "Connection with master lost.");
                     self.lose_stream(hist, protocol_error, now_ms, &mut out);
                 } else {
-                    self.fail(hist, "Connection with master lost during the sync", now_ms, &mut out);
+                    self.fail(
+                        hist,
+                        "Connection with master lost during the sync",
+                        now_ms,
+                        &mut out,
+                    );
                 }
             }
         }
@@ -924,7 +970,9 @@ impl Follower {
             } => {
                 let replid = replid.unwrap_or_else(&mut *new_id);
                 let pre_psync = offset < 0;
-                self.install(hist, main, load, replid, offset, stream_db, buffer, pre_psync, &mut out);
+                self.install(
+                    hist, main, load, replid, offset, stream_db, buffer, pre_psync, &mut out,
+                );
             }
             State::DualSync { main, dual, buffer } => {
                 out.extend(dual.rdb.map(|r| Action::Close { link: r.id }));
@@ -974,7 +1022,11 @@ impl Follower {
         self.down_since_ms = None;
         self.last_error = None;
         main.link.on_load_done(true, "");
-        log(out, LogLevel::Notice, "MASTER <-> REPLICA sync: Finished with success");
+        log(
+            out,
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Finished with success",
+        );
         let id = main.id;
         self.state = State::Streaming { main, pre_psync };
         out.push(Action::StartStream {
@@ -1102,9 +1154,7 @@ impl Follower {
                 link::Action::FullResync { replid, offset } => {
                     self.on_full_resync(replid, offset, out)
                 }
-                link::Action::Continue { replid } => {
-                    self.on_continue(hist, replid, now_ms, out)
-                }
+                link::Action::Continue { replid } => self.on_continue(hist, replid, now_ms, out),
                 link::Action::PayloadStart { total } => self.on_payload_start(total, out),
                 link::Action::Payload(bytes) => {
                     if let Some(load) = self.load_id() {
@@ -1191,7 +1241,10 @@ impl Follower {
     fn send_psync(&mut self, hist: &mut History, now_ms: i64, out: &mut Out) {
         let _ = now_ms;
         self.drop_leaving(hist, false, out);
-        let ask = self.cached.as_ref().map(|c| (c.replid.clone(), c.offset + 1));
+        let ask = self
+            .cached
+            .as_ref()
+            .map(|c| (c.replid.clone(), c.offset + 1));
         match &ask {
             Some((id, off)) => log(
                 out,
@@ -1281,7 +1334,12 @@ impl Follower {
                 leaving: None,
                 asked,
             };
-            return self.fail(hist, "Unexpected +CONTINUE to a full resync request", now_ms, out);
+            return self.fail(
+                hist,
+                "Unexpected +CONTINUE to a full resync request",
+                now_ms,
+                out,
+            );
         };
         assert_eq!(
             hist.offset() + 1,
@@ -1300,7 +1358,11 @@ impl Follower {
                 out.push(Action::DropSubReplicas);
             }
         }
-        log(out, LogLevel::Notice, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+        log(
+            out,
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
+        );
         self.read_reploff = hist.offset();
         self.down_since_ms = None;
         self.last_error = None;
@@ -1321,7 +1383,11 @@ impl Follower {
         let Some((host, port)) = self.target.clone() else {
             unreachable!("a following node has a target");
         };
-        log(out, LogLevel::Notice, "MASTER <-> REPLICA sync: Primary offers dual-channel sync; opening the RDB channel");
+        log(
+            out,
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Primary offers dual-channel sync; opening the RDB channel",
+        );
         let id = self.new_link();
         let cfg = LinkConfig {
             rdb_channel: true,
@@ -1385,16 +1451,28 @@ impl Follower {
                 load,
                 buffer,
             } => {
-                if replid.as_ref().is_some_and(|r| !r.eq_ignore_ascii_case(&endoff.replid)) {
+                if replid
+                    .as_ref()
+                    .is_some_and(|r| !r.eq_ignore_ascii_case(&endoff.replid))
+                {
                     self.state = State::DualLoaded {
                         main,
                         endoff,
                         load,
                         buffer,
                     };
-                    return self.fail(hist, "The dual-channel PSYNC continued another history", now_ms, out);
+                    return self.fail(
+                        hist,
+                        "The dual-channel PSYNC continued another history",
+                        now_ms,
+                        out,
+                    );
                 }
-                log(out, LogLevel::Notice, "Dual channel sync - psync established after rdb load");
+                log(
+                    out,
+                    LogLevel::Notice,
+                    "Dual channel sync - psync established after rdb load",
+                );
                 let (id, off, db) = (endoff.replid, endoff.offset, endoff.db);
                 self.install(hist, main, load, id, off, db, buffer, false, out);
             }

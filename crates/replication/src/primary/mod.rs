@@ -261,25 +261,44 @@ pub enum CloseReason {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// The reply to the command `client` is executing (PSYNC, SYNC, REPLCONF).
-    Reply { client: ClientId, reply: Reply },
+    Reply {
+        client: ClientId,
+        reply: Reply,
+    },
     /// Raw bytes on the client's connection (`+CONTINUE`, `+DUALCHANNELSYNC`, newlines).
-    Send { client: ClientId, bytes: Vec<u8> },
+    Send {
+        client: ClientId,
+        bytes: Vec<u8>,
+    },
     /// Stream bytes for a streaming replica, as shared slices of the backlog.
-    Stream { client: ClientId, chunks: Vec<Bytes> },
+    Stream {
+        client: ClientId,
+        chunks: Vec<Bytes>,
+    },
     /// Produce a snapshot of the dataset now and send it to the members (report the end with
     /// [`Primary::on_job_finished`]). The stream's next keyed command must be preceded by a
     /// SELECT (already arranged in the history).
     StartSnapshot(SnapshotJob),
     /// No member of the job is left: stop producing it.
-    CancelSnapshot { job: JobId },
+    CancelSnapshot {
+        job: JobId,
+    },
     /// Close the replica's connection (it is already forgotten here).
-    Close { client: ClientId, reason: CloseReason },
+    Close {
+        client: ClientId,
+        reason: CloseReason,
+    },
     /// Acknowledged offsets moved: WAIT clients may be satisfied ([`Primary::acked`]).
     AcksChanged,
     /// `REPLCONF GETACK` arrived on this connection: if it is the link to our own primary,
     /// the follower answers it.
-    GetAck { client: ClientId },
-    Log { level: LogLevel, text: String },
+    GetAck {
+        client: ClientId,
+    },
+    Log {
+        level: LogLevel,
+        text: String,
+    },
 }
 
 /// Full/partial sync counters (INFO `sync_full`, `sync_partial_ok`, `sync_partial_err`).
@@ -554,7 +573,9 @@ impl Primary {
             });
             return out;
         }
-        self.attach_full(hist, client, addr, info, false, upstream, now_ms, new_id, &mut out);
+        self.attach_full(
+            hist, client, addr, info, false, upstream, now_ms, new_id, &mut out,
+        );
         out
     }
 
@@ -581,7 +602,9 @@ impl Primary {
             return out;
         }
         info.capa_psync2 = false;
-        self.attach_full(hist, client, addr, info, true, upstream, now_ms, new_id, &mut out);
+        self.attach_full(
+            hist, client, addr, info, true, upstream, now_ms, new_id, &mut out,
+        );
         out
     }
 
@@ -1058,7 +1081,10 @@ impl Primary {
             }
             match hist.chunks_from(next) {
                 Some(chunks) => {
-                    out.push(Action::Stream { client: *id, chunks });
+                    out.push(Action::Stream {
+                        client: *id,
+                        chunks,
+                    });
                     r.state = match r.state {
                         ReplicaState::BgTransfer { .. } => ReplicaState::BgTransfer {
                             next_offset: end + 1,
@@ -1078,7 +1104,10 @@ impl Primary {
         }
         for id in behind {
             if let Some(r) = self.replicas.get(&id) {
-                let text = format!("Replica {} fell behind the backlog; disconnecting it.", r.addr);
+                let text = format!(
+                    "Replica {} fell behind the backlog; disconnecting it.",
+                    r.addr
+                );
                 log(&mut out, LogLevel::Warning, text);
             }
             self.forget(hist, id, now_ms, CloseReason::FellBehind, &mut out);
@@ -1136,7 +1165,10 @@ impl Primary {
             .collect();
         for id in timed_out {
             if let Some(r) = self.replicas.get(&id) {
-                let text = format!("Disconnecting timedout replica (streaming sync): {}", r.addr);
+                let text = format!(
+                    "Disconnecting timedout replica (streaming sync): {}",
+                    r.addr
+                );
                 log(out, LogLevel::Warning, text);
             }
             self.forget(hist, id, now_ms, CloseReason::Timeout, out);
