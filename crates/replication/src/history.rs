@@ -164,11 +164,13 @@ impl History {
         self.backlog = Some(ReplBuffer::new(saved_offset, self.backlog_size));
     }
 
-    /// Start-up from an RDB with replication info, as a replica: the saved history is ours.
+    /// Start-up from an RDB with replication info, as a replica: the saved history is ours;
+    /// no backlog until the primary continues it (or a full sync replaces it).
     pub fn restart_as_replica(&mut self, saved_id: String, saved_offset: i64) {
         self.ids.replid = saved_id;
         self.ids.clear_secondary();
         self.ids.offset = saved_offset;
+        self.backlog = None;
     }
 }
 

@@ -1274,7 +1274,10 @@ impl Follower {
 
     fn on_full_resync(&mut self, replid: Option<String>, offset: i64, out: &mut Out) {
         let main = match std::mem::replace(&mut self.state, State::Primary) {
-            State::Handshake { main, .. } => main,
+            State::Handshake { main, leaving, .. } => {
+                assert!(leaving.is_none(), "the leaving link stops before PSYNC");
+                main
+            }
             other => return self.state = other,
         };
         log(
@@ -1324,7 +1327,14 @@ impl Follower {
         out: &mut Out,
     ) {
         let (main, asked) = match std::mem::replace(&mut self.state, State::Primary) {
-            State::Handshake { main, asked, .. } => (main, asked),
+            State::Handshake {
+                main,
+                asked,
+                leaving,
+            } => {
+                assert!(leaving.is_none(), "the leaving link stops before PSYNC");
+                (main, asked)
+            }
             other => return self.state = other,
         };
         let Some(Some((_, from))) = asked else {
@@ -1377,7 +1387,10 @@ impl Follower {
     /// `+DUALCHANNELSYNC`: open the snapshot connection to the same primary.
     fn on_dual_offer(&mut self, now_ms: i64, out: &mut Out) {
         let main = match std::mem::replace(&mut self.state, State::Primary) {
-            State::Handshake { main, .. } => main,
+            State::Handshake { main, leaving, .. } => {
+                assert!(leaving.is_none(), "the leaving link stops before PSYNC");
+                main
+            }
             other => return self.state = other,
         };
         let Some((host, port)) = self.target.clone() else {
