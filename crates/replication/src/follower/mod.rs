@@ -97,6 +97,32 @@ pub struct Dual {
     pub load: Option<LoadId>,
     /// The main connection's PSYNC was accepted (the stream is being buffered).
     pub continued: bool,
+    /// The id `+CONTINUE` named, when the primary continued the snapshot's history under
+    /// another one (it was promoted or restarted between `$ENDOFF` and the PSYNC).
+    pub continued_as: Option<String>,
+}
+
+/// Where a loaded snapshot puts this node's history.
+struct Position {
+    replid: String,
+    offset: i64,
+    stream_db: i64,
+    /// The history continues under this id from `offset` on (dual-channel `+CONTINUE <id>`).
+    renamed: Option<String>,
+    /// Legacy SYNC: no ACKs.
+    pre_psync: bool,
+}
+
+impl Position {
+    fn dual(endoff: EndOff, renamed: Option<String>) -> Position {
+        Position {
+            replid: endoff.replid,
+            offset: endoff.offset,
+            stream_db: endoff.db,
+            renamed,
+            pre_psync: false,
+        }
+    }
 }
 
 /// The state of this node's replication link, in the order a sync goes through them.
@@ -968,11 +994,14 @@ impl Follower {
                 buffer,
                 ..
             } => {
-                let replid = replid.unwrap_or_else(&mut *new_id);
-                let pre_psync = offset < 0;
-                self.install(
-                    hist, main, load, replid, offset, stream_db, buffer, pre_psync, &mut out,
-                );
+                let pos = Position {
+                    replid: replid.unwrap_or_else(&mut *new_id),
+                    offset,
+                    stream_db,
+                    renamed: None,
+                    pre_psync: offset < 0,
+                };
+                self.install(hist, main, load, pos, buffer, &mut out);
             }
             State::DualSync { main, dual, buffer } => {
                 out.extend(dual.rdb.map(|r| Action::Close { link: r.id }));
@@ -980,8 +1009,8 @@ impl Follower {
                     unreachable!("a dual-channel payload follows $ENDOFF");
                 };
                 if dual.continued {
-                    let (id, off, db) = (endoff.replid, endoff.offset, endoff.db);
-                    self.install(hist, main, load, id, off, db, buffer, false, &mut out);
+                    let pos = Position::dual(endoff, dual.continued_as);
+                    self.install(hist, main, load, pos, buffer, &mut out);
                 } else {
                     log(&mut out, LogLevel::Notice, "Dual channel sync - RDB loaded, waiting for the main channel's PSYNC reply");
                     self.state = State::DualLoaded {
@@ -997,25 +1026,34 @@ impl Follower {
         out
     }
 
-    /// Swaps the loaded dataset in as this node's history (`replid` at `offset`); the link
-    /// streams, starting with what was buffered meanwhile.
-    #[allow(clippy::too_many_arguments)]
+    /// Swaps the loaded dataset in as this node's history at `pos`; the link streams,
+    /// starting with what was buffered meanwhile.
     fn install(
         &mut self,
         hist: &mut History,
         mut main: Conn,
         load: LoadId,
-        replid: String,
-        offset: i64,
-        stream_db: i64,
+        pos: Position,
         buffer: Buffer,
-        pre_psync: bool,
         out: &mut Out,
     ) {
+        let Position {
+            replid,
+            offset,
+            stream_db,
+            renamed,
+            pre_psync,
+        } = pos;
         out.push(Action::SwapDataset { load });
         // The history changed: our own replicas must resync.
         out.push(Action::DropSubReplicas);
         hist.adopt(replid, offset);
+        if let Some(id) = renamed {
+            if hist.switch_to(id) {
+                let text = format!("Master replication ID changed to {}", hist.ids.replid);
+                log(out, LogLevel::Notice, text);
+            }
+        }
         self.cached = None;
         self.stream_db = stream_db;
         self.read_reploff = hist.offset() + buffer.bytes.len() as i64;
@@ -1172,9 +1210,7 @@ impl Follower {
                 }
                 link::Action::DualChannel => self.on_dual_offer(now_ms, out),
                 link::Action::EndOff(e) => self.on_endoff(hist, e, now_ms, out),
-                link::Action::DualContinue { replid } => {
-                    self.on_dual_continue(hist, replid, now_ms, out)
-                }
+                link::Action::DualContinue { replid } => self.on_dual_continue(hist, replid, out),
             }
         }
     }
@@ -1421,6 +1457,7 @@ impl Follower {
                 endoff: None,
                 load: None,
                 continued: false,
+                continued_as: None,
             }),
             buffer: Buffer::default(),
         };
@@ -1441,13 +1478,7 @@ impl Follower {
 
     /// Dual-channel: the main connection's PSYNC was accepted; if the snapshot is already
     /// loaded, the sync completes now.
-    fn on_dual_continue(
-        &mut self,
-        hist: &mut History,
-        replid: Option<String>,
-        now_ms: i64,
-        out: &mut Out,
-    ) {
+    fn on_dual_continue(&mut self, hist: &mut History, replid: Option<String>, out: &mut Out) {
         log(out, LogLevel::Notice, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization, RDB load in background.");
         match std::mem::replace(&mut self.state, State::Primary) {
             State::DualSync {
@@ -1456,6 +1487,7 @@ impl Follower {
                 buffer,
             } => {
                 dual.continued = true;
+                dual.continued_as = replid;
                 self.state = State::DualSync { main, dual, buffer };
             }
             State::DualLoaded {
@@ -1464,30 +1496,13 @@ impl Follower {
                 load,
                 buffer,
             } => {
-                if replid
-                    .as_ref()
-                    .is_some_and(|r| !r.eq_ignore_ascii_case(&endoff.replid))
-                {
-                    self.state = State::DualLoaded {
-                        main,
-                        endoff,
-                        load,
-                        buffer,
-                    };
-                    return self.fail(
-                        hist,
-                        "The dual-channel PSYNC continued another history",
-                        now_ms,
-                        out,
-                    );
-                }
                 log(
                     out,
                     LogLevel::Notice,
                     "Dual channel sync - psync established after rdb load",
                 );
-                let (id, off, db) = (endoff.replid, endoff.offset, endoff.db);
-                self.install(hist, main, load, id, off, db, buffer, false, out);
+                let pos = Position::dual(endoff, replid);
+                self.install(hist, main, load, pos, buffer, out);
             }
             other => self.state = other,
         }

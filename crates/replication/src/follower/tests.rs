@@ -461,6 +461,39 @@ fn dual_channel_load_first_waits_for_the_continue() {
     assert!(t.f.link_up());
 }
 
+/// Regression (simulator seed 1931 of the first long run): the primary was promoted between
+/// `$ENDOFF` and the main connection's PSYNC, and continued the snapshot's history under its
+/// new id. The replica must take that id (the snapshot's one valid up to the snapshot), not
+/// keep the snapshot's id while applying the new history's bytes — which would let it continue
+/// a diverged history later, and tell its own replicas a wrong one.
+#[test]
+fn a_dual_channel_continue_under_a_new_id_renames_the_loaded_history() {
+    for load_first in [false, true] {
+        let (mut t, main, rdb) = dual_start();
+        let load = load_of(&t.data(rdb, b"$3\r\nRDB")).expect("load");
+        let mut a = Vec::new();
+        if load_first {
+            a.extend(t.load_done(load, Ok(0)));
+        }
+        a.extend(t.data(main, format!("+CONTINUE {}\r\n", id('x')).as_bytes()));
+        if !load_first {
+            a.extend(t.load_done(load, Ok(0)));
+        }
+        assert!(a.contains(&Action::SwapDataset { load }));
+        assert!(logged(&a, "Master replication ID changed to xxxx"));
+        let ids = &t.h.ids;
+        assert_eq!(
+            (
+                ids.replid.as_str(),
+                ids.replid2.as_str(),
+                ids.second_offset,
+                ids.offset
+            ),
+            (id('x').as_str(), id('e').as_str(), 854, 853)
+        );
+    }
+}
+
 #[test]
 fn a_failure_on_either_dual_channel_connection_abandons_the_whole_sync() {
     let (mut t, main, rdb) = dual_start();
