@@ -616,7 +616,7 @@ impl World {
     fn send_down(&mut self, n: usize, client: ClientId, bytes: &[u8]) {
         if let Some(&c) = self.nodes[n].clients.get(&client) {
             let conn = &mut self.conns[c];
-            if conn.open && !conn.closed_by_server {
+            if conn.open && !conn.closed_by_server && !conn.closed_by_follower {
                 conn.down.extend(bytes);
             }
         }
@@ -1309,7 +1309,11 @@ impl World {
             self.now += 10;
             self.progress_connects()?;
             for c in 0..self.conns.len() {
-                while self.busy(c) && !(self.conns[c].paused && self.conns[c].up.is_empty()) {
+                while self.busy(c)
+                    && !(self.conns[c].paused
+                        && self.conns[c].up.is_empty()
+                        && !self.conns[c].closed_by_follower)
+                {
                     self.deliver(c, 4096)?;
                 }
             }
@@ -1327,14 +1331,38 @@ impl World {
             .map(|n| {
                 let node = &self.nodes[n];
                 format!(
-                    "node {n}: {:?} {:?} at {}",
+                    "node {n}: {:?} {:?} at {} as {}, data {}, in flight {}",
                     node.follower.target(),
                     node.follower.role_state(),
-                    node.hist.offset()
+                    node.hist.offset(),
+                    node.hist.ids.replid,
+                    node.data.len(),
+                    self.conns
+                        .iter()
+                        .filter(|c| c.open && c.follower == n)
+                        .map(|c| c.down.len())
+                        .sum::<usize>()
                 )
             })
             .collect();
-        Err(format!("no convergence: {state:?}"))
+        let stuck: Vec<String> = self
+            .conns
+            .iter()
+            .filter(|c| c.open && !c.down.is_empty())
+            .map(|c| {
+                format!(
+                    "conn {}->{} link {} paused {} closed s{} f{} down {}",
+                    c.follower,
+                    c.server,
+                    c.link,
+                    c.paused,
+                    c.closed_by_server,
+                    c.closed_by_follower,
+                    c.down.len()
+                )
+            })
+            .collect();
+        Err(format!("no convergence: {state:?} {stuck:?}"))
     }
 
     /// True if `n`'s chain of primaries leads to `root` without a cycle.

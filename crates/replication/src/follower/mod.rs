@@ -9,8 +9,10 @@
 //! master`); ROLE and INFO show the new primary at once with the link down and the handshake
 //! state; writes are refused from that moment ([`Action::BecameReplica`]); reads keep being
 //! served. A replica keeps applying its old primary's stream (the *leaving* link) until the new
-//! primary's handshake is done, then stops it and asks with its exact offset; a partial resync
-//! never enters LOADING; a full sync loads aside and swaps atomically; nothing is held.
+//! primary's handshake is done, then freezes it and asks with its exact offset: if the new
+//! primary takes over (`+CONTINUE`, `+FULLRESYNC`, `+DUALCHANNELSYNC`) the old link closes, if
+//! it refuses, the old stream is applied again from where it stopped; a partial resync never
+//! enters LOADING; a full sync loads aside and swaps atomically; nothing is held.
 //! `REPLICAOF NO ONE` cancels whatever is under way and promotes with [`History::shift`].
 //!
 //! Events come from the executor (a command, a connection up, bytes read, a connection closed,
@@ -70,13 +72,35 @@ pub struct Conn {
     pub link: Link,
 }
 
-/// The still-streaming link to the primary being left, applied until the new primary's
-/// handshake is done.
+/// The still-streaming link to the primary being left: applied until the new primary's
+/// handshake is done, then frozen (not read, not applied) while the PSYNC is answered —
+/// closed if the new primary takes over, applied again if it refuses.
 #[derive(Debug)]
 pub struct Leaving {
     pub conn: Conn,
     pub host: String,
     pub port: u16,
+    /// PSYNC to the new primary is outstanding: nothing is applied.
+    pub frozen: bool,
+    /// Stream bytes that arrived while frozen (applied if it thaws).
+    pub held: Vec<u8>,
+}
+
+impl Leaving {
+    /// Applies it again: reading resumes and what arrived meanwhile is applied.
+    fn thaw(&mut self, out: &mut Vec<Action>) {
+        if !std::mem::take(&mut self.frozen) {
+            return;
+        }
+        out.push(Action::ResumeReading { link: self.conn.id });
+        let held = std::mem::take(&mut self.held);
+        if !held.is_empty() {
+            out.push(Action::Apply {
+                link: self.conn.id,
+                bytes: held,
+            });
+        }
+    }
 }
 
 /// Stream bytes kept while a snapshot loads.
@@ -400,6 +424,9 @@ impl Follower {
 
     /// INFO (`slave_read_repl_offset`, `slave_repl_offset`).
     pub fn offsets(&self, hist: &History) -> (i64, i64) {
+        if self.leaving().is_some() {
+            return (hist.offset(), hist.offset());
+        }
         match (&self.state, &self.cached) {
             (State::Streaming { .. }, _) => (self.read_reploff, hist.offset()),
             (_, Some(c)) => (c.offset, c.offset),
@@ -466,13 +493,14 @@ impl Follower {
     /// The replication position an RDB saved now records: the applied position while
     /// streaming, the cached one while the link is down, a primary's own with a backlog.
     pub fn saved_position(&self, hist: &History) -> Option<SavedPosition> {
+        let own = matches!(self.state, State::Streaming { .. }) || self.leaving().is_some();
         match (&self.state, &self.cached) {
             (State::Primary, _) => hist.backlog().map(|_| SavedPosition {
                 replid: hist.ids.replid.clone(),
                 offset: hist.offset(),
                 stream_db: hist.stream_db(),
             }),
-            (State::Streaming { .. }, _) => Some(SavedPosition {
+            _ if own => Some(SavedPosition {
                 replid: hist.ids.replid.clone(),
                 offset: hist.offset(),
                 stream_db: self.stream_db.max(0),
@@ -569,15 +597,25 @@ impl Follower {
                 conn: main,
                 host: h,
                 port: p,
+                frozen: false,
+                held: Vec::new(),
             }),
             other => {
-                // Not streaming: nothing worth keeping; never finished later.
-                self.abandon(other, &mut out)
+                // Not streaming: nothing worth keeping; never finished later. A leaving link
+                // frozen for this attempt's PSYNC goes on until the next one's.
+                let mut leaving = self.abandon(other, &mut out);
+                if let Some(l) = leaving.as_mut().filter(|l| l.frozen) {
+                    self.cached = None;
+                    l.thaw(&mut out);
+                }
+                leaving
             }
         };
-        if let Some(l) = leaving.take_if(|l| l.host == host && l.port == port) {
+        if let Some(mut l) = leaving.take_if(|l| l.host == host && l.port == port) {
             // Back to the primary still streaming to us: follow it again as if nothing
             // happened.
+            self.cached = None;
+            l.thaw(&mut out);
             log(
                 &mut out,
                 LogLevel::Notice,
@@ -824,7 +862,9 @@ impl Follower {
     /// client has selected after it. The bytes join this node's history (proxied to its own
     /// replicas).
     pub fn on_applied(&mut self, hist: &mut History, link: LinkId, bytes: &[u8], db: i64) {
-        let applying = matches!(self.which(link), Some(Which::Leaving))
+        let applying = self
+            .leaving()
+            .is_some_and(|l| l.conn.id == link && !l.frozen)
             || matches!(&self.state, State::Streaming { main, .. } if main.id == link);
         if !applying {
             return;
@@ -897,7 +937,16 @@ impl Follower {
         out
     }
 
-    /// The leaving link is gone (closed, timed out, or stopped for the new primary): our
+    fn leaving(&self) -> Option<&Leaving> {
+        match &self.state {
+            State::Idle { leaving, .. }
+            | State::Connecting { leaving, .. }
+            | State::Handshake { leaving, .. } => leaving.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The leaving link is gone (closed, timed out, or the new primary took over): our
     /// position is what we applied of it.
     fn drop_leaving(&mut self, hist: &History, protocol_error: bool, out: &mut Out) {
         let leaving = match &mut self.state {
@@ -952,7 +1001,12 @@ impl Follower {
         }
         log(out, LogLevel::Warning, why);
         self.last_error = Some(why.to_string());
-        let leaving = self.abandon(state, out);
+        let mut leaving = self.abandon(state, out);
+        if let Some(l) = leaving.as_mut().filter(|l| l.frozen) {
+            // The new primary did not take over: the old stream goes on.
+            self.cached = None;
+            l.thaw(out);
+        }
         self.down_since_ms.get_or_insert(now_ms);
         self.state = State::Idle {
             retry_at_ms: now_ms + self.cfg.retry_ms,
@@ -1230,7 +1284,18 @@ impl Follower {
             return;
         }
         if which == Which::Leaving {
-            out.push(Action::Apply { link: id, bytes });
+            match &mut self.state {
+                State::Idle {
+                    leaving: Some(l), ..
+                }
+                | State::Connecting {
+                    leaving: Some(l), ..
+                }
+                | State::Handshake {
+                    leaving: Some(l), ..
+                } if l.frozen => l.held.extend_from_slice(&bytes),
+                _ => out.push(Action::Apply { link: id, bytes }),
+            }
             return;
         }
         let limit = self.cfg.buffer_limit_bytes as usize;
@@ -1272,11 +1337,18 @@ impl Follower {
         }
     }
 
-    /// The handshake is done: a leaving link stops here (its applied offset is now exact)
+    /// The handshake is done: a leaving link freezes here (its applied offset is now exact)
     /// and PSYNC asks for our position, or `?` without one.
     fn send_psync(&mut self, hist: &mut History, now_ms: i64, out: &mut Out) {
         let _ = now_ms;
-        self.drop_leaving(hist, false, out);
+        if let State::Handshake {
+            leaving: Some(l), ..
+        } = &mut self.state
+        {
+            l.frozen = true;
+            out.push(Action::PauseReading { link: l.conn.id });
+            self.cache_own_position(hist);
+        }
         let ask = self
             .cached
             .as_ref()
@@ -1311,7 +1383,7 @@ impl Follower {
     fn on_full_resync(&mut self, replid: Option<String>, offset: i64, out: &mut Out) {
         let main = match std::mem::replace(&mut self.state, State::Primary) {
             State::Handshake { main, leaving, .. } => {
-                assert!(leaving.is_none(), "the leaving link stops before PSYNC");
+                close_leaving(leaving, out);
                 main
             }
             other => return self.state = other,
@@ -1368,7 +1440,7 @@ impl Follower {
                 asked,
                 leaving,
             } => {
-                assert!(leaving.is_none(), "the leaving link stops before PSYNC");
+                close_leaving(leaving, out);
                 (main, asked)
             }
             other => return self.state = other,
@@ -1424,7 +1496,7 @@ impl Follower {
     fn on_dual_offer(&mut self, now_ms: i64, out: &mut Out) {
         let main = match std::mem::replace(&mut self.state, State::Primary) {
             State::Handshake { main, leaving, .. } => {
-                assert!(leaving.is_none(), "the leaving link stops before PSYNC");
+                close_leaving(leaving, out);
                 main
             }
             other => return self.state = other,
@@ -1506,6 +1578,18 @@ impl Follower {
             }
             other => self.state = other,
         }
+    }
+}
+
+/// The new primary answered PSYNC: the frozen link to the old one is closed (what it held
+/// past our offset is not ours).
+fn close_leaving(leaving: Option<Leaving>, out: &mut Out) {
+    if let Some(l) = leaving {
+        assert!(
+            l.frozen,
+            "PSYNC is answered only after the leaving link froze"
+        );
+        out.push(Action::Close { link: l.conn.id });
     }
 }
 

@@ -239,16 +239,20 @@ fn a_replica_keeps_applying_the_old_stream_until_the_new_primary_answers_then_as
         sent(&t.tick(), old),
         crate::proto::command(&["REPLCONF", "ACK", "13"])
     );
-    // The new handshake is done: the old link stops and PSYNC asks for exactly what we hold.
+    // The new handshake is done: the old link freezes and PSYNC asks for exactly what we hold.
     let a = t.handshake(new);
-    assert!(a.contains(&Action::Close { link: old }));
+    assert!(a.contains(&Action::PauseReading { link: old }));
     assert_eq!(sent(&a, new), psync(&id('a'), 14));
     assert!(
         t.data(old, b"late").is_empty(),
         "nothing more is applied from it"
     );
-    assert_eq!(t.f.upstream(), Upstream::Down);
     let a = t.data(new, format!("+CONTINUE {}\r\nxy", id('a')).as_bytes());
+    assert!(
+        a.contains(&Action::Close { link: old }),
+        "the new primary took over"
+    );
+    assert!(t.data(old, b"later").is_empty());
     assert!(
         !a.iter().any(|a| matches!(a, Action::StartLoad { .. })),
         "a partial resync never loads"
@@ -256,6 +260,49 @@ fn a_replica_keeps_applying_the_old_stream_until_the_new_primary_answers_then_as
     t.apply(&a);
     assert_eq!(t.h.offset(), 15);
     assert!(t.f.link_up());
+}
+
+#[test]
+fn a_refused_psync_thaws_the_old_stream_where_it_stopped() {
+    let (mut t, old) = T::streaming(10);
+    let (_, a) = t.replicaof(Some(("new", 1)));
+    let new = connect_of(&a).expect("connect");
+    t.handshake(new);
+    // Bytes the old primary sent meanwhile are held, not applied.
+    assert!(t.data(old, b"abc").is_empty());
+    let a = t.data(
+        new,
+        b"-NOMASTERLINK Can't SYNC while not connected with my master\r\n",
+    );
+    assert!(a.contains(&Action::Close { link: new }));
+    assert!(a.contains(&Action::ResumeReading { link: old }));
+    assert!(a.contains(&Action::Apply {
+        link: old,
+        bytes: b"abc".to_vec()
+    }));
+    t.apply(&a);
+    assert_eq!(t.h.offset(), 13);
+    assert_eq!(t.f.upstream(), Upstream::Switching);
+    // The next attempt asks from the new position.
+    t.now = 1_000;
+    let new = connect_of(&t.tick()).expect("retry");
+    assert_eq!(sent(&t.handshake(new), new), psync(&id('a'), 14));
+}
+
+#[test]
+fn a_later_replicaof_while_the_psync_is_outstanding_thaws_the_old_stream() {
+    let (mut t, old) = T::streaming(10);
+    let (_, a) = t.replicaof(Some(("b", 1)));
+    let b = connect_of(&a).expect("connect");
+    t.handshake(b);
+    assert!(t.data(old, b"abc").is_empty(), "frozen");
+    let (_, a) = t.replicaof(Some(("c", 2)));
+    assert!(a.contains(&Action::Close { link: b }));
+    assert!(a.contains(&Action::ResumeReading { link: old }));
+    t.apply(&a);
+    assert_eq!(t.h.offset(), 13, "the old stream goes on until c answers");
+    let c = connect_of(&a).expect("connect");
+    assert_eq!(sent(&t.handshake(c), c), psync(&id('a'), 14));
 }
 
 #[test]
