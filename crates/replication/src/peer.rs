@@ -1,5 +1,6 @@
-//! The primary's view of one replica: what it announced with REPLCONF, its state, and the rule
-//! for when a diskless full sync starts.
+//! The primary's reading of a replica's REPLCONF (what it announced, what it asks), and the
+//! rule for when a diskless full sync starts. The replica table and its states live in the
+//! primary machine ([`crate::primary`]).
 
 /// What a replica told us.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -125,7 +126,9 @@ pub fn replconf(info: &mut PeerInfo, args: &[&[u8]], accept_dual: bool) -> Replc
     Replconf::Ok
 }
 
-/// Replica states on the primary, with Redis's INFO names.
+/// Replica states on the primary, with Redis's INFO names. Superseded by
+/// [`crate::primary::ReplicaState`] (the primary machine's, with each state's data); kept while
+/// the server still keeps its own replica table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerState {
     /// Waiting for a snapshot to start (diskless delay, or another snapshot running).

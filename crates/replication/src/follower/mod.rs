@@ -565,7 +565,7 @@ impl Follower {
         let mut out = Vec::new();
         let Some((host, port)) = target else {
             if self.is_replica() {
-                self.promote(hist, now_ms, new_id, &mut out);
+                self.promote_into(hist, new_id, &mut out);
                 log(
                     &mut out,
                     LogLevel::Notice,
@@ -640,12 +640,25 @@ impl Follower {
         (Reply::Ok, out)
     }
 
-    /// Stop following: drop every link and load, and continue the current history under a new
-    /// id (REPLICAOF NO ONE, or a PSYNC FAILOVER aimed at us).
+    /// A `PSYNC <our id> <offset> FAILOVER` from our primary: become a primary (then the
+    /// primary machine answers the PSYNC). The executor logs who asked.
     pub fn promote(
         &mut self,
         hist: &mut History,
-        _now_ms: i64,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.is_replica() {
+            self.promote_into(hist, new_id, &mut out);
+        }
+        out
+    }
+
+    /// Stop following: drop every link and load, and continue the current history under a new
+    /// id (REPLICAOF NO ONE, PSYNC FAILOVER).
+    fn promote_into(
+        &mut self,
+        hist: &mut History,
         new_id: &mut dyn FnMut() -> String,
         out: &mut Vec<Action>,
     ) {
