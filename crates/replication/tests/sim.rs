@@ -1115,6 +1115,11 @@ impl World {
                 ));
             }
             node.floor = off;
+            // No pin outlives its replica (or a snapshot connection's grace period).
+            let pins = node.hist.backlog().map_or(0, |b| b.pinned());
+            if pins > node.primary.replica_count() + node.primary.waiting_psync() {
+                return Err(format!("node {n}: {pins} backlog pins for {} replicas and {} waiting snapshot connections", node.primary.replica_count(), node.primary.waiting_psync()));
+            }
             if let Some((first, len)) = node.hist.window() {
                 let held: Vec<u8> = node
                     .hist
