@@ -186,6 +186,12 @@ impl Link {
         self.last_io_ms
     }
 
+    /// Bytes arrived that the owner handled itself (a streaming link's bytes fed straight to
+    /// the command parser): the link is alive.
+    pub fn note_io(&mut self, now_ms: i64) {
+        self.last_io_ms = now_ms;
+    }
+
     /// The TCP connection is up: send PING (a snapshot connection goes straight to AUTH and
     /// its REPLCONF).
     pub fn on_connected(&mut self, now_ms: i64) -> Vec<Action> {

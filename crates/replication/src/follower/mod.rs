@@ -886,6 +886,33 @@ impl Follower {
         out
     }
 
+    /// Fast path for the streaming link: `n` bytes were read from `link`. Returns true if the
+    /// executor may feed them straight to the command parser (as if [`Follower::on_data`]
+    /// had returned them in an `Apply`, without the copy); false if they must go through
+    /// [`Follower::on_data`] (the link is not streaming, or is a frozen leaving link).
+    pub fn on_stream_read(&mut self, link: LinkId, n: usize, now_ms: i64) -> bool {
+        let streaming = matches!(&self.state, State::Streaming { main, .. } if main.id == link);
+        let leaving = self
+            .leaving()
+            .is_some_and(|l| l.conn.id == link && !l.frozen);
+        if !streaming && !leaving {
+            return false;
+        }
+        if streaming {
+            self.last_io_ms = now_ms;
+            self.read_reploff += n as i64;
+        }
+        let which = if streaming {
+            Which::Main
+        } else {
+            Which::Leaving
+        };
+        if let Some(c) = self.conn_mut(which) {
+            c.link.note_io(now_ms);
+        }
+        true
+    }
+
     /// The executor applied one unit of `link`'s stream (`bytes` exactly as received: a
     /// command, a whole transaction at EXEC, an empty line); `db` is the database the link's
     /// client has selected after it. The bytes join this node's history (proxied to its own

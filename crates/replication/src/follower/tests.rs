@@ -674,6 +674,20 @@ fn acks_each_second_and_getack_answers_with_the_offset_applied_so_far() {
 }
 
 #[test]
+fn the_streaming_link_may_bypass_on_data_and_still_counts_as_alive() {
+    let (mut t, link) = T::streaming(10);
+    t.now = 9_000;
+    assert!(t.f.on_stream_read(link, 5, t.now));
+    t.now = 15_000;
+    assert!(
+        t.tick().iter().all(|a| !matches!(a, Action::Close { .. })),
+        "no timeout"
+    );
+    assert_eq!(t.f.offsets(&t.h).0, 15);
+    assert!(!t.f.on_stream_read(99, 5, t.now), "not a streaming link");
+}
+
+#[test]
 fn role_states_follow_the_link() {
     let mut t = T::new(false);
     assert_eq!(t.f.role_state(), None);
