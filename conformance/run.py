@@ -111,6 +111,8 @@ class SkipEntry:
         self.unit, self.test, self.expect, self.reason, self.line = unit, test, expect, reason, line
 
     def matches(self, name):
+        if self.test.startswith("@"):
+            return False
         if self.test == "*":
             return True
         if self.test.startswith("/"):
@@ -221,6 +223,7 @@ def run_unit(unit, work, slot, args, skips):
     tests, details, unit_errors = parse_output(text)
     plain = ANSI.sub("", text)
     if "All tests passed" not in plain and "[err]" not in plain and status == "failed":
+        # No result at all: the harness itself failed (not a test).
         unit_errors.append("runtest exited %d without results (see %s)" % (proc.returncode, log_path.name))
     if status == "timeout":
         unit_errors.append(f"unit killed after {args.unit_timeout} s (see {log_path.name})")
@@ -258,13 +261,21 @@ def judge(result, skips):
             counts["err"] += errs
             if errs:
                 problems.append(f"unexpected failure: '{name}'")
+    # Errors outside any test (a server that refused to start with a block's configuration,
+    # an exception in setup code) are listed as `@<text found in the error>`.
     for err in result["unit_errors"]:
-        problems.append("unit error: " + err)
+        entry = next((e for e in entries if e.test.startswith("@") and e.test[1:] in err), None)
+        if entry:
+            used.add(entry.line)
+            counts["listed_fail"] += 1
+        else:
+            problems.append("unit error: " + err)
     if result["status"] == "skipped":
         return counts, problems
     for e in entries:
         if e.line not in used and e.test != "*" and not e.test.startswith("/"):
-            problems.append(f"skip-list entry (line {e.line}) matched no test: '{e.test}'")
+            what = "error" if e.test.startswith("@") else "test"
+            problems.append(f"stale skip-list entry (line {e.line}) matched no {what}: '{e.test}'")
     return counts, problems
 
 

@@ -180,10 +180,12 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
         let name = full_name(spec);
         return Some(Reply::error(format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")));
     }
+    // EXEC is stale-safe only if every queued command is (Redis's `cmd_inv_flags`).
+    let stale_ok = spec.has(f::STALE) && !(spec.name == "exec" && multi::queued_lacks(c, f::STALE));
     if s.repl.is_replica()
         && !s.repl.link_up()
         && !s.cfg.replica_serve_stale_data
-        && !spec.has(f::STALE)
+        && !stale_ok
         && !from_primary
     {
         return Some(err(errors::MASTERDOWN));
