@@ -195,29 +195,58 @@ def parse_output(text):
     return tests, details, unit_errors
 
 
+PORTS_PER_SLOT = 1500
+
+
+def free_port_block(jobs):
+    """A port range for `jobs` slots whose harness ports are free now, so that several runs on
+    one machine (other checkouts, the reference run) do not collide."""
+    import random
+    import socket
+    starts = list(range(20000, 60000 - jobs * PORTS_PER_SLOT, 500))
+    random.shuffle(starts)
+    for base in starts:
+        try:
+            for slot in range(jobs):
+                for port in (base + slot * PORTS_PER_SLOT, base + slot * PORTS_PER_SLOT + 100):
+                    with socket.socket() as sock:
+                        sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    sys.exit("valkey-suite: no free port block between 20000 and 60000")
+
+
 def run_unit(unit, work, slot, args, skips):
     whole = [e for e in skips if e.unit == unit and e.test == "*"]
     if whole:
         return {"unit": unit, "status": "skipped", "reason": whole[0].reason, "tests": {},
                 "details": {}, "unit_errors": [], "seconds": 0}
     cmd = ["tclsh8.6", "tests/test_helper.tcl", "--single", unit, "--clients", "1", "--durable",
-           "--timeout", str(args.stall_timeout), "--baseport", str(21000 + slot * 1500),
+           "--timeout", str(args.stall_timeout), "--baseport", str(args.baseport + slot * PORTS_PER_SLOT),
            "--portcount", "1400", "--dont-pre-clean"]
     for e in skips:
         if e.unit == unit and e.expect == "skip":
             cmd += ["--skiptest", e.test]
     log_path = args.out / (unit.replace("/", "_") + ".log")
     started = time.monotonic()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            proc.wait(timeout=args.unit_timeout)
-            status = "finished" if proc.returncode == 0 else "failed"
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            status = "timeout"
+    for attempt in range(3):
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            try:
+                proc.wait(timeout=args.unit_timeout)
+                status = "finished" if proc.returncode == 0 else "failed"
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                status = "timeout"
+        # The harness's own listening port taken by another program between our probe and its
+        # start: nothing ran, so run it again.
+        head = log_path.read_text(errors="replace")[:2000]
+        if status != "failed" or "couldn't open socket: address already in use" not in head:
+            break
+        time.sleep(1 + attempt)
     seconds = round(time.monotonic() - started, 1)
     text = log_path.read_text(errors="replace")
     tests, details, unit_errors = parse_output(text)
@@ -328,6 +357,8 @@ def main():
                     help="'redwing' (target/release/redwing-server), 'valkey' (the reference), or a path")
     ap.add_argument("--valkey-dir", type=Path, help="reference build (default: scripts/build-valkey.sh)")
     ap.add_argument("--jobs", type=int, default=2, help="units run in parallel")
+    ap.add_argument("--baseport", type=int,
+                    help="first port of the range the harness uses (default: a free block)")
     ap.add_argument("--out", type=Path, default=ROOT / ".cache" / "suite-results")
     ap.add_argument("--unit-timeout", type=int, default=1200, help="seconds before a unit is killed")
     ap.add_argument("--stall-timeout", type=int, default=300, help="runtest's own no-progress timeout")
@@ -372,6 +403,8 @@ def main():
         units = SETS[args.set]
 
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.baseport is None:
+        args.baseport = free_port_block(args.jobs)
     works = [prepare_workdir(ROOT / ".cache" / f"suite-work-{i}", valkey_dir, server)
              for i in range(args.jobs)]
     print(f"valkey-suite: {len(units)} units against {server} ({args.jobs} at a time)", flush=True)

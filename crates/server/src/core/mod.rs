@@ -221,6 +221,9 @@ pub fn call(
         c.last_cmd = name;
     }
     s.exec.prop.enter();
+    if s.exec.prop.depth() == 1 && spec.has(f::TOUCHES_ARBITRARY_KEYS) {
+        s.exec.prop.separate_current();
+    }
     let (reply, outcome) = match spec.handler {
         Handler::Data(handler) => {
             let mut ctx = Ctx::new(&mut s.exec.ks, db, &s.exec.settings);
