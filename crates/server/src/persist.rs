@@ -95,6 +95,7 @@ pub fn limits(s: &Server) -> persistence::Limits {
         set: s.settings.set,
         zset: s.settings.zset,
         list: s.settings.list,
+        stream: s.settings.stream,
     }
 }
 

@@ -189,6 +189,10 @@ impl Server {
         s.list = types::ListLimits {
             fill: c.get_int("list-max-listpack-size"),
         };
+        s.stream = types::stream::StreamLimits {
+            node_max_bytes: c.get_int("stream-node-max-bytes").max(0) as u64,
+            node_max_entries: c.get_int("stream-node-max-entries").max(0) as u64,
+        };
         s.proto_max_bulk_len = c.get_int("proto-max-bulk-len") as usize;
         s.hll_sparse_max_bytes = c.get_int("hll-sparse-max-bytes") as usize;
         s.lazyfree_lazy_user_del = c.get_bool("lazyfree-lazy-user-del");
