@@ -52,6 +52,10 @@ pub struct BlockRequest {
     pub keys: Vec<Bytes>,
     /// Absolute unix time in ms; `None` blocks forever.
     pub deadline_ms: Option<i64>,
+    /// The argument vector to keep for re-running the command instead of the one received
+    /// (XREAD replaces `$` by the ID it stood for when the client blocked); `None` = as
+    /// received.
+    pub argv: Option<Vec<Bytes>>,
 }
 
 /// Per-call execution context.

@@ -15,6 +15,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::hashes::COMMANDS,
         crate::sets::COMMANDS,
         crate::zsets::COMMANDS,
+        crate::streams::COMMANDS,
         crate::server_rows::COMMANDS,
     ]
 }

@@ -252,6 +252,19 @@ impl Keyspace {
         Some(obj)
     }
 
+    /// Mutable lookup for a change Valkey does not signal (no `signalModifiedKey`: consumer
+    /// group bookkeeping such as XACK or XGROUP SETID): WATCH and blocked clients are not
+    /// told. Everything else is as [`Keyspace::get_mut`].
+    pub fn get_mut_silent(&mut self, db: usize, key: &[u8]) -> Option<&mut Obj> {
+        let loc = self.locate_live(db, key)?;
+        let no_touch = self.no_touch;
+        let obj = self.dbs[db].keys.at_mut(loc);
+        if !no_touch {
+            self.lru.on_access(obj);
+        }
+        Some(obj)
+    }
+
     /// Starts loading what looking up these members of the collection at `key` will read
     /// (set members, hash fields, sorted-set members; by [`types::hash_key`]). No effect on
     /// other values, missing keys, or compact encodings (which are small and contiguous).

@@ -483,7 +483,7 @@ fn run_data(
         crate::blocking::block_client(
             s,
             key,
-            argv.to_vec(),
+            b.argv.unwrap_or_else(|| argv.to_vec()),
             b.keys,
             b.deadline_ms,
             BlockKind::Keys,

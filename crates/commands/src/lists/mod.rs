@@ -209,6 +209,7 @@ fn block_on(
         ctx.block = Some(BlockRequest {
             keys: unique,
             deadline_ms,
+            argv: None,
         });
     }
     timeout_reply

@@ -161,6 +161,7 @@ fn blocking_pop(
     ctx.block = Some(BlockRequest {
         keys: keys.to_vec(),
         deadline_ms,
+        argv: None,
     });
     Reply::NilArray
 }
