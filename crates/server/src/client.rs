@@ -191,6 +191,15 @@ pub struct Client {
 }
 
 impl Client {
+    /// Connected over loopback or a unix socket (Redis's `islocalClient`), for the
+    /// `local` setting of `enable-debug-command` / `enable-protected-configs`.
+    pub fn is_local(&self) -> bool {
+        self.addr.starts_with("127.")
+            || self.addr.starts_with("[::1]")
+            || !self.addr.contains(':')
+            || self.addr.ends_with(":0")
+    }
+
     pub fn new(
         id: u64,
         token: Token,

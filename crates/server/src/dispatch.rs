@@ -331,11 +331,7 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     if !c.authenticated && !spec.has(f::NO_AUTH) {
         return Some(err(errors::NOAUTH));
     }
-    let local = c.addr.starts_with("127.")
-        || c.addr.starts_with("[::1]")
-        || !c.addr.contains(':')
-        || c.addr.ends_with(":0");
-    if let Some(e) = crate::cmd::introspect::protected_denied(s, spec, local) {
+    if let Some(e) = crate::cmd::introspect::protected_denied(s, spec, c.is_local()) {
         return Some(e);
     }
     let c = &s.clients[key];
@@ -354,7 +350,7 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     if is_write && !c.is_primary_link && crate::repl::min_replicas_unmet(s) {
         return Some(err(errors::NOREPLICAS));
     }
-    if is_write && !c.is_primary_link && s.repl.is_replica() && s.hot.replica_read_only {
+    if is_write && !c.is_primary_link && s.repl.is_replica() && s.cfg.replica_read_only {
         return Some(err(errors::READONLY));
     }
     let c = &s.clients[key];
@@ -378,7 +374,7 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     }
     if s.repl.is_replica()
         && !s.repl.link_up()
-        && !s.hot.replica_serve_stale_data
+        && !s.cfg.replica_serve_stale_data
         && !spec.has(f::STALE)
         && !c.is_primary_link
     {
@@ -530,7 +526,7 @@ pub fn propagate_expired(s: &mut Server) {
     if s.ks.events.expired.is_empty() {
         return;
     }
-    let cmd: &[u8] = if s.hot.lazyfree_lazy_expire {
+    let cmd: &[u8] = if s.cfg.lazyfree_lazy_expire {
         b"UNLINK"
     } else {
         b"DEL"

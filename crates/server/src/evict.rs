@@ -3,6 +3,8 @@
 
 use bytes::Bytes;
 
+use crate::config::value::MaxmemoryPolicy;
+
 use crate::server::Server;
 
 /// Bytes allocated, as jemalloc reports (`used_memory`).
@@ -23,31 +25,31 @@ fn not_counted(s: &Server) -> u64 {
 
 /// Frees memory if above maxmemory. Returns true if the command must be refused with -OOM.
 pub fn perform_evictions(s: &mut Server) -> bool {
-    let maxmemory = s.hot.maxmemory;
-    if maxmemory == 0 || (s.repl.is_replica() && s.cfg.get_bool("replica-ignore-maxmemory")) {
+    let maxmemory = s.cfg.maxmemory_bytes;
+    if maxmemory == 0 || (s.repl.is_replica() && s.cfg.replica_ignore_maxmemory) {
         return false;
     }
     let used = used_memory().saturating_sub(not_counted(s));
     if used <= maxmemory {
         return false;
     }
-    let policy = s.cfg.get("maxmemory-policy").to_string();
-    if policy == "noeviction" {
+    let policy = s.cfg.maxmemory_policy;
+    if policy == MaxmemoryPolicy::Noeviction {
         return true;
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(50);
     let mut freed_any = false;
     while used_memory().saturating_sub(not_counted(s)) > maxmemory {
-        let Some((db, key)) = pick_victim(s, &policy) else {
+        let Some((db, key)) = pick_victim(s, policy.name()) else {
             break;
         };
         if let Some(old) = s.ks.remove(db, &key) {
-            if s.cfg.get_bool("lazyfree-lazy-eviction") {
+            if s.cfg.lazyfree_lazy_eviction {
                 keyspace::lazyfree::free(old);
             }
         }
         s.ks.stats.evicted_keys += 1;
-        let cmd: &'static [u8] = if s.cfg.get_bool("lazyfree-lazy-eviction") {
+        let cmd: &'static [u8] = if s.cfg.lazyfree_lazy_eviction {
             b"UNLINK"
         } else {
             b"DEL"
@@ -67,7 +69,7 @@ pub fn perform_evictions(s: &mut Server) -> bool {
 /// Best candidate among sampled keys for the policy.
 fn pick_victim(s: &mut Server, policy: &str) -> Option<(usize, Vec<u8>)> {
     let volatile = policy.starts_with("volatile");
-    let samples = s.cfg.get_int("maxmemory-samples").max(1) as usize;
+    let samples = s.cfg.maxmemory_samples.max(1) as usize;
     let mut best: Option<(u64, usize, Vec<u8>)> = None;
     for db in 0..s.ks.db_count() {
         let d = s.ks.db(db);

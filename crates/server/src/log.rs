@@ -93,6 +93,24 @@ fn write_as(level: Level, role: char, msg: &str) {
     }
 }
 
+/// Writes `text` as it is, without the line prefix (the start-up logo, as Redis's `LL_RAW`).
+pub fn raw(level: Level, text: &str) {
+    if !enabled(level) {
+        return;
+    }
+    let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    match sink.as_mut() {
+        Some(f) => {
+            let _ = f.write_all(text.as_bytes());
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+}
+
 /// `21 Nov 2026 22:12:05.123` in local time.
 fn timestamp() -> String {
     let now = std::time::SystemTime::now()

@@ -68,14 +68,14 @@ pub struct ShutdownRequest {
 }
 
 pub fn rdb_path(s: &Server) -> PathBuf {
-    PathBuf::from(s.cfg.get("dir")).join(s.cfg.get("dbfilename"))
+    PathBuf::from(&s.cfg.dir).join(s.cfg.dbfilename.as_str())
 }
 
 fn save_options(s: &Server) -> SaveOptions {
     SaveOptions {
-        compression: s.cfg.get_bool("rdbcompression"),
-        checksum: s.cfg.get_bool("rdbchecksum"),
-        key_save_delay_us: s.cfg.get_int("rdb-key-save-delay"),
+        compression: s.cfg.rdbcompression,
+        checksum: s.cfg.rdbchecksum,
+        key_save_delay_us: s.cfg.rdb_key_save_delay_us,
     }
 }
 
@@ -102,14 +102,14 @@ pub fn limits(s: &Server) -> persistence::Limits {
 /// True if writes must be refused because the last background save failed
 /// (`stop-writes-on-bgsave-error`).
 pub fn writes_denied(s: &Server) -> bool {
-    s.hot.stop_writes_on_bgsave_error
+    s.cfg.stop_writes_on_bgsave_error
         && s.persist.last_bgsave_status_set
         && !s.persist.last_bgsave_ok
-        && s.hot.has_save_points
+        && !s.cfg.save.0.is_empty()
 }
 
 pub fn has_save_points(s: &Server) -> bool {
-    !s.cfg.get("save").is_empty()
+    !s.cfg.save.0.is_empty()
 }
 
 /// SAVE: a synchronous save on the event-loop thread (as Redis; clients wait).
@@ -243,24 +243,17 @@ pub fn cron(s: &mut Server, now: i64) {
         start_bgsave(s);
         return;
     }
-    let points: Vec<i64> = s
-        .cfg
-        .get("save")
-        .split_whitespace()
-        .filter_map(|v| v.parse().ok())
-        .collect();
     let since = now / 1000 - s.persist.last_save_unix;
     let retry_ok = s.persist.last_bgsave_ok
         || !s.persist.last_bgsave_status_set
         || now - s.persist.last_bgsave_try_ms > 5000;
-    for pair in points.chunks(2) {
-        if let [secs, changes] = pair {
-            if s.persist.dirty >= *changes as u64 && since >= *secs && retry_ok {
-                log_notice!("{} changes in {} seconds. Saving...", changes, secs);
-                start_bgsave(s);
-                return;
-            }
-        }
+    let due =
+        s.cfg.save.0.iter().copied().find(|&(secs, changes)| {
+            s.persist.dirty >= changes && since >= secs as i64 && retry_ok
+        });
+    if let Some((secs, changes)) = due {
+        log_notice!("{} changes in {} seconds. Saving...", changes, secs);
+        start_bgsave(s);
     }
 }
 
@@ -353,7 +346,7 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         (t, true) => Some(t),
         (t, false) => Some(now.saturating_add(t)),
     };
-    let verify = s.cfg.get_bool("rdbchecksum");
+    let verify = s.cfg.rdbchecksum;
     let obj = match persistence::dump::restore(&argv[1], &argv[3], expire, verify, &limits(s)) {
         Ok(Some(o)) => o,
         Ok(None) => return err("ERR Bad data format"),
@@ -407,11 +400,11 @@ pub fn try_shutdown(s: &mut Server, req: ShutdownRequest) {
             }
         }
     }
-    let pidfile = s.cfg.get("pidfile").to_string();
+    let pidfile = s.cfg.pidfile.as_str().to_string();
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);
     }
-    let sock = s.cfg.get("unixsocket").to_string();
+    let sock = s.cfg.unixsocket.as_str().to_string();
     if !sock.is_empty() {
         let _ = std::fs::remove_file(&sock);
     }
@@ -442,15 +435,15 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
         read: read.clone(),
     });
     let opts = LoadOptions {
-        verify_checksum: s.cfg.get_bool("rdbchecksum"),
+        verify_checksum: s.cfg.rdbchecksum,
         databases: s.ks.db_count(),
         limits: limits(s),
-        drop_expired_at_ms: if s.cfg.get("replicaof").is_empty() {
+        drop_expired_at_ms: if s.cfg.replicaof.0.is_none() {
             Some(now_ms())
         } else {
             None
         },
-        key_load_delay_us: s.cfg.get_int("key-load-delay"),
+        key_load_delay_us: s.cfg.key_load_delay_us,
     };
     let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
     std::thread::Builder::new()

@@ -94,8 +94,6 @@ pub struct Server {
     pub active_expire: bool,
     pub mem_peak: u64,
     pub mem_startup: u64,
-    /// Hot configuration values, refreshed by `apply_config`.
-    pub hot: crate::config::Hot,
 }
 
 pub fn now_ms() -> i64 {
@@ -117,7 +115,7 @@ impl Server {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (bg_tx, bg_rx) = std::sync::mpsc::channel();
-        let databases = cfg.get_int("databases").max(1) as usize;
+        let databases = cfg.databases.max(1) as usize;
         let mut s = Server {
             ks: Keyspace::new(databases),
             settings: Settings::default(),
@@ -161,49 +159,50 @@ impl Server {
             active_expire: true,
             mem_peak: 0,
             mem_startup: crate::evict::used_memory(),
-            hot: Default::default(),
             cfg,
         };
         s.apply_config();
         Ok(s)
     }
 
-    /// Derives the runtime settings from the configuration (after start-up or CONFIG SET).
+    /// Derives the runtime state that depends on the configuration (at start-up and after
+    /// every CONFIG SET): command settings, LRU/LFU parameters, cron frequency, log level.
     pub fn apply_config(&mut self) {
-        self.hot = crate::config::Hot::from(&self.cfg);
         let c = &self.cfg;
-        let s = &mut self.settings;
-        s.hash = types::HashLimits {
-            max_entries: c.get_int("hash-max-listpack-entries") as usize,
-            max_value: c.get_int("hash-max-listpack-value") as usize,
+        let usize_of = |v: i64| v.max(0) as usize;
+        self.settings = commands::Settings {
+            hash: types::HashLimits {
+                max_entries: usize_of(c.hash_max_listpack_entries),
+                max_value: usize_of(c.hash_max_listpack_value_bytes),
+            },
+            set: types::SetLimits {
+                max_intset_entries: usize_of(c.set_max_intset_entries),
+                max_listpack_entries: usize_of(c.set_max_listpack_entries),
+                max_listpack_value: usize_of(c.set_max_listpack_value_bytes),
+            },
+            zset: types::ZSetLimits {
+                max_entries: usize_of(c.zset_max_listpack_entries),
+                max_value: usize_of(c.zset_max_listpack_value_bytes),
+            },
+            list: types::ListLimits {
+                fill: c.list_max_listpack_size,
+            },
+            stream: types::stream::StreamLimits {
+                node_max_bytes: c.stream_node_max_bytes.max(0) as u64,
+                node_max_entries: c.stream_node_max_entries.max(0) as u64,
+            },
+            proto_max_bulk_len: usize_of(c.proto_max_bulk_len_bytes),
+            hll_sparse_max_bytes: usize_of(c.hll_sparse_max_bytes),
+            lazyfree_lazy_user_del: c.lazyfree_lazy_user_del,
+            lazyfree_lazy_user_flush: c.lazyfree_lazy_user_flush,
+            lazyfree_lazy_server_del: c.lazyfree_lazy_server_del,
+            notify_classes: c.notify_keyspace_events.0,
         };
-        s.set = types::SetLimits {
-            max_intset_entries: c.get_int("set-max-intset-entries") as usize,
-            max_listpack_entries: c.get_int("set-max-listpack-entries") as usize,
-            max_listpack_value: c.get_int("set-max-listpack-value") as usize,
-        };
-        s.zset = types::ZSetLimits {
-            max_entries: c.get_int("zset-max-listpack-entries") as usize,
-            max_value: c.get_int("zset-max-listpack-value") as usize,
-        };
-        s.list = types::ListLimits {
-            fill: c.get_int("list-max-listpack-size"),
-        };
-        s.stream = types::stream::StreamLimits {
-            node_max_bytes: c.get_int("stream-node-max-bytes").max(0) as u64,
-            node_max_entries: c.get_int("stream-node-max-entries").max(0) as u64,
-        };
-        s.proto_max_bulk_len = c.get_int("proto-max-bulk-len") as usize;
-        s.hll_sparse_max_bytes = c.get_int("hll-sparse-max-bytes") as usize;
-        s.lazyfree_lazy_user_del = c.get_bool("lazyfree-lazy-user-del");
-        s.lazyfree_lazy_user_flush = c.get_bool("lazyfree-lazy-user-flush");
-        s.lazyfree_lazy_server_del = c.get_bool("lazyfree-lazy-server-del");
-        let policy = c.get("maxmemory-policy");
-        self.ks.lru.lfu = policy.contains("lfu");
-        self.ks.lru.lfu_log_factor = c.get_int("lfu-log-factor") as u32;
-        self.ks.lru.lfu_decay_time = c.get_int("lfu-decay-time") as u32;
-        self.hz = c.get_int("hz").clamp(1, 500) as u64;
-        crate::log::set_level(crate::log::Level::parse(c.get("loglevel")));
+        self.ks.lru.lfu = c.maxmemory_policy.is_lfu();
+        self.ks.lru.lfu_log_factor = c.lfu_log_factor.clamp(0, u32::MAX as i64) as u32;
+        self.ks.lru.lfu_decay_time = c.lfu_decay_time_mins.clamp(0, u32::MAX as i64) as u32;
+        self.hz = c.hz.clamp(1, 500) as u64;
+        crate::log::set_level(crate::log::Level::parse(c.loglevel.name()));
         for (_, cl) in self.clients.iter_mut() {
             cl.parser.max_bulk_len = self.settings.proto_max_bulk_len;
         }
@@ -211,15 +210,10 @@ impl Server {
 
     /// Opens the listening sockets from `bind`, `port` and `unixsocket`.
     pub fn listen(&mut self) -> io::Result<()> {
-        let port = self.cfg.get_int("port") as u16;
-        let backlog = self.cfg.get_int("tcp-backlog") as i32;
+        let port = self.cfg.port as u16;
+        let backlog = self.cfg.tcp_backlog as i32;
         if port != 0 {
-            let binds: Vec<String> = self
-                .cfg
-                .get("bind")
-                .split_whitespace()
-                .map(String::from)
-                .collect();
+            let binds = self.cfg.bind.0.clone();
             for b in binds {
                 let optional = b.starts_with('-');
                 let host = b.trim_start_matches('-');
@@ -242,11 +236,11 @@ impl Server {
                 }
             }
         }
-        let path = self.cfg.get("unixsocket").to_string();
+        let path = self.cfg.unixsocket.clone();
         if !path.is_empty() {
             let _ = std::fs::remove_file(&path);
             let l = UnixListener::bind(&path)?;
-            let perm = self.cfg.get_int("unixsocketperm") as u32;
+            let perm = self.cfg.unixsocketperm.0;
             if perm != 0 {
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm))?;
@@ -373,7 +367,7 @@ impl Server {
                     (Conn::Tcp(s), a.to_string(), laddr, a.ip().is_loopback())
                 }),
                 Some(Listener::Unix(l)) => l.accept().map(|(s, _)| {
-                    let path = self.cfg.get("unixsocket").to_string();
+                    let path = self.cfg.unixsocket.clone();
                     (Conn::Unix(s), format!("{path}:0"), path, true)
                 }),
                 None => return,
@@ -391,7 +385,7 @@ impl Server {
     }
 
     fn register_client(&mut self, mut conn: Conn, addr: String, laddr: String, local: bool) {
-        let maxclients = self.cfg.get_int("maxclients") as usize;
+        let maxclients = self.cfg.maxclients as usize;
         if self.clients.len() >= maxclients {
             use std::io::Write;
             let _ = conn.write(b"-ERR max number of clients reached\r\n");
@@ -405,7 +399,7 @@ impl Server {
             return;
         }
         if let Conn::Tcp(s) = &conn {
-            crate::util::set_keepalive(s, self.cfg.get_int("tcp-keepalive") as u32);
+            crate::util::set_keepalive(s, self.cfg.tcp_keepalive_secs as u32);
         }
         let entry = self.clients.vacant_entry();
         let key = entry.key();
@@ -429,7 +423,7 @@ impl Server {
             now_ms(),
             self.settings.proto_max_bulk_len,
         );
-        c.authenticated = self.cfg.get("requirepass").is_empty();
+        c.authenticated = self.cfg.requirepass.is_empty();
         c.parser.auth_required = !c.authenticated;
         entry.insert(c);
         self.client_index.insert(id, key);
@@ -439,12 +433,10 @@ impl Server {
 
     /// Redis's protected mode: no password, default bind, and a non-loopback peer.
     fn protected_mode_denial(&self, local: bool) -> Option<&'static str> {
-        if local || !self.cfg.get_bool("protected-mode") || !self.cfg.get("requirepass").is_empty()
-        {
+        if local || !self.cfg.protected_mode || !self.cfg.requirepass.is_empty() {
             return None;
         }
-        let bind = self.cfg.get("bind");
-        if bind != "* -::*" {
+        if self.cfg.bind.0 != ["*", "-::*"] {
             return None;
         }
         Some("-DENIED Redwing is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redwing you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redwing from the same host the server is running, however MAKE SURE Redwing is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redwing configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n")
@@ -481,7 +473,7 @@ impl Server {
         if self.clients[key].connecting || crate::repl::replica::should_pause_reading(self, key) {
             return;
         }
-        let limit = self.hot.client_query_buffer_limit;
+        let limit = self.cfg.client_query_buffer_limit_bytes.max(0) as usize;
         let mut budget = READ_BUDGET;
         let mut closed = false;
         let mut got = 0usize;
@@ -673,18 +665,17 @@ impl Server {
         let Some(sig) = crate::signals::take() else {
             return;
         };
-        let (name, opt) = if sig == libc::SIGINT {
-            ("SIGINT", "shutdown-on-sigint")
+        let (name, flags) = if sig == libc::SIGINT {
+            ("SIGINT", self.cfg.shutdown_on_sigint)
         } else {
-            ("SIGTERM", "shutdown-on-sigterm")
+            ("SIGTERM", self.cfg.shutdown_on_sigterm)
         };
         log_warning!("Received {name} scheduling shutdown...");
-        let mode = self.cfg.get(opt).to_string();
         let req = crate::persist::ShutdownRequest {
-            save: mode == "save",
-            nosave: mode == "nosave",
-            now: mode == "now",
-            force: mode == "force",
+            save: flags.save,
+            nosave: flags.nosave,
+            now: flags.now,
+            force: flags.force,
             client: None,
         };
         crate::persist::try_shutdown(self, req);
@@ -713,7 +704,7 @@ impl Server {
         crate::cmd::client_cmd::cron_clients(self, now);
         crate::blocking::expire_timeouts(self, now);
         if !self.loading && self.active_expire && !crate::cmd::client_cmd::writes_paused(self) {
-            let effort = self.cfg.get_int("active-expire-effort").clamp(1, 10) as usize;
+            let effort = self.cfg.active_expire_effort.clamp(1, 10) as usize;
             let budget = Duration::from_micros(25_000 * effort as u64 / self.hz.max(1));
             self.ks
                 .active_expire(20 + 5 * effort, Instant::now() + budget);

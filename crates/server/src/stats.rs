@@ -145,11 +145,11 @@ impl Stats {
 
 /// Adds a SLOWLOG entry if the command took at least `slowlog-log-slower-than` µs.
 pub fn slowlog_maybe_add(s: &mut Server, key: usize, argv: &[Bytes], micros: u64) {
-    let threshold = s.hot.slowlog_log_slower_than;
+    let threshold = s.cfg.slowlog_log_slower_than_us;
     if threshold < 0 || (micros as i64) < threshold {
         return;
     }
-    let max_len = s.hot.slowlog_max_len;
+    let max_len = s.cfg.slowlog_max_len.max(0) as usize;
     let (addr, name) = match s.clients.get(key) {
         Some(c) => (c.addr.clone(), c.name.clone().unwrap_or_default()),
         None => (String::new(), Bytes::new()),
@@ -187,7 +187,7 @@ pub fn slowlog_maybe_add(s: &mut Server, key: usize, argv: &[Bytes], micros: u64
 
 /// Records a latency event if `ms` is at least `latency-monitor-threshold` (when enabled).
 pub fn latency_maybe_add(s: &mut Server, event: &str, ms: u64) {
-    let threshold = s.hot.latency_monitor_threshold;
+    let threshold = s.cfg.latency_monitor_threshold_ms;
     if threshold <= 0 || (ms as i64) < threshold {
         return;
     }

@@ -441,8 +441,8 @@ pub fn writes_paused(s: &Server) -> bool {
 
 /// Idle timeouts and output-buffer limits.
 pub fn cron_clients(s: &mut Server, now: i64) {
-    let timeout_ms = s.cfg.get_int("timeout") * 1000;
-    let limits = crate::config::special_cobl(s.cfg.get("client-output-buffer-limit"));
+    let timeout_ms = s.cfg.timeout_secs * 1000;
+    let limits = s.cfg.client_output_buffer_limit;
     let mut close = Vec::new();
     for (k, c) in s.clients.iter_mut() {
         if timeout_ms > 0
@@ -467,7 +467,11 @@ pub fn cron_clients(s: &mut Server, now: i64) {
 }
 
 /// Checks `client-output-buffer-limit` for one client.
-pub fn over_output_limit(c: &mut Client, limits: &[(u64, u64, u64)], now: i64) -> bool {
+pub fn over_output_limit(
+    c: &mut Client,
+    limits: &crate::config::value::OutputLimits,
+    now: i64,
+) -> bool {
     let class = if c.replica.is_some() {
         ClientClass::Replica
     } else if c.in_pubsub() {
@@ -475,9 +479,12 @@ pub fn over_output_limit(c: &mut Client, limits: &[(u64, u64, u64)], now: i64) -
     } else {
         ClientClass::Normal
     };
-    let Some(&(hard, soft, secs)) = limits.get(class as usize) else {
-        return false;
+    let limit = match class {
+        ClientClass::Normal => limits.normal,
+        ClientClass::Replica => limits.replica,
+        ClientClass::Pubsub => limits.pubsub,
     };
+    let (hard, soft, secs) = (limit.hard_bytes, limit.soft_bytes, limit.soft_secs);
     let used = c.pending_output() as u64;
     let hard_hit = hard > 0 && used >= hard;
     let soft_hit = soft > 0 && used >= soft;

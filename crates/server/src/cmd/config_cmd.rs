@@ -5,6 +5,8 @@ use commands::errors;
 use resp::Reply;
 
 use super::{arg_lower, help_reply};
+use crate::config::value::{self, ProtectedAction};
+use crate::config::{Apply, Config, Param};
 use crate::server::Server;
 use crate::{log_notice, log_warning};
 
@@ -60,59 +62,65 @@ pub fn config(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 
 /// Validates everything first, then applies; if applying fails, restores the old values.
 fn set(s: &mut Server, key: usize, pairs: &[(String, String)]) -> Reply {
-    if pairs.iter().any(|(n, _)| {
-        crate::config::params::lookup(n)
-            .is_some_and(|p| p.flags & crate::config::params::PROTECTED != 0)
-    }) && s.cfg.get("enable-protected-configs") == "local"
-        && !s.clients[key].addr.starts_with("127.")
-    {
-        let name = &pairs[0].0;
-        return Reply::error(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"));
-    }
-    let prepared = match s.cfg.prepare_set(pairs, s.loading) {
+    let protected_allowed = match s.cfg.enable_protected_configs {
+        ProtectedAction::Yes => true,
+        ProtectedAction::Local => s.clients[key].is_local(),
+        ProtectedAction::No => false,
+    };
+    let prepared = match s.cfg.prepare_set(pairs, s.loading, protected_allowed) {
         Ok(p) => p,
         Err(e) => return Reply::error(e),
     };
     let backup = s.cfg.clone();
     for (param, value) in &prepared {
-        s.cfg.set_canonical(param, value.clone());
+        s.cfg.set_canonical(param, value);
     }
-    if let Err(e) = apply(s, &backup, &prepared) {
+    if let Err((param, e)) = apply(s, &backup, &prepared) {
         s.cfg = backup;
         s.apply_config();
-        let name = prepared.first().map(|(p, _)| p.name).unwrap_or("");
         return Reply::error(format!(
-            "ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"
+            "ERR CONFIG SET failed (possibly related to argument '{param}') - {e}"
         ));
     }
     Reply::Ok
 }
 
-/// Side effects of changed parameters.
+/// Carries out what each changed parameter declares ([`Apply`]), each kind once. On failure
+/// returns the parameter to blame and the reason; the caller restores the old values.
 fn apply(
     s: &mut Server,
-    old: &crate::config::Config,
-    changed: &[(&'static crate::config::params::Param, String)],
-) -> Result<(), String> {
+    old: &Config,
+    changed: &[(&'static Param, String)],
+) -> Result<(), (&'static str, String)> {
+    let first = |kind: Apply| changed.iter().find(|(p, _)| p.apply == kind);
+    if let Some((p, dir)) = first(Apply::Dir) {
+        std::env::set_current_dir(dir).map_err(|e| (p.name, value::os_error_text(&e)))?;
+        s.cfg.dir = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| dir.clone());
+    }
     s.apply_config();
-    let changed_name = |n: &str| changed.iter().any(|(p, _)| p.name == n);
-    if (changed_name("port") || changed_name("bind"))
-        && (old.get("port") != s.cfg.get("port") || old.get("bind") != s.cfg.get("bind"))
-    {
-        s.close_listeners();
-        if let Err(e) = s.listen() {
-            log_warning!("Failed to listen with the new configuration: {e}");
-            let _ = e;
-            // Restore the old listeners before reporting the failure.
-            s.cfg = old.clone();
-            let _ = s.listen();
-            return Err("Unable to listen on this port. Check server logs.".into());
+    if let Some((p, _)) = first(Apply::Listeners) {
+        if old.port != s.cfg.port || old.bind != s.cfg.bind {
+            s.close_listeners();
+            if let Err(e) = s.listen() {
+                log_warning!("Failed to listen with the new configuration: {e}");
+                // Restore the old listeners before reporting the failure.
+                s.cfg = old.clone();
+                let _ = s.listen();
+                return Err((
+                    p.name,
+                    "Unable to listen on this port. Check server logs.".into(),
+                ));
+            }
         }
     }
-    if changed_name("maxmemory") {
+    if first(Apply::Maxmemory).is_some() {
         let _ = crate::evict::perform_evictions(s);
     }
-    crate::repl::on_config_changed(s, &changed.iter().map(|(p, _)| p.name).collect::<Vec<_>>());
+    if first(Apply::Replication).is_some() {
+        crate::repl::on_config_changed(s);
+    }
     Ok(())
 }
 

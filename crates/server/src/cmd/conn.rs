@@ -7,7 +7,7 @@ use resp::{Reply, RespVersion};
 use crate::server::Server;
 
 fn check_password(s: &Server, user: &[u8], pass: &[u8]) -> bool {
-    let required = s.cfg.get("requirepass");
+    let required = s.cfg.requirepass.as_str();
     user == b"default" && (required.is_empty() || required.as_bytes() == pass)
 }
 
@@ -20,7 +20,7 @@ pub fn auth(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     } else {
         (b"default", &argv[1])
     };
-    if argv.len() == 2 && s.cfg.get("requirepass").is_empty() {
+    if argv.len() == 2 && s.cfg.requirepass.is_empty() {
         return err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
     }
     if check_password(s, user, pass) {
@@ -122,7 +122,7 @@ pub fn ping(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 /// RESET: back to a fresh connection's state.
 pub fn reset(s: &mut Server, key: usize) -> Reply {
     super::multi::unwatch_all(s, key);
-    let needs_auth = !s.cfg.get("requirepass").is_empty();
+    let needs_auth = !s.cfg.requirepass.is_empty();
     let c = &mut s.clients[key];
     s.pubsub.unsubscribe_all(c.id, &c.channels, &c.patterns);
     c.channels.clear();

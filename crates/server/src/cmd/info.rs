@@ -97,12 +97,12 @@ fn server_section(s: &mut Server, out: &mut String) {
     field!(out, "process_id:{}", std::process::id());
     field!(out, "process_supervised:no");
     field!(out, "run_id:{}", s.run_id);
-    field!(out, "tcp_port:{}", s.cfg.get_int("port"));
+    field!(out, "tcp_port:{}", s.cfg.port);
     field!(out, "server_time_usec:{}", now_us());
     field!(out, "uptime_in_seconds:{uptime}");
     field!(out, "uptime_in_days:{}", uptime / 86400);
     field!(out, "hz:{}", s.hz);
-    field!(out, "configured_hz:{}", s.cfg.get_int("hz"));
+    field!(out, "configured_hz:{}", s.cfg.hz);
     field!(out, "lru_clock:{}", s.ks.lru.clock);
     field!(out, "executable:{}", s.executable);
     field!(
@@ -156,7 +156,7 @@ fn clients_section(s: &mut Server, out: &mut String) {
     out.push_str("# Clients\r\n");
     field!(out, "connected_clients:{normal}");
     field!(out, "cluster_connections:0");
-    field!(out, "maxclients:{}", s.cfg.get_int("maxclients"));
+    field!(out, "maxclients:{}", s.cfg.maxclients);
     field!(out, "client_recent_max_input_buffer:{max_in}");
     field!(out, "client_recent_max_output_buffer:{max_out}");
     field!(out, "blocked_clients:{}", s.blocking.blocked_clients);
@@ -226,7 +226,7 @@ fn memory_section(s: &mut Server, out: &mut String) {
         .sum();
     let overhead = s.startup_memory() + repl_backlog + clients_normal + clients_replicas;
     let dataset = used.saturating_sub(overhead);
-    let maxmemory = s.cfg.get_int("maxmemory") as u64;
+    let maxmemory = s.cfg.maxmemory_bytes;
     let sysmem = total_system_memory();
     out.push_str("# Memory\r\n");
     field!(out, "used_memory:{used}");
@@ -276,7 +276,7 @@ fn memory_section(s: &mut Server, out: &mut String) {
     field!(out, "used_memory_scripts_human:0B");
     field!(out, "maxmemory:{maxmemory}");
     field!(out, "maxmemory_human:{}", human_bytes(maxmemory));
-    field!(out, "maxmemory_policy:{}", s.cfg.get("maxmemory-policy"));
+    field!(out, "maxmemory_policy:{}", s.cfg.maxmemory_policy.name());
     field!(
         out,
         "allocator_frag_ratio:{:.2}",

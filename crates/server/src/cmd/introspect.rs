@@ -1,5 +1,6 @@
 //! Introspection and diagnostics: COMMAND, OBJECT, MEMORY, SLOWLOG, LATENCY, MONITOR, DEBUG.
 
+use crate::config::value::ProtectedAction;
 use bytes::Bytes;
 use commands::errors::{self, err};
 use commands::spec::{acl, flags as f, CommandSpec, Handler};
@@ -286,7 +287,7 @@ pub fn object(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     }
     let db = s.clients[key].db;
     let lfu = s.ks.lru.lfu;
-    let maxmem_lru = s.cfg.get("maxmemory-policy").contains("lru") || lfu;
+    let maxmem_lru = s.cfg.maxmemory_policy.name().contains("lru") || lfu;
     let no_touch = std::mem::replace(&mut s.ks.no_touch, true);
     let obj = s.ks.peek(db, &argv[2]).cloned();
     s.ks.no_touch = no_touch;
@@ -673,9 +674,9 @@ pub fn protected_denied(s: &Server, spec: &CommandSpec, local: bool) -> Option<R
     if !spec.has(f::PROTECTED) {
         return None;
     }
-    match s.hot.enable_debug_command.as_str() {
-        "yes" => None,
-        "local" if local => None,
+    match s.cfg.enable_debug_command {
+        ProtectedAction::Yes => None,
+        ProtectedAction::Local if local => None,
         _ => Some(Reply::error(format!(
             "ERR {} command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
             spec.name.to_ascii_uppercase()

@@ -11,7 +11,7 @@ use crate::server::Server;
 /// `[ASYNC|SYNC]` → lazy?
 fn flush_mode(s: &Server, argv: &[Bytes]) -> Result<bool, Reply> {
     match argv.len() {
-        1 => Ok(s.cfg.get_bool("lazyfree-lazy-user-flush")),
+        1 => Ok(s.cfg.lazyfree_lazy_user_flush),
         2 => match arg_lower(argv, 1).as_str() {
             "async" => Ok(true),
             "sync" => Ok(false),

@@ -1,30 +1,26 @@
 //! Configuration as redis-server does it: `redwing-server [file] [--name value ...]`, redis.conf
-//! syntax (quotes, `include`), typed parameters with Redis's names, aliases, validation and error
-//! texts, CONFIG GET globbing, atomic multi-parameter CONFIG SET, and CONFIG REWRITE that keeps
-//! the file's comments and order.
+//! syntax (quotes, `include`), every parameter of Valkey 8.0.1 with its names, aliases,
+//! validation and error texts, CONFIG GET globbing, atomic multi-parameter CONFIG SET, and
+//! CONFIG REWRITE that keeps the file's comments and order.
+//!
+//! [`params`] declares each parameter once (typed field, names, kind, default, flags, what
+//! applying it does); everything here derives from that table. The server reads typed fields
+//! (`cfg.maxmemory_bytes`), never names.
 
 pub mod params;
 mod rewrite;
-mod special;
+pub mod value;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use params::{
-    lookup, Param, Special, Ty, DENY_LOADING, HIDDEN, IMMUTABLE, MULTI_ARG, PARAMS, PROTECTED,
-};
-
+pub use params::{lookup, Apply, Config, Param, PARAMS};
 pub use rewrite::rewrite_file;
-
-/// Parsed `client-output-buffer-limit`: (hard, soft, seconds) for normal, replica, pubsub.
-pub fn special_cobl(v: &str) -> Vec<(u64, u64, u64)> {
-    special::parse_cobl(v).unwrap_or_default()
-}
 
 /// A problem in a configuration file or on the command line, reported as redis-server does.
 #[derive(Debug)]
 pub struct ConfigError {
-    /// 1-based line in the combined configuration (file lines, then command-line options).
+    /// 1-based line and its text, counted as Redis counts: every line of the file (comments and
+    /// blank lines included), then the command-line options after one separating line.
     pub line: Option<(usize, String)>,
     pub reason: String,
 }
@@ -44,28 +40,18 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-/// Current values, canonical text per parameter.
-#[derive(Clone, Debug)]
-pub struct Config {
-    values: HashMap<&'static str, String>,
-    /// Absolute path of the configuration file, for CONFIG REWRITE.
-    pub file: Option<PathBuf>,
-}
-
 impl Default for Config {
     fn default() -> Self {
-        let values = PARAMS.iter().map(|p| (p.name, default_value(p))).collect();
-        Config { values, file: None }
+        let mut cfg = Config::declared_defaults();
+        cfg.dir = current_dir_text();
+        cfg
     }
 }
 
-fn default_value(p: &Param) -> String {
-    match p.ty {
-        Ty::Special(Special::Dir) => std::env::current_dir()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|_| ".".into()),
-        _ => p.default.to_string(),
-    }
+fn current_dir_text() -> String {
+    std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| ".".into())
 }
 
 /// Parses a memory value (`memtoull`): digits with an optional b/k/kb/m/mb/g/gb suffix.
@@ -88,141 +74,131 @@ pub fn parse_memory(s: &str) -> Option<u64> {
     num.parse::<u64>().ok()?.checked_mul(mul)
 }
 
-/// Validates `args` for `param` and returns the canonical value text.
-pub fn canonical(param: &Param, args: &[String], current: &str) -> Result<String, String> {
-    if !matches!(param.ty, Ty::Special(_)) && args.len() != 1 {
-        return Err("wrong number of arguments".into());
-    }
-    let v = args.first().map(String::as_str).unwrap_or("");
-    match param.ty {
-        Ty::Bool => match v.to_ascii_lowercase().as_str() {
-            "yes" => Ok("yes".into()),
-            "no" => Ok("no".into()),
-            _ => Err("argument must be 'yes' or 'no'".into()),
-        },
-        Ty::Int { min, max } => {
-            let n = resp::request::parse_i64(v.as_bytes())
-                .ok_or("argument couldn't be parsed into an integer")?;
-            check_range(n, min, max)
-        }
-        Ty::Mem { min, max } => {
-            let n = parse_memory(v).ok_or("argument must be a memory value")?;
-            let n = i64::try_from(n).map_err(|_| "argument must be a memory value".to_string())?;
-            check_range(n, min, max)
-        }
-        Ty::Enum(options) => options
-            .iter()
-            .find(|o| o.eq_ignore_ascii_case(v))
-            .map(|o| o.to_string())
-            .ok_or_else(|| {
-                format!(
-                    "argument(s) must be one of the following: {}",
-                    options.join(", ")
-                )
-            }),
-        Ty::Str => Ok(v.to_string()),
-        Ty::Special(s) => special::canonical(s, args, current),
-    }
+/// Splits a value into arguments (`sdssplitargs`), as strings.
+fn split_args(v: &str) -> Option<Vec<String>> {
+    resp::request::split_args(v.as_bytes()).map(|a| {
+        a.into_iter()
+            .map(|x| String::from_utf8_lossy(&x).into_owned())
+            .collect()
+    })
 }
 
-fn check_range(n: i64, min: i64, max: i64) -> Result<String, String> {
-    if n < min || n > max {
-        return Err(format!(
-            "argument must be between {min} and {max} inclusive"
-        ));
-    }
-    Ok(n.to_string())
+/// The include nesting bound (a file including itself stops here with an error).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// State carried across the lines of one load (Redis's `reading_config_file` statics).
+#[derive(Default)]
+struct LoadState {
+    /// A `save` line was seen: later ones add points instead of replacing the default.
+    saw_save: bool,
 }
 
 impl Config {
-    pub fn get(&self, name: &str) -> &str {
-        lookup(name)
-            .and_then(|p| self.values.get(p.name))
-            .map(String::as_str)
-            .unwrap_or("")
+    /// A parameter's current canonical value (what CONFIG GET prints).
+    pub fn get_text(&self, param: &Param) -> String {
+        (param.get)(self)
     }
 
-    pub fn get_bool(&self, name: &str) -> bool {
-        self.get(name) == "yes"
+    /// Stores an already-validated canonical value.
+    pub fn set_canonical(&mut self, param: &Param, value: &str) {
+        (param.put)(self, value);
     }
 
-    pub fn get_int(&self, name: &str) -> i64 {
-        self.get(name).parse().unwrap_or(0)
-    }
-
-    /// Sets a parameter from already-validated canonical text.
-    pub fn set_canonical(&mut self, param: &'static Param, value: String) {
-        self.values.insert(param.name, value);
-    }
-
-    /// Loads a configuration file plus command-line option lines.
-    pub fn load(file: Option<&Path>, options: &[Vec<String>]) -> Result<Config, ConfigError> {
+    /// Loads a configuration file plus command-line options (Redis's `loadServerConfig`).
+    pub fn load(file: Option<&Path>, options: &str) -> Result<Config, ConfigError> {
         let mut cfg = Config::default();
-        let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+        let mut text = String::new();
         if let Some(path) = file {
-            let abs = std::fs::canonicalize(path).map_err(|e| ConfigError {
-                line: None,
-                reason: format!(
-                    "Fatal error, can't open config file '{}': {e}",
-                    path.display()
-                ),
-            })?;
-            read_file_lines(&abs, &mut lines, 0)?;
+            let abs = std::fs::canonicalize(path).map_err(|e| open_error(path, &e))?;
+            text = std::fs::read_to_string(&abs).map_err(|e| open_error(path, &e))?;
             cfg.file = Some(abs);
         }
-        for opt in options {
-            lines.push((opt.join(" "), opt.clone()));
-        }
-        let mut seen_save = false;
-        for (n, (text, argv)) in lines.iter().enumerate() {
-            cfg.apply_line(argv, &mut seen_save)
-                .map_err(|reason| ConfigError {
-                    line: Some((n + 1, text.clone())),
-                    reason,
-                })?;
-        }
+        text.push('\n');
+        text.push_str(options);
+        let mut state = LoadState::default();
+        cfg.load_text(&text, &mut state, 0)?;
         Ok(cfg)
     }
 
-    fn apply_line(&mut self, argv: &[String], seen_save: &mut bool) -> Result<(), String> {
-        let Some(name) = argv.first() else {
-            return Ok(());
-        };
-        let Some(param) = lookup(name) else {
-            return Err("Bad directive or wrong number of arguments".into());
-        };
-        let mut args: Vec<String> = argv[1..].to_vec();
-        if param.flags & MULTI_ARG != 0 && args.len() == 1 && !args[0].is_empty() {
-            args = resp::request::split_args(args[0].as_bytes())
-                .ok_or("Unbalanced quotes in configuration line")?
-                .into_iter()
-                .map(|a| String::from_utf8_lossy(&a).into_owned())
-                .collect();
+    /// Applies every line of `text` (Redis's `loadServerConfigFromString`).
+    fn load_text(
+        &mut self,
+        text: &str,
+        state: &mut LoadState,
+        depth: usize,
+    ) -> Result<(), ConfigError> {
+        for (i, raw) in text.split('\n').enumerate() {
+            let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let at = |reason: String| ConfigError {
+                line: Some((i + 1, line.to_string())),
+                reason,
+            };
+            let argv = split_args(line)
+                .ok_or_else(|| at("Unbalanced quotes in configuration line".into()))?;
+            let Some(name) = argv.first() else { continue };
+            if let Some(param) = lookup(name) {
+                self.apply_line(param, &argv[1..], state).map_err(at)?;
+            } else if params::is_deprecated(name, argv.len()) {
+                continue;
+            } else if name.eq_ignore_ascii_case("include") && argv.len() == 2 {
+                self.include(Path::new(&argv[1]), state, depth)?;
+            } else {
+                return Err(at("Bad directive or wrong number of arguments".into()));
+            }
         }
-        if param.flags & MULTI_ARG == 0 && args.len() != 1 {
+        Ok(())
+    }
+
+    /// `include path` (a glob pattern includes every match; no match is not an error).
+    fn include(
+        &mut self,
+        path: &Path,
+        state: &mut LoadState,
+        depth: usize,
+    ) -> Result<(), ConfigError> {
+        if depth >= MAX_INCLUDE_DEPTH {
+            return Err(ConfigError {
+                line: None,
+                reason: format!("include nesting deeper than {MAX_INCLUDE_DEPTH} levels"),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| open_error(path, &e))?;
+        self.load_text(&text, state, depth + 1)
+    }
+
+    fn apply_line(
+        &mut self,
+        param: &'static Param,
+        args: &[String],
+        state: &mut LoadState,
+    ) -> Result<(), String> {
+        let multi = param.has(params::MULTI_ARG);
+        if !multi && args.len() != 1 {
             return Err("wrong number of arguments".into());
         }
-        let current = if param.name == "save" && *seen_save {
-            self.get("save").to_string()
-        } else {
-            String::new()
+        let args = match args {
+            [one] if multi && !one.is_empty() => {
+                split_args(one).ok_or("Unbalanced quotes in configuration line")?
+            }
+            _ => args.to_vec(),
         };
-        let mut value = canonical(
-            param,
-            &args,
-            self.values
-                .get(param.name)
-                .map(String::as_str)
-                .unwrap_or(""),
-        )?;
+        let mut value = param.canonical(&args, &self.get_text(param))?;
         if param.name == "save" {
-            // Successive `save` lines accumulate; the first replaces the default.
-            if *seen_save && !current.is_empty() && !value.is_empty() {
+            // The first `save` line replaces the default; later ones add points.
+            let current = self.get_text(param);
+            if state.saw_save && !current.is_empty() && !value.is_empty() {
                 value = format!("{current} {value}");
             }
-            *seen_save = true;
+            state.saw_save = true;
         }
-        self.values.insert(param.name, value);
+        if param.apply == Apply::Dir {
+            std::env::set_current_dir(&value).map_err(|e| value::os_error_text(&e))?;
+            value = current_dir_text();
+        }
+        self.set_canonical(param, &value);
         Ok(())
     }
 
@@ -235,17 +211,17 @@ impl Config {
             if !pat.contains(['*', '?', '[']) {
                 if let Some(p) = lookup(pat) {
                     if seen.insert(pat.to_ascii_lowercase()) {
-                        out.push((pat.clone(), self.values[p.name].clone()));
+                        out.push((pat.clone(), self.get_text(p)));
                     }
                 }
                 continue;
             }
-            for p in PARAMS.iter().filter(|p| p.flags & HIDDEN == 0) {
+            for p in PARAMS.iter().filter(|p| !p.has(params::HIDDEN)) {
                 for name in std::iter::once(&p.name).chain(p.aliases.iter()) {
                     if types::glob::glob_match(pat.as_bytes(), name.as_bytes(), true)
                         && seen.insert(name.to_string())
                     {
-                        out.push((name.to_string(), self.values[p.name].clone()));
+                        out.push((name.to_string(), self.get_text(p)));
                     }
                 }
             }
@@ -259,14 +235,13 @@ impl Config {
         &self,
         pairs: &[(String, String)],
         loading: bool,
+        protected_allowed: bool,
     ) -> Result<Vec<(&'static Param, String)>, String> {
         let mut out: Vec<(&'static Param, String)> = Vec::new();
-        for (name, _) in pairs {
-            if lookup(name).is_none() {
-                return Err(format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-                ));
-            }
+        if let Some((name, _)) = pairs.iter().find(|(n, _)| lookup(n).is_none()) {
+            return Err(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+            ));
         }
         for (name, value) in pairs {
             let Some(param) = lookup(name) else { continue };
@@ -275,30 +250,27 @@ impl Config {
                     "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
                 ))
             };
-            if param.flags & IMMUTABLE != 0 {
+            if param.has(params::IMMUTABLE) {
                 return fail("can't set immutable config");
             }
-            if param.flags & PROTECTED != 0 && !self.protected_allowed() {
+            if param.has(params::PROTECTED) && !protected_allowed {
                 return fail("can't set protected config");
             }
-            if loading && param.flags & DENY_LOADING != 0 {
+            if loading && param.has(params::DENY_LOADING) {
                 return Err("LOADING Redwing is loading the dataset in memory".into());
             }
             if out.iter().any(|(p, _)| std::ptr::eq(*p, param)) {
                 return fail("duplicate parameter");
             }
-            let args = if param.flags & MULTI_ARG != 0 {
-                match resp::request::split_args(value.as_bytes()) {
-                    Some(a) => a
-                        .into_iter()
-                        .map(|x| String::from_utf8_lossy(&x).into_owned())
-                        .collect(),
+            let args = if param.has(params::MULTI_ARG) {
+                match split_args(value) {
+                    Some(a) => a,
                     None => return fail("Unbalanced quotes"),
                 }
             } else {
                 vec![value.clone()]
             };
-            match canonical(param, &args, &self.values[param.name]) {
+            match param.canonical(&args, &self.get_text(param)) {
                 Ok(v) => out.push((param, v)),
                 Err(e) => {
                     return Err(format!(
@@ -310,116 +282,92 @@ impl Config {
         }
         Ok(out)
     }
-
-    fn protected_allowed(&self) -> bool {
-        // "local" needs the client's address; the server checks it before calling us.
-        self.get("enable-protected-configs") != "no"
-    }
-
-    /// Values that differ from their defaults, for rewrite.
-    pub fn values(&self) -> &HashMap<&'static str, String> {
-        &self.values
-    }
 }
 
-/// Reads `path`, expanding `include` directives (recursively, with a depth bound).
-fn read_file_lines(
-    path: &Path,
-    out: &mut Vec<(String, Vec<String>)>,
-    depth: usize,
-) -> Result<(), ConfigError> {
-    if depth > 16 {
-        return Err(ConfigError {
-            line: None,
-            reason: "include nesting too deep".into(),
-        });
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+fn open_error(path: &Path, e: &std::io::Error) -> ConfigError {
+    ConfigError {
         line: None,
         reason: format!(
-            "Fatal error, can't open config file '{}': {e}",
-            path.display()
+            "Fatal error, can't open config file '{}': {}",
+            path.display(),
+            value::os_error_text(e)
         ),
-    })?;
-    for raw in text.split('\n') {
-        let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some(args) = resp::request::split_args(line.as_bytes()) else {
-            return Err(ConfigError {
-                line: Some((out.len() + 1, line.to_string())),
-                reason: "Unbalanced quotes in configuration line".into(),
-            });
-        };
-        let args: Vec<String> = args
-            .into_iter()
-            .map(|a| String::from_utf8_lossy(&a).into_owned())
-            .collect();
-        if args.is_empty() {
-            continue;
-        }
-        if args[0].eq_ignore_ascii_case("include") && args.len() == 2 {
-            read_file_lines(Path::new(&args[1]), out, depth + 1)?;
-            continue;
-        }
-        out.push((line.to_string(), args));
     }
-    Ok(())
 }
 
 /// Splits the process arguments as redis-server does: an optional config file first, then
-/// `--name value...` groups (a bare argument continues the previous option).
-pub fn parse_command_line(args: &[String]) -> (Option<PathBuf>, Vec<Vec<String>>) {
+/// `--name value...` groups turned into configuration lines (`port 7000\nsave ""`), appended
+/// after the file's content.
+pub fn parse_command_line(args: &[String]) -> (Option<PathBuf>, String) {
     let mut i = 0;
     let mut file = None;
     if let Some(first) = args.first() {
-        if !first.starts_with("--") {
+        if !first.starts_with('-') {
             file = Some(PathBuf::from(first));
             i = 1;
         }
     }
-    let mut options: Vec<Vec<String>> = Vec::new();
-    for a in &args[i..] {
-        if let Some(name) = a.strip_prefix("--") {
-            options.push(vec![name.to_string()]);
-        } else if let Some(last) = options.last_mut() {
-            last.push(a.clone());
+    let mut options = String::new();
+    let mut have_value = true;
+    let rest = &args[i..];
+    for (j, a) in rest.iter().enumerate() {
+        let next_is_option = rest.get(j + 1).is_some_and(|n| n.starts_with("--"));
+        let last = j + 1 == rest.len();
+        if have_value && a.starts_with("--") {
+            if !options.is_empty() {
+                options.push('\n');
+            }
+            options.push_str(&a[2..]);
+            options.push(' ');
+            let name_only = split_args(a).is_some_and(|v| v.len() == 1);
+            have_value = !name_only;
+            if name_only && a.eq_ignore_ascii_case("--save") && (next_is_option || last) {
+                // `--save` followed by another option (or nothing) means `save ""`.
+                options.push_str("\"\"");
+                have_value = true;
+            }
+        } else {
+            options.push_str(&repr(a));
+            options.push(' ');
+            have_value = true;
         }
     }
     (file, options)
+}
+
+/// Quotes an argument as Redis's `sdscatrepr` does, so the config parser reads it back.
+fn repr(s: &str) -> String {
+    let mut out = String::from("\"");
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            32..=126 => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn typed_validation_messages() {
-        let port = lookup("port").unwrap();
-        assert_eq!(
-            canonical(port, &["70000".into()], "").unwrap_err(),
-            "argument must be between 0 and 65535 inclusive"
-        );
-        assert_eq!(
-            canonical(port, &["x".into()], "").unwrap_err(),
-            "argument couldn't be parsed into an integer"
-        );
-        let mm = lookup("maxmemory").unwrap();
-        assert_eq!(canonical(mm, &["1mb".into()], "").unwrap(), "1048576");
-        assert_eq!(canonical(mm, &["1k".into()], "").unwrap(), "1000");
-        let b = lookup("protected-mode").unwrap();
-        assert_eq!(canonical(b, &["YES".into()], "").unwrap(), "yes");
-        let e = lookup("maxmemory-policy").unwrap();
-        assert!(canonical(e, &["bogus".into()], "")
-            .unwrap_err()
-            .starts_with("argument(s) must be one of the following: volatile-lru"));
+    fn tmpdir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rw-cfg-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]
-    fn file_options_and_errors() {
-        let dir = std::env::temp_dir().join(format!("rw-cfg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+    fn file_options_and_true_line_numbers() {
+        let dir = tmpdir("load");
         let inc = dir.join("inc.conf");
         std::fs::write(&inc, "maxclients 50\n").unwrap();
         let f = dir.join("a.conf");
@@ -431,17 +379,42 @@ mod tests {
             ),
         )
         .unwrap();
-        let cfg = Config::load(Some(&f), &[vec!["hz".into(), "20".into()]]).unwrap();
-        assert_eq!(cfg.get("port"), "7000");
-        assert_eq!(cfg.get("save"), "100 1 200 2");
-        assert_eq!(cfg.get("maxclients"), "50");
-        assert_eq!(cfg.get("replica-read-only"), "no");
-        assert_eq!(cfg.get("hz"), "20");
-        std::fs::write(&f, "port 7000\nbogus-directive 1\n").unwrap();
-        let err = Config::load(Some(&f), &[]).unwrap_err();
-        assert_eq!(err.line.as_ref().unwrap().0, 2);
+        let cfg = Config::load(Some(&f), "hz 20 ").unwrap();
+        assert_eq!(cfg.port, 7000);
+        assert_eq!(cfg.save.0, vec![(100, 1), (200, 2)]);
+        assert_eq!(cfg.maxclients, 50);
+        assert!(!cfg.replica_read_only);
+        assert_eq!(cfg.hz, 20);
+        // Redis counts every line, comments and blank lines included.
+        std::fs::write(&f, "port 7000\n\n# c\nbogus-directive 1\n").unwrap();
+        let err = Config::load(Some(&f), "").unwrap_err();
+        assert_eq!(err.line, Some((4, "bogus-directive 1".to_string())));
         assert_eq!(err.reason, "Bad directive or wrong number of arguments");
+        // Options follow the file after one separating line.
+        std::fs::write(&f, "port 7000\n").unwrap();
+        let err = Config::load(Some(&f), "hz 20 \nport x ").unwrap_err();
+        assert_eq!(err.line.map(|l| l.0), Some(4));
+        // A bare `save` (as Valkey's test harness writes it) means no save points.
+        std::fs::write(&f, "save \nnotify-keyspace-events KEA\n").unwrap();
+        let cfg = Config::load(Some(&f), "").unwrap();
+        assert!(cfg.save.0.is_empty());
+        assert_eq!(
+            cfg.get_text(lookup("notify-keyspace-events").unwrap()),
+            "AKE"
+        );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn refused_values_name_the_reason() {
+        let err = Config::load(None, "appendonly yes ").unwrap_err();
+        assert_eq!(err.line.map(|l| l.0), Some(2));
+        assert!(
+            err.reason.contains("not supported by Redwing"),
+            "{}",
+            err.reason
+        );
+        assert!(Config::load(None, "appendonly no ").is_ok());
     }
 
     #[test]
@@ -451,10 +424,11 @@ mod tests {
             "--port",
             "7000",
             "--save",
-            "",
             "--bind",
             "127.0.0.1",
             "::1",
+            "--requirepass",
+            "a b\"c",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -463,12 +437,12 @@ mod tests {
         assert_eq!(file, Some(PathBuf::from("my.conf")));
         assert_eq!(
             opts,
-            vec![
-                vec!["port".to_string(), "7000".into()],
-                vec!["save".into(), "".into()],
-                vec!["bind".into(), "127.0.0.1".into(), "::1".into()]
-            ]
+            "port \"7000\" \nsave \"\"\nbind \"127.0.0.1\" \"::1\" \nrequirepass \"a b\\\"c\" "
         );
+        let cfg = Config::load(None, &opts).unwrap();
+        assert_eq!(cfg.requirepass, "a b\"c");
+        assert_eq!(cfg.bind.0, vec!["127.0.0.1", "::1"]);
+        assert!(cfg.save.0.is_empty());
     }
 
     #[test]
@@ -484,43 +458,31 @@ mod tests {
             .all(|(n, _)| n != "rdb-key-save-delay"));
         assert_eq!(cfg.get_matching(&["rdb-key-save-delay".into()]).len(), 1);
     }
-}
 
-/// Configuration values read on every command, decoded once per change (a name lookup per
-/// command would cost more than the command).
-#[derive(Clone, Debug, Default)]
-pub struct Hot {
-    pub maxmemory: u64,
-    pub replica_read_only: bool,
-    pub replica_serve_stale_data: bool,
-    pub stop_writes_on_bgsave_error: bool,
-    pub has_save_points: bool,
-    pub min_replicas_to_write: i64,
-    pub min_replicas_max_lag: i64,
-    pub slowlog_log_slower_than: i64,
-    pub slowlog_max_len: usize,
-    pub latency_monitor_threshold: i64,
-    pub lazyfree_lazy_expire: bool,
-    pub client_query_buffer_limit: usize,
-    pub enable_debug_command: String,
-}
-
-impl Hot {
-    pub fn from(cfg: &Config) -> Hot {
-        Hot {
-            maxmemory: cfg.get_int("maxmemory").max(0) as u64,
-            replica_read_only: cfg.get_bool("replica-read-only"),
-            replica_serve_stale_data: cfg.get_bool("replica-serve-stale-data"),
-            stop_writes_on_bgsave_error: cfg.get_bool("stop-writes-on-bgsave-error"),
-            has_save_points: !cfg.get("save").is_empty(),
-            min_replicas_to_write: cfg.get_int("min-replicas-to-write"),
-            min_replicas_max_lag: cfg.get_int("min-replicas-max-lag"),
-            slowlog_log_slower_than: cfg.get_int("slowlog-log-slower-than"),
-            slowlog_max_len: cfg.get_int("slowlog-max-len").max(0) as usize,
-            latency_monitor_threshold: cfg.get_int("latency-monitor-threshold"),
-            lazyfree_lazy_expire: cfg.get_bool("lazyfree-lazy-expire"),
-            client_query_buffer_limit: cfg.get_int("client-query-buffer-limit").max(0) as usize,
-            enable_debug_command: cfg.get("enable-debug-command").to_string(),
-        }
+    #[test]
+    fn config_set_validates_everything_first() {
+        let cfg = Config::default();
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            cfg.prepare_set(&pairs(&[("maxmemory", "1mb"), ("port", "x")]), false, true)
+                .unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'port') - argument couldn't be parsed into an integer"
+        );
+        assert_eq!(
+            cfg.prepare_set(&pairs(&[("daemonize", "yes")]), false, true).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config"
+        );
+        assert_eq!(
+            cfg.prepare_set(&pairs(&[("dir", "/tmp")]), false, false).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
+        );
+        let ok = cfg
+            .prepare_set(&pairs(&[("maxmemory", "1mb"), ("hz", "50")]), false, true)
+            .unwrap();
+        assert_eq!(ok[0].1, "1048576");
     }
 }

@@ -288,7 +288,7 @@ pub fn info_fields(s: &Server, out: &mut String) {
         r.ids.offset,
         r.ids.second_offset,
         r.buf.is_some() as u8,
-        s.cfg.get_int("repl-backlog-size"),
+        s.cfg.repl_backlog_size_bytes,
         first,
         histlen
     );
@@ -370,7 +370,7 @@ pub fn rdb_repl_info(s: &Server) -> Option<persistence::ReplInfo> {
 /// An RDB loaded at start-up carried this replication position.
 pub fn on_rdb_loaded(s: &mut Server, info: Option<persistence::ReplInfo>) {
     let Some(info) = info else { return };
-    let size = s.cfg.get_int("repl-backlog-size") as usize;
+    let size = s.cfg.repl_backlog_size_bytes as usize;
     if s.repl.is_replica() {
         s.repl.ids.replid = info.replid.clone();
         s.repl.ids.offset = info.offset;
@@ -399,10 +399,11 @@ pub fn async_loading(s: &Server) -> bool {
 }
 
 /// CONFIG SET side effects.
-pub fn on_config_changed(s: &mut Server, names: &[&str]) {
-    if names.contains(&"repl-backlog-size") {
-        let size = s.cfg.get_int("repl-backlog-size") as usize;
-        if let Some(b) = s.repl.buf.as_mut() {
+/// A replication parameter changed (CONFIG SET): resizes the backlog to the new size.
+pub fn on_config_changed(s: &mut Server) {
+    let size = s.cfg.repl_backlog_size_bytes.max(0) as usize;
+    if let Some(b) = s.repl.buf.as_mut() {
+        if b.size() != size {
             b.resize(size);
         }
     }

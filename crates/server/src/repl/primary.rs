@@ -239,12 +239,12 @@ fn attach_for_full_sync(s: &mut Server, key: usize, info: PeerInfo, pre_psync: b
                 s.repl.ids.replid2
             );
         }
-        let size = s.cfg.get_int("repl-backlog-size") as usize;
+        let size = s.cfg.repl_backlog_size_bytes as usize;
         s.repl.ensure_backlog(size);
     }
     register(s, key, info, PeerState::WaitBgsaveStart, pre_psync);
-    let diskless = s.cfg.get_bool("repl-diskless-sync");
-    if !diskless || s.cfg.get_int("repl-diskless-sync-delay") == 0 {
+    let diskless = s.cfg.repl_diskless_sync;
+    if !diskless || s.cfg.repl_diskless_sync_delay_secs == 0 {
         start_full_syncs(s, true);
     } else {
         log_notice!("Delay next BGSAVE for diskless SYNC");
@@ -265,7 +265,7 @@ pub fn start_full_syncs(s: &mut Server, force: bool) {
     if waiting.is_empty() {
         return;
     }
-    let diskless_cfg = s.cfg.get_bool("repl-diskless-sync");
+    let diskless_cfg = s.cfg.repl_diskless_sync;
     let all_eof = waiting.iter().all(|id| s.repl.replicas[id].info.capa_eof);
     let filtered: Vec<u64> = waiting
         .iter()
@@ -282,8 +282,8 @@ pub fn start_full_syncs(s: &mut Server, force: bool) {
             .iter()
             .map(|id| s.repl.replicas[id].waiting_since_ms)
             .collect();
-        let delay = s.cfg.get_int("repl-diskless-sync-delay") * 1000;
-        let max = s.cfg.get_int("repl-diskless-sync-max-replicas") as usize;
+        let delay = s.cfg.repl_diskless_sync_delay_secs * 1000;
+        let max = s.cfg.repl_diskless_sync_max_replicas as usize;
         if !peer::diskless_start_due(&since, now, delay, max) {
             return;
         }
@@ -392,13 +392,13 @@ fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
         snapshot,
         info,
         opts: persistence::SaveOptions {
-            compression: s.cfg.get_bool("rdbcompression"),
-            checksum: s.cfg.get_bool("rdbchecksum"),
-            key_save_delay_us: s.cfg.get_int("rdb-key-save-delay"),
+            compression: s.cfg.rdbcompression,
+            checksum: s.cfg.rdbchecksum,
+            key_save_delay_us: s.cfg.rdb_key_save_delay_us,
         },
         form,
         targets,
-        timeout: Duration::from_secs(s.cfg.get_int("repl-timeout").max(1) as u64),
+        timeout: Duration::from_secs(s.cfg.repl_timeout_secs.max(1) as u64),
         cancel: cancel.clone(),
         written: Arc::new(AtomicU64::new(0)),
     };
@@ -476,8 +476,7 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
 
 /// REPLCONF <option> <value> ...
 pub fn replconf_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    let accept_dual =
-        s.cfg.get_bool("dual-channel-replication-enabled") && s.cfg.get_bool("repl-diskless-sync");
+    let accept_dual = s.cfg.dual_channel_replication_enabled && s.cfg.repl_diskless_sync;
     let args: Vec<&[u8]> = argv[1..].iter().map(|a| &a[..]).collect();
     let id = s.clients[key].id;
     let outcome = match s.repl.replicas.get_mut(&id) {
@@ -604,8 +603,8 @@ fn check_waiters(s: &mut Server) {
 
 /// min-replicas-to-write: true if writes must be refused.
 pub fn min_replicas_unmet(s: &Server) -> bool {
-    let need = s.hot.min_replicas_to_write;
-    let lag = s.hot.min_replicas_max_lag;
+    let need = s.cfg.min_replicas_to_write;
+    let lag = s.cfg.min_replicas_max_lag_secs;
     if need == 0 || lag == 0 || s.repl.is_replica() {
         return false;
     }
@@ -683,13 +682,13 @@ pub fn cron(s: &mut Server, now: i64) {
     if !s.cron_loops.is_multiple_of(s.hz) {
         return;
     }
-    let period = s.cfg.get_int("repl-ping-replica-period") * 1000;
+    let period = s.cfg.repl_ping_replica_period_secs * 1000;
     if !s.repl.is_replica() && !s.repl.replicas.is_empty() && now - s.repl.last_ping_ms >= period {
         s.repl.last_ping_ms = now;
         super::feed(s, 0, &[Bytes::from_static(b"ping")]);
     }
-    let timeout = s.cfg.get_int("repl-timeout") * 1000;
-    let max_lag = s.cfg.get_int("min-replicas-max-lag") * 1000;
+    let timeout = s.cfg.repl_timeout_secs * 1000;
+    let max_lag = s.cfg.min_replicas_max_lag_secs * 1000;
     let mut good = 0;
     let mut timed_out = Vec::new();
     for r in s.repl.replicas.values() {
@@ -746,11 +745,9 @@ fn check_transfer_buffers(s: &mut Server) {
     let Some(buf) = s.repl.buf.as_ref() else {
         return;
     };
-    let limits = crate::config::special_cobl(s.cfg.get("client-output-buffer-limit"));
-    let Some(&(hard, soft, secs)) = limits.get(1) else {
-        return;
-    };
-    let backlog = s.cfg.get_int("repl-backlog-size") as u64;
+    let limit = s.cfg.client_output_buffer_limit.replica;
+    let (hard, soft, secs) = (limit.hard_bytes, limit.soft_bytes, limit.soft_secs);
+    let backlog = s.cfg.repl_backlog_size_bytes as u64;
     let hard = if hard > 0 { hard.max(backlog) } else { 0 };
     let mut over = Vec::new();
     for r in s.repl.replicas.values() {
@@ -808,7 +805,7 @@ fn check_transfer_buffers(s: &mut Server) {
 }
 
 fn backlog_ttl(s: &mut Server, now: i64) {
-    let ttl = s.cfg.get_int("repl-backlog-ttl") * 1000;
+    let ttl = s.cfg.repl_backlog_ttl_secs * 1000;
     if s.repl.is_replica() || s.repl.buf.is_none() || !s.repl.replicas.is_empty() || ttl == 0 {
         return;
     }
@@ -861,7 +858,7 @@ pub fn disconnect_replicas(s: &mut Server) {
 pub fn info_replicas(s: &Server, out: &mut String) {
     let now = now_ms();
     let _ = write!(out, "connected_slaves:{}\r\n", s.repl.replicas.len());
-    if s.cfg.get_int("min-replicas-to-write") > 0 && s.cfg.get_int("min-replicas-max-lag") > 0 {
+    if s.cfg.min_replicas_to_write > 0 && s.cfg.min_replicas_max_lag_secs > 0 {
         let _ = write!(out, "min_slaves_good_slaves:{}\r\n", s.repl.good_replicas);
     }
     for (n, r) in s.repl.replicas.values().enumerate() {

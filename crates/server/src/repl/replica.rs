@@ -147,26 +147,26 @@ fn close_link_clients(s: &mut Server, keys: impl IntoIterator<Item = usize>) {
 }
 
 fn link_config(s: &Server) -> LinkConfig {
-    let announce_port = s.cfg.get_int("replica-announce-port");
+    let announce_port = s.cfg.replica_announce_port;
     let port = if announce_port != 0 {
         announce_port
     } else {
-        s.cfg.get_int("port")
+        s.cfg.port
     };
-    let pass = s.cfg.get("primaryauth");
-    let user = s.cfg.get("primaryuser");
+    let pass = s.cfg.primary_auth.as_str();
+    let user = s.cfg.primary_user.as_str();
     LinkConfig {
         listening_port: port as u16,
-        announce_ip: Some(s.cfg.get("replica-announce-ip").to_string()).filter(|v| !v.is_empty()),
+        announce_ip: Some(s.cfg.replica_announce_ip.as_str().to_string()).filter(|v| !v.is_empty()),
         auth: (!pass.is_empty()).then(|| {
             (
                 Some(user.to_string()).filter(|u| !u.is_empty()),
                 pass.to_string(),
             )
         }),
-        dual_channel: s.cfg.get_bool("dual-channel-replication-enabled"),
+        dual_channel: s.cfg.dual_channel_replication_enabled,
         rdb_channel: false,
-        timeout_ms: s.cfg.get_int("repl-timeout") * 1000,
+        timeout_ms: s.cfg.repl_timeout_secs * 1000,
     }
 }
 
@@ -516,7 +516,7 @@ pub fn promote(s: &mut Server) {
         s.repl.ids.second_offset,
         s.repl.ids.replid
     );
-    let size = s.cfg.get_int("repl-backlog-size") as usize;
+    let size = s.cfg.repl_backlog_size_bytes as usize;
     s.repl.ensure_backlog(size);
     super::primary::disconnect_replicas(s);
     s.repl.last_db = -1;
@@ -540,13 +540,14 @@ fn on_full_resync(s: &mut Server, slot: LinkSlot, replid: Option<String>, offset
 }
 
 fn start_loader(s: &mut Server, total: Option<u64>) {
-    let file = (s.cfg.get("repl-diskless-load") == "disabled").then(|| crate::persist::rdb_path(s));
+    let file = (s.cfg.repl_diskless_load == crate::config::value::DisklessLoad::Disabled)
+        .then(|| crate::persist::rdb_path(s));
     let opts = persistence::LoadOptions {
-        verify_checksum: s.cfg.get_bool("rdbchecksum"),
+        verify_checksum: s.cfg.rdbchecksum,
         databases: s.ks.db_count(),
         limits: crate::persist::limits(s),
         drop_expired_at_ms: None,
-        key_load_delay_us: s.cfg.get_int("key-load-delay"),
+        key_load_delay_us: s.cfg.key_load_delay_us,
     };
     let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
     let Some(u) = s.repl.current.as_mut() else {
@@ -687,7 +688,7 @@ fn install_dataset(
     );
     // The history changed: sub-replicas must resync.
     super::primary::disconnect_replicas(s);
-    let size = s.cfg.get_int("repl-backlog-size") as usize;
+    let size = s.cfg.repl_backlog_size_bytes as usize;
     s.repl.ids.adopt(
         replid.unwrap_or_else(crate::util::random_hex40),
         offset.max(0),
@@ -784,7 +785,7 @@ fn on_continue(s: &mut Server, slot: LinkSlot, replid: Option<String>) {
     if slot == LinkSlot::Pending {
         commit_pending(s);
     }
-    let size = s.cfg.get_int("repl-backlog-size") as usize;
+    let size = s.cfg.repl_backlog_size_bytes as usize;
     let Some(u) = s.repl.current.as_mut() else {
         return;
     };
@@ -838,9 +839,7 @@ fn start_streaming(s: &mut Server) {
 }
 
 fn on_stream_bytes(s: &mut Server, bytes: Vec<u8>) {
-    let hard = crate::config::special_cobl(s.cfg.get("client-output-buffer-limit"))
-        .get(1)
-        .map_or(0, |l| l.0) as usize;
+    let hard = s.cfg.client_output_buffer_limit.replica.hard_bytes as usize;
     let Some(u) = s.repl.current.as_mut() else {
         return;
     };
@@ -1051,7 +1050,7 @@ pub fn before_sleep(_s: &mut Server) {}
 
 /// Connects, times out, ACKs once a second, keeps the primary informed while loading.
 pub fn cron(s: &mut Server, now: i64) {
-    let timeout = s.cfg.get_int("repl-timeout") * 1000;
+    let timeout = s.cfg.repl_timeout_secs * 1000;
     // While a REPLICAOF is pending, the primary we are leaving is not reconnected: only a
     // link that is still streaming is kept until the new one works.
     let leaving = s.repl.pending.is_some();
@@ -1190,8 +1189,6 @@ pub fn info_fields(s: &Server, u: &Upstream, now: i64, out: &mut String) {
     let _ = write!(
         out,
         "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
-        s.cfg.get_int("replica-priority"),
-        s.cfg.get_bool("replica-read-only") as u8,
-        s.cfg.get_bool("replica-announced") as u8
+        s.cfg.replica_priority, s.cfg.replica_read_only as u8, s.cfg.replica_announced as u8
     );
 }

@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""Runs Valkey 8.0.1's own Tcl test suite, unmodified, against redwing-server (or, for the
+reference figures, against Valkey itself) and checks the results against the tracked skip list.
+
+    conformance/run.py                      # the CI set (see SETS), against Redwing
+    conformance/run.py --set all            # every unit of the suite
+    conformance/run.py unit/type/list ...   # chosen units
+    conformance/run.py --server valkey      # the same units against Valkey 8.0.1 itself
+
+The harness is used as it is: a scratch directory gets a copy of the suite's `tests/` and a
+`src/` whose `valkey-server` is the server under test (valkey-cli, valkey-benchmark and the
+check tools come from the reference build). Each unit runs in its own `runtest` process
+(`--single UNIT --clients 1 --durable`), so results are attributed to units and an exception
+fails one test instead of aborting the unit.
+
+The skip list (conformance/skiplist.txt) names every gap. A `fail` entry runs and must fail: if
+it passes, the run fails ("stale entry"), so the list cannot go stale. A `skip` entry is not run
+(it hangs, crashes the harness or cannot apply); a whole unit can be skipped with `*`. Any
+failure not listed fails the run. Results go to --out (default .cache/suite-results): one JSON
+per unit, the raw logs, and summary.md.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIPLIST = ROOT / "conformance" / "skiplist.txt"
+
+# Units run by CI (scripts/test.sh): the replication units and the data-type units that fit the
+# 40-minute budget of the whole CI run on a 2-core machine.
+REPLICATION_UNITS = [
+    "integration/replication",
+    "integration/replication-2",
+    "integration/replication-3",
+    "integration/replication-4",
+    "integration/replication-psync",
+    "integration/replication-buffer",
+    "integration/psync2",
+    "integration/psync2-reg",
+    "integration/psync2-pingoff",
+    "integration/psync2-master-restart",
+    "integration/dual-channel-replication",
+    "integration/block-repl",
+    "integration/failover",
+    "integration/rdb",
+    "integration/convert-zipmap-hash-on-load",
+    "integration/convert-ziplist-hash-on-load",
+    "integration/convert-ziplist-zset-on-load",
+]
+DATA_UNITS = [
+    "unit/type/string",
+    "unit/type/incr",
+    "unit/type/list",
+    "unit/type/list-2",
+    "unit/type/list-3",
+    "unit/type/hash",
+    "unit/type/set",
+    "unit/type/zset",
+    "unit/type/stream",
+    "unit/type/stream-cgroups",
+    "unit/expire",
+    "unit/keyspace",
+    "unit/multi",
+    "unit/pubsub",
+    "unit/pubsubshard",
+    "unit/info",
+    "unit/info-command",
+    "unit/bitops",
+    "unit/bitfield",
+    "unit/geo",
+    "unit/hyperloglog",
+    "unit/sort",
+    "unit/scan",
+    "unit/dump",
+    "unit/protocol",
+    "unit/querybuf",
+    "unit/quit",
+    "unit/auth",
+    "unit/limits",
+    "unit/slowlog",
+    "unit/latency-monitor",
+    "unit/tracking",
+    "unit/wait",
+    "unit/pause",
+    "unit/lazyfree",
+]
+SETS = {
+    "ci": REPLICATION_UNITS + DATA_UNITS,
+    "replication": REPLICATION_UNITS,
+    "data": DATA_UNITS,
+}
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+OK = re.compile(r"^\[ok\]: (.*) \((\d+) ms\)$")
+ERR = re.compile(r"^\[err\]: (.*) in (tests/\S+\.tcl)$")
+SKIP = re.compile(r"^\[skip\]: (.*)$")
+IGNORE = re.compile(r"^\[ignore\]: (.*)$")
+
+
+class SkipEntry:
+    def __init__(self, unit, test, expect, reason, line):
+        self.unit, self.test, self.expect, self.reason, self.line = unit, test, expect, reason, line
+
+    def matches(self, name):
+        if self.test == "*":
+            return True
+        if self.test.startswith("/"):
+            return re.search(self.test[1:], name) is not None
+        return self.test == name
+
+
+def load_skiplist(path):
+    """Entries: `unit :: test name (or * or /regexp) :: fail|skip :: reason`."""
+    entries = []
+    problems = []
+    for n, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = [p.strip() for p in line.split(" :: ")]
+        if len(parts) != 4:
+            problems.append(f"{path.name}:{n}: expected 'unit :: test :: fail|skip :: reason'")
+            continue
+        unit, test, expect, reason = parts
+        if expect not in ("fail", "skip"):
+            problems.append(f"{path.name}:{n}: kind must be fail or skip, not {expect!r}")
+        if not re.match(r"^(issue \d+|accepted|harness)\b", reason):
+            problems.append(
+                f"{path.name}:{n}: the reason must start with 'issue N' (a capability not built"
+                " yet), 'accepted' (a justified difference) or 'harness' (a limit of running the"
+                " suite here)"
+            )
+        if test == "*" and expect != "skip":
+            problems.append(f"{path.name}:{n}: a whole unit (*) can only be skipped")
+        entries.append(SkipEntry(unit, test, expect, reason, n))
+    return entries, problems
+
+
+def prepare_workdir(work, valkey_dir, server):
+    """A scratch copy of the suite whose src/valkey-server is the server under test."""
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "src").mkdir(parents=True)
+    shutil.copytree(valkey_dir / "tests", work / "tests", symlinks=True)
+    tmp = work / "tests" / "tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    for tool in ("valkey-cli", "valkey-benchmark", "valkey-check-aof", "valkey-check-rdb",
+                 "valkey-sentinel"):
+        src = valkey_dir / "src" / tool
+        if src.exists():
+            os.symlink(src, work / "src" / tool)
+    os.symlink(server, work / "src" / "valkey-server")
+    # Some tests read files from the source tree (e.g. src/valkey.conf); keep them reachable.
+    for extra in ("valkey.conf", "sentinel.conf"):
+        if (valkey_dir / extra).exists():
+            shutil.copy(valkey_dir / extra, work / extra)
+    return work
+
+
+def parse_output(text):
+    """Per-test outcomes from a runtest log: {name: [outcome...]} plus unit-level errors."""
+    tests = {}
+    unit_errors = []
+    lines = [ANSI.sub("", l) for l in text.splitlines()]
+    for i, line in enumerate(lines):
+        if m := OK.match(line):
+            tests.setdefault(m.group(1), []).append("ok")
+        elif m := ERR.match(line):
+            tests.setdefault(m.group(1), []).append("err")
+        elif line.startswith("[err]: "):
+            unit_errors.append(line[7:] + " | " + " ".join(lines[i + 1:i + 3])[:300])
+        elif line.startswith("[exception]: "):
+            unit_errors.append("exception: " + line[13:] + " | " + " ".join(lines[i + 1:i + 4])[:300])
+        elif m := SKIP.match(line):
+            tests.setdefault(m.group(1), []).append("skip")
+        elif m := IGNORE.match(line):
+            tests.setdefault(m.group(1), []).append("ignore")
+    return tests, unit_errors
+
+
+def run_unit(unit, work, slot, args, skips):
+    whole = [e for e in skips if e.unit == unit and e.test == "*"]
+    if whole:
+        return {"unit": unit, "status": "skipped", "reason": whole[0].reason, "tests": {},
+                "unit_errors": [], "seconds": 0}
+    cmd = ["tclsh8.6", "tests/test_helper.tcl", "--single", unit, "--clients", "1", "--durable",
+           "--timeout", str(args.stall_timeout), "--baseport", str(21000 + slot * 1500),
+           "--portcount", "1400", "--dont-pre-clean"]
+    for e in skips:
+        if e.unit == unit and e.expect == "skip":
+            cmd += ["--skiptest", e.test]
+    log_path = args.out / (unit.replace("/", "_") + ".log")
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=args.unit_timeout)
+            status = "finished" if proc.returncode == 0 else "failed"
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            status = "timeout"
+    seconds = round(time.monotonic() - started, 1)
+    text = log_path.read_text(errors="replace")
+    tests, unit_errors = parse_output(text)
+    if "All tests passed" not in text and "[err]" not in text and status == "failed":
+        unit_errors.append("runtest exited %d without results (see %s)" % (proc.returncode, log_path.name))
+    if status == "timeout":
+        unit_errors.append(f"unit killed after {args.unit_timeout} s (see {log_path.name})")
+    return {"unit": unit, "status": status, "tests": tests, "unit_errors": unit_errors,
+            "seconds": seconds}
+
+
+def judge(result, skips):
+    """Splits a unit's tests into ok / expected failures / problems."""
+    unit = result["unit"]
+    entries = [e for e in skips if e.unit == unit]
+    counts = {"ok": 0, "err": 0, "listed_fail": 0, "listed_skip": 0, "tag_skip": 0}
+    problems = []
+    used = set()
+    for name, outcomes in sorted(result["tests"].items()):
+        entry = next((e for e in entries if e.matches(name)), None)
+        if entry:
+            used.add(entry.line)
+        if "skip" in outcomes and entry and entry.expect == "skip":
+            counts["listed_skip"] += 1
+            continue
+        if all(o in ("skip", "ignore") for o in outcomes):
+            counts["tag_skip"] += 1
+            continue
+        failed = "err" in outcomes
+        if entry and entry.expect == "fail":
+            if failed:
+                counts["listed_fail"] += 1
+            else:
+                counts["ok"] += 1
+                problems.append(f"stale skip-list entry (line {entry.line}): '{name}' now passes")
+        elif failed:
+            counts["err"] += 1
+            problems.append(f"unexpected failure: '{name}'")
+        else:
+            counts["ok"] += 1
+    for err in result["unit_errors"]:
+        problems.append("unit error: " + err)
+    if result["status"] == "skipped":
+        return counts, problems
+    for e in entries:
+        if e.line not in used and e.test != "*" and not e.test.startswith("/"):
+            problems.append(f"skip-list entry (line {e.line}) matched no test: '{e.test}'")
+    return counts, problems
+
+
+def summary_table(rows, reference):
+    out = ["| unit | ok | err | listed fail | listed skip | seconds | Valkey 8.0.1 ok / err |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    tot = {"ok": 0, "err": 0, "listed_fail": 0, "listed_skip": 0}
+    for unit, counts, res in rows:
+        ref = reference.get(unit)
+        ref_txt = f"{ref['ok']} / {ref['err']}" if ref else "—"
+        if res["status"] == "skipped":
+            out.append(f"| {unit} | — | — | — | whole unit | 0 | {ref_txt} |")
+            continue
+        for k in tot:
+            tot[k] += counts[k]
+        out.append(f"| {unit} | {counts['ok']} | {counts['err']} | {counts['listed_fail']} | "
+                   f"{counts['listed_skip']} | {res['seconds']:.0f} | {ref_txt} |")
+    out.append(f"| **total** | **{tot['ok']}** | **{tot['err']}** | **{tot['listed_fail']}** | "
+               f"**{tot['listed_skip']}** | | |")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("units", nargs="*", help="units to run (default: the --set)")
+    ap.add_argument("--set", default="ci", choices=sorted(SETS) + ["all"])
+    ap.add_argument("--server", default="redwing",
+                    help="'redwing' (target/release/redwing-server), 'valkey' (the reference), or a path")
+    ap.add_argument("--valkey-dir", type=Path, help="reference build (default: scripts/build-valkey.sh)")
+    ap.add_argument("--jobs", type=int, default=2, help="units run in parallel")
+    ap.add_argument("--out", type=Path, default=ROOT / ".cache" / "suite-results")
+    ap.add_argument("--unit-timeout", type=int, default=1200, help="seconds before a unit is killed")
+    ap.add_argument("--stall-timeout", type=int, default=300, help="runtest's own no-progress timeout")
+    ap.add_argument("--no-skiplist", action="store_true", help="run everything, judge nothing")
+    ap.add_argument("--reference", type=Path, default=ROOT / "conformance" / "results" / "valkey-8.0.1.json",
+                    help="per-unit figures of Valkey itself, for the table")
+    args = ap.parse_args()
+
+    if shutil.which("tclsh8.6") is None:
+        sys.exit("valkey-suite: tclsh8.6 not found (scripts/setup-test-deps.sh installs tcl)")
+    valkey_dir = args.valkey_dir
+    if valkey_dir is None:
+        build = subprocess.run([str(ROOT / "scripts" / "build-valkey.sh")], check=True,
+                               stdout=subprocess.PIPE, text=True)
+        valkey_dir = Path(build.stdout.strip().splitlines()[-1])
+    if args.server == "redwing":
+        server = ROOT / "target" / "release" / "redwing-server"
+    elif args.server == "valkey":
+        server = valkey_dir / "src" / "valkey-server"
+    else:
+        server = Path(args.server).resolve()
+    if not server.exists():
+        sys.exit(f"valkey-suite: server binary not found: {server} (cargo build --release?)")
+
+    skips, problems = ([], []) if args.no_skiplist or args.server == "valkey" else load_skiplist(SKIPLIST)
+    if problems:
+        print("\n".join(problems))
+        sys.exit("valkey-suite: the skip list is malformed")
+
+    if args.units:
+        units = args.units
+    elif args.set == "all":
+        units = sorted(
+            f"{d}/{p.stem}"
+            for d in ("unit", "unit/type", "unit/cluster", "integration")
+            for p in (valkey_dir / "tests" / d).glob("*.tcl")
+        )
+    else:
+        units = SETS[args.set]
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    works = [prepare_workdir(ROOT / ".cache" / f"suite-work-{i}", valkey_dir, server)
+             for i in range(args.jobs)]
+    print(f"valkey-suite: {len(units)} units against {server} ({args.jobs} at a time)", flush=True)
+
+    started = time.monotonic()
+    slots = list(range(args.jobs))
+    import threading
+    lock = threading.Lock()
+
+    def task(unit):
+        with lock:
+            slot = slots.pop()
+        try:
+            res = run_unit(unit, works[slot], slot, args, skips)
+        finally:
+            with lock:
+                slots.append(slot)
+        counts, probs = judge(res, skips)
+        (args.out / (unit.replace("/", "_") + ".json")).write_text(json.dumps(
+            {**res, "counts": counts, "problems": probs}, indent=1))
+        mark = "SKIPPED" if res["status"] == "skipped" else ("ok" if not probs else "PROBLEMS")
+        print(f"  {unit}: {counts['ok']} ok, {counts['err']} err, {counts['listed_fail']} listed"
+              f" fail, {counts['listed_skip']} listed skip, {res['seconds']:.0f}s — {mark}", flush=True)
+        for p in probs[:20]:
+            print(f"      {p}", flush=True)
+        return unit, counts, res, probs
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(task, units))
+
+    reference = {}
+    if args.reference.exists() and args.server != "valkey":
+        reference = json.loads(args.reference.read_text())
+    table = summary_table([(u, c, r) for u, c, r, _ in results], reference)
+    (args.out / "summary.md").write_text(table)
+    if args.server == "valkey":
+        ref = {u: {"ok": c["ok"], "err": c["err"]} for u, c, r, _ in results}
+        (args.out / "valkey-8.0.1.json").write_text(json.dumps(ref, indent=1, sort_keys=True))
+    print(table)
+    total_problems = sum(len(p) for *_, p in results)
+    print(f"valkey-suite: {len(units)} units in {time.monotonic() - started:.0f} s, "
+          f"{total_problems} problems; details in {args.out}")
+    sys.exit(1 if total_problems and not args.no_skiplist else 0)
+
+
+if __name__ == "__main__":
+    main()
