@@ -56,6 +56,10 @@ pub struct BlockRequest {
     /// (XREAD replaces `$` by the ID it stood for when the client blocked); `None` = as
     /// received.
     pub argv: Option<Vec<Bytes>>,
+    /// The client must also be woken when a key is deleted or changes type, to fail
+    /// (XREADGROUP: Valkey's `unblock_on_nokey`, counted by INFO
+    /// `total_blocking_keys_on_nokey`).
+    pub on_nokey: bool,
 }
 
 /// Per-call execution context.

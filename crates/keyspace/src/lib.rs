@@ -324,7 +324,10 @@ impl Keyspace {
 
     /// Empties a database, returning its old contents (to be freed lazily or not).
     /// Callers invalidate WATCHes of keys that exist before flushing (Redis's rule).
+    /// Empties `db`, returning its contents. Clients blocked on its keys are signalled (an
+    /// XREADGROUP whose key is gone fails with NOGROUP, as in Valkey).
     pub fn flush_db(&mut self, db: usize) -> Db {
+        self.events.touched_dbs.push(db);
         std::mem::take(&mut self.dbs[db])
     }
 

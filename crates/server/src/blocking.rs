@@ -25,6 +25,8 @@ pub struct Blocking {
     deadlines: Vec<(i64, u64)>,
     /// Clients blocked in WAIT.
     pub waiting_acks: Vec<u64>,
+    /// Clients also woken by the deletion of their keys (XREADGROUP).
+    pub nokey_clients: HashSet<u64>,
     pub blocked_clients: usize,
 }
 
@@ -37,7 +39,22 @@ impl Blocking {
         self.deadlines.iter().map(|d| d.0).min()
     }
 
+    /// Keys with blocked clients (INFO `total_blocking_keys`).
+    pub fn blocking_keys(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Keys with a client that a deletion wakes (INFO `total_blocking_keys_on_nokey`).
+    pub fn blocking_keys_on_nokey(&self) -> usize {
+        if self.nokey_clients.is_empty() {
+            return 0;
+        }
+        let nokey = |ids: &VecDeque<u64>| ids.iter().any(|id| self.nokey_clients.contains(id));
+        self.by_key.values().filter(|ids| nokey(ids)).count()
+    }
+
     pub fn remove_client(&mut self, id: u64) {
+        self.nokey_clients.remove(&id);
         self.by_key.retain(|_, ids| {
             ids.retain(|&x| x != id);
             !ids.is_empty()
@@ -99,6 +116,7 @@ pub fn unblock(s: &mut Server, key: usize) -> Option<Blocked> {
     }
     s.blocking.deadlines.retain(|d| d.1 != id);
     s.blocking.waiting_acks.retain(|&x| x != id);
+    s.blocking.nokey_clients.remove(&id);
     s.blocking.blocked_clients = s.blocking.blocked_clients.saturating_sub(1);
     Some(b)
 }
@@ -194,13 +212,34 @@ fn serve_one(s: &mut Server, key: usize) -> bool {
         let off = s.repl.offset();
         s.clients[key].woff = off;
     }
-    s.stats.command(spec).calls += 1;
+    count_unblocked(s, spec, &reply);
     s.clients[key].reply(&reply);
     let ev = s.ks.take_events();
     crate::cmd::multi::touch_keys(s, &ev.touched, &ev.touched_dbs);
     signal_keys(s, &ev.touched, &ev.touched_dbs);
     crate::dispatch::process_input(s, key);
     true
+}
+
+/// Command statistics of a parked command, counted when it ends (served, failed or timed out).
+fn count_unblocked(s: &mut Server, spec: &'static commands::CommandSpec, reply: &Reply) {
+    s.stats.total_commands += 1;
+    let st = s.stats.command(spec);
+    st.calls += 1;
+    if let Some(code) = reply.error_code() {
+        st.failed_calls += 1;
+        s.stats.count_error(code);
+    }
+}
+
+/// Counts a parked command that ends without being served.
+fn count_unserved(s: &mut Server, b: &Blocked, reply: &Reply) {
+    if b.kind != BlockKind::Keys {
+        return;
+    }
+    if let Ok(spec) = crate::dispatch::resolve(&b.argv) {
+        count_unblocked(s, spec, reply);
+    }
 }
 
 /// The reply a blocking command gives when its timeout passes.
@@ -228,6 +267,7 @@ pub fn expire_timeouts(s: &mut Server, now: i64) {
             }
             _ => timeout_reply(&b.argv),
         };
+        count_unserved(s, &b, &reply);
         s.clients[key].reply(&reply);
         crate::dispatch::process_input(s, key);
     }
@@ -248,6 +288,7 @@ pub fn force_unblock(s: &mut Server, key: usize, error: bool) -> bool {
             _ => timeout_reply(&b.argv),
         }
     };
+    count_unserved(s, &b, &reply);
     s.clients[key].reply(&reply);
     crate::dispatch::process_input(s, key);
     true

@@ -476,6 +476,9 @@ fn run_data(
     let reply = handler(&mut ctx, argv);
     let (dirty, rewrite, block) = (ctx.dirty, ctx.rewrite.take(), ctx.block.take());
     if let Some(b) = block {
+        if b.on_nokey {
+            s.blocking.nokey_clients.insert(s.clients[key].id);
+        }
         crate::blocking::block_client(
             s,
             key,
@@ -496,15 +499,24 @@ fn record_stats(
     reply: &Reply,
     us: u64,
 ) {
-    s.stats.total_commands += 1;
-    let st = s.stats.command(spec);
-    st.calls += 1;
-    st.usec += us;
-    if let Some(code) = reply.error_code() {
-        st.failed_calls += 1;
-        s.stats.count_error(code);
+    // A command that blocked on keys is counted when it is served or times out (Valkey's
+    // `updateStatsOnUnblock`).
+    let parked = s
+        .clients
+        .get(key)
+        .and_then(|c| c.blocked.as_ref())
+        .is_some_and(|b| b.kind == BlockKind::Keys);
+    if !parked {
+        s.stats.total_commands += 1;
+        let st = s.stats.command(spec);
+        st.calls += 1;
+        st.usec += us;
+        if let Some(code) = reply.error_code() {
+            st.failed_calls += 1;
+            s.stats.count_error(code);
+        }
     }
-    if !spec.has(f::SKIP_SLOWLOG) {
+    if !spec.has(f::SKIP_SLOWLOG) && !parked {
         crate::stats::slowlog_maybe_add(s, key, argv, us);
         crate::stats::latency_maybe_add(
             s,

@@ -634,6 +634,9 @@ impl Server {
         crate::cmd::multi::drop_watches(&mut self.watched, c.id, std::mem::take(&mut c.watched));
         self.pubsub.unsubscribe_all(c.id, &c.channels, &c.patterns);
         self.blocking.remove_client(c.id);
+        if c.blocked.is_some() {
+            self.blocking.blocked_clients = self.blocking.blocked_clients.saturating_sub(1);
+        }
         self.monitors.retain(|&id| id != c.id);
         crate::repl::on_client_freed(self, &c);
         log_verbose!("Client closed connection {}", c.addr);

@@ -176,3 +176,48 @@ fn a_served_xreadgroup_reaches_the_replica() {
     }
     assert_eq!(digest(&p), digest(&r));
 }
+
+#[test]
+fn parked_reads_are_counted_when_they_end_and_their_keys_are_reported() {
+    let srv = start();
+    let mut c = srv.conn();
+    c.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    c.cmd(&["CONFIG", "RESETSTAT"]);
+    let mut w = srv.conn();
+    let mut l = srv.conn();
+    l.send(&[b"BLPOP", b"q", b"0"]);
+    blocked(&mut c, 1);
+    w.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"c",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    blocked(&mut c, 2);
+    assert_eq!(field(&mut c, "clients", "total_blocking_keys"), "2");
+    assert_eq!(
+        field(&mut c, "clients", "total_blocking_keys_on_nokey"),
+        "1"
+    );
+    c.cmd(&["XGROUP", "DESTROY", "s", "g"]);
+    assert!(w.read_frame().is_error());
+    blocked(&mut c, 1);
+    assert_eq!(
+        field(&mut c, "clients", "total_blocking_keys_on_nokey"),
+        "0"
+    );
+    let stats = format!("{:?}", c.cmd(&["INFO", "commandstats"]));
+    assert!(stats.contains("cmdstat_xreadgroup:calls=1,"), "{stats}");
+    assert!(stats.contains("failed_calls=1"), "{stats}");
+    let errors = format!("{:?}", c.cmd(&["INFO", "errorstats"]));
+    assert!(errors.contains("errorstat_NOGROUP:count=1"), "{errors}");
+    // A parked client that disconnects is no longer counted.
+    drop(l);
+    blocked(&mut c, 0);
+    assert_eq!(field(&mut c, "clients", "total_blocking_keys"), "0");
+}

@@ -210,6 +210,7 @@ fn block_on(
             keys: unique,
             deadline_ms,
             argv: None,
+            on_nokey: false,
         });
     }
     timeout_reply

@@ -331,6 +331,7 @@ fn park(ctx: &mut Ctx, a: &[Bytes], r: &ReadArgs, ids: Option<&[StreamId]>) -> R
         keys,
         deadline_ms: r.block.flatten(),
         argv,
+        on_nokey: r.group.is_some(),
     });
     Reply::NilArray
 }

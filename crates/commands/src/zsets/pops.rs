@@ -162,6 +162,7 @@ fn blocking_pop(
         keys: keys.to_vec(),
         deadline_ms,
         argv: None,
+        on_nokey: false,
     });
     Reply::NilArray
 }

@@ -180,7 +180,12 @@ fn clients_section(s: &mut Server, out: &mut String) {
         s.blocking.next_deadline_ms().map_or(0, |_| 1)
     );
     field!(out, "total_watched_keys:{}", s.watched.len());
-    field!(out, "total_blocking_keys:{}", s.blocking.blocked_clients);
+    field!(out, "total_blocking_keys:{}", s.blocking.blocking_keys());
+    field!(
+        out,
+        "total_blocking_keys_on_nokey:{}",
+        s.blocking.blocking_keys_on_nokey()
+    );
 }
 
 fn jemalloc_stat(name: &str) -> u64 {
