@@ -223,12 +223,15 @@ impl Entries {
         });
         if let Some(t) = tail {
             if let Some(slot) = self.nodes.get_mut(t) {
-                let node = Arc::make_mut(&mut slot.node);
                 if fits {
-                    node.push(id, pairs);
+                    Arc::make_mut(&mut slot.node).push(id, pairs);
                     return;
                 }
-                node.shrink();
+                // A full node will not grow again: drop its spare capacity, unless a snapshot
+                // shares it (copying it for that would cost more than the slack).
+                if let Some(node) = Arc::get_mut(&mut slot.node) {
+                    node.shrink();
+                }
             }
         }
         // Room for a typical full node, but never more than the configured node size.
@@ -429,6 +432,15 @@ impl Entries {
     /// Heap bytes (nodes, their buffers, the index).
     pub fn mem_usage(&self) -> usize {
         self.nodes.node_bytes() + self.nodes.iter().map(|s| s.node.mem_usage()).sum::<usize>()
+    }
+
+    /// Nodes this stream shares (same allocation) with `other` (tests of copy-on-write).
+    #[cfg(test)]
+    pub(crate) fn shared_nodes_with(&self, other: &Entries) -> usize {
+        self.nodes
+            .iter()
+            .filter(|a| other.nodes.iter().any(|b| Arc::ptr_eq(&a.node, &b.node)))
+            .count()
     }
 
     /// Number of nodes Valkey's radix tree would have for these node keys (`rax->numnodes`),

@@ -227,3 +227,23 @@ fn radix_tree_nodes_of_sequential_keys() {
     add(&mut s, 1, 0, &["f", "v"]);
     assert_eq!(s.entries.radix_tree_nodes(), 2);
 }
+
+#[test]
+fn a_clone_shares_nodes_until_one_is_written() {
+    let mut s = Stream::new();
+    for i in 0..10_000 {
+        add(&mut s, 1, i, &["f", "v"]);
+    }
+    s.groups.create(b"g", id::MIN, 0);
+    let snapshot = s.clone();
+    assert_eq!(s.entries.shared_nodes_with(&snapshot.entries), 100);
+    add(&mut s, 2, 0, &["f", "v"]);
+    assert!(s.entries.delete(id(1, 5)));
+    s.entries.trim(Trim::MaxLen(9_000), true, 0);
+    // Deleting copied the first node; the trim then dropped it and nine more. Appending
+    // started a new node and copied nothing.
+    assert_eq!(s.entries.shared_nodes_with(&snapshot.entries), 90);
+    assert_eq!(snapshot.len(), 10_000);
+    assert!(snapshot.entries.contains(id(1, 5)));
+    assert_eq!(snapshot.entries.last_id, id(1, 9_999));
+}
