@@ -5,13 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-test-deps.sh
+# The reference Valkey 8.0.1 for crates/server/tests/interop_valkey.rs (built once into .cache).
+VALKEY_SERVER="$(scripts/build-valkey.sh)/src/valkey-server"
+export VALKEY_SERVER
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --no-fail-fast
 # Every fuzz target runs briefly in CI (scripts/fuzz.sh installs cargo-fuzz if missing);
 # RUN_FUZZ=1 does the same locally, FUZZ_SECONDS sets the time per target.
 if [ "${CI:-}" = "true" ] || [ "${RUN_FUZZ:-}" = "1" ]; then
-    for target in reader lzf_decompress dump_payload resp_request resp_frame repl_replies stream_id; do
+    for target in reader lzf_decompress dump_payload resp_request resp_frame repl_replies script_reply function_restore bitfield_args geo_args stream_id; do
         scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-20}"
     done
 fi

@@ -36,6 +36,13 @@ pub fn is(arg: &[u8], kw: &str) -> bool {
     arg.eq_ignore_ascii_case(kw.as_bytes())
 }
 
+/// Keyword comparison as C's `strcasecmp` makes it: the argument is read up to its first NUL
+/// byte (`GET\0x` matches `get`).
+pub fn c_is(arg: &[u8], kw: &str) -> bool {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+    arg[..end].eq_ignore_ascii_case(kw.as_bytes())
+}
+
 /// Blocking-command timeout in seconds (fractions allowed) → absolute deadline in ms
 /// (`None` = forever), with Redis's errors.
 pub fn timeout(arg: &[u8], now_ms: i64) -> ArgResult<Option<i64>> {

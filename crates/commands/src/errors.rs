@@ -273,3 +273,50 @@ pub fn subcommand_syntax(cmd: &[u8], sub: &[u8]) -> Reply {
         err_arg(cmd).to_uppercase()
     ))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bitmaps (bitops.rs, bitops/field.rs)
+// ---------------------------------------------------------------------------------------------
+
+pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
+pub const BITPOS_BIT: &str = "ERR The bit argument must be 1 or 0.";
+pub const BITOP_NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";
+pub const BITFIELD_OVERFLOW_TYPE: &str = "ERR Invalid OVERFLOW type specified";
+pub const BITFIELD_TYPE: &str =
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
+
+// ---------------------------------------------------------------------------------------------
+// Geo (geo.rs, geo/search.rs); the invalid longitude,latitude pair error is formatted there
+// ---------------------------------------------------------------------------------------------
+
+pub const GEO_UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";
+pub const GEO_NEED_RADIUS: &str = "ERR need numeric radius";
+pub const GEO_RADIUS_NEGATIVE: &str = "ERR radius cannot be negative";
+pub const GEO_NEED_WIDTH: &str = "ERR need numeric width";
+pub const GEO_NEED_HEIGHT: &str = "ERR need numeric height";
+pub const GEO_BOX_NEGATIVE: &str = "ERR height or width cannot be negative";
+pub const GEO_NO_MEMBER: &str = "ERR could not decode requested zset member";
+pub const GEO_COUNT_POSITIVE: &str = "ERR COUNT must be > 0";
+pub const GEO_ANY_NEEDS_COUNT: &str = "ERR the ANY argument requires COUNT argument";
+pub const GEO_STORE_WITH: &str =
+    "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options";
+pub const GEOSEARCHSTORE_WITH: &str =
+    "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options";
+
+/// `ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for <cmd>` (`cmd` as typed).
+pub fn geo_need_from(cmd: &[u8]) -> Reply {
+    Reply::error(format!(
+        "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}",
+        c_text(cmd)
+    ))
+}
+
+/// `ERR exactly one of BYRADIUS and BYBOX can be specified for <cmd>` (`cmd` as typed).
+pub fn geo_need_by(cmd: &[u8]) -> Reply {
+    Reply::error(format!(
+        "ERR exactly one of BYRADIUS and BYBOX can be specified for {}",
+        c_text(cmd)
+    ))
+}

@@ -9,9 +9,11 @@
 //! handler that the server crate implements. All error texts are in [`errors`].
 
 pub mod args;
+pub mod bitops;
 pub mod coll;
 pub mod ctx;
 pub mod errors;
+pub mod geo;
 pub mod hashes;
 pub mod hll;
 pub mod keys;

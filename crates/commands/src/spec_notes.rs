@@ -178,6 +178,7 @@ pub static TIPS: &[(&str, &[&str])] = &[
 
 /// Notes of a command's first key spec.
 pub static KEY_NOTES: &[(&str, &str)] = &[
+    ("bitfield", "This command allows both access and modification of the key"),
     ("getex", "RW and UPDATE because it changes the TTL"),
     ("pfcount", "RW because it may change the internal representation of the key, and propagate to replicas"),
     ("set", "RW and ACCESS due to the optional `GET` argument"),

@@ -15,6 +15,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::hashes::COMMANDS,
         crate::sets::COMMANDS,
         crate::zsets::COMMANDS,
+        crate::bitops::COMMANDS,
+        crate::geo::COMMANDS,
         crate::streams::COMMANDS,
         crate::server_rows::COMMANDS,
     ]

@@ -116,7 +116,8 @@ pub struct Snapshot {
 pub struct Events {
     /// Keys written (for WATCH and blocked clients), only collected while `track` is on.
     pub touched: Vec<(usize, Vec<u8>)>,
-    /// Databases flushed or swapped (every watched key in them is touched).
+    /// Databases swapped by SWAPDB, as consecutive pairs (every watched or waited-on key in
+    /// them may have changed).
     pub touched_dbs: Vec<usize>,
     /// Keys deleted because they expired (the server propagates a DEL/UNLINK for each).
     pub expired: Vec<(usize, Vec<u8>)>,
@@ -138,6 +139,10 @@ pub struct Keyspace {
     pub events: Events,
     pub stats: KeyspaceStats,
     pub rng: Rng,
+    /// Keys given an expire by this node's own clients while it is a writable replica
+    /// (Redis's `slaveKeysWithExpire`): the primary will never expire them, so the replica's
+    /// cron does ([`Keyspace::expire_replica_local_keys`]).
+    replica_local_expires: std::collections::HashSet<(usize, Vec<u8>)>,
 }
 
 impl Keyspace {
@@ -152,6 +157,7 @@ impl Keyspace {
             events: Events::default(),
             stats: KeyspaceStats::default(),
             rng: Rng::from_entropy(),
+            replica_local_expires: Default::default(),
         }
     }
 
@@ -180,13 +186,16 @@ impl Keyspace {
     }
 
     /// Finds `key` and applies the expiry policy: the entry's location if the key is live.
-    fn locate_live(&mut self, db: usize, key: &[u8]) -> Option<Loc> {
+    /// An expired key is deleted on a primary, and on a replica only by a write lookup of one
+    /// of its own clients (a writable replica, Redis's `EXPIRE_FORCE_DELETE_EXPIRED`); a
+    /// replica's reads only see it as missing.
+    fn locate_live(&mut self, db: usize, key: &[u8], write: bool) -> Option<Loc> {
         let loc = self.dbs[db].keys.locate(key)?;
         let obj = self.dbs[db].keys.at(loc);
         if self.obey_all || !self.is_expired(obj) {
             return Some(loc);
         }
-        if self.mode == ExpiryMode::Primary {
+        if self.mode == ExpiryMode::Primary || write {
             self.delete_expired(db, key);
         }
         None
@@ -215,7 +224,7 @@ impl Keyspace {
 
     /// Read lookup (`lookupKeyRead`): expiry, hit/miss stats, LRU/LFU update.
     pub fn read(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {
-        let Some(loc) = self.locate_live(db, key) else {
+        let Some(loc) = self.locate_live(db, key, false) else {
             self.stats.misses += 1;
             return None;
         };
@@ -227,7 +236,7 @@ impl Keyspace {
 
     /// Lookup for a command that will write (`lookupKeyWrite`): expiry, LRU, no stats.
     pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {
-        let loc = self.locate_live(db, key)?;
+        let loc = self.locate_live(db, key, true)?;
         let obj = self.dbs[db].keys.at(loc);
         self.access(obj);
         Some(obj)
@@ -236,13 +245,13 @@ impl Keyspace {
     /// Lookup without any side effect except the expiry policy (EXISTS-like internal checks
     /// also count as access in Redis; use [`Keyspace::get`] for that).
     pub fn peek(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {
-        let loc = self.locate_live(db, key)?;
+        let loc = self.locate_live(db, key, false)?;
         Some(self.dbs[db].keys.at(loc))
     }
 
     /// Mutable lookup: the key counts as modified (WATCH, blocked clients).
     pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Obj> {
-        let loc = self.locate_live(db, key)?;
+        let loc = self.locate_live(db, key, true)?;
         self.touch(db, key);
         let no_touch = self.no_touch;
         let obj = self.dbs[db].keys.at_mut(loc);
@@ -256,7 +265,7 @@ impl Keyspace {
     /// group bookkeeping such as XACK or XGROUP SETID): WATCH and blocked clients are not
     /// told. Everything else is as [`Keyspace::get_mut`].
     pub fn get_mut_silent(&mut self, db: usize, key: &[u8]) -> Option<&mut Obj> {
-        let loc = self.locate_live(db, key)?;
+        let loc = self.locate_live(db, key, true)?;
         let no_touch = self.no_touch;
         let obj = self.dbs[db].keys.at_mut(loc);
         if !no_touch {
@@ -291,13 +300,16 @@ impl Keyspace {
     /// Stores `obj` (replacing any value under its key), returning the old value.
     pub fn put(&mut self, db: usize, obj: Obj) -> Option<Obj> {
         self.touch(db, obj.key());
+        if obj.expire_ms().is_some() {
+            self.remember_replica_local_expire(db, obj.key());
+        }
         self.lru.init(&obj);
         self.dbs[db].put(obj)
     }
 
     /// Deletes `key`; returns the old value if it existed (and was not expired).
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Obj> {
-        self.locate_live(db, key)?;
+        self.locate_live(db, key, true)?;
         self.touch(db, key);
         self.dbs[db].take(key)
     }
@@ -309,6 +321,9 @@ impl Keyspace {
         };
         let had = obj.expire_ms().is_some();
         obj.set_expire(expire_ms);
+        if expire_ms.is_some() {
+            self.remember_replica_local_expire(db, key);
+        }
         let d = &mut self.dbs[db];
         match (had, expire_ms.is_some()) {
             (false, true) => {
@@ -320,6 +335,48 @@ impl Keyspace {
             _ => {}
         }
         true
+    }
+
+    /// Records a key given an expire by one of this replica's own clients.
+    fn remember_replica_local_expire(&mut self, db: usize, key: &[u8]) {
+        if self.mode == ExpiryMode::Replica && !self.obey_all {
+            self.replica_local_expires.insert((db, key.to_vec()));
+        }
+    }
+
+    /// Deletes the expired keys among those a writable replica's clients gave an expire
+    /// (Redis's `expireSlaveKeys`), forgetting the ones that no longer have one. Returns how
+    /// many it deleted. Deletions made here are the replica's own: they are not propagated.
+    pub fn expire_replica_local_keys(&mut self) -> usize {
+        if self.replica_local_expires.is_empty() {
+            return 0;
+        }
+        let now = self.now_ms;
+        let mut deleted = 0;
+        let tracked: Vec<(usize, Vec<u8>)> = self.replica_local_expires.iter().cloned().collect();
+        for (db, key) in tracked {
+            let expire = self
+                .dbs
+                .get(db)
+                .and_then(|d| d.keys.get(&key))
+                .and_then(Obj::expire_ms);
+            match expire {
+                Some(e) if e > now => continue,
+                Some(_) => {
+                    self.delete_expired(db, &key);
+                    deleted += 1;
+                }
+                None => {}
+            }
+            self.replica_local_expires.remove(&(db, key));
+        }
+        deleted
+    }
+
+    /// Forgets the keys tracked by [`Keyspace::expire_replica_local_keys`] (the node became a
+    /// primary, whose active expiry covers every key, or its data was replaced).
+    pub fn forget_replica_local_expires(&mut self) {
+        self.replica_local_expires.clear();
     }
 
     /// Empties a database, returning its old contents (to be freed lazily or not).
@@ -356,7 +413,7 @@ impl Keyspace {
     pub fn random_key(&mut self, db: usize) -> Option<Vec<u8>> {
         for _ in 0..100 {
             let key = self.dbs[db].keys.random(&mut self.rng)?.key().to_vec();
-            if self.locate_live(db, &key).is_some() {
+            if self.locate_live(db, &key, false).is_some() {
                 return Some(key);
             }
             if self.mode == ExpiryMode::Replica && self.dbs[db].volatile.len() == self.dbs[db].len()

@@ -20,6 +20,9 @@ pub struct LoadOptions {
     pub drop_expired_at_ms: Option<i64>,
     /// `key-load-delay` (µs per key; negative = 1 µs with probability 1/-n).
     pub key_load_delay_us: i64,
+    /// Keep the (database, key) of each key dropped as expired in [`Loaded::expired`], so that
+    /// a primary restarting with its replication history can propagate their deletion.
+    pub report_expired: bool,
 }
 
 /// What a load produced.
@@ -31,6 +34,8 @@ pub struct Loaded {
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
     pub keys_loaded: u64,
     pub keys_expired: u64,
+    /// The keys dropped as expired, when [`LoadOptions::report_expired`] asked for them.
+    pub expired: Vec<(usize, Vec<u8>)>,
 }
 
 /// Loads an RDB from `src`. `bytes_read` is updated as the load progresses.
@@ -52,6 +57,7 @@ pub fn load<R: Read>(
         aux: Vec::new(),
         keys_loaded: 0,
         keys_expired: 0,
+        expired: Vec::new(),
     };
     let mut db = 0usize;
     let mut delay_counter = 0u64;
@@ -84,6 +90,9 @@ pub fn load<R: Read>(
                     .is_some_and(|now| entry.expire_ms.is_some_and(|e| e < now))
                 {
                     out.keys_expired += 1;
+                    if opts.report_expired {
+                        out.expired.push((db, entry.key));
+                    }
                     continue;
                 }
                 let key = entry.key;

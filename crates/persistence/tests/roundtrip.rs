@@ -27,6 +27,7 @@ fn load_opts() -> LoadOptions {
         limits: Default::default(),
         drop_expired_at_ms: None,
         key_load_delay_us: 0,
+        report_expired: false,
     }
 }
 

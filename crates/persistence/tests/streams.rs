@@ -119,6 +119,7 @@ fn streams_survive_save_and_load() {
         limits: Default::default(),
         drop_expired_at_ms: None,
         key_load_delay_us: 0,
+        report_expired: false,
     };
     let loaded = load(&bytes[..], &opts, &AtomicU64::new(0)).expect("load");
     assert_eq!(hex(&dataset_digest(&loaded.dbs)), digest);

@@ -68,7 +68,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::UnsupportedVersion(v) => write!(f, "Can't handle RDB format version {v}"),
             ErrorKind::ChecksumMismatch { expected, actual } => write!(
                 f,
-                "Wrong RDB checksum expected: ({expected:x}) but got ({actual:x})"
+                "Wrong RDB checksum expected: ({expected:x}) but got ({actual:x}) (RDB CRC error)"
             ),
             ErrorKind::BadDumpFooter => f.write_str("DUMP payload version or checksum are wrong"),
             ErrorKind::UnknownType(t) => write!(f, "Unknown RDB encoding type {t}"),

@@ -75,21 +75,22 @@ pub fn block_client(
     deadline_ms: Option<i64>,
     kind: BlockKind,
 ) {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     let id = c.id;
     let db = c.db;
     for k in &keys {
-        s.blocking
+        s.exec
+            .blocking
             .by_key
             .entry((db, k.clone()))
             .or_default()
             .push_back(id);
     }
     if let Some(d) = deadline_ms {
-        s.blocking.deadlines.push((d, id));
+        s.exec.blocking.deadlines.push((d, id));
     }
     if let BlockKind::Wait { .. } = kind {
-        s.blocking.waiting_acks.push(id);
+        s.exec.blocking.waiting_acks.push(id);
     }
     c.blocked = Some(Blocked {
         argv,
@@ -98,42 +99,45 @@ pub fn block_client(
         deadline_ms,
         kind,
     });
-    s.blocking.blocked_clients += 1;
+    s.exec.blocking.blocked_clients += 1;
 }
 
 /// Unparks a client (served, timed out or killed), dropping its registrations.
 pub fn unblock(s: &mut Server, key: usize) -> Option<Blocked> {
-    let c = s.clients.get_mut(key)?;
+    let c = s.net.clients.get_mut(key)?;
     let b = c.blocked.take()?;
     let id = c.id;
     for k in &b.keys {
-        if let Some(ids) = s.blocking.by_key.get_mut(&(b.db, k.clone())) {
+        if let Some(ids) = s.exec.blocking.by_key.get_mut(&(b.db, k.clone())) {
             ids.retain(|&x| x != id);
             if ids.is_empty() {
-                s.blocking.by_key.remove(&(b.db, k.clone()));
+                s.exec.blocking.by_key.remove(&(b.db, k.clone()));
             }
         }
     }
-    s.blocking.deadlines.retain(|d| d.1 != id);
-    s.blocking.waiting_acks.retain(|&x| x != id);
-    s.blocking.nokey_clients.remove(&id);
-    s.blocking.blocked_clients = s.blocking.blocked_clients.saturating_sub(1);
+    s.exec.blocking.deadlines.retain(|d| d.1 != id);
+    s.exec.blocking.waiting_acks.retain(|&x| x != id);
+    s.exec.blocking.nokey_clients.remove(&id);
+    s.exec.blocking.blocked_clients = s.exec.blocking.blocked_clients.saturating_sub(1);
     Some(b)
 }
 
 /// Marks keys written by the last command as ready if someone waits on them.
 pub fn signal_keys(s: &mut Server, touched: &[(usize, Vec<u8>)], dbs: &[usize]) {
-    if s.blocking.by_key.is_empty() {
+    if s.exec.blocking.by_key.is_empty() {
         return;
     }
     for (db, k) in touched {
         let entry = (*db, Bytes::copy_from_slice(k));
-        if s.blocking.by_key.contains_key(&entry) && s.blocking.ready_set.insert(entry.clone()) {
-            s.blocking.ready.push(entry);
+        if s.exec.blocking.by_key.contains_key(&entry)
+            && s.exec.blocking.ready_set.insert(entry.clone())
+        {
+            s.exec.blocking.ready.push(entry);
         }
     }
     for &db in dbs {
         let keys: Vec<(usize, Bytes)> = s
+            .exec
             .blocking
             .by_key
             .keys()
@@ -141,8 +145,8 @@ pub fn signal_keys(s: &mut Server, touched: &[(usize, Vec<u8>)], dbs: &[usize]) 
             .cloned()
             .collect();
         for entry in keys {
-            if s.blocking.ready_set.insert(entry.clone()) {
-                s.blocking.ready.push(entry);
+            if s.exec.blocking.ready_set.insert(entry.clone()) {
+                s.exec.blocking.ready.push(entry);
             }
         }
     }
@@ -151,12 +155,13 @@ pub fn signal_keys(s: &mut Server, touched: &[(usize, Vec<u8>)], dbs: &[usize]) 
 /// Serves clients blocked on ready keys, following chains.
 pub fn serve_ready(s: &mut Server) {
     let mut rounds = 0;
-    while !s.blocking.ready.is_empty() && rounds < 10_000 {
+    while !s.exec.blocking.ready.is_empty() && rounds < 10_000 {
         rounds += 1;
-        let ready = std::mem::take(&mut s.blocking.ready);
-        s.blocking.ready_set.clear();
+        let ready = std::mem::take(&mut s.exec.blocking.ready);
+        s.exec.blocking.ready_set.clear();
         for (db, k) in ready {
             let ids: Vec<u64> = s
+                .exec
                 .blocking
                 .by_key
                 .get(&(db, k.clone()))
@@ -176,7 +181,7 @@ pub fn serve_ready(s: &mut Server) {
 
 /// Re-runs a blocked client's command; returns true if it was served.
 fn serve_one(s: &mut Server, key: usize) -> bool {
-    let Some(b) = s.clients.get(key).and_then(|c| c.blocked.as_ref()) else {
+    let Some(b) = s.net.clients.get(key).and_then(|c| c.blocked.as_ref()) else {
         return false;
     };
     if b.kind != BlockKind::Keys {
@@ -191,8 +196,11 @@ fn serve_one(s: &mut Server, key: usize) -> bool {
     let commands::Handler::Data(handler) = spec.handler else {
         return false;
     };
-    let resp = s.clients[key].resp;
-    let mut ctx = commands::Ctx::new(&mut s.ks, db, &s.settings);
+    let resp = s.net.clients[key].resp;
+    // The command runs now, not when the command that woke it started (a key that expired
+    // meanwhile, e.g. during a long MULTI, is seen as expired and the client blocks again).
+    s.exec.ks.now_ms = s.exec.clock.now_ms();
+    let mut ctx = commands::Ctx::new(&mut s.exec.ks, db, &s.exec.settings);
     ctx.resp = resp;
     ctx.may_block = true;
     ctx.unblocking = true;
@@ -205,16 +213,16 @@ fn serve_one(s: &mut Server, key: usize) -> bool {
     if dirty > 0 {
         s.persist.dirty += dirty;
         match rewrite {
-            None => s.prop_unit.push((db, argv.clone())),
-            Some(cmds) => s.prop_unit.extend(cmds.into_iter().map(|c| (db, c))),
+            None => s.exec.prop_unit.push((db, argv.clone())),
+            Some(cmds) => s.exec.prop_unit.extend(cmds.into_iter().map(|c| (db, c))),
         }
         crate::dispatch::flush_propagation(s);
         let off = s.repl.offset();
-        s.clients[key].woff = off;
+        s.net.clients[key].woff = off;
     }
     count_unblocked(s, spec, &reply);
-    s.clients[key].reply(&reply);
-    let ev = s.ks.take_events();
+    s.net.clients[key].reply(&reply);
+    let ev = s.exec.ks.take_events();
     crate::cmd::multi::touch_keys(s, &ev.touched, &ev.touched_dbs);
     signal_keys(s, &ev.touched, &ev.touched_dbs);
     crate::dispatch::process_input(s, key);
@@ -250,6 +258,7 @@ fn timeout_reply(_argv: &[Bytes]) -> Reply {
 /// Replies to clients whose deadline passed.
 pub fn expire_timeouts(s: &mut Server, now: i64) {
     let due: Vec<u64> = s
+        .exec
         .blocking
         .deadlines
         .iter()
@@ -268,7 +277,7 @@ pub fn expire_timeouts(s: &mut Server, now: i64) {
             _ => timeout_reply(&b.argv),
         };
         count_unserved(s, &b, &reply);
-        s.clients[key].reply(&reply);
+        s.net.clients[key].reply(&reply);
         crate::dispatch::process_input(s, key);
     }
 }
@@ -289,7 +298,7 @@ pub fn force_unblock(s: &mut Server, key: usize, error: bool) -> bool {
         }
     };
     count_unserved(s, &b, &reply);
-    s.clients[key].reply(&reply);
+    s.net.clients[key].reply(&reply);
     crate::dispatch::process_input(s, key);
     true
 }

@@ -154,7 +154,7 @@ pub struct Client {
     pub close_asap: bool,
     pub reply_mode: ReplyMode,
     pub multi: Option<MultiState>,
-    pub watched: Vec<(usize, Bytes)>,
+    pub watched: Vec<crate::cmd::multi::WatchedKey>,
     /// A watched key changed: EXEC will fail.
     pub dirty_cas: bool,
     pub channels: HashSet<Bytes>,

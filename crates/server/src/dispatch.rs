@@ -14,7 +14,7 @@ use crate::server::{now_ms, Server};
 /// Processes complete requests buffered for client `key`.
 pub fn process_input(s: &mut Server, key: usize) {
     loop {
-        let Some(c) = s.clients.get_mut(key) else {
+        let Some(c) = s.net.clients.get_mut(key) else {
             return;
         };
         if c.blocked.is_some() || c.close_after_reply || c.close_asap {
@@ -23,7 +23,7 @@ pub fn process_input(s: &mut Server, key: usize) {
         if c.is_primary_link && !crate::repl::primary_link_ready(s, key) {
             return;
         }
-        let Some(c) = s.clients.get_mut(key) else {
+        let Some(c) = s.net.clients.get_mut(key) else {
             return;
         };
         if let Some(argv) = c.pending.pop_front() {
@@ -83,7 +83,7 @@ pub fn parse_ahead(
     hashes: &mut Vec<u64>,
     members: &mut Vec<MemberHint>,
 ) -> Option<usize> {
-    let c = s.clients.get_mut(key)?;
+    let c = s.net.clients.get_mut(key)?;
     if !parses_ahead(c) || c.blocked.is_some() || !c.pending.is_empty() {
         return None;
     }
@@ -122,17 +122,17 @@ pub fn parse_ahead(
 /// the cache misses of its lookups instead of paying them one by one. Returns false if
 /// nothing was queued.
 fn parse_batch(s: &mut Server, key: usize) -> bool {
-    let mut hashes = std::mem::take(&mut s.prefetch_scratch);
-    let mut members = std::mem::take(&mut s.member_scratch);
+    let mut hashes = std::mem::take(&mut s.exec.prefetch_scratch);
+    let mut members = std::mem::take(&mut s.exec.member_scratch);
     let db = parse_ahead(s, key, &mut hashes, &mut members);
     if let (Some(db), true) = (db, hashes.len() > 1) {
         prefetch(s, db, &hashes, &members);
     }
     hashes.clear();
     members.clear();
-    s.prefetch_scratch = hashes;
-    s.member_scratch = members;
-    let c = &s.clients[key];
+    s.exec.prefetch_scratch = hashes;
+    s.exec.member_scratch = members;
+    let c = &s.net.clients[key];
     !c.pending.is_empty() || c.pending_error.is_some()
 }
 
@@ -142,7 +142,7 @@ pub type MemberHint = (usize, Bytes, u64);
 /// Prefetches the keys (`hashes`) of a batch of parsed commands, then the collection members
 /// they name, grouped by key (a pipeline of SADDs to one set prefetches its members together).
 pub fn prefetch(s: &Server, db: usize, hashes: &[u64], members: &[MemberHint]) {
-    s.ks.prefetch(db, hashes);
+    s.exec.ks.prefetch(db, hashes);
     let mut run: Vec<u64> = Vec::new();
     let mut i = 0;
     while i < members.len() {
@@ -154,7 +154,7 @@ pub fn prefetch(s: &Server, db: usize, hashes: &[u64], members: &[MemberHint]) {
             j += 1;
         }
         if run.len() > 1 {
-            s.ks.prefetch_members(*mdb, mkey, &run);
+            s.exec.ks.prefetch_members(*mdb, mkey, &run);
         }
         i = j;
     }
@@ -213,7 +213,7 @@ fn member_arg(argv: &[Bytes]) -> Option<&Bytes> {
 /// A malformed request: reply with the error and close after the reply (a replica's link to
 /// its primary handles it its own way).
 fn protocol_error(s: &mut Server, key: usize, e: resp::ProtocolError) {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     crate::log_verbose!(
         "Protocol error ({}) from client: {}",
         e.reason,
@@ -249,7 +249,7 @@ pub fn full_name(spec: &'static CommandSpec) -> &'static str {
 
 /// Redis's `processCommand`: checks, MULTI queueing, then `call`.
 pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
-    s.ks.now_ms = s.clock.now_ms();
+    s.exec.ks.now_ms = s.exec.clock.now_ms();
     let spec = match resolve(&argv) {
         Ok(spec) => spec,
         Err(e) => return reject(s, key, e, None, &argv),
@@ -261,7 +261,7 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     if let Some(e) = precheck(s, key, spec) {
         return reject(s, key, e, Some(name), &argv);
     }
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     if c.multi.is_some()
         && !matches!(
             spec.name,
@@ -274,15 +274,15 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
         c.reply(&Reply::status("QUEUED"));
         return;
     }
-    if !s.clients[key].is_primary_link
-        && s.clients[key].replica.is_none()
+    if !s.net.clients[key].is_primary_link
+        && s.net.clients[key].replica.is_none()
         && crate::cmd::client_cmd::is_paused_for(s, spec)
     {
         crate::cmd::client_cmd::hold_paused(s, key, argv);
         return;
     }
     let reply = call(s, key, spec, &argv, name);
-    if let Some(c) = s.clients.get_mut(key) {
+    if let Some(c) = s.net.clients.get_mut(key) {
         if c.blocked.is_none() {
             c.reply(&reply);
             if c.reply_mode == crate::client::ReplyMode::SkipNext {
@@ -306,18 +306,18 @@ fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Byte
     }
     // Redis: a rejected EXEC (found, but failing a check) always aborts with EXECABORT.
     if name.is_some() && argv[0].eq_ignore_ascii_case(b"exec") {
-        s.clients[key].multi = None;
+        s.net.clients[key].multi = None;
         crate::cmd::multi::unwatch_all(s, key);
         let text = match &e {
             Reply::Error(t) => t.strip_prefix("ERR ").unwrap_or(t).to_string(),
             _ => String::new(),
         };
-        s.clients[key].reply(&Reply::error(format!(
+        s.net.clients[key].reply(&Reply::error(format!(
             "EXECABORT Transaction discarded because of: {text}"
         )));
         return;
     }
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     if let Some(m) = c.multi.as_mut() {
         m.dirty_exec = true;
     }
@@ -326,7 +326,7 @@ fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Byte
 
 /// The checks of `processCommand`, in Redis's order. Returns the error to reply, if any.
 fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Reply> {
-    let c = &s.clients[key];
+    let c = &s.net.clients[key];
     let in_multi = c.multi.is_some();
     if !c.authenticated && !spec.has(f::NO_AUTH) {
         return Some(err(errors::NOAUTH));
@@ -334,7 +334,7 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     if let Some(e) = crate::cmd::introspect::protected_denied(s, spec, c.is_local()) {
         return Some(e);
     }
-    let c = &s.clients[key];
+    let c = &s.net.clients[key];
     if in_multi && spec.has(f::NO_MULTI) {
         return Some(err("ERR Command not allowed inside a transaction"));
     }
@@ -343,7 +343,7 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     if deny_oom && !c.is_primary_link && crate::evict::perform_evictions(s) {
         return Some(err(errors::OOM));
     }
-    let c = &s.clients[key];
+    let c = &s.net.clients[key];
     if is_write && !c.is_primary_link && crate::persist::writes_denied(s) {
         return Some(err("MISCONF Redwing is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redwing logs for details about the RDB error."));
     }
@@ -353,7 +353,7 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     if is_write && !c.is_primary_link && s.repl.is_replica() && s.cfg.replica_read_only {
         return Some(err(errors::READONLY));
     }
-    let c = &s.clients[key];
+    let c = &s.net.clients[key];
     if c.in_pubsub()
         && c.resp == resp::RespVersion::Resp2
         && !matches!(
@@ -380,7 +380,7 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     {
         return Some(err(errors::MASTERDOWN));
     }
-    if s.loading && !spec.has(f::LOADING) {
+    if s.exec.loading && !spec.has(f::LOADING) {
         return Some(err("LOADING Redwing is loading the dataset in memory"));
     }
     None
@@ -406,25 +406,29 @@ pub fn call(
     argv: &[Bytes],
     name: &'static str,
 ) -> Reply {
-    let start = s.clock.mono_us();
-    s.ks.events.track = !s.watched.is_empty() || !s.blocking.is_empty();
-    let c = &mut s.clients[key];
+    let start = s.exec.clock.mono_us();
+    s.exec.ks.events.track = !s.exec.watched.is_empty() || !s.exec.blocking.is_empty();
+    let c = &mut s.net.clients[key];
     c.last_cmd = name;
-    s.ks.no_touch = c.no_touch;
+    s.exec.ks.no_touch = c.no_touch;
     let db = c.db;
-    s.exec_depth += 1;
+    s.exec.exec_depth += 1;
     let (reply, dirty, rewrite) = match spec.handler {
         Handler::Data(handler) => run_data(s, key, handler, argv, db),
         Handler::Server(cmd) => {
-            s.call_dirty = 0;
-            s.call_rewrite = None;
+            s.exec.call_dirty = 0;
+            s.exec.call_rewrite = None;
             let r = crate::cmd::run(s, key, cmd, spec, argv);
-            (r, std::mem::take(&mut s.call_dirty), s.call_rewrite.take())
+            (
+                r,
+                std::mem::take(&mut s.exec.call_dirty),
+                s.exec.call_rewrite.take(),
+            )
         }
         Handler::Container => (errors::wrong_arity(name), 0, None),
     };
-    s.exec_depth -= 1;
-    let elapsed_us = s.clock.mono_us().saturating_sub(start);
+    s.exec.exec_depth -= 1;
+    let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
     record_stats(s, key, spec, argv, &reply, elapsed_us);
     propagate_expired(s);
     // Nothing reads the stream unless this node is a primary with a backlog (replicas
@@ -433,23 +437,24 @@ pub fn call(
     if dirty > 0 {
         s.persist.dirty += dirty;
         if propagating {
-            let db = s.clients.get(key).map(|c| c.db).unwrap_or(db);
+            let db = s.net.clients.get(key).map(|c| c.db).unwrap_or(db);
             match rewrite {
-                None => s.prop_unit.push((db, argv.to_vec())),
-                Some(cmds) => s.prop_unit.extend(cmds.into_iter().map(|c| (db, c))),
+                None => s.exec.prop_unit.push((db, argv.to_vec())),
+                Some(cmds) => s.exec.prop_unit.extend(cmds.into_iter().map(|c| (db, c))),
             }
         }
     } else if let Some(cmds) = rewrite.filter(|_| propagating) {
         // Some commands propagate even without dirtying (e.g. PUBLISH in cluster); keep explicit rewrites.
-        let db = s.clients.get(key).map(|c| c.db).unwrap_or(db);
-        s.prop_unit
+        let db = s.net.clients.get(key).map(|c| c.db).unwrap_or(db);
+        s.exec
+            .prop_unit
             .extend(cmds.into_iter().filter(|c| !c.is_empty()).map(|c| (db, c)));
     }
-    if s.exec_depth == 0 {
+    if s.exec.exec_depth == 0 {
         flush_propagation(s);
     }
     let offset = s.repl.offset();
-    if let Some(c) = s.clients.get_mut(key) {
+    if let Some(c) = s.net.clients.get_mut(key) {
         if dirty > 0 {
             c.woff = offset;
         }
@@ -464,20 +469,20 @@ fn run_data(
     argv: &[Bytes],
     db: usize,
 ) -> (Reply, u64, Option<Vec<Vec<Bytes>>>) {
-    let c = &s.clients[key];
+    let c = &s.net.clients[key];
     let resp = c.resp;
     let may_block = c.multi.is_none()
         && !c.is_primary_link
-        && s.exec_depth == 1
+        && s.exec.exec_depth == 1
         && !s.repl.is_replica_applying(key);
-    let mut ctx = Ctx::new(&mut s.ks, db, &s.settings);
+    let mut ctx = Ctx::new(&mut s.exec.ks, db, &s.exec.settings);
     ctx.resp = resp;
     ctx.may_block = may_block;
     let reply = handler(&mut ctx, argv);
     let (dirty, rewrite, block) = (ctx.dirty, ctx.rewrite.take(), ctx.block.take());
     if let Some(b) = block {
         if b.on_nokey {
-            s.blocking.nokey_clients.insert(s.clients[key].id);
+            s.exec.blocking.nokey_clients.insert(s.net.clients[key].id);
         }
         crate::blocking::block_client(
             s,
@@ -502,6 +507,7 @@ fn record_stats(
     // A command that blocked on keys is counted when it is served or times out (Valkey's
     // `updateStatsOnUnblock`).
     let parked = s
+        .net
         .clients
         .get(key)
         .and_then(|c| c.blocked.as_ref())
@@ -528,14 +534,14 @@ fn record_stats(
             us / 1000,
         );
     }
-    if !spec.has(f::SKIP_MONITOR) && !s.monitors.is_empty() && !spec.has(f::ADMIN) {
+    if !spec.has(f::SKIP_MONITOR) && !s.exec.monitors.is_empty() && !spec.has(f::ADMIN) {
         crate::cmd::introspect::feed_monitors(s, key, argv);
     }
 }
 
 /// Propagates DELs (or UNLINKs) for keys that expired during lookups or the active cycle.
 pub fn propagate_expired(s: &mut Server) {
-    if s.ks.events.expired.is_empty() {
+    if s.exec.ks.events.expired.is_empty() {
         return;
     }
     let cmd: &[u8] = if s.cfg.lazyfree_lazy_expire {
@@ -543,9 +549,9 @@ pub fn propagate_expired(s: &mut Server) {
     } else {
         b"DEL"
     };
-    let expired = std::mem::take(&mut s.ks.events.expired);
+    let expired = std::mem::take(&mut s.exec.ks.events.expired);
     for (db, k) in expired {
-        s.prop_unit.push((
+        s.exec.prop_unit.push((
             db,
             vec![
                 Bytes::from_static(if cmd == b"DEL" { b"DEL" } else { b"UNLINK" }),
@@ -553,7 +559,7 @@ pub fn propagate_expired(s: &mut Server) {
             ],
         ));
     }
-    if s.exec_depth == 0 {
+    if s.exec.exec_depth == 0 {
         flush_propagation(s);
     }
 }
@@ -561,10 +567,10 @@ pub fn propagate_expired(s: &mut Server) {
 /// Sends the commands of one execution unit to the replication stream (wrapped in MULTI/EXEC
 /// when there is more than one, as Redis does).
 pub fn flush_propagation(s: &mut Server) {
-    if s.prop_unit.is_empty() {
+    if s.exec.prop_unit.is_empty() {
         return;
     }
-    let unit = std::mem::take(&mut s.prop_unit);
+    let unit = std::mem::take(&mut s.exec.prop_unit);
     if unit.len() == 1 {
         let (db, cmd) = &unit[0];
         crate::repl::feed(s, *db, cmd);
@@ -580,13 +586,13 @@ pub fn flush_propagation(s: &mut Server) {
 
 /// After a top-level command: invalidate WATCHes, serve blocked clients whose keys changed.
 pub fn after_command(s: &mut Server) {
-    let ev = s.ks.take_events();
+    let ev = s.exec.ks.take_events();
     if !ev.touched.is_empty() || !ev.touched_dbs.is_empty() {
         crate::cmd::multi::touch_keys(s, &ev.touched, &ev.touched_dbs);
         crate::blocking::signal_keys(s, &ev.touched, &ev.touched_dbs);
     }
     if !ev.expired.is_empty() {
-        s.ks.events.expired = ev.expired;
+        s.exec.ks.events.expired = ev.expired;
         propagate_expired(s);
     }
     crate::blocking::serve_ready(s);

@@ -16,7 +16,8 @@ pub fn used_memory() -> u64 {
 
 /// Memory that does not count against maxmemory: replica output buffers (Redis excludes them).
 fn not_counted(s: &Server) -> u64 {
-    s.clients
+    s.net
+        .clients
         .iter()
         .filter(|(_, c)| c.replica.is_some())
         .map(|(_, c)| c.pending_output() as u64)
@@ -43,18 +44,19 @@ pub fn perform_evictions(s: &mut Server) -> bool {
         let Some((db, key)) = pick_victim(s, policy.name()) else {
             break;
         };
-        if let Some(old) = s.ks.remove(db, &key) {
+        if let Some(old) = s.exec.ks.remove(db, &key) {
             if s.cfg.lazyfree_lazy_eviction {
                 keyspace::lazyfree::free(old);
             }
         }
-        s.ks.stats.evicted_keys += 1;
+        s.exec.ks.stats.evicted_keys += 1;
         let cmd: &'static [u8] = if s.cfg.lazyfree_lazy_eviction {
             b"UNLINK"
         } else {
             b"DEL"
         };
-        s.prop_unit
+        s.exec
+            .prop_unit
             .push((db, vec![Bytes::from_static(cmd), Bytes::from(key)]));
         crate::dispatch::flush_propagation(s);
         freed_any = true;
@@ -71,21 +73,21 @@ fn pick_victim(s: &mut Server, policy: &str) -> Option<(usize, Vec<u8>)> {
     let volatile = policy.starts_with("volatile");
     let samples = s.cfg.maxmemory_samples.max(1) as usize;
     let mut best: Option<(u64, usize, Vec<u8>)> = None;
-    for db in 0..s.ks.db_count() {
-        let d = s.ks.db(db);
+    for db in 0..s.exec.ks.db_count() {
+        let d = s.exec.ks.db(db);
         if (volatile && d.expires_len() == 0) || d.is_empty() {
             continue;
         }
-        for key in s.ks.sample(db, samples, volatile) {
-            let Some(obj) = s.ks.db(db).get(&key) else {
+        for key in s.exec.ks.sample(db, samples, volatile) {
+            let Some(obj) = s.exec.ks.db(db).get(&key) else {
                 continue;
             };
             let score = if policy.ends_with("random") {
                 return Some((db, key));
             } else if policy.ends_with("lru") {
-                s.ks.lru.idle_ms(obj)
+                s.exec.ks.lru.idle_ms(obj)
             } else if policy.ends_with("lfu") {
-                255 - s.ks.lru.lfu_decayed(obj.lru()) as u64
+                255 - s.exec.ks.lru.lfu_decayed(obj.lru()) as u64
             } else {
                 // volatile-ttl: sooner expiry evicts first.
                 u64::MAX - obj.expire_ms().unwrap_or(i64::MAX) as u64

@@ -66,7 +66,7 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    if let Err(e) = signals::install(server.waker.clone()) {
+    if let Err(e) = signals::install(server.net.waker.clone()) {
         eprintln!("Failed to set up signal handling: {e}");
         return 1;
     }

@@ -91,11 +91,11 @@ pub fn save_info(s: &Server) -> SaveInfo {
 
 pub fn limits(s: &Server) -> persistence::Limits {
     persistence::Limits {
-        hash: s.settings.hash,
-        set: s.settings.set,
-        zset: s.settings.zset,
-        list: s.settings.list,
-        stream: s.settings.stream,
+        hash: s.exec.settings.hash,
+        set: s.exec.settings.set,
+        zset: s.exec.settings.zset,
+        list: s.exec.settings.list,
+        stream: s.exec.settings.stream,
     }
 }
 
@@ -114,7 +114,7 @@ pub fn has_save_points(s: &Server) -> bool {
 
 /// SAVE: a synchronous save on the event-loop thread (as Redis; clients wait).
 pub fn save_sync(s: &mut Server) -> Result<(), String> {
-    let snap = s.ks.snapshot();
+    let snap = s.exec.ks.snapshot();
     let info = save_info(s);
     let opts = save_options(s);
     let path = rdb_path(s);
@@ -145,7 +145,7 @@ pub fn save_sync(s: &mut Server) -> Result<(), String> {
 
 /// Starts a background save to disk.
 pub fn start_bgsave(s: &mut Server) {
-    let snap = s.ks.snapshot();
+    let snap = s.exec.ks.snapshot();
     let keys_total = snap.dbs.iter().map(|d| d.len() as u64).sum();
     let info = save_info(s);
     let opts = save_options(s);
@@ -160,7 +160,7 @@ pub fn start_bgsave(s: &mut Server) {
         keys_done: keys_done.clone(),
         keys_total,
     });
-    let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
+    let (tx, waker) = (s.net.bg_tx.clone(), s.net.waker.clone());
     log_notice!("Background saving started by pid {}", std::process::id());
     let spawned = std::thread::Builder::new()
         .name("bgsave".into())
@@ -235,7 +235,7 @@ pub fn kill_bgsave(s: &mut Server) {
 
 /// Save points (`save <seconds> <changes>`), checked by the cron.
 pub fn cron(s: &mut Server, now: i64) {
-    if s.persist.bgsave.is_some() || s.loading {
+    if s.persist.bgsave.is_some() || s.exec.loading {
         return;
     }
     if s.persist.bgsave_scheduled {
@@ -292,8 +292,8 @@ pub fn command(s: &mut Server, key: usize, cmd: commands::ServerCmd, argv: &[Byt
 }
 
 fn dump(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    let db = s.clients[key].db;
-    let Some(obj) = s.ks.read(db, &argv[1]) else {
+    let db = s.net.clients[key].db;
+    let Some(obj) = s.exec.ks.read(db, &argv[1]) else {
         return Reply::Nil;
     };
     match persistence::dump::dump(obj) {
@@ -336,11 +336,11 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         Ok(_) => return err("ERR Invalid TTL value, must be >= 0"),
         Err(e) => return e,
     };
-    let db = s.clients[key].db;
-    if !replace && s.ks.get(db, &argv[1]).is_some() {
+    let db = s.net.clients[key].db;
+    if !replace && s.exec.ks.get(db, &argv[1]).is_some() {
         return err(errors::BUSYKEY);
     }
-    let now = s.ks.now_ms;
+    let now = s.exec.ks.now_ms;
     let expire = match (ttl, absttl) {
         (0, _) => None,
         (t, true) => Some(t),
@@ -355,20 +355,20 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         }
         Err(_) => return err("ERR Bad data format"),
     };
-    if expire.is_some_and(|e| s.ks.already_expired(e)) {
-        if s.ks.remove(db, &argv[1]).is_some() {
-            s.call_dirty += 1;
-            s.call_rewrite = Some(vec![vec![Bytes::from_static(b"DEL"), argv[1].clone()]]);
+    if expire.is_some_and(|e| s.exec.ks.already_expired(e)) {
+        if s.exec.ks.remove(db, &argv[1]).is_some() {
+            s.exec.call_dirty += 1;
+            s.exec.call_rewrite = Some(vec![vec![Bytes::from_static(b"DEL"), argv[1].clone()]]);
         }
         return Reply::Ok;
     }
-    s.ks.put(db, obj);
-    s.call_dirty += 1;
+    s.exec.ks.put(db, obj);
+    s.exec.call_dirty += 1;
     if let (Some(e), false) = (expire, absttl) {
         let mut rewritten = argv.to_vec();
         rewritten[2] = Bytes::from(e.to_string());
         rewritten.push(Bytes::from_static(b"ABSTTL"));
-        s.call_rewrite = Some(vec![rewritten]);
+        s.exec.call_rewrite = Some(vec![rewritten]);
     }
     Reply::Ok
 }
@@ -409,12 +409,12 @@ pub fn try_shutdown(s: &mut Server, req: ShutdownRequest) {
         let _ = std::fs::remove_file(&sock);
     }
     log_warning!("Redwing is now ready to exit, bye bye...");
-    s.exit_code = Some(0);
+    s.life.exit_code = Some(0);
 }
 
 /// SHUTDOWN ABORT: true if a pending shutdown was cancelled.
 pub fn abort_shutdown(s: &mut Server) -> bool {
-    s.shutdown.take().is_some()
+    s.life.shutdown.take().is_some()
 }
 
 /// Starts loading `dir/dbfilename` in the background if it exists.
@@ -428,7 +428,7 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
     };
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     let read = Arc::new(AtomicU64::new(0));
-    s.loading = true;
+    s.exec.loading = true;
     s.persist.loading = Some(LoadState {
         started_ms: now_ms(),
         total_bytes: total,
@@ -436,7 +436,7 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
     });
     let opts = LoadOptions {
         verify_checksum: s.cfg.rdbchecksum,
-        databases: s.ks.db_count(),
+        databases: s.exec.ks.db_count(),
         limits: limits(s),
         drop_expired_at_ms: if s.cfg.replicaof.0.is_none() {
             Some(now_ms())
@@ -444,8 +444,12 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
             None
         },
         key_load_delay_us: s.cfg.key_load_delay_us,
+        // A primary restarting with its history propagates the deletion of the keys that
+        // expired while it was down, so its replicas can continue it (Valkey's
+        // RDBFLAGS_FEED_REPL).
+        report_expired: s.cfg.replicaof.0.is_none(),
     };
-    let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
+    let (tx, waker) = (s.net.bg_tx.clone(), s.net.waker.clone());
     std::thread::Builder::new()
         .name("rdb-load".into())
         .spawn(move || {
@@ -461,7 +465,7 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
 /// The start-up load finished: swap the data in, or stop on a bad file.
 pub fn on_load_done(s: &mut Server, res: Result<Loaded, String>) {
     let started = s.persist.loading.take().map_or(now_ms(), |l| l.started_ms);
-    s.loading = false;
+    s.exec.loading = false;
     match res {
         Ok(loaded) => {
             log_notice!(
@@ -475,13 +479,21 @@ pub fn on_load_done(s: &mut Server, res: Result<Loaded, String>) {
             );
             s.persist.last_load_keys_loaded = loaded.keys_loaded;
             s.persist.last_load_keys_expired = loaded.keys_expired;
-            let old = s.ks.replace_all(loaded.dbs);
+            let old = s.exec.ks.replace_all(loaded.dbs);
             drop(old);
             crate::repl::on_rdb_loaded(s, loaded.repl);
+            let del: &'static [u8] = if s.cfg.lazyfree_lazy_expire {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            for (db, key) in loaded.expired {
+                crate::repl::feed(s, db, &[Bytes::from_static(del), Bytes::from(key)]);
+            }
         }
         Err(e) => {
             log_warning!("Fatal error loading the DB: {e}. Exiting.");
-            s.exit_code = Some(1);
+            s.life.exit_code = Some(1);
         }
     }
 }
@@ -500,10 +512,11 @@ pub fn debug_reload(s: &mut Server, nosave: bool) -> Reply {
     };
     let opts = LoadOptions {
         verify_checksum: true,
-        databases: s.ks.db_count(),
+        databases: s.exec.ks.db_count(),
         limits: limits(s),
         drop_expired_at_ms: None,
         key_load_delay_us: 0,
+        report_expired: false,
     };
     match persistence::load(
         BufReader::with_capacity(1 << 20, file),
@@ -511,10 +524,10 @@ pub fn debug_reload(s: &mut Server, nosave: bool) -> Reply {
         &AtomicU64::new(0),
     ) {
         Ok(loaded) => {
-            for db in 0..s.ks.db_count() {
+            for db in 0..s.exec.ks.db_count() {
                 crate::cmd::multi::touch_watched_existing(s, db);
             }
-            let old = s.ks.replace_all(loaded.dbs);
+            let old = s.exec.ks.replace_all(loaded.dbs);
             keyspace::lazyfree::free_in_background(old, 1);
             log_notice!("DB reloaded by DEBUG RELOAD");
             Reply::Ok
@@ -537,7 +550,7 @@ pub fn info_fields(s: &Server, out: &mut String) {
     let (done, total) = p.bgsave.as_ref().map_or((0, 0), |b| {
         (b.keys_done.load(Ordering::Relaxed), b.keys_total)
     });
-    f("loading", (s.loading as u8).to_string());
+    f("loading", (s.exec.loading as u8).to_string());
     f(
         "async_loading",
         (crate::repl::async_loading(s) as u8).to_string(),
@@ -558,7 +571,8 @@ pub fn info_fields(s: &Server, out: &mut String) {
     f("rdb_changes_since_last_save", p.dirty.to_string());
     f(
         "rdb_bgsave_in_progress",
-        (p.bgsave.is_some() as u8).to_string(),
+        // As Valkey: a snapshot for replicas (its forked child) counts as a save in progress.
+        ((p.bgsave.is_some() || !s.repl.jobs.is_empty()) as u8).to_string(),
     );
     f("rdb_last_save_time", p.last_save_unix.to_string());
     f(

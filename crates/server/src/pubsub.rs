@@ -71,7 +71,7 @@ fn confirm(kind: &'static str, name: Option<&Bytes>, count: usize) -> Reply {
 
 /// SUBSCRIBE / PSUBSCRIBE: one confirmation per argument.
 pub fn subscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> Reply {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     let id = c.id;
     let mut replies: Vec<Reply> = Vec::with_capacity(argv.len() - 1);
     for name in &argv[1..] {
@@ -82,13 +82,13 @@ pub fn subscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> R
         };
         if new {
             let map = if pattern {
-                &mut s.pubsub.patterns
+                &mut s.exec.pubsub.patterns
             } else {
-                &mut s.pubsub.channels
+                &mut s.exec.pubsub.channels
             };
             let subs = map.entry(name.clone()).or_default();
             if pattern && subs.is_empty() {
-                s.pubsub.pattern_order.push(name.clone());
+                s.exec.pubsub.pattern_order.push(name.clone());
             }
             subs.push(id);
         }
@@ -104,7 +104,7 @@ pub fn subscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> R
 
 /// UNSUBSCRIBE / PUNSUBSCRIBE: the named ones, or all when none are named.
 pub fn unsubscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> Reply {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     let id = c.id;
     let kind = if pattern {
         "punsubscribe"
@@ -131,11 +131,11 @@ pub fn unsubscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) ->
         };
         if removed {
             if pattern {
-                if remove_sub(&mut s.pubsub.patterns, &name, id) {
-                    s.pubsub.pattern_order.retain(|x| *x != name);
+                if remove_sub(&mut s.exec.pubsub.patterns, &name, id) {
+                    s.exec.pubsub.pattern_order.retain(|x| *x != name);
                 }
             } else {
-                remove_sub(&mut s.pubsub.channels, &name, id);
+                remove_sub(&mut s.exec.pubsub.channels, &name, id);
             }
         }
         let count = c.channels.len() + c.patterns.len();
@@ -147,7 +147,7 @@ pub fn unsubscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) ->
 /// Delivers a message; returns the number of receivers.
 pub fn publish(s: &mut Server, channel: &Bytes, message: &Bytes) -> usize {
     let mut receivers = 0;
-    if let Some(ids) = s.pubsub.channels.get(channel).cloned() {
+    if let Some(ids) = s.exec.pubsub.channels.get(channel).cloned() {
         let msg = push(vec![
             Reply::bulk(b"message"),
             Reply::Bulk(channel.clone()),
@@ -155,13 +155,13 @@ pub fn publish(s: &mut Server, channel: &Bytes, message: &Bytes) -> usize {
         ]);
         for id in ids {
             if let Some(k) = s.client_key(id) {
-                let c = &mut s.clients[k];
+                let c = &mut s.net.clients[k];
                 msg.encode(c.resp, &mut c.out);
                 receivers += 1;
             }
         }
     }
-    for pat in s.pubsub.pattern_order.clone() {
+    for pat in s.exec.pubsub.pattern_order.clone() {
         if !types::glob::glob_match(&pat, channel, false) {
             continue;
         }
@@ -171,9 +171,16 @@ pub fn publish(s: &mut Server, channel: &Bytes, message: &Bytes) -> usize {
             Reply::Bulk(channel.clone()),
             Reply::Bulk(message.clone()),
         ]);
-        for id in s.pubsub.patterns.get(&pat).cloned().unwrap_or_default() {
+        for id in s
+            .exec
+            .pubsub
+            .patterns
+            .get(&pat)
+            .cloned()
+            .unwrap_or_default()
+        {
             if let Some(k) = s.client_key(id) {
-                let c = &mut s.clients[k];
+                let c = &mut s.net.clients[k];
                 msg.encode(c.resp, &mut c.out);
                 receivers += 1;
             }
@@ -189,6 +196,7 @@ pub fn pubsub_command(s: &mut Server, argv: &[Bytes]) -> Reply {
         "channels" => {
             let pat = argv.get(2);
             let names: Vec<Reply> = s
+                .exec
                 .pubsub
                 .channels
                 .keys()
@@ -202,12 +210,12 @@ pub fn pubsub_command(s: &mut Server, argv: &[Bytes]) -> Reply {
             for ch in &argv[2..] {
                 out.push(Reply::Bulk(ch.clone()));
                 out.push(Reply::Int(
-                    s.pubsub.channels.get(ch).map_or(0, Vec::len) as i64
+                    s.exec.pubsub.channels.get(ch).map_or(0, Vec::len) as i64,
                 ));
             }
             Reply::Array(out)
         }
-        "numpat" => Reply::Int(s.pubsub.patterns.len() as i64),
+        "numpat" => Reply::Int(s.exec.pubsub.patterns.len() as i64),
         "help" => crate::cmd::help_reply(
             "PUBSUB",
             &[

@@ -45,53 +45,82 @@ pub enum Listener {
     Unix(UnixListener),
 }
 
-/// State of the server, owned by the event-loop thread.
+/// State of the server, owned by the event-loop thread, split by concern: a function takes
+/// the parts it needs, so its signature says what it may touch.
 pub struct Server {
     pub cfg: Config,
-    pub ks: Keyspace,
-    pub settings: Settings,
+    /// Sockets, clients and the channel from background threads.
+    pub net: Net,
+    /// The command executor: the keyspace and everything commands change besides it.
+    pub exec: Exec,
+    pub persist: crate::persist::Persist,
+    pub repl: crate::repl::Repl,
+    pub stats: Stats,
+    /// Process lifetime: identity, cron timing, shutdown.
+    pub life: Life,
+}
+
+/// Network and clients.
+pub struct Net {
     pub poll: Poll,
     pub clients: Slab<Client>,
+    /// Client id → slab key.
     pub client_index: HashMap<u64, usize>,
     pub listeners: Vec<Listener>,
     pub next_client_id: u64,
-    pub stats: Stats,
-    pub pubsub: crate::pubsub::PubSub,
-    pub blocking: crate::blocking::Blocking,
-    pub watched: HashMap<(usize, Bytes), Vec<u64>>,
-    pub monitors: Vec<u64>,
+    /// Clients with input to read again without a new readiness event.
     pub pending_read: VecDeque<usize>,
     /// Clients (slab key, id) that read input in this loop iteration, to be processed.
-    ready: Vec<(usize, u64)>,
+    pub ready: Vec<(usize, u64)>,
+    pub waker: Arc<Waker>,
+    pub bg_tx: Sender<BgEvent>,
+    pub bg_rx: Receiver<BgEvent>,
+}
+
+/// The executor's state: what commands read and change.
+pub struct Exec {
+    pub ks: Keyspace,
+    /// Configuration values data commands depend on (derived from `cfg`).
+    pub settings: Settings,
+    /// The cheap per-command clock (see [`crate::clock`]).
+    pub clock: crate::clock::Clock,
+    pub pubsub: crate::pubsub::PubSub,
+    pub blocking: crate::blocking::Blocking,
+    /// (db, key) → ids of the clients watching it.
+    pub watched: HashMap<(usize, Bytes), Vec<u64>>,
+    /// Ids of the clients in MONITOR mode.
+    pub monitors: Vec<u64>,
     /// Scratch space for the key hashes prefetched by [`Server::process_ready`].
     pub prefetch_scratch: Vec<u64>,
     /// Scratch space for the collection members prefetched with them.
     pub member_scratch: Vec<crate::dispatch::MemberHint>,
-    /// The cheap per-command clock (see [`crate::clock`]).
-    pub clock: crate::clock::Clock,
-    pub waker: Arc<Waker>,
-    pub bg_tx: Sender<BgEvent>,
-    pub bg_rx: Receiver<BgEvent>,
-    pub persist: crate::persist::Persist,
-    pub repl: crate::repl::Repl,
+    /// CLIENT PAUSE.
     pub pause: crate::cmd::client_cmd::PauseState,
+    /// True while a dataset is being loaded (replies -LOADING to most commands).
+    pub loading: bool,
+    /// Nesting of `call` (EXEC runs its commands inside the EXEC's call).
+    pub exec_depth: usize,
+    /// What the current execution unit propagates: (db, command).
+    pub prop_unit: Vec<(usize, Vec<Bytes>)>,
+    /// Changes made and rewritten propagation of the server command being run.
+    pub call_dirty: u64,
+    pub call_rewrite: Option<Vec<Vec<Bytes>>>,
+    /// DEBUG SET-ACTIVE-EXPIRE.
+    pub active_expire: bool,
+}
+
+/// Process lifetime.
+pub struct Life {
     pub run_id: String,
     pub start: Instant,
     pub start_unix_ms: i64,
+    pub executable: String,
+    /// A shutdown requested by a signal or SHUTDOWN, carried out at the next cron.
     pub shutdown: Option<crate::persist::ShutdownRequest>,
+    pub exit_code: Option<i32>,
     pub hz: u64,
     pub cron_loops: u64,
     pub last_cron: Instant,
-    /// True while a dataset is being loaded (replies -LOADING to most commands).
-    pub loading: bool,
-    pub exec_depth: usize,
-    pub prop_unit: Vec<(usize, Vec<Bytes>)>,
-    pub call_dirty: u64,
-    pub call_rewrite: Option<Vec<Vec<Bytes>>>,
-    pub executable: String,
-    pub exit_code: Option<i32>,
-    /// DEBUG SET-ACTIVE-EXPIRE.
-    pub active_expire: bool,
     pub mem_peak: u64,
     pub mem_startup: u64,
 }
@@ -117,48 +146,54 @@ impl Server {
         let (bg_tx, bg_rx) = std::sync::mpsc::channel();
         let databases = cfg.databases.max(1) as usize;
         let mut s = Server {
-            ks: Keyspace::new(databases),
-            settings: Settings::default(),
-            poll,
-            clients: Slab::new(),
-            client_index: HashMap::new(),
-            listeners: Vec::new(),
-            next_client_id: 1,
-            stats: Stats::default(),
-            pubsub: Default::default(),
-            blocking: Default::default(),
-            watched: HashMap::new(),
-            monitors: Vec::new(),
-            pending_read: VecDeque::new(),
-            ready: Vec::new(),
-            prefetch_scratch: Vec::new(),
-            member_scratch: Vec::new(),
-            clock: crate::clock::Clock::new(),
-            waker,
-            bg_tx,
-            bg_rx,
+            net: Net {
+                poll,
+                clients: Slab::new(),
+                client_index: HashMap::new(),
+                listeners: Vec::new(),
+                next_client_id: 1,
+                pending_read: VecDeque::new(),
+                ready: Vec::new(),
+                waker,
+                bg_tx,
+                bg_rx,
+            },
+            exec: Exec {
+                ks: Keyspace::new(databases),
+                settings: Settings::default(),
+                clock: crate::clock::Clock::new(),
+                pubsub: Default::default(),
+                blocking: Default::default(),
+                watched: HashMap::new(),
+                monitors: Vec::new(),
+                prefetch_scratch: Vec::new(),
+                member_scratch: Vec::new(),
+                pause: Default::default(),
+                loading: false,
+                exec_depth: 0,
+                prop_unit: Vec::new(),
+                call_dirty: 0,
+                call_rewrite: None,
+                active_expire: true,
+            },
             persist: Default::default(),
             repl: crate::repl::Repl::new(),
-            pause: Default::default(),
-            run_id: crate::util::random_hex40(),
-            start: Instant::now(),
-            start_unix_ms: now_ms(),
-            shutdown: None,
-            hz: 10,
-            cron_loops: 0,
-            last_cron: Instant::now(),
-            loading: false,
-            exec_depth: 0,
-            prop_unit: Vec::new(),
-            call_dirty: 0,
-            call_rewrite: None,
-            executable: std::env::current_exe()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            exit_code: None,
-            active_expire: true,
-            mem_peak: 0,
-            mem_startup: crate::evict::used_memory(),
+            stats: Stats::default(),
+            life: Life {
+                run_id: crate::util::random_hex40(),
+                start: Instant::now(),
+                start_unix_ms: now_ms(),
+                executable: std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                shutdown: None,
+                exit_code: None,
+                hz: 10,
+                cron_loops: 0,
+                last_cron: Instant::now(),
+                mem_peak: 0,
+                mem_startup: crate::evict::used_memory(),
+            },
             cfg,
         };
         s.apply_config();
@@ -170,7 +205,7 @@ impl Server {
     pub fn apply_config(&mut self) {
         let c = &self.cfg;
         let usize_of = |v: i64| v.max(0) as usize;
-        self.settings = commands::Settings {
+        self.exec.settings = commands::Settings {
             hash: types::HashLimits {
                 max_entries: usize_of(c.hash_max_listpack_entries),
                 max_value: usize_of(c.hash_max_listpack_value_bytes),
@@ -198,13 +233,13 @@ impl Server {
             lazyfree_lazy_server_del: c.lazyfree_lazy_server_del,
             notify_classes: c.notify_keyspace_events.0,
         };
-        self.ks.lru.lfu = c.maxmemory_policy.is_lfu();
-        self.ks.lru.lfu_log_factor = c.lfu_log_factor.clamp(0, u32::MAX as i64) as u32;
-        self.ks.lru.lfu_decay_time = c.lfu_decay_time_mins.clamp(0, u32::MAX as i64) as u32;
-        self.hz = c.hz.clamp(1, 500) as u64;
+        self.exec.ks.lru.lfu = c.maxmemory_policy.is_lfu();
+        self.exec.ks.lru.lfu_log_factor = c.lfu_log_factor.clamp(0, u32::MAX as i64) as u32;
+        self.exec.ks.lru.lfu_decay_time = c.lfu_decay_time_mins.clamp(0, u32::MAX as i64) as u32;
+        self.life.hz = c.hz.clamp(1, 500) as u64;
         crate::log::set_level(crate::log::Level::parse(c.loglevel.name()));
-        for (_, cl) in self.clients.iter_mut() {
-            cl.parser.max_bulk_len = self.settings.proto_max_bulk_len;
+        for (_, cl) in self.net.clients.iter_mut() {
+            cl.parser.max_bulk_len = self.exec.settings.proto_max_bulk_len;
         }
     }
 
@@ -247,7 +282,7 @@ impl Server {
             }
             self.add_listener(Listener::Unix(l))?;
         }
-        if self.listeners.is_empty() {
+        if self.net.listeners.is_empty() {
             log_warning!("Configured to not listen anywhere, exiting.");
             return Err(io::Error::other("no listening sockets"));
         }
@@ -255,27 +290,29 @@ impl Server {
     }
 
     fn add_listener(&mut self, mut l: Listener) -> io::Result<()> {
-        let token = Token(LISTENER_BASE + self.listeners.len());
+        let token = Token(LISTENER_BASE + self.net.listeners.len());
         match &mut l {
             Listener::Tcp(t) => self
+                .net
                 .poll
                 .registry()
                 .register(t, token, Interest::READABLE)?,
             Listener::Unix(u) => self
+                .net
                 .poll
                 .registry()
                 .register(u, token, Interest::READABLE)?,
         }
-        self.listeners.push(l);
+        self.net.listeners.push(l);
         Ok(())
     }
 
     /// Closes listeners (port change, shutdown).
     pub fn close_listeners(&mut self) {
-        for mut l in self.listeners.drain(..) {
+        for mut l in self.net.listeners.drain(..) {
             let _ = match &mut l {
-                Listener::Tcp(t) => self.poll.registry().deregister(t),
-                Listener::Unix(u) => self.poll.registry().deregister(u),
+                Listener::Tcp(t) => self.net.poll.registry().deregister(t),
+                Listener::Unix(u) => self.net.poll.registry().deregister(u),
             };
         }
     }
@@ -285,12 +322,12 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         loop {
             let timeout = self.poll_timeout();
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+            if let Err(e) = self.net.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     log_warning!("Event loop error: {e}");
                 }
             }
-            self.ks.now_ms = self.clock.now_ms();
+            self.exec.ks.now_ms = self.exec.clock.now_ms();
             for ev in events.iter() {
                 self.handle_event(
                     ev.token(),
@@ -299,32 +336,32 @@ impl Server {
                     ev.is_read_closed() || ev.is_error(),
                 );
             }
-            let pending: Vec<usize> = self.pending_read.drain(..).collect();
+            let pending: Vec<usize> = self.net.pending_read.drain(..).collect();
             for key in pending {
-                if self.clients.contains(key) {
+                if self.net.clients.contains(key) {
                     self.read_client(key, true);
                 }
             }
             self.process_ready();
             self.drain_background();
             self.handle_signals();
-            if self.last_cron.elapsed() >= Duration::from_millis(1000 / self.hz) {
+            if self.life.last_cron.elapsed() >= Duration::from_millis(1000 / self.life.hz) {
                 self.cron();
             }
             self.before_sleep();
-            if let Some(code) = self.exit_code {
+            if let Some(code) = self.life.exit_code {
                 return code;
             }
         }
     }
 
     fn poll_timeout(&self) -> Duration {
-        if !self.pending_read.is_empty() {
+        if !self.net.pending_read.is_empty() {
             return Duration::ZERO;
         }
-        let period = Duration::from_millis(1000 / self.hz);
-        let mut t = period.saturating_sub(self.last_cron.elapsed());
-        if let Some(deadline) = self.blocking.next_deadline_ms() {
+        let period = Duration::from_millis(1000 / self.life.hz);
+        let mut t = period.saturating_sub(self.life.last_cron.elapsed());
+        if let Some(deadline) = self.exec.blocking.next_deadline_ms() {
             let until = (deadline - now_ms()).max(0) as u64;
             t = t.min(Duration::from_millis(until));
         }
@@ -339,10 +376,10 @@ impl Server {
             t if (LISTENER_BASE..CLIENT_BASE).contains(&t) => self.accept(t - LISTENER_BASE),
             t => {
                 let key = t - CLIENT_BASE;
-                if !self.clients.contains(key) {
+                if !self.net.clients.contains(key) {
                     return;
                 }
-                if self.clients[key].connecting {
+                if self.net.clients[key].connecting {
                     if writable || readable {
                         crate::repl::replica::on_connect_event(self, key);
                     }
@@ -351,7 +388,7 @@ impl Server {
                 if writable {
                     self.write_client(key);
                 }
-                if readable && self.clients.contains(key) {
+                if readable && self.net.clients.contains(key) {
                     self.read_client(key, closing);
                 }
             }
@@ -360,7 +397,7 @@ impl Server {
 
     fn accept(&mut self, idx: usize) {
         loop {
-            let accepted = match self.listeners.get(idx) {
+            let accepted = match self.net.listeners.get(idx) {
                 Some(Listener::Tcp(l)) => l.accept().map(|(s, a)| {
                     let _ = s.set_nodelay(true);
                     let laddr = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
@@ -386,7 +423,7 @@ impl Server {
 
     fn register_client(&mut self, mut conn: Conn, addr: String, laddr: String, local: bool) {
         let maxclients = self.cfg.maxclients as usize;
-        if self.clients.len() >= maxclients {
+        if self.net.clients.len() >= maxclients {
             use std::io::Write;
             let _ = conn.write(b"-ERR max number of clients reached\r\n");
             self.stats.rejected_conn += 1;
@@ -401,10 +438,10 @@ impl Server {
         if let Conn::Tcp(s) = &conn {
             crate::util::set_keepalive(s, self.cfg.tcp_keepalive_secs as u32);
         }
-        let entry = self.clients.vacant_entry();
+        let entry = self.net.clients.vacant_entry();
         let key = entry.key();
         let token = Token(CLIENT_BASE + key);
-        if let Err(e) = self.poll.registry().register(
+        if let Err(e) = self.net.poll.registry().register(
             conn.source(),
             token,
             Interest::READABLE | Interest::WRITABLE,
@@ -412,8 +449,8 @@ impl Server {
             log_warning!("Error registering fd event for the new client: {e}");
             return;
         }
-        let id = self.next_client_id;
-        self.next_client_id += 1;
+        let id = self.net.next_client_id;
+        self.net.next_client_id += 1;
         let mut c = Client::new(
             id,
             token,
@@ -421,14 +458,14 @@ impl Server {
             addr,
             laddr,
             now_ms(),
-            self.settings.proto_max_bulk_len,
+            self.exec.settings.proto_max_bulk_len,
         );
         c.authenticated = self.cfg.requirepass.is_empty();
         c.parser.auth_required = !c.authenticated;
         entry.insert(c);
-        self.client_index.insert(id, key);
+        self.net.client_index.insert(id, key);
         self.stats.total_connections += 1;
-        log_verbose!("Accepted {}", self.clients[key].addr);
+        log_verbose!("Accepted {}", self.net.clients[key].addr);
     }
 
     /// Redis's protected mode: no password, default bind, and a non-loopback peer.
@@ -449,28 +486,29 @@ impl Server {
         addr: String,
         slot: crate::client::LinkSlot,
     ) -> io::Result<usize> {
-        let entry = self.clients.vacant_entry();
+        let entry = self.net.clients.vacant_entry();
         let key = entry.key();
         let token = Token(CLIENT_BASE + key);
-        self.poll.registry().register(
+        self.net.poll.registry().register(
             conn.source(),
             token,
             Interest::READABLE | Interest::WRITABLE,
         )?;
-        let id = self.next_client_id;
-        self.next_client_id += 1;
+        let id = self.net.next_client_id;
+        self.net.next_client_id += 1;
         let mut c = Client::new(id, token, conn, addr, String::new(), now_ms(), usize::MAX);
         c.authenticated = true;
         c.link_slot = Some(slot);
         c.connecting = true;
         entry.insert(c);
-        self.client_index.insert(id, key);
+        self.net.client_index.insert(id, key);
         Ok(key)
     }
 
     /// Reads what the socket has (up to a budget), then processes complete commands.
     pub fn read_client(&mut self, key: usize, until_closed: bool) {
-        if self.clients[key].connecting || crate::repl::replica::should_pause_reading(self, key) {
+        if self.net.clients[key].connecting || crate::repl::replica::should_pause_reading(self, key)
+        {
             return;
         }
         let limit = self.cfg.client_query_buffer_limit_bytes.max(0) as usize;
@@ -478,7 +516,7 @@ impl Server {
         let mut closed = false;
         let mut got = 0usize;
         {
-            let c = &mut self.clients[key];
+            let c = &mut self.net.clients[key];
             loop {
                 let want = match c.parser.in_progress() {
                     true => READ_CHUNK.max(c.query.capacity() - c.query.len()),
@@ -506,7 +544,7 @@ impl Server {
                         got += n;
                         budget = budget.saturating_sub(n);
                         if budget == 0 {
-                            self.pending_read.push_back(key);
+                            self.net.pending_read.push_back(key);
                             break;
                         }
                         // A short read emptied the socket's queue: data (or a close) arriving
@@ -542,24 +580,24 @@ impl Server {
         // Data followed by the peer's close in one read: what it sent is still processed
         // (a client that writes a command and closes, a primary that sends the end of a
         // payload and closes), then the client is freed.
-        self.clients[key].peer_closed = closed;
-        let id = self.clients[key].id;
-        self.ready.push((key, id));
+        self.net.clients[key].peer_closed = closed;
+        let id = self.net.clients[key].id;
+        self.net.ready.push((key, id));
     }
 
     /// Runs what the clients read in this loop iteration sent. All their pipelines are parsed
     /// first and the keys they name prefetched together, so that with many clients sending
     /// one command each, the cache misses of their lookups overlap too.
     fn process_ready(&mut self) {
-        if self.ready.is_empty() {
+        if self.net.ready.is_empty() {
             return;
         }
-        let ready = std::mem::take(&mut self.ready);
-        let mut hashes = std::mem::take(&mut self.prefetch_scratch);
-        let mut members = std::mem::take(&mut self.member_scratch);
+        let ready = std::mem::take(&mut self.net.ready);
+        let mut hashes = std::mem::take(&mut self.exec.prefetch_scratch);
+        let mut members = std::mem::take(&mut self.exec.member_scratch);
         let mut db = None;
         for &(key, id) in &ready {
-            if self.clients.get(key).is_some_and(|c| c.id == id) {
+            if self.net.clients.get(key).is_some_and(|c| c.id == id) {
                 if let Some(d) = crate::dispatch::parse_ahead(self, key, &mut hashes, &mut members)
                 {
                     // Prefetching assumes one database; a mix is rare and only loses the hint.
@@ -572,10 +610,10 @@ impl Server {
         }
         hashes.clear();
         members.clear();
-        self.prefetch_scratch = hashes;
-        self.member_scratch = members;
+        self.exec.prefetch_scratch = hashes;
+        self.exec.member_scratch = members;
         for &(key, id) in &ready {
-            let Some(c) = self.clients.get(key) else {
+            let Some(c) = self.net.clients.get(key) else {
                 continue;
             };
             if c.id != id {
@@ -587,6 +625,7 @@ impl Server {
                 crate::dispatch::process_input(self, key);
             }
             if self
+                .net
                 .clients
                 .get(key)
                 .is_some_and(|c| c.id == id && c.peer_closed)
@@ -596,21 +635,21 @@ impl Server {
         }
         let mut ready = ready;
         ready.clear();
-        if self.ready.is_empty() {
-            self.ready = ready;
+        if self.net.ready.is_empty() {
+            self.net.ready = ready;
         }
     }
 
     /// Writes pending output; closes the client on error or after a final reply.
     pub fn write_client(&mut self, key: usize) {
-        if self.clients[key].in_transfer || self.clients[key].connecting {
+        if self.net.clients[key].in_transfer || self.net.clients[key].connecting {
             return;
         }
-        let result = self.clients[key].write_pending();
+        let result = self.net.clients[key].write_pending();
         match result {
             Ok(n) => {
                 self.stats.net_output_bytes += n as u64;
-                let c = &self.clients[key];
+                let c = &self.net.clients[key];
                 if c.close_after_reply && !c.has_output() {
                     self.free_client(key);
                 }
@@ -624,20 +663,27 @@ impl Server {
 
     /// Removes a client and everything that refers to it.
     pub fn free_client(&mut self, key: usize) {
-        if !self.clients.contains(key) {
+        if !self.net.clients.contains(key) {
             return;
         }
-        let mut c = self.clients.remove(key);
-        self.client_index.remove(&c.id);
-        let _ = self.poll.registry().deregister(c.conn.source());
+        let mut c = self.net.clients.remove(key);
+        self.net.client_index.remove(&c.id);
+        let _ = self.net.poll.registry().deregister(c.conn.source());
         c.conn.shutdown();
-        crate::cmd::multi::drop_watches(&mut self.watched, c.id, std::mem::take(&mut c.watched));
-        self.pubsub.unsubscribe_all(c.id, &c.channels, &c.patterns);
-        self.blocking.remove_client(c.id);
+        crate::cmd::multi::drop_watches(
+            &mut self.exec.watched,
+            c.id,
+            std::mem::take(&mut c.watched),
+        );
+        self.exec
+            .pubsub
+            .unsubscribe_all(c.id, &c.channels, &c.patterns);
+        self.exec.blocking.remove_client(c.id);
         if c.blocked.is_some() {
-            self.blocking.blocked_clients = self.blocking.blocked_clients.saturating_sub(1);
+            self.exec.blocking.blocked_clients =
+                self.exec.blocking.blocked_clients.saturating_sub(1);
         }
-        self.monitors.retain(|&id| id != c.id);
+        self.exec.monitors.retain(|&id| id != c.id);
         crate::repl::on_client_freed(self, &c);
         log_verbose!("Client closed connection {}", c.addr);
     }
@@ -646,16 +692,17 @@ impl Server {
     fn before_sleep(&mut self) {
         crate::repl::before_sleep(self);
         let keys: Vec<usize> = self
+            .net
             .clients
             .iter()
             .filter(|(_, c)| c.has_output() || c.close_asap)
             .map(|(k, _)| k)
             .collect();
         for key in keys {
-            if !self.clients.contains(key) {
+            if !self.net.clients.contains(key) {
                 continue;
             }
-            if self.clients[key].close_asap {
+            if self.net.clients[key].close_asap {
                 self.free_client(key);
                 continue;
             }
@@ -685,7 +732,7 @@ impl Server {
     }
 
     fn drain_background(&mut self) {
-        while let Ok(ev) = self.bg_rx.try_recv() {
+        while let Ok(ev) = self.net.bg_rx.try_recv() {
             match ev {
                 BgEvent::SaveDone(outcome) => crate::persist::on_save_done(self, outcome),
                 BgEvent::LoadDone(res) => crate::persist::on_load_done(self, *res),
@@ -696,45 +743,56 @@ impl Server {
 
     /// Periodic work (`serverCron`), `hz` times per second.
     fn cron(&mut self) {
-        self.clock.anchor();
-        self.last_cron = Instant::now();
-        self.cron_loops += 1;
+        self.exec.clock.anchor();
+        self.life.last_cron = Instant::now();
+        self.life.cron_loops += 1;
         let now = now_ms();
-        self.ks.now_ms = now;
-        self.ks.lru.update_clock(now);
+        self.exec.ks.now_ms = now;
+        self.exec.ks.lru.update_clock(now);
         self.stats
             .sample(now, self.stats.net_input_bytes, self.stats.net_output_bytes);
         crate::cmd::client_cmd::cron_clients(self, now);
         crate::blocking::expire_timeouts(self, now);
-        if !self.loading && self.active_expire && !crate::cmd::client_cmd::writes_paused(self) {
+        if !self.exec.loading
+            && self.exec.active_expire
+            && !crate::cmd::client_cmd::writes_paused(self)
+        {
             let effort = self.cfg.active_expire_effort.clamp(1, 10) as usize;
-            let budget = Duration::from_micros(25_000 * effort as u64 / self.hz.max(1));
-            self.ks
+            let budget = Duration::from_micros(25_000 * effort as u64 / self.life.hz.max(1));
+            self.exec
+                .ks
                 .active_expire(20 + 5 * effort, Instant::now() + budget);
             crate::dispatch::propagate_expired(self);
+            // A writable replica expires the keys its own clients gave a TTL (the primary
+            // never will); once a second, as Redis's replicationCron.
+            if self.life.cron_loops.is_multiple_of(self.life.hz.max(1)) {
+                // Not propagated: `repl::feed` never writes a replica's own changes.
+                self.exec.ks.expire_replica_local_keys();
+                crate::dispatch::propagate_expired(self);
+            }
         }
         crate::evict::cron(self);
         crate::persist::cron(self, now);
         crate::repl::cron(self, now);
         crate::cmd::client_cmd::pause_cron(self, now);
-        if let Some(req) = self.shutdown.take() {
+        if let Some(req) = self.life.shutdown.take() {
             crate::persist::try_shutdown(self, req);
         }
     }
 
     /// Finds a client by id.
     pub fn client_key(&self, id: u64) -> Option<usize> {
-        self.client_index.get(&id).copied()
+        self.net.client_index.get(&id).copied()
     }
 
     /// Uptime in seconds.
     pub fn uptime(&self) -> u64 {
-        self.start.elapsed().as_secs()
+        self.life.start.elapsed().as_secs()
     }
 
     fn on_input(&mut self, key: usize, got: usize) {
         let now = now_ms();
-        let c = &mut self.clients[key];
+        let c = &mut self.net.clients[key];
         c.last_interaction_ms = now;
         if c.link_slot.is_some() {
             crate::repl::on_primary_input(self, key, got);
@@ -743,15 +801,15 @@ impl Server {
 
     /// Records the peak of used memory.
     pub fn stats_peak(&mut self, used: u64) {
-        self.mem_peak = self.mem_peak.max(used);
+        self.life.mem_peak = self.life.mem_peak.max(used);
     }
 
     pub fn persist_peak(&self) -> u64 {
-        self.mem_peak
+        self.life.mem_peak
     }
 
     pub fn startup_memory(&self) -> u64 {
-        self.mem_startup
+        self.life.mem_startup
     }
 
     /// Logs a notice line (helper for modules that hold `&mut Server`).

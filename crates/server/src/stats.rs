@@ -150,7 +150,7 @@ pub fn slowlog_maybe_add(s: &mut Server, key: usize, argv: &[Bytes], micros: u64
         return;
     }
     let max_len = s.cfg.slowlog_max_len.max(0) as usize;
-    let (addr, name) = match s.clients.get(key) {
+    let (addr, name) = match s.net.clients.get(key) {
         Some(c) => (c.addr.clone(), c.name.clone().unwrap_or_default()),
         None => (String::new(), Bytes::new()),
     };

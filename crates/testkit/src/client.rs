@@ -48,6 +48,17 @@ impl Conn {
         self.try_read_frame()
     }
 
+    /// Sends the commands in one write, then reads their replies in order. Keep batches to a
+    /// few hundred commands: the replies wait in the socket buffers until the last is sent.
+    pub fn pipeline<A: AsRef<[u8]>>(&mut self, cmds: &[Vec<A>]) -> Vec<Frame> {
+        let mut out = Vec::new();
+        for c in cmds {
+            resp::reply::encode_command(&mut out, c);
+        }
+        self.write_raw(&out);
+        cmds.iter().map(|_| self.read_frame()).collect()
+    }
+
     /// Sends a command without reading the reply.
     pub fn send(&mut self, args: &[&[u8]]) {
         let mut out = Vec::new();

@@ -1,5 +1,6 @@
-//! Server processes for tests: Redwing or the reference redis-server, each in its own
-//! temporary directory, on an ephemeral 127.0.0.1 port, killed by pid when dropped.
+//! Server processes for tests: Redwing, the reference redis-server 7.0 or the reference
+//! valkey-server 8.0.1, each in its own temporary directory, on an ephemeral 127.0.0.1 port,
+//! killed by pid when dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -46,6 +47,34 @@ pub fn redis_server_bin() -> PathBuf {
     panic!("redis-server not found on PATH: run scripts/setup-test-deps.sh (installs Debian's redis-server and redis-tools)");
 }
 
+/// Where `scripts/build-valkey.sh` leaves the reference valkey-server, under the workspace.
+const VALKEY_BUILT: &str = ".cache/valkey-8.0.1/src/valkey-server";
+
+/// The reference valkey-server 8.0.1: `$VALKEY_SERVER`, else the one `scripts/build-valkey.sh`
+/// builds into `.cache/` of the workspace. Missing → the test fails loudly with the fix (never
+/// skips).
+pub fn valkey_server_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("VALKEY_SERVER") {
+        let p = PathBuf::from(p);
+        let p = std::fs::canonicalize(&p).unwrap_or(p);
+        if !p.exists() {
+            panic!(
+                "VALKEY_SERVER={} does not exist: run scripts/build-valkey.sh (builds Valkey 8.0.1 into .cache/valkey-8.0.1) and point VALKEY_SERVER at its src/valkey-server, or unset it",
+                p.display()
+            );
+        }
+        return p;
+    }
+    let p = workspace_root().join(VALKEY_BUILT);
+    if !p.exists() {
+        panic!(
+            "valkey-server not found at {}: run scripts/build-valkey.sh (builds Valkey 8.0.1 there), or set VALKEY_SERVER to a valkey-server 8.0.1 binary",
+            p.display()
+        );
+    }
+    p
+}
+
 /// A free TCP port on 127.0.0.1 (bind to port 0, read it, release it).
 pub fn free_port() -> u16 {
     match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
@@ -85,6 +114,11 @@ impl ServerProc {
     /// Starts the reference redis-server.
     pub fn redis(extra: &[&str]) -> ServerProc {
         Self::start(redis_server_bin(), "redis", extra)
+    }
+
+    /// Starts the reference valkey-server.
+    pub fn valkey(extra: &[&str]) -> ServerProc {
+        Self::start(valkey_server_bin(), "valkey", extra)
     }
 
     fn start(bin: PathBuf, tag: &str, extra: &[&str]) -> ServerProc {

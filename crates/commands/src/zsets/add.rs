@@ -198,8 +198,13 @@ fn zadd_generic(ctx: &mut Ctx, a: &[Bytes], incr: bool) -> Reply {
         apply(&mut z, &plan.writes, hint, limits);
         ctx.ks
             .put(ctx.db, Obj::new(key, NewValue::Boxed(Boxed::ZSet(z)), None));
+        ctx.notify(crate::notify::NEW, "new", key);
     }
     ctx.dirty += (plan.added + plan.updated) as u64;
+    if plan.added + plan.updated > 0 {
+        let event = if req.flags.incr { "zincr" } else { "zadd" };
+        ctx.notify(crate::notify::ZSET, event, key);
+    }
     if req.flags.incr {
         plan.last.map_or(Reply::Nil, Reply::Double)
     } else if req.flags.ch {

@@ -106,17 +106,21 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     let now = now_ms();
     match (sub.as_str(), argv.len()) {
         ("help", 2) => help_reply("CLIENT", HELP),
-        ("id", 2) => Reply::Int(s.clients[key].id as i64),
-        ("info", 2) => {
-            Reply::Verbatim("txt", Bytes::from(client_info(&s.clients[key], now) + "\n"))
-        }
+        ("id", 2) => Reply::Int(s.net.clients[key].id as i64),
+        ("info", 2) => Reply::Verbatim(
+            "txt",
+            Bytes::from(client_info(&s.net.clients[key], now) + "\n"),
+        ),
         ("list", _) => list(s, argv, now),
-        ("getname", 2) => s.clients[key].name.clone().map_or(Reply::Nil, Reply::Bulk),
+        ("getname", 2) => s.net.clients[key]
+            .name
+            .clone()
+            .map_or(Reply::Nil, Reply::Bulk),
         ("setname", 3) => {
             if let Err(e) = validate_name(&argv[2]) {
                 return e;
             }
-            s.clients[key].name = if argv[2].is_empty() {
+            s.net.clients[key].name = if argv[2].is_empty() {
                 None
             } else {
                 Some(argv[2].clone())
@@ -126,7 +130,7 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         ("setinfo", 4) => setinfo(s, key, argv),
         ("kill", _) => kill(s, key, argv, now),
         ("reply", 3) => {
-            let c = &mut s.clients[key];
+            let c = &mut s.net.clients[key];
             match arg_lower(argv, 2).as_str() {
                 "on" => {
                     c.reply_mode = ReplyMode::On;
@@ -151,7 +155,7 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 "off" => false,
                 _ => return err(errors::SYNTAX),
             };
-            let c = &mut s.clients[key];
+            let c = &mut s.net.clients[key];
             if sub == "no-evict" {
                 c.no_evict = on;
             } else {
@@ -161,7 +165,7 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         }
         ("pause", 3) | ("pause", 4) => pause(s, argv, now),
         ("unpause", 2) => {
-            s.pause.until_ms = 0;
+            s.exec.pause.until_ms = 0;
             release_paused(s);
             Reply::Ok
         }
@@ -203,7 +207,7 @@ fn list(s: &Server, argv: &[Bytes], now: i64) -> Reply {
     } else {
         None
     };
-    let mut clients: Vec<&Client> = s.clients.iter().map(|(_, c)| c).collect();
+    let mut clients: Vec<&Client> = s.net.clients.iter().map(|(_, c)| c).collect();
     clients.sort_by_key(|c| c.id);
     for c in clients {
         if filter_type.as_deref().is_some_and(|t| !type_matches(c, t)) {
@@ -230,7 +234,7 @@ fn setinfo(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     } else {
         Some(argv[3].clone())
     };
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     match attr.as_str() {
         "lib-name" => c.lib_name = v,
         "lib-ver" => c.lib_ver = v,
@@ -249,6 +253,7 @@ fn kill(s: &mut Server, key: usize, argv: &[Bytes], now: i64) -> Reply {
     if argv.len() == 3 {
         let addr = String::from_utf8_lossy(&argv[2]).into_owned();
         let target = s
+            .net
             .clients
             .iter()
             .find(|(_, c)| c.addr == addr)
@@ -297,6 +302,7 @@ fn kill(s: &mut Server, key: usize, argv: &[Bytes], now: i64) -> Reply {
         }
     }
     let targets: Vec<usize> = s
+        .net
         .clients
         .iter()
         .filter(|(k, c)| {
@@ -320,7 +326,7 @@ fn kill(s: &mut Server, key: usize, argv: &[Bytes], now: i64) -> Reply {
 /// Closes a client: the caller itself after its reply, others right away (safely, later in
 /// the loop, never while iterating clients).
 fn close_client(s: &mut Server, key: usize, is_self: bool) {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     if is_self {
         c.close_after_reply = true;
     } else {
@@ -346,9 +352,10 @@ fn pause(s: &mut Server, argv: &[Bytes], now: i64) -> Reply {
     };
     let until = now + ms;
     // A longer or stricter pause wins over a shorter one, as in Redis.
-    if until > s.pause.until_ms || (!writes_only && s.pause.writes_only) {
-        s.pause.until_ms = s.pause.until_ms.max(until);
-        s.pause.writes_only = writes_only && (s.pause.writes_only || s.pause.until_ms == until);
+    if until > s.exec.pause.until_ms || (!writes_only && s.exec.pause.writes_only) {
+        s.exec.pause.until_ms = s.exec.pause.until_ms.max(until);
+        s.exec.pause.writes_only =
+            writes_only && (s.exec.pause.writes_only || s.exec.pause.until_ms == until);
     }
     Reply::Ok
 }
@@ -370,7 +377,7 @@ fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
     let Some(k) = s.client_key(id) else {
         return Reply::Int(0);
     };
-    if s.clients[k]
+    if s.net.clients[k]
         .blocked
         .as_ref()
         .is_some_and(|b| b.kind == BlockKind::Paused)
@@ -385,15 +392,15 @@ pub fn is_paused_for(s: &Server, spec: &CommandSpec) -> bool {
     if s.repl.frozen && (spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE)) {
         return true;
     }
-    if s.pause.until_ms == 0 || now_ms() >= s.pause.until_ms {
+    if s.exec.pause.until_ms == 0 || now_ms() >= s.exec.pause.until_ms {
         return false;
     }
-    !s.pause.writes_only || spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE)
+    !s.exec.pause.writes_only || spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE)
 }
 
 /// Parks a command until the pause ends.
 pub fn hold_paused(s: &mut Server, key: usize, argv: Vec<Bytes>) {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     c.blocked = Some(crate::client::Blocked {
         argv,
         keys: Vec::new(),
@@ -405,10 +412,11 @@ pub fn hold_paused(s: &mut Server, key: usize, argv: Vec<Bytes>) {
 
 /// Runs the commands held by a pause that ended.
 pub fn release_paused(s: &mut Server) {
-    if s.repl.frozen || (s.pause.until_ms != 0 && now_ms() < s.pause.until_ms) {
+    if s.repl.frozen || (s.exec.pause.until_ms != 0 && now_ms() < s.exec.pause.until_ms) {
         return;
     }
     let held: Vec<usize> = s
+        .net
         .clients
         .iter()
         .filter(|(_, c)| {
@@ -419,7 +427,7 @@ pub fn release_paused(s: &mut Server) {
         .map(|(k, _)| k)
         .collect();
     for key in held {
-        let Some(b) = s.clients[key].blocked.take() else {
+        let Some(b) = s.net.clients[key].blocked.take() else {
             continue;
         };
         crate::dispatch::process_command(s, key, b.argv);
@@ -428,15 +436,15 @@ pub fn release_paused(s: &mut Server) {
 }
 
 pub fn pause_cron(s: &mut Server, now: i64) {
-    if s.pause.until_ms != 0 && now >= s.pause.until_ms {
-        s.pause.until_ms = 0;
+    if s.exec.pause.until_ms != 0 && now >= s.exec.pause.until_ms {
+        s.exec.pause.until_ms = 0;
         release_paused(s);
     }
 }
 
 /// True while writes are paused (active expiry and eviction also stop, as in Redis).
 pub fn writes_paused(s: &Server) -> bool {
-    s.pause.until_ms != 0 && now_ms() < s.pause.until_ms
+    s.exec.pause.until_ms != 0 && now_ms() < s.exec.pause.until_ms
 }
 
 /// Idle timeouts and output-buffer limits.
@@ -444,7 +452,7 @@ pub fn cron_clients(s: &mut Server, now: i64) {
     let timeout_ms = s.cfg.timeout_secs * 1000;
     let limits = s.cfg.client_output_buffer_limit;
     let mut close = Vec::new();
-    for (k, c) in s.clients.iter_mut() {
+    for (k, c) in s.net.clients.iter_mut() {
         if timeout_ms > 0
             && c.replica.is_none()
             && !c.is_primary_link
@@ -462,7 +470,7 @@ pub fn cron_clients(s: &mut Server, now: i64) {
     }
     for k in close {
         s.stats.client_output_buffer_limit_disconnections += 1;
-        s.clients[k].close_asap = true;
+        s.net.clients[k].close_asap = true;
     }
 }
 

@@ -35,7 +35,7 @@ pub fn config(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         }
         "resetstat" if argv.len() == 2 => {
             s.stats.reset();
-            s.ks.stats = Default::default();
+            s.exec.ks.stats = Default::default();
             s.repl.reset_stats();
             Reply::Ok
         }
@@ -64,10 +64,10 @@ pub fn config(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 fn set(s: &mut Server, key: usize, pairs: &[(String, String)]) -> Reply {
     let protected_allowed = match s.cfg.enable_protected_configs {
         ProtectedAction::Yes => true,
-        ProtectedAction::Local => s.clients[key].is_local(),
+        ProtectedAction::Local => s.net.clients[key].is_local(),
         ProtectedAction::No => false,
     };
-    let prepared = match s.cfg.prepare_set(pairs, s.loading, protected_allowed) {
+    let prepared = match s.cfg.prepare_set(pairs, s.exec.loading, protected_allowed) {
         Ok(p) => p,
         Err(e) => return Reply::error(e),
     };

@@ -24,7 +24,7 @@ pub fn auth(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         return err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
     }
     if check_password(s, user, pass) {
-        let c = &mut s.clients[key];
+        let c = &mut s.net.clients[key];
         c.authenticated = true;
         c.parser.auth_required = false;
         Reply::Ok
@@ -52,7 +52,7 @@ pub fn hello(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             if !check_password(s, &argv[j + 1], &argv[j + 2]) {
                 return err(errors::WRONGPASS);
             }
-            let c = &mut s.clients[key];
+            let c = &mut s.net.clients[key];
             c.authenticated = true;
             c.parser.auth_required = false;
             j += 3;
@@ -69,7 +69,7 @@ pub fn hello(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             ));
         }
     }
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     if !c.authenticated {
         return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
@@ -108,7 +108,7 @@ pub fn ping(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if argv.len() > 2 {
         return errors::wrong_arity("ping");
     }
-    let c = &s.clients[key];
+    let c = &s.net.clients[key];
     if c.in_pubsub() && c.resp == RespVersion::Resp2 {
         let msg = argv.get(1).cloned().unwrap_or_default();
         return Reply::Array(vec![Reply::bulk(b"pong"), Reply::Bulk(msg)]);
@@ -123,8 +123,10 @@ pub fn ping(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 pub fn reset(s: &mut Server, key: usize) -> Reply {
     super::multi::unwatch_all(s, key);
     let needs_auth = !s.cfg.requirepass.is_empty();
-    let c = &mut s.clients[key];
-    s.pubsub.unsubscribe_all(c.id, &c.channels, &c.patterns);
+    let c = &mut s.net.clients[key];
+    s.exec
+        .pubsub
+        .unsubscribe_all(c.id, &c.channels, &c.patterns);
     c.channels.clear();
     c.patterns.clear();
     c.multi = None;
@@ -137,7 +139,7 @@ pub fn reset(s: &mut Server, key: usize) -> Reply {
     c.no_touch = false;
     if c.monitor {
         c.monitor = false;
-        s.monitors.retain(|&id| id != c.id);
+        s.exec.monitors.retain(|&id| id != c.id);
     }
     if needs_auth {
         c.authenticated = false;
@@ -151,9 +153,9 @@ pub fn select(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         Ok(v) => v,
         Err(e) => return e,
     };
-    if id < 0 || id as usize >= s.ks.db_count() {
+    if id < 0 || id as usize >= s.exec.ks.db_count() {
         return err(errors::DB_RANGE);
     }
-    s.clients[key].db = id as usize;
+    s.net.clients[key].db = id as usize;
     Reply::Ok
 }

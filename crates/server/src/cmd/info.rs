@@ -96,15 +96,15 @@ fn server_section(s: &mut Server, out: &mut String) {
     field!(out, "gcc_version:0.0.0");
     field!(out, "process_id:{}", std::process::id());
     field!(out, "process_supervised:no");
-    field!(out, "run_id:{}", s.run_id);
+    field!(out, "run_id:{}", s.life.run_id);
     field!(out, "tcp_port:{}", s.cfg.port);
     field!(out, "server_time_usec:{}", now_us());
     field!(out, "uptime_in_seconds:{uptime}");
     field!(out, "uptime_in_days:{}", uptime / 86400);
-    field!(out, "hz:{}", s.hz);
+    field!(out, "hz:{}", s.life.hz);
     field!(out, "configured_hz:{}", s.cfg.hz);
-    field!(out, "lru_clock:{}", s.ks.lru.clock);
-    field!(out, "executable:{}", s.executable);
+    field!(out, "lru_clock:{}", s.exec.ks.lru.clock);
+    field!(out, "executable:{}", s.life.executable);
     field!(
         out,
         "config_file:{}",
@@ -137,17 +137,20 @@ fn uname() -> String {
 
 fn clients_section(s: &mut Server, out: &mut String) {
     let normal = s
+        .net
         .clients
         .iter()
         .filter(|(_, c)| c.replica.is_none() && !c.is_primary_link)
         .count();
     let max_in = s
+        .net
         .clients
         .iter()
         .map(|(_, c)| c.query.capacity())
         .max()
         .unwrap_or(0);
     let max_out = s
+        .net
         .clients
         .iter()
         .map(|(_, c)| c.pending_output())
@@ -159,17 +162,18 @@ fn clients_section(s: &mut Server, out: &mut String) {
     field!(out, "maxclients:{}", s.cfg.maxclients);
     field!(out, "client_recent_max_input_buffer:{max_in}");
     field!(out, "client_recent_max_output_buffer:{max_out}");
-    field!(out, "blocked_clients:{}", s.blocking.blocked_clients);
+    field!(out, "blocked_clients:{}", s.exec.blocking.blocked_clients);
     field!(out, "tracking_clients:0");
     field!(
         out,
         "pubsub_clients:{}",
-        s.clients.iter().filter(|(_, c)| c.in_pubsub()).count()
+        s.net.clients.iter().filter(|(_, c)| c.in_pubsub()).count()
     );
     field!(
         out,
         "watching_clients:{}",
-        s.clients
+        s.net
+            .clients
             .iter()
             .filter(|(_, c)| !c.watched.is_empty())
             .count()
@@ -177,14 +181,18 @@ fn clients_section(s: &mut Server, out: &mut String) {
     field!(
         out,
         "clients_in_timeout_table:{}",
-        s.blocking.next_deadline_ms().map_or(0, |_| 1)
+        s.exec.blocking.next_deadline_ms().map_or(0, |_| 1)
     );
-    field!(out, "total_watched_keys:{}", s.watched.len());
-    field!(out, "total_blocking_keys:{}", s.blocking.blocking_keys());
+    field!(out, "total_watched_keys:{}", s.exec.watched.len());
+    field!(
+        out,
+        "total_blocking_keys:{}",
+        s.exec.blocking.blocking_keys()
+    );
     field!(
         out,
         "total_blocking_keys_on_nokey:{}",
-        s.blocking.blocking_keys_on_nokey()
+        s.exec.blocking.blocking_keys_on_nokey()
     );
 }
 
@@ -218,12 +226,14 @@ fn memory_section(s: &mut Server, out: &mut String) {
     let resident = jemalloc_stat("resident");
     let repl_backlog = s.repl.backlog_memory() as u64;
     let clients_normal: u64 = s
+        .net
         .clients
         .iter()
         .filter(|(_, c)| c.replica.is_none())
         .map(|(_, c)| (c.query.capacity() + c.out.capacity() + c.out_chunks_bytes) as u64)
         .sum();
     let clients_replicas: u64 = s
+        .net
         .clients
         .iter()
         .filter(|(_, c)| c.replica.is_some())
@@ -363,7 +373,7 @@ fn persistence_section(s: &mut Server, out: &mut String) {
 
 fn stats_section(s: &mut Server, out: &mut String) {
     let st = &s.stats;
-    let ks = &s.ks.stats;
+    let ks = &s.exec.ks.stats;
     out.push_str("# Stats\r\n");
     field!(out, "total_connections_received:{}", st.total_connections);
     field!(out, "total_commands_processed:{}", st.total_commands);
@@ -411,8 +421,8 @@ fn stats_section(s: &mut Server, out: &mut String) {
     field!(out, "current_eviction_exceeded_time:0");
     field!(out, "keyspace_hits:{}", ks.hits);
     field!(out, "keyspace_misses:{}", ks.misses);
-    field!(out, "pubsub_channels:{}", s.pubsub.channel_count());
-    field!(out, "pubsub_patterns:{}", s.pubsub.pattern_count());
+    field!(out, "pubsub_channels:{}", s.exec.pubsub.channel_count());
+    field!(out, "pubsub_patterns:{}", s.exec.pubsub.pattern_count());
     field!(out, "pubsubshard_channels:0");
     field!(out, "latest_fork_usec:0");
     field!(out, "total_forks:0");
@@ -526,7 +536,7 @@ fn cluster_section(_s: &mut Server, out: &mut String) {
 
 fn keyspace_section(s: &mut Server, out: &mut String) {
     out.push_str("# Keyspace\r\n");
-    for (i, db) in s.ks.dbs().iter().enumerate() {
+    for (i, db) in s.exec.ks.dbs().iter().enumerate() {
         if db.is_empty() {
             continue;
         }

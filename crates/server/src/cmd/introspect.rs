@@ -285,12 +285,12 @@ pub fn object(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if argv.len() != 3 {
         return errors::unknown_subcommand("object", &argv[1]);
     }
-    let db = s.clients[key].db;
-    let lfu = s.ks.lru.lfu;
+    let db = s.net.clients[key].db;
+    let lfu = s.exec.ks.lru.lfu;
     let maxmem_lru = s.cfg.maxmemory_policy.name().contains("lru") || lfu;
-    let no_touch = std::mem::replace(&mut s.ks.no_touch, true);
-    let obj = s.ks.peek(db, &argv[2]).cloned();
-    s.ks.no_touch = no_touch;
+    let no_touch = std::mem::replace(&mut s.exec.ks.no_touch, true);
+    let obj = s.exec.ks.peek(db, &argv[2]).cloned();
+    s.exec.ks.no_touch = no_touch;
     let Some(obj) = obj else { return Reply::Nil };
     match sub.as_str() {
         "encoding" => Reply::bulk(obj.encoding().as_bytes()),
@@ -299,9 +299,9 @@ pub fn object(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             _ => Reply::Int(1),
         },
         "idletime" if lfu => err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
-        "idletime" => Reply::Int((s.ks.lru.idle_ms(&obj) / 1000) as i64),
+        "idletime" => Reply::Int((s.exec.ks.lru.idle_ms(&obj) / 1000) as i64),
         "freq" if !lfu => err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
-        "freq" => Reply::Int(s.ks.lru.lfu_decayed(obj.lru()) as i64),
+        "freq" => Reply::Int(s.exec.ks.lru.lfu_decayed(obj.lru()) as i64),
         _ => errors::unknown_subcommand("object", &argv[1]),
     }
 }
@@ -328,8 +328,8 @@ pub fn memory(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             if argv.len() == 5 && (arg_lower(argv, 3) != "samples" || commands::args::int(&argv[4]).is_err()) {
                 return err(errors::SYNTAX);
             }
-            let db = s.clients[key].db;
-            match s.ks.peek(db, &argv[2]) {
+            let db = s.net.clients[key].db;
+            match s.exec.ks.peek(db, &argv[2]) {
                 None => Reply::Nil,
                 Some(o) => Reply::Int((o.mem_usage() + 16) as i64),
             }
@@ -342,8 +342,8 @@ pub fn memory(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 ("startup.allocated", s.startup_memory() as i64),
                 ("replication.backlog", s.repl.backlog_memory() as i64),
                 ("clients.slaves", 0),
-                ("clients.normal", s.clients.iter().map(|(_, c)| (c.query.capacity() + c.out.capacity()) as i64).sum()),
-                ("keys.count", s.ks.dbs().iter().map(|d| d.len() as i64).sum()),
+                ("clients.normal", s.net.clients.iter().map(|(_, c)| (c.query.capacity() + c.out.capacity()) as i64).sum()),
+                ("keys.count", s.exec.ks.dbs().iter().map(|d| d.len() as i64).sum()),
                 ("dataset.bytes", used.saturating_sub(s.startup_memory()) as i64),
             ];
             Reply::Map(fields.into_iter().map(|(k, v)| (Reply::bulk(k.as_bytes()), Reply::Int(v))).collect())
@@ -496,13 +496,13 @@ pub fn latency(s: &mut Server, argv: &[Bytes]) -> Reply {
 }
 
 pub fn monitor(s: &mut Server, key: usize) -> Reply {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     if c.replica.is_some() || c.monitor {
         return Reply::Raw(Bytes::new());
     }
     c.monitor = true;
     let id = c.id;
-    s.monitors.push(id);
+    s.exec.monitors.push(id);
     Reply::Ok
 }
 
@@ -529,7 +529,7 @@ fn repr(a: &[u8]) -> String {
 /// Sends an executed command to MONITOR clients.
 pub fn feed_monitors(s: &mut Server, key: usize, argv: &[Bytes]) {
     let us = now_us();
-    let (db, addr) = match s.clients.get(key) {
+    let (db, addr) = match s.net.clients.get(key) {
         Some(c) if c.is_primary_link => (c.db, "master".to_string()),
         Some(c) => (c.db, c.addr.clone()),
         None => (0, "lua".into()),
@@ -546,16 +546,16 @@ pub fn feed_monitors(s: &mut Server, key: usize, argv: &[Bytes]) {
         line.push_str(&repr(a));
     }
     line.push_str("\r\n");
-    for id in s.monitors.clone() {
+    for id in s.exec.monitors.clone() {
         if let Some(k) = s.client_key(id) {
-            s.clients[k].push_raw(line.as_bytes());
+            s.net.clients[k].push_raw(line.as_bytes());
         }
     }
 }
 
 /// DEBUG subcommands used by test suites (gated by enable-debug-command).
 pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    let db = s.clients[key].db;
+    let db = s.net.clients[key].db;
     match arg_lower(argv, 1).as_str() {
         "help" => help_reply(
             "DEBUG",
@@ -580,12 +580,12 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 "    Stop the server for <seconds>. Decimals allowed.",
             ],
         ),
-        "digest" if argv.len() == 2 => Reply::status(keyspace::digest::hex(&keyspace::digest::dataset_digest(s.ks.dbs()))),
+        "digest" if argv.len() == 2 => Reply::status(keyspace::digest::hex(&keyspace::digest::dataset_digest(s.exec.ks.dbs()))),
         "digest-value" => Reply::Array(
             argv[2..]
                 .iter()
                 .map(|k| {
-                    let d = s.ks.db(db).get(k).map(keyspace::digest::value_digest).unwrap_or([0; 20]);
+                    let d = s.exec.ks.db(db).get(k).map(keyspace::digest::value_digest).unwrap_or([0; 20]);
                     Reply::status(keyspace::digest::hex(&d))
                 })
                 .collect(),
@@ -596,14 +596,14 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             Reply::Ok
         }
         "set-active-expire" if argv.len() == 3 => {
-            s.active_expire = &argv[2][..] != b"0";
+            s.exec.active_expire = &argv[2][..] != b"0";
             Reply::Ok
         }
         "log" if argv.len() == 3 => {
             crate::log_warning!("DEBUG LOG: {}", String::from_utf8_lossy(&argv[2]));
             Reply::Ok
         }
-        "object" if argv.len() == 3 => match s.ks.db(db).get(&argv[2]) {
+        "object" if argv.len() == 3 => match s.exec.ks.db(db).get(&argv[2]) {
             None => err(errors::NO_SUCH_KEY),
             Some(o) => Reply::status(format!(
                 "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
@@ -611,7 +611,7 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 o.encoding(),
                 crate::persist::serialized_length(o),
                 o.lru(),
-                s.ks.lru.idle_ms(o) / 1000
+                s.exec.ks.lru.idle_ms(o) / 1000
             )),
         },
         "populate" if (3..=5).contains(&argv.len()) => populate(s, db, argv),
@@ -638,14 +638,14 @@ fn populate(s: &mut Server, db: usize, argv: &[Bytes]) -> Reply {
     for i in 0..count {
         let mut k = prefix.to_vec();
         k.extend_from_slice(format!(":{i}").as_bytes());
-        if s.ks.db(db).get(&k).is_some() {
+        if s.exec.ks.db(db).get(&k).is_some() {
             continue;
         }
         let mut v = format!("value:{i}").into_bytes();
         if let Some(sz) = size {
             v.resize(sz, 0);
         }
-        s.ks.put(db, Obj::new(&k, NewValue::Str(&v), None));
+        s.exec.ks.put(db, Obj::new(&k, NewValue::Str(&v), None));
     }
     Reply::Ok
 }

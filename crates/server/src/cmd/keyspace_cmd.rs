@@ -35,13 +35,13 @@ pub fn flushall(s: &mut Server, argv: &[Bytes]) -> Reply {
         Ok(l) => l,
         Err(e) => return e,
     };
-    for db in 0..s.ks.db_count() {
+    for db in 0..s.exec.ks.db_count() {
         crate::cmd::multi::touch_watched_existing(s, db);
     }
-    let old = s.ks.flush_all();
+    let old = s.exec.ks.flush_all();
     let removed: u64 = old.iter().map(|d| d.len() as u64).sum();
     free_dbs(old, lazy);
-    s.call_dirty = removed.max(1);
+    s.exec.call_dirty = removed.max(1);
     crate::persist::after_flushall(s);
     Reply::Ok
 }
@@ -51,19 +51,19 @@ pub fn flushdb(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         Ok(l) => l,
         Err(e) => return e,
     };
-    let db = s.clients[key].db;
+    let db = s.net.clients[key].db;
     crate::cmd::multi::touch_watched_existing(s, db);
-    let old = s.ks.flush_db(db);
+    let old = s.exec.ks.flush_db(db);
     let removed = old.len() as u64;
     free_dbs(vec![old], lazy);
-    s.call_dirty = removed.max(1);
+    s.exec.call_dirty = removed.max(1);
     Reply::Ok
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
 pub fn shutdown(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     let mut req = ShutdownRequest {
-        client: Some(s.clients[key].id),
+        client: Some(s.net.clients[key].id),
         ..Default::default()
     };
     let mut abort = false;
@@ -86,13 +86,13 @@ pub fn shutdown(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             false => err("ERR No shutdown in progress."),
         };
     }
-    if s.clients[key].multi.is_some() {
+    if s.net.clients[key].multi.is_some() {
         return err("ERR Command not allowed inside a transaction");
     }
     crate::persist::try_shutdown(s, req);
-    if s.exit_code.is_some() {
+    if s.life.exit_code.is_some() {
         // Like Redis, a successful SHUTDOWN does not reply: the connection just closes.
-        s.clients[key].close_asap = true;
+        s.net.clients[key].close_asap = true;
         return Reply::Raw(Bytes::new());
     }
     err("ERR Errors trying to SHUTDOWN. Check logs.")

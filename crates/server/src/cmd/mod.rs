@@ -30,7 +30,7 @@ pub fn run(
         Ping => conn::ping(s, key, argv),
         Echo => Reply::Bulk(argv[1].clone()),
         Quit => {
-            s.clients[key].close_after_reply = true;
+            s.net.clients[key].close_after_reply = true;
             Reply::Ok
         }
         Reset => conn::reset(s, key),
@@ -46,7 +46,7 @@ pub fn run(
         Punsubscribe => crate::pubsub::unsubscribe(s, key, argv, true),
         Publish => {
             let n = crate::pubsub::publish(s, &argv[1], &argv[2]);
-            s.call_rewrite = Some(vec![argv.to_vec()]);
+            s.exec.call_rewrite = Some(vec![argv.to_vec()]);
             Reply::Int(n as i64)
         }
         Pubsub => crate::pubsub::pubsub_command(s, argv),

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use crate::server::Server;
 
 pub fn multi(s: &mut Server, key: usize) -> Reply {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     if c.multi.is_some() {
         return err("ERR MULTI calls can not be nested");
     }
@@ -18,7 +18,7 @@ pub fn multi(s: &mut Server, key: usize) -> Reply {
 }
 
 pub fn discard(s: &mut Server, key: usize) -> Reply {
-    if s.clients[key].multi.take().is_some() {
+    if s.net.clients[key].multi.take().is_some() {
         unwatch_all(s, key);
         Reply::Ok
     } else {
@@ -27,7 +27,7 @@ pub fn discard(s: &mut Server, key: usize) -> Reply {
 }
 
 pub fn exec(s: &mut Server, key: usize) -> Reply {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     let Some(state) = c.multi.take() else {
         return err("ERR EXEC without MULTI");
     };
@@ -51,37 +51,63 @@ pub fn exec(s: &mut Server, key: usize) -> Reply {
             Err(e) => e,
         };
         replies.push(reply);
-        if !s.clients.contains(key) {
+        if !s.net.clients.contains(key) {
             break;
         }
     }
     Reply::Array(replies)
 }
 
-/// A watched key that is now logically expired invalidates the transaction (Redis 7).
+/// One key a client WATCHes.
+#[derive(Clone, Debug)]
+pub struct WatchedKey {
+    pub db: usize,
+    pub key: Bytes,
+    /// The key was already logically expired when WATCH was called (Redis 7's `expired`
+    /// flag): its deletion by expiry, or a flush, is no logical change and does not fail EXEC.
+    pub expired: bool,
+}
+
+/// A watched key that expired since WATCH invalidates the transaction (Redis 7's
+/// `isWatchedKeyExpired`; keys already expired at WATCH time do not).
 fn watched_key_expired(s: &Server, key: usize) -> bool {
-    let now = s.ks.now_ms;
-    s.clients[key].watched.iter().any(|(db, k)| {
-        s.ks.db(*db)
-            .get(k)
-            .and_then(|o| o.expire_ms())
-            .is_some_and(|e| e <= now)
-    })
+    s.net.clients[key]
+        .watched
+        .iter()
+        .any(|w| !w.expired && key_is_expired(s, w.db, &w.key))
+}
+
+/// The key exists and its expire time has passed (it is logically gone).
+fn key_is_expired(s: &Server, db: usize, key: &[u8]) -> bool {
+    let now = s.exec.ks.now_ms;
+    s.exec
+        .ks
+        .db(db)
+        .get(key)
+        .and_then(|o| o.expire_ms())
+        .is_some_and(|e| e <= now)
 }
 
 pub fn watch(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    let c = &mut s.clients[key];
-    if c.multi.is_some() {
+    if s.net.clients[key].multi.is_some() {
         return err("ERR WATCH inside MULTI is not allowed");
     }
-    let id = c.id;
-    let db = c.db;
+    let (id, db) = (s.net.clients[key].id, s.net.clients[key].db);
     for k in &argv[1..] {
-        if c.watched.iter().any(|(d, x)| *d == db && x == k) {
+        if s.net.clients[key]
+            .watched
+            .iter()
+            .any(|w| w.db == db && w.key == *k)
+        {
             continue;
         }
-        c.watched.push((db, k.clone()));
-        s.watched.entry((db, k.clone())).or_default().push(id);
+        let expired = key_is_expired(s, db, k);
+        s.net.clients[key].watched.push(WatchedKey {
+            db,
+            key: k.clone(),
+            expired,
+        });
+        s.exec.watched.entry((db, k.clone())).or_default().push(id);
     }
     Reply::Ok
 }
@@ -93,19 +119,16 @@ pub fn unwatch(s: &mut Server, key: usize) -> Reply {
 
 /// Drops all of a client's WATCHes and its dirty flag.
 pub fn unwatch_all(s: &mut Server, key: usize) {
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     c.dirty_cas = false;
     let (id, list) = (c.id, std::mem::take(&mut c.watched));
-    drop_watches(&mut s.watched, id, list);
+    drop_watches(&mut s.exec.watched, id, list);
 }
 
 /// Removes `id` from the watch registry for each of `list`.
-pub fn drop_watches(
-    map: &mut HashMap<(usize, Bytes), Vec<u64>>,
-    id: u64,
-    list: Vec<(usize, Bytes)>,
-) {
-    for entry in list {
+pub fn drop_watches(map: &mut HashMap<(usize, Bytes), Vec<u64>>, id: u64, list: Vec<WatchedKey>) {
+    for w in list {
+        let entry = (w.db, w.key);
         if let Some(ids) = map.get_mut(&entry) {
             ids.retain(|&x| x != id);
             if ids.is_empty() {
@@ -115,42 +138,117 @@ pub fn drop_watches(
     }
 }
 
-/// Before a database is emptied (FLUSHDB, FLUSHALL, a replica's dataset swap): WATCHes of keys
-/// that exist in it are invalidated.
-pub fn touch_watched_existing(s: &mut Server, db: usize) {
-    let ids: Vec<u64> = s
-        .watched
-        .iter()
-        .filter(|((d, k), _)| *d == db && s.ks.db(db).get(k).is_some())
-        .flat_map(|(_, ids)| ids.iter().copied())
-        .collect();
+/// What a change means for one client watching (`db`, `key`): the client's transaction fails
+/// unless the key was already expired at WATCH time and the change keeps it logically absent.
+enum WatchEffect {
+    /// The transaction fails (`CLIENT_DIRTY_CAS`).
+    Dirty,
+    /// No logical change; the "expired at WATCH" flag becomes `expired`.
+    Keep { expired: bool },
+}
+
+fn apply_watch_effects(
+    s: &mut Server,
+    db: usize,
+    key: &Bytes,
+    effect: impl Fn(bool) -> WatchEffect,
+) {
+    let Some(ids) = s.exec.watched.get(&(db, key.clone())).cloned() else {
+        return;
+    };
     for id in ids {
-        if let Some(k) = s.client_key(id) {
-            s.clients[k].dirty_cas = true;
+        let Some(k) = s.client_key(id) else { continue };
+        let c = &mut s.net.clients[k];
+        let Some(w) = c.watched.iter_mut().find(|w| w.db == db && w.key == *key) else {
+            continue;
+        };
+        match effect(w.expired) {
+            WatchEffect::Dirty => {
+                // As Redis: a dirty client no longer needs its watches (EXEC fails anyway).
+                c.dirty_cas = true;
+                let list = std::mem::take(&mut c.watched);
+                drop_watches(&mut s.exec.watched, id, list);
+            }
+            WatchEffect::Keep { expired } => w.expired = expired,
         }
     }
 }
 
-/// Marks the watchers of changed keys (or of every key in flushed/swapped dbs) dirty.
+/// Before a database is emptied (FLUSHDB, FLUSHALL, a replica's dataset swap): WATCHes of keys
+/// that exist in it are invalidated, except keys already expired at WATCH time (Redis's
+/// `touchAllWatchedKeysInDb` without a replacement).
+pub fn touch_watched_existing(s: &mut Server, db: usize) {
+    let keys: Vec<Bytes> = s
+        .exec
+        .watched
+        .keys()
+        .filter(|(d, k)| *d == db && s.exec.ks.db(db).get(k).is_some())
+        .map(|(_, k)| k.clone())
+        .collect();
+    for k in keys {
+        apply_watch_effects(s, db, &k, |expired| {
+            if expired {
+                WatchEffect::Keep { expired: false }
+            } else {
+                WatchEffect::Dirty
+            }
+        });
+    }
+}
+
+/// Marks the watchers of changed keys dirty (Redis's `touchWatchedKey`), and handles the
+/// databases a SWAPDB exchanged (`touchAllWatchedKeysInDb` with a replacement).
 pub fn touch_keys(s: &mut Server, touched: &[(usize, Vec<u8>)], dbs: &[usize]) {
-    if s.watched.is_empty() {
+    if s.exec.watched.is_empty() {
         return;
     }
-    let mut dirty: Vec<u64> = Vec::new();
     for (db, k) in touched {
-        if let Some(ids) = s.watched.get(&(*db, Bytes::copy_from_slice(k))) {
-            dirty.extend(ids);
-        }
+        let key = Bytes::copy_from_slice(k);
+        let exists = s.exec.ks.db(*db).get(k).is_some();
+        apply_watch_effects(s, *db, &key, |expired| {
+            if expired && !exists {
+                // An already-expired key was deleted: logically nothing changed.
+                WatchEffect::Keep { expired: false }
+            } else {
+                WatchEffect::Dirty
+            }
+        });
     }
-    // SWAPDB: watched keys that exist in either swapped database.
-    for ((d, k), ids) in s.watched.iter() {
-        if dbs.contains(d) && dbs.iter().any(|x| s.ks.db(*x).get(k).is_some()) {
-            dirty.extend(ids);
-        }
-    }
-    for id in dirty {
-        if let Some(k) = s.client_key(id) {
-            s.clients[k].dirty_cas = true;
+    // SWAPDB a b (the keyspace reports each swap as a pair): for a key watched in `a`, the
+    // data it had is now in `b` ("emptied") and what replaced it came from `b` (now in `a`).
+    for pair in dbs.chunks_exact(2) {
+        let (a, b) = (pair[0], pair[1]);
+        for (db, other) in [(a, b), (b, a)] {
+            let keys: Vec<Bytes> = s
+                .exec
+                .watched
+                .keys()
+                .filter(|(d, _)| *d == db)
+                .map(|(_, k)| k.clone())
+                .collect();
+            for k in keys {
+                let in_emptied = s.exec.ks.db(other).get(&k).is_some();
+                let in_replacement = s.exec.ks.db(db).get(&k).is_some();
+                if !in_emptied && !in_replacement {
+                    continue;
+                }
+                let replacement_expired = key_is_expired(s, db, &k);
+                apply_watch_effects(s, db, &k, |expired| {
+                    if expired {
+                        if !in_replacement {
+                            WatchEffect::Keep { expired: false }
+                        } else if replacement_expired {
+                            WatchEffect::Keep { expired: true }
+                        } else {
+                            WatchEffect::Dirty
+                        }
+                    } else if !in_emptied && replacement_expired {
+                        WatchEffect::Keep { expired: true }
+                    } else {
+                        WatchEffect::Dirty
+                    }
+                });
+            }
         }
     }
 }

@@ -60,7 +60,8 @@ pub struct Repl {
     pub cached: Option<replica::Cached>,
     pub stats: ReplStats,
     pub no_replicas_since_ms: i64,
-    pub last_ping_ms: i64,
+    /// Replication cron seconds since start (Redis's `replication_cron_loops`).
+    pub cron_secs: u64,
     pub getack_requested: bool,
     pub good_replicas: usize,
     /// Writes are held while a REPLICAOF attempt waits for its PSYNC reply.
@@ -91,7 +92,7 @@ impl Repl {
             cached: None,
             stats: ReplStats::default(),
             no_replicas_since_ms: crate::server::now_ms(),
-            last_ping_ms: 0,
+            cron_secs: 0,
             getack_requested: false,
             good_replicas: 0,
             frozen: false,
@@ -188,10 +189,14 @@ pub fn feed(s: &mut Server, db: usize, cmd: &[Bytes]) {
     s.repl.append(&out);
 }
 
-/// Commands that do not need the right database selected (no SELECT before them).
+/// Commands that do not need the right database selected (no SELECT before them). MULTI and
+/// EXEC are propagated without a database, as Redis 7 does: the SELECT, if any, comes inside
+/// the transaction, before its first command.
 fn is_dbless(cmd: &[Bytes]) -> bool {
     let n = &cmd[0];
-    n.eq_ignore_ascii_case(b"ping")
+    n.eq_ignore_ascii_case(b"multi")
+        || n.eq_ignore_ascii_case(b"exec")
+        || n.eq_ignore_ascii_case(b"ping")
         || n.eq_ignore_ascii_case(b"replconf")
         || n.eq_ignore_ascii_case(b"publish")
         || n.eq_ignore_ascii_case(b"flushall")
@@ -399,8 +404,10 @@ pub fn async_loading(s: &Server) -> bool {
 }
 
 /// CONFIG SET side effects.
-/// A replication parameter changed (CONFIG SET): resizes the backlog to the new size.
+/// A replication parameter changed (CONFIG SET): resizes the backlog to the new size and
+/// recounts the good replicas for min-replicas-to-write.
 pub fn on_config_changed(s: &mut Server) {
+    primary::refresh_good_replicas(s, crate::server::now_ms());
     let size = s.cfg.repl_backlog_size_bytes.max(0) as usize;
     if let Some(b) = s.repl.buf.as_mut() {
         if b.size() != size {

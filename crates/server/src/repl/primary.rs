@@ -73,7 +73,7 @@ fn no_reply() -> Reply {
 
 /// SYNC / PSYNC <replid> <offset>.
 pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> Reply {
-    let c = &s.clients[key];
+    let c = &s.net.clients[key];
     if c.replica.is_some() || c.monitor {
         return no_reply();
     }
@@ -88,25 +88,29 @@ pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> 
             return err("ERR PSYNC FAILOVER replid must match my replid.");
         }
         if s.repl.is_replica() {
-            let who = crate::cmd::client_cmd::client_info(&s.clients[key], now_ms());
+            let who = crate::cmd::client_cmd::client_info(&s.net.clients[key], now_ms());
             super::replica::promote(s);
             log_notice!("MASTER MODE enabled (failover request from '{who}')");
         }
     }
-    let c = &s.clients[key];
+    let c = &s.net.clients[key];
     if s.repl.is_replica() && !s.repl.link_up() {
         return err("NOMASTERLINK Can't SYNC while not connected with my master");
     }
     if c.has_output() {
         return err("ERR SYNC and PSYNC are invalid with pending output");
     }
-    let mut info = s.clients[key].peer.take().map(|b| *b).unwrap_or_default();
-    let addr = s.clients[key].addr.clone();
+    let mut info = s.net.clients[key]
+        .peer
+        .take()
+        .map(|b| *b)
+        .unwrap_or_default();
+    let addr = s.net.clients[key].addr.clone();
     if psync {
         let offset = match commands::args::int(&argv[2]) {
             Ok(v) => v,
             Err(e) => {
-                s.clients[key].peer = Some(Box::new(info));
+                s.net.clients[key].peer = Some(Box::new(info));
                 return e;
             }
         };
@@ -129,7 +133,7 @@ pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> 
         None
     };
     if let Some(reply) = answer {
-        s.clients[key].peer = Some(Box::new(info));
+        s.net.clients[key].peer = Some(Box::new(info));
         return reply;
     }
     if !psync {
@@ -164,7 +168,7 @@ fn log_refusal(s: &mut Server, addr: &str, asked: &str, r: &PsyncRefusal) {
 
 fn register(s: &mut Server, key: usize, info: PeerInfo, state: PeerState, pre_psync: bool) -> u64 {
     let now = now_ms();
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     let ip = c
         .addr
         .rsplit_once(':')
@@ -221,10 +225,10 @@ fn continue_partial(s: &mut Server, key: usize, info: PeerInfo, offset: i64) -> 
     } else {
         "+CONTINUE\r\n".to_string()
     };
-    let c = &mut s.clients[key];
+    let c = &mut s.net.clients[key];
     c.push_raw(line.as_bytes());
     let pending = s.repl.offset() + 1 - offset;
-    log_notice!("Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.", s.clients[key].addr, pending, offset);
+    log_notice!("Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.", s.net.clients[key].addr, pending, offset);
     no_reply()
 }
 
@@ -306,13 +310,13 @@ fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
     let snapshot = if empty {
         keyspace::Keyspace::new(1).snapshot()
     } else {
-        s.ks.snapshot()
+        s.exec.ks.snapshot()
     };
     let mut targets = Vec::new();
     let mut members = Vec::new();
     for id in group {
         let Some(k) = s.client_key(id) else { continue };
-        let c = &mut s.clients[k];
+        let c = &mut s.net.clients[k];
         let mut prefix = c.out[c.out_pos..].to_vec();
         c.out.clear();
         c.out_pos = 0;
@@ -402,7 +406,7 @@ fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
         cancel: cancel.clone(),
         written: Arc::new(AtomicU64::new(0)),
     };
-    if let Err(e) = transfer::spawn(job, s.bg_tx.clone(), s.waker.clone()) {
+    if let Err(e) = transfer::spawn(job, s.net.bg_tx.clone(), s.net.waker.clone()) {
         log_warning!("Can't start the replication transfer: {e}");
         return;
     }
@@ -443,20 +447,20 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
             }
         }
         let Some(k) = s.client_key(id) else { continue };
-        s.clients[k].in_transfer = false;
+        s.net.clients[k].in_transfer = false;
         let Some(r) = s.repl.replicas.get_mut(&id) else {
             continue;
         };
         if let Some(e) = error {
             log_warning!(
                 "Diskless rdb transfer to replica {} failed: {e}",
-                s.clients[k].addr
+                s.net.clients[k].addr
             );
-            s.clients[k].close_asap = true;
+            s.net.clients[k].close_asap = true;
             continue;
         }
         if r.info.rdb_only {
-            s.clients[k].close_asap = true;
+            s.net.clients[k].close_asap = true;
             continue;
         }
         r.state = PeerState::Online {
@@ -467,7 +471,7 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
         r.job = None;
         log_notice!(
             "Synchronization with replica {} succeeded",
-            s.clients[k].addr
+            s.net.clients[k].addr
         );
     }
     // Replicas that arrived during this transfer get the next one.
@@ -478,11 +482,11 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
 pub fn replconf_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     let accept_dual = s.cfg.dual_channel_replication_enabled && s.cfg.repl_diskless_sync;
     let args: Vec<&[u8]> = argv[1..].iter().map(|a| &a[..]).collect();
-    let id = s.clients[key].id;
+    let id = s.net.clients[key].id;
     let outcome = match s.repl.replicas.get_mut(&id) {
         Some(r) => peer::replconf(&mut r.info, &args, accept_dual),
         None => {
-            let c = &mut s.clients[key];
+            let c = &mut s.net.clients[key];
             let info = c.peer.get_or_insert_with(Default::default);
             peer::replconf(info, &args, accept_dual)
         }
@@ -502,7 +506,7 @@ pub fn replconf_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             if !s.repl.waiting_psync.contains_key(&cid) {
                 return Reply::error(format!("ERR Unrecognized RDB client id {cid}"));
             }
-            let c = &mut s.clients[key];
+            let c = &mut s.net.clients[key];
             c.peer.get_or_insert_with(Default::default).rdb_client_id = Some(cid);
             Reply::Ok
         }
@@ -560,10 +564,10 @@ pub fn wait_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             Ok(v) => v,
             Err(e) => return e,
         };
-    let c = &s.clients[key];
+    let c = &s.net.clients[key];
     let target = c.woff;
     let acked = replicas_acked(s, target);
-    if acked as i64 >= num || c.multi.is_some() || s.exec_depth > 1 {
+    if acked as i64 >= num || c.multi.is_some() || s.exec.exec_depth > 1 {
         return Reply::Int(acked as i64);
     }
     let deadline = (timeout > 0).then(|| now_ms() + timeout);
@@ -584,21 +588,33 @@ pub fn wait_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 
 /// Replies to WAIT clients whose condition is met.
 fn check_waiters(s: &mut Server) {
-    let waiting = s.blocking.waiting_acks.clone();
+    let waiting = s.exec.blocking.waiting_acks.clone();
     for id in waiting {
         let Some(k) = s.client_key(id) else { continue };
         let Some(BlockKind::Wait { offset, replicas }) =
-            s.clients[k].blocked.as_ref().map(|b| b.kind)
+            s.net.clients[k].blocked.as_ref().map(|b| b.kind)
         else {
             continue;
         };
         let acked = replicas_acked(s, offset);
         if acked as i64 >= replicas {
             crate::blocking::unblock(s, k);
-            s.clients[k].reply(&Reply::Int(acked as i64));
+            s.net.clients[k].reply(&Reply::Int(acked as i64));
             crate::dispatch::process_input(s, k);
         }
     }
+}
+
+/// Counts the online replicas whose last ACK is within `min-replicas-max-lag` (Redis's
+/// `refreshGoodReplicasCount`: each cron second, and when the parameters change).
+pub fn refresh_good_replicas(s: &mut Server, now: i64) {
+    let max_lag = s.cfg.min_replicas_max_lag_secs * 1000;
+    s.repl.good_replicas = s
+        .repl
+        .replicas
+        .values()
+        .filter(|r| matches!(r.state, PeerState::Online { .. }) && now - r.ack_time_ms <= max_lag)
+        .count();
 }
 
 /// min-replicas-to-write: true if writes must be refused.
@@ -639,12 +655,12 @@ pub fn before_sleep(s: &mut Server) {
         if !streaming || r.next_offset > end {
             continue;
         }
-        let Some(k) = s.client_index.get(&r.client_id).copied() else {
+        let Some(k) = s.net.client_index.get(&r.client_id).copied() else {
             continue;
         };
         match buf.chunks_from(r.next_offset) {
             Some(chunks) => {
-                let c = &mut s.clients[k];
+                let c = &mut s.net.clients[k];
                 for ch in chunks {
                     sent += ch.len() as u64;
                     c.push_chunk(ch);
@@ -661,9 +677,9 @@ pub fn before_sleep(s: &mut Server) {
     for k in drop {
         log_warning!(
             "Replica {} fell behind the backlog; disconnecting it.",
-            s.clients[k].addr
+            s.net.clients[k].addr
         );
-        s.clients[k].close_asap = true;
+        s.net.clients[k].close_asap = true;
     }
 }
 
@@ -671,44 +687,43 @@ pub fn before_sleep(s: &mut Server) {
 pub fn cron(s: &mut Server, now: i64) {
     for r in s.repl.replicas.values() {
         if r.state == PeerState::WaitBgsaveStart {
-            if let Some(k) = s.client_index.get(&r.client_id).copied() {
-                if s.cron_loops.is_multiple_of(s.hz) {
-                    s.clients[k].push_raw(b"\n");
+            if let Some(k) = s.net.client_index.get(&r.client_id).copied() {
+                if s.life.cron_loops.is_multiple_of(s.life.hz) {
+                    s.net.clients[k].push_raw(b"\n");
                 }
             }
         }
     }
     start_full_syncs(s, false);
-    if !s.cron_loops.is_multiple_of(s.hz) {
+    if !s.life.cron_loops.is_multiple_of(s.life.hz) {
         return;
     }
-    let period = s.cfg.repl_ping_replica_period_secs * 1000;
-    if !s.repl.is_replica() && !s.repl.replicas.is_empty() && now - s.repl.last_ping_ms >= period {
-        s.repl.last_ping_ms = now;
+    // As Redis: every `repl-ping-replica-period` replication cron seconds (counted since
+    // start, not since a replica attached), so a large period means no PING for a long time.
+    let period = s.cfg.repl_ping_replica_period_secs.max(1) as u64;
+    let tick = s.repl.cron_secs;
+    s.repl.cron_secs += 1;
+    if !s.repl.is_replica() && !s.repl.replicas.is_empty() && tick.is_multiple_of(period) {
         super::feed(s, 0, &[Bytes::from_static(b"ping")]);
     }
     let timeout = s.cfg.repl_timeout_secs * 1000;
-    let max_lag = s.cfg.min_replicas_max_lag_secs * 1000;
-    let mut good = 0;
     let mut timed_out = Vec::new();
     for r in s.repl.replicas.values() {
-        if matches!(r.state, PeerState::Online { .. }) {
-            if !r.pre_psync && now - r.ack_time_ms > timeout {
-                timed_out.push(r.client_id);
-            }
-            if now - r.ack_time_ms <= max_lag {
-                good += 1;
-            }
+        if matches!(r.state, PeerState::Online { .. })
+            && !r.pre_psync
+            && now - r.ack_time_ms > timeout
+        {
+            timed_out.push(r.client_id);
         }
     }
-    s.repl.good_replicas = good;
+    refresh_good_replicas(s, now);
     for id in timed_out {
         if let Some(k) = s.client_key(id) {
             log_warning!(
                 "Disconnecting timedout replica (streaming sync): {}",
-                s.clients[k].addr
+                s.net.clients[k].addr
             );
-            s.clients[k].close_asap = true;
+            s.net.clients[k].close_asap = true;
         }
     }
     check_transfer_buffers(s);
@@ -761,10 +776,10 @@ fn check_transfer_buffers(s: &mut Server) {
         let Some(held) = buf.pinned_bytes(r.client_id) else {
             continue;
         };
-        let Some(k) = s.client_index.get(&r.client_id).copied() else {
+        let Some(k) = s.net.client_index.get(&r.client_id).copied() else {
             continue;
         };
-        let c = &mut s.clients[k];
+        let c = &mut s.net.clients[k];
         let soft_hit = soft > 0 && held >= soft;
         if !soft_hit {
             c.soft_limit_since_ms = None;
@@ -796,10 +811,10 @@ fn check_transfer_buffers(s: &mut Server) {
         if let Some(k) = s.client_key(id) {
             log_warning!(
                 "Client {} closed for overcoming of output buffer limits.",
-                s.clients[k].addr
+                s.net.clients[k].addr
             );
             s.stats.client_output_buffer_limit_disconnections += 1;
-            s.clients[k].close_asap = true;
+            s.net.clients[k].close_asap = true;
         }
     }
 }
@@ -849,7 +864,7 @@ pub fn disconnect_replicas(s: &mut Server) {
     let ids: Vec<u64> = s.repl.replicas.keys().copied().collect();
     for id in ids {
         if let Some(k) = s.client_key(id) {
-            s.clients[k].close_asap = true;
+            s.net.clients[k].close_asap = true;
         }
     }
 }

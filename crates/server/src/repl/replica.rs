@@ -138,7 +138,7 @@ impl Upstream {
 /// Closes link clients so that they no longer count as links.
 fn close_link_clients(s: &mut Server, keys: impl IntoIterator<Item = usize>) {
     for k in keys {
-        if let Some(c) = s.clients.get_mut(k) {
+        if let Some(c) = s.net.clients.get_mut(k) {
             c.link_slot = None;
             c.is_primary_link = false;
             c.close_asap = true;
@@ -196,10 +196,10 @@ fn client_of(s: &mut Server, slot: LinkSlot) -> Option<usize> {
 
 /// REPLICAOF host port | REPLICAOF NO ONE
 pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    if s.clients[key].is_primary_link {
+    if s.net.clients[key].is_primary_link {
         return err("ERR Command is not valid when client is a replica.");
     }
-    let who = crate::cmd::client_cmd::client_info(&s.clients[key], now_ms());
+    let who = crate::cmd::client_cmd::client_info(&s.net.clients[key], now_ms());
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
         cancel_pending(s, "cancelled by REPLICAOF NO ONE");
         if s.repl.is_replica() {
@@ -296,10 +296,10 @@ fn connect(s: &mut Server, slot: LinkSlot) {
 
 /// The outgoing connection became writable: connected, or failed.
 pub fn on_connect_event(s: &mut Server, key: usize) {
-    let Some(slot) = s.clients[key].link_slot else {
+    let Some(slot) = s.net.clients[key].link_slot else {
         return;
     };
-    let result = match &s.clients[key].conn {
+    let result = match &s.net.clients[key].conn {
         Conn::Tcp(t) => match t.take_error() {
             Ok(Some(e)) | Err(e) => Err(e.to_string()),
             Ok(None) => t.peer_addr().map(|_| ()).map_err(|e| e.to_string()),
@@ -308,7 +308,7 @@ pub fn on_connect_event(s: &mut Server, key: usize) {
     };
     match result {
         Ok(()) => {
-            s.clients[key].connecting = false;
+            s.net.clients[key].connecting = false;
             let actions = if slot == LinkSlot::Rdb {
                 log_notice!("MASTER <-> REPLICA sync: RDB channel connected");
                 match s.repl.current.as_mut().and_then(|u| u.rdb.as_mut()) {
@@ -338,10 +338,10 @@ pub fn on_connect_event(s: &mut Server, key: usize) {
 
 /// Bytes from a link that is not streaming yet: feed the state machine.
 pub fn link_input(s: &mut Server, key: usize) {
-    let Some(slot) = s.clients[key].link_slot else {
+    let Some(slot) = s.net.clients[key].link_slot else {
         return;
     };
-    let data = s.clients[key].query.split().freeze();
+    let data = s.net.clients[key].query.split().freeze();
     if data.is_empty() {
         return;
     }
@@ -406,7 +406,7 @@ fn send(s: &mut Server, slot: LinkSlot, bytes: &[u8]) {
         unsafe { libc::raise(libc::SIGSTOP) };
     }
     if let Some(k) = client_of(s, slot) {
-        s.clients[k].push_raw(bytes);
+        s.net.clients[k].push_raw(bytes);
     }
 }
 
@@ -450,7 +450,7 @@ fn unfreeze(s: &mut Server) {
         s.repl.frozen = false;
         crate::cmd::client_cmd::release_paused(s);
         if let Some(k) = s.repl.current.as_ref().and_then(|u| u.client) {
-            s.pending_read.push_back(k);
+            s.net.pending_read.push_back(k);
         }
     }
 }
@@ -465,10 +465,12 @@ fn commit_pending(s: &mut Server) {
         keys.extend(old.client);
         close_link_clients(s, keys);
     }
-    let was_primary = s.repl.current.is_none() && s.ks.mode != keyspace::ExpiryMode::Replica;
+    let was_primary = s.repl.current.is_none() && s.exec.ks.mode != keyspace::ExpiryMode::Replica;
     if let Some(k) = p.client {
-        s.clients[k].link_slot = Some(LinkSlot::Current);
+        s.net.clients[k].link_slot = Some(LinkSlot::Current);
     }
+    // CONFIG GET/REWRITE `replicaof` report the primary followed now, as Redis does.
+    s.cfg.replicaof = crate::config::value::ReplicaOf(Some((p.host.clone(), p.port)));
     s.repl.current = Some(p);
     s.repl.cached = None;
     if was_primary {
@@ -480,9 +482,10 @@ fn commit_pending(s: &mut Server) {
 
 /// This node now follows a primary: replica expiry rules, blocked clients released.
 fn become_replica(s: &mut Server) {
-    s.ks.mode = keyspace::ExpiryMode::Replica;
+    s.exec.ks.mode = keyspace::ExpiryMode::Replica;
     crate::log::set_role(true);
     let blocked: Vec<usize> = s
+        .net
         .clients
         .iter()
         .filter(|(_, c)| {
@@ -494,7 +497,7 @@ fn become_replica(s: &mut Server) {
         .collect();
     for k in blocked {
         crate::blocking::unblock(s, k);
-        let c = &mut s.clients[k];
+        let c = &mut s.net.clients[k];
         c.reply(&Reply::error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"));
         c.close_after_reply = true;
     }
@@ -503,6 +506,7 @@ fn become_replica(s: &mut Server) {
 /// REPLICAOF NO ONE: stop following; the current history continues under a new id and the
 /// old id stays valid for our replicas and siblings (PSYNC2).
 pub fn promote(s: &mut Server) {
+    s.cfg.replicaof = crate::config::value::ReplicaOf(None);
     if let Some(mut u) = s.repl.current.take() {
         let mut keys = u.abandon_sync();
         keys.extend(u.client);
@@ -520,7 +524,8 @@ pub fn promote(s: &mut Server) {
     s.repl.ensure_backlog(size);
     super::primary::disconnect_replicas(s);
     s.repl.last_db = -1;
-    s.ks.mode = keyspace::ExpiryMode::Primary;
+    s.exec.ks.mode = keyspace::ExpiryMode::Primary;
+    s.exec.ks.forget_replica_local_expires();
     crate::log::set_role(false);
 }
 
@@ -544,12 +549,13 @@ fn start_loader(s: &mut Server, total: Option<u64>) {
         .then(|| crate::persist::rdb_path(s));
     let opts = persistence::LoadOptions {
         verify_checksum: s.cfg.rdbchecksum,
-        databases: s.ks.db_count(),
+        databases: s.exec.ks.db_count(),
         limits: crate::persist::limits(s),
         drop_expired_at_ms: None,
         key_load_delay_us: s.cfg.key_load_delay_us,
+        report_expired: false,
     };
-    let (tx, waker) = (s.bg_tx.clone(), s.waker.clone());
+    let (tx, waker) = (s.net.bg_tx.clone(), s.net.waker.clone());
     let Some(u) = s.repl.current.as_mut() else {
         return;
     };
@@ -606,7 +612,7 @@ fn early_ack(s: &mut Server) {
         return;
     }
     if let Some(k) = u.client {
-        s.clients[k].push_raw(&ack_bytes(0));
+        s.net.clients[k].push_raw(&ack_bytes(0));
     }
 }
 
@@ -676,10 +682,10 @@ fn install_dataset(
     offset: i64,
     stream_db: usize,
 ) {
-    for db in 0..s.ks.db_count() {
+    for db in 0..s.exec.ks.db_count() {
         crate::cmd::multi::touch_watched_existing(s, db);
     }
-    let old = s.ks.replace_all(loaded.dbs);
+    let old = s.exec.ks.replace_all(loaded.dbs);
     keyspace::lazyfree::free_in_background(old, 1);
     log_notice!(
         "Done loading RDB, keys loaded: {}, keys expired: {}.",
@@ -821,10 +827,10 @@ fn start_streaming(s: &mut Server) {
     let buffered = std::mem::take(&mut u.stream_buf);
     if resume {
         log_notice!("Replication buffer applied; reading the primary link again.");
-        s.pending_read.push_back(k);
+        s.net.pending_read.push_back(k);
     }
     let db = u.db;
-    let c = &mut s.clients[k];
+    let c = &mut s.net.clients[k];
     c.is_primary_link = true;
     c.authenticated = true;
     c.parser.auth_required = false;
@@ -855,7 +861,7 @@ fn on_stream_bytes(s: &mut Server, bytes: Vec<u8>) {
         return;
     }
     if let Some(k) = u.client {
-        s.clients[k].query.extend_from_slice(&bytes);
+        s.net.clients[k].query.extend_from_slice(&bytes);
         crate::dispatch::process_input(s, k);
     }
 }
@@ -970,10 +976,10 @@ pub fn apply_from_primary(s: &mut Server, key: usize, argv: Vec<Bytes>, consumed
         log_warning!("Non-canonical command encoding from MASTER; closing the link to resync.");
         return on_primary_protocol_error(s, key);
     }
-    s.ks.obey_all = true;
+    s.exec.ks.obey_all = true;
     crate::dispatch::process_command(s, key, argv);
-    s.ks.obey_all = false;
-    let in_multi = s.clients.get(key).is_some_and(|c| c.multi.is_some());
+    s.exec.ks.obey_all = false;
+    let in_multi = s.net.clients.get(key).is_some_and(|c| c.multi.is_some());
     let Some(u) = s.repl.current.as_mut() else {
         return;
     };
@@ -984,7 +990,7 @@ pub fn apply_from_primary(s: &mut Server, key: usize, argv: Vec<Bytes>, consumed
     let mut applied = std::mem::take(&mut u.multi_bytes);
     applied.extend_from_slice(&raw);
     u.reploff += applied.len() as i64;
-    if let Some(c) = s.clients.get(key) {
+    if let Some(c) = s.net.clients.get(key) {
         u.db = c.db;
     }
     s.repl.append(&applied);
@@ -993,7 +999,7 @@ pub fn apply_from_primary(s: &mut Server, key: usize, argv: Vec<Bytes>, consumed
 /// A bare newline in the stream counts in the offset (and is proxied); from a replica it is a
 /// liveness signal.
 pub fn on_empty_line(s: &mut Server, key: usize, consumed: usize) {
-    let c = &s.clients[key];
+    let c = &s.net.clients[key];
     if c.is_primary_link {
         let bytes: &[u8] = if consumed >= 2 { b"\r\n" } else { b"\n" };
         if let Some(u) = s.repl.current.as_mut() {
@@ -1017,8 +1023,8 @@ pub fn on_primary_input(s: &mut Server, key: usize, n: usize) {
 /// A protocol error on the primary link: close it and do not cache it (next sync is full).
 pub fn on_primary_protocol_error(s: &mut Server, key: usize) {
     log_warning!("WARNING: Receiving inline protocol from master, master stream corruption? Closing the master connection and discarding the cached master.");
-    s.clients[key].protocol_error = true;
-    s.clients[key].close_asap = true;
+    s.net.clients[key].protocol_error = true;
+    s.net.clients[key].close_asap = true;
 }
 
 fn ack_bytes(offset: i64) -> Vec<u8> {
@@ -1035,7 +1041,7 @@ pub fn send_ack(s: &mut Server) {
     }
     let (k, off) = (u.client, u.reploff);
     if let Some(k) = k {
-        s.clients[k].push_raw(&ack_bytes(off));
+        s.net.clients[k].push_raw(&ack_bytes(off));
     }
 }
 
@@ -1057,7 +1063,7 @@ pub fn cron(s: &mut Server, now: i64) {
     for slot in [LinkSlot::Current, LinkSlot::Pending] {
         let Some(u) = upstream(s, slot) else { continue };
         if u.client.is_none() {
-            if now >= u.retry_at_ms && !s.loading && !(leaving && slot == LinkSlot::Current) {
+            if now >= u.retry_at_ms && !s.exec.loading && !(leaving && slot == LinkSlot::Current) {
                 connect(s, slot);
             }
             continue;
@@ -1078,7 +1084,7 @@ pub fn cron(s: &mut Server, now: i64) {
         }
         run_actions(s, slot, actions);
     }
-    if s.cron_loops.is_multiple_of(s.hz) {
+    if s.life.cron_loops.is_multiple_of(s.life.hz) {
         send_ack(s);
         let loading = s
             .repl
@@ -1087,7 +1093,7 @@ pub fn cron(s: &mut Server, now: i64) {
             .filter(|u| u.loader.is_some())
             .and_then(|u| u.client);
         if let Some(k) = loading {
-            s.clients[k].push_raw(b"\n");
+            s.net.clients[k].push_raw(b"\n");
             early_ack(s);
         }
     }
@@ -1118,7 +1124,7 @@ fn resume_reading(s: &mut Server) {
     let keys = [u.client, u.rdb.as_ref().and_then(|r| r.client)];
     for k in keys.into_iter().flatten() {
         if !should_pause_reading(s, k) {
-            s.pending_read.push_back(k);
+            s.net.pending_read.push_back(k);
         }
     }
 }

@@ -1,5 +1,8 @@
-//! Helpers shared by the real-process tests.
+//! Helpers shared by the real-process tests; `interop` holds the data sets and scenarios that
+//! the tests against redis-server and valkey-server share.
 #![allow(dead_code)]
+
+pub mod interop;
 
 use std::time::Duration;
 
@@ -12,30 +15,35 @@ pub fn init() {
     std::env::set_var("REDWING_BIN", env!("CARGO_BIN_EXE_redwing-server"));
 }
 
+/// Replication settings every test server gets: the snapshot for a replica starts at once and
+/// the primary pings its replicas every second (so a link that silently died is noticed fast).
+fn test_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--repl-diskless-sync-delay",
+        "0",
+        "--repl-ping-replica-period",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// A Redwing server with test-friendly replication settings.
 pub fn redwing(extra: &[&str]) -> ServerProc {
     init();
-    let mut args = vec![
-        "--repl-diskless-sync-delay",
-        "0",
-        "--repl-ping-replica-period",
-        "1",
-    ];
-    args.extend_from_slice(extra);
-    ServerProc::redwing(&args)
+    ServerProc::redwing(&test_args(extra))
 }
 
-/// The reference redis-server with the same settings.
+/// The reference redis-server 7.0 with the same settings.
 pub fn redis(extra: &[&str]) -> ServerProc {
     init();
-    let mut args = vec![
-        "--repl-diskless-sync-delay",
-        "0",
-        "--repl-ping-replica-period",
-        "1",
-    ];
-    args.extend_from_slice(extra);
-    ServerProc::redis(&args)
+    ServerProc::redis(&test_args(extra))
+}
+
+/// The reference valkey-server 8.0.1 with the same settings.
+pub fn valkey(extra: &[&str]) -> ServerProc {
+    init();
+    ServerProc::valkey(&test_args(extra))
 }
 
 pub fn field(c: &mut Conn, section: &str, name: &str) -> String {
