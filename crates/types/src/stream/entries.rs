@@ -343,7 +343,7 @@ impl Entries {
                 break;
             }
             let remove_node = match how {
-                Trim::MaxLen(max) => self.length - entries >= max,
+                Trim::MaxLen(max) => self.length.saturating_sub(entries) >= max,
                 Trim::MinId(min) => first.node.last_entry().map_or(id::MIN, |e| e.id) < min,
             };
             if remove_node {
