@@ -215,7 +215,8 @@ def run_unit(unit, work, slot, args, skips):
     seconds = round(time.monotonic() - started, 1)
     text = log_path.read_text(errors="replace")
     tests, unit_errors = parse_output(text)
-    if "All tests passed" not in text and "[err]" not in text and status == "failed":
+    plain = ANSI.sub("", text)
+    if "All tests passed" not in plain and "[err]" not in plain and status == "failed":
         unit_errors.append("runtest exited %d without results (see %s)" % (proc.returncode, log_path.name))
     if status == "timeout":
         unit_errors.append(f"unit killed after {args.unit_timeout} s (see {log_path.name})")
@@ -234,24 +235,25 @@ def judge(result, skips):
         entry = next((e for e in entries if e.matches(name)), None)
         if entry:
             used.add(entry.line)
-        if "skip" in outcomes and entry and entry.expect == "skip":
-            counts["listed_skip"] += 1
-            continue
-        if all(o in ("skip", "ignore") for o in outcomes):
-            counts["tag_skip"] += 1
-            continue
-        failed = "err" in outcomes
-        if entry and entry.expect == "fail":
-            if failed:
-                counts["listed_fail"] += 1
-            else:
-                counts["ok"] += 1
-                problems.append(f"stale skip-list entry (line {entry.line}): '{name}' now passes")
-        elif failed:
-            counts["err"] += 1
-            problems.append(f"unexpected failure: '{name}'")
+        ran = [o for o in outcomes if o in ("ok", "err")]
+        skipped = len(outcomes) - len(ran)
+        if entry and entry.expect == "skip":
+            counts["listed_skip"] += skipped
         else:
-            counts["ok"] += 1
+            counts["tag_skip"] += skipped
+        if not ran:
+            continue
+        oks, errs = ran.count("ok"), ran.count("err")
+        if entry and entry.expect == "fail":
+            counts["listed_fail"] += errs
+            counts["ok"] += oks
+            if not errs:
+                problems.append(f"stale skip-list entry (line {entry.line}): '{name}' now passes")
+        else:
+            counts["ok"] += oks
+            counts["err"] += errs
+            if errs:
+                problems.append(f"unexpected failure: '{name}'")
     for err in result["unit_errors"]:
         problems.append("unit error: " + err)
     if result["status"] == "skipped":

@@ -89,9 +89,7 @@ fn grow_for_bits<'k>(
             let mut v = Vec::new();
             v.try_reserve_exact(need).map_err(|_| too_big())?;
             v.resize(need, 0);
-            ctx.ks
-                .put(ctx.db, Obj::new(key, NewValue::Boxed(Boxed::Str(v)), None));
-            ctx.notify(notify::NEW, "new", key);
+            ctx.store(Obj::new(key, NewValue::Boxed(Boxed::Str(v)), None));
             let buf = ctx.ks.get_mut(ctx.db, key).and_then(Obj::str_mut);
             Ok((buf, true))
         }
@@ -427,7 +425,8 @@ pub fn bitop(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     let dest = &a[2];
     if maxlen == 0 {
         drop(texts);
-        if ctx.ks.remove(ctx.db, dest).is_some() {
+        // Redis's `dbDelete`: a destination that has expired is deleted as any other.
+        if ctx.ks.remove_stored(ctx.db, dest).is_some() {
             ctx.notify(notify::GENERIC, "del", dest);
             ctx.dirty += 1;
         }
@@ -436,14 +435,9 @@ pub fn bitop(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     let res = compute_bitop(op, &texts, maxlen);
     drop(texts);
     drop(sources);
-    let existed = ctx.ks.get(ctx.db, dest).is_some();
-    ctx.ks.put(
-        ctx.db,
-        Obj::new(dest, NewValue::Boxed(Boxed::Str(res)), None),
-    );
-    if !existed {
-        ctx.notify(notify::NEW, "new", dest);
-    }
+    // The write lookup of `setKey` (deletes an expired destination first).
+    ctx.ks.get(ctx.db, dest);
+    ctx.store(Obj::new(dest, NewValue::Boxed(Boxed::Str(res)), None));
     ctx.notify(notify::STRING, "set", dest);
     ctx.dirty += 1;
     Reply::Int(maxlen as i64)

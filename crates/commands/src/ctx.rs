@@ -3,7 +3,7 @@
 //! changed, whether the client should block).
 
 use bytes::Bytes;
-use keyspace::Keyspace;
+use keyspace::{Keyspace, Obj};
 use resp::RespVersion;
 use types::stream::StreamLimits;
 use types::{HashLimits, ListLimits, SetLimits, ZSetLimits};
@@ -82,14 +82,17 @@ pub struct Ctx<'a> {
     /// The command is replayed for a client that was blocked (its deadline has not passed).
     pub unblocking: bool,
     /// Keyspace events raised by this call, in order (Redis's `notifyKeyspaceEvent`); only
-    /// the classes enabled in [`Settings::notify_classes`] are recorded.
+    /// the classes enabled in [`Settings::notify_classes`] are recorded. Read them with
+    /// [`Ctx::take_notifications`], which adds the `expired` events still pending.
     pub notifications: Vec<crate::notify::KeyEvent>,
+    /// How many entries of the keyspace's expired-key log were already turned into `expired`
+    /// events (the log is drained by the server, not by this call).
+    expired_seen: usize,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(ks: &'a mut Keyspace, db: usize, settings: &'a Settings) -> Ctx<'a> {
         Ctx {
-            ks,
             db,
             settings,
             resp: RespVersion::Resp2,
@@ -98,7 +101,9 @@ impl<'a> Ctx<'a> {
             may_block: false,
             block: None,
             unblocking: false,
+            expired_seen: ks.events.expired.len(),
             notifications: Vec::new(),
+            ks,
         }
     }
 
@@ -110,6 +115,7 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::notify`] for a key of another database (MOVE, COPY ... DB).
     pub fn notify_db(&mut self, class: u32, event: &'static str, key: &[u8], db: usize) {
+        self.raise_expired();
         if self.settings.notify_classes & class != 0 {
             self.notifications.push(crate::notify::KeyEvent {
                 class,
@@ -118,6 +124,60 @@ impl<'a> Ctx<'a> {
                 db,
             });
         }
+    }
+
+    /// Raises `expired` (class `x`) for the keys this call's lookups deleted because they had
+    /// expired, where Redis's `expireIfNeeded` raises it: before any event raised after the
+    /// lookup.
+    fn raise_expired(&mut self) {
+        let log = &self.ks.events.expired;
+        if self.expired_seen >= log.len() {
+            return;
+        }
+        if self.settings.notify_classes & crate::notify::EXPIRED != 0 {
+            for (db, key) in &log[self.expired_seen..] {
+                self.notifications.push(crate::notify::KeyEvent {
+                    class: crate::notify::EXPIRED,
+                    event: "expired",
+                    key: Bytes::copy_from_slice(key),
+                    db: *db,
+                });
+            }
+        }
+        self.expired_seen = log.len();
+    }
+
+    /// The events this call raised, in Redis's order, including `expired` for keys its lookups
+    /// deleted. The server publishes these for the command; it raises `expired` itself only
+    /// for deletions made outside commands (active expiry).
+    pub fn take_notifications(&mut self) -> Vec<crate::notify::KeyEvent> {
+        self.raise_expired();
+        std::mem::take(&mut self.notifications)
+    }
+
+    /// Stores `obj` under its key in the selected database, replacing any value there, and
+    /// raises `new` if the key did not exist: see [`Ctx::store_in`].
+    pub fn store(&mut self, obj: Obj) -> Option<Obj> {
+        self.store_in(self.db, obj)
+    }
+
+    /// Stores `obj` under its key in database `db`, replacing any value there (Redis's
+    /// `setKey`), and raises `new` when the key did not exist, as Redis's `dbAdd` does. Every
+    /// command that creates a key stores it through here, so `new` has one source; it comes
+    /// before the command's own event, as in Redis. A key replaced while logically expired
+    /// counts as created (Redis's write lookup would have deleted it first). Returns the value
+    /// replaced.
+    pub fn store_in(&mut self, db: usize, obj: Obj) -> Option<Obj> {
+        let key = (self.settings.notify_classes & crate::notify::NEW != 0)
+            .then(|| Bytes::copy_from_slice(obj.key()));
+        let old = self.ks.put(db, obj);
+        let created = old.as_ref().is_none_or(|o| {
+            !self.ks.obey_all && o.expire_ms().is_some_and(|e| e <= self.ks.now_ms)
+        });
+        if let (true, Some(key)) = (created, key) {
+            self.notify_db(crate::notify::NEW, "new", &key, db);
+        }
+        old
     }
 
     /// Propagate `cmd` instead of (or in addition to, on later calls) the original command.

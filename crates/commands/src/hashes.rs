@@ -17,6 +17,7 @@ use crate::coll::{self, ScanOf};
 use crate::ctx::{argv, Ctx};
 use crate::errors::{self, err};
 use crate::ldouble::LongDouble;
+use crate::notify;
 use crate::row;
 use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys};
 
@@ -70,7 +71,7 @@ fn hash_mut<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Option<&'k mut Hash> {
 }
 
 /// Applies `change` to the hash at `key`, creating the key if missing
-/// (`hashTypeLookupWriteOrCreate`). The caller has checked the type.
+/// (`hashTypeLookupWriteOrCreate`, raising `new`). The caller has checked the type.
 fn upsert_hash<R>(ctx: &mut Ctx, key: &[u8], change: impl FnOnce(&mut Hash) -> R) -> R {
     if let Some(h) = hash_mut(ctx, key) {
         return change(h);
@@ -78,8 +79,7 @@ fn upsert_hash<R>(ctx: &mut Ctx, key: &[u8], change: impl FnOnce(&mut Hash) -> R
     let mut h = Hash::default();
     let r = change(&mut h);
     if !h.is_empty() {
-        let obj = Obj::new(key, NewValue::Boxed(Boxed::Hash(h)), None);
-        ctx.ks.put(ctx.db, obj);
+        ctx.store(Obj::new(key, NewValue::Boxed(Boxed::Hash(h)), None));
     }
     r
 }
@@ -121,6 +121,7 @@ fn hset_generic(ctx: &mut Ctx, a: &[Bytes], name: &str) -> Reply {
             .filter(|kv| h.set(&kv[0], &kv[1], limits))
             .count()
     });
+    ctx.notify(notify::HASH, "hset", &a[1]);
     ctx.dirty += (pairs.len() / 2) as u64;
     if name == "hset" {
         Reply::Int(created as i64)
@@ -140,6 +141,7 @@ pub fn hsetnx(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         h.prepare_write(1, a[2].len().max(a[3].len()), limits);
         h.set(&a[2], &a[3], limits)
     });
+    ctx.notify(notify::HASH, "hset", &a[1]);
     ctx.dirty += 1;
     Reply::Int(1)
 }
@@ -169,6 +171,10 @@ pub fn hdel(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     if emptied {
         ctx.ks.remove(ctx.db, &a[1]);
     }
+    ctx.notify(notify::HASH, "hdel", &a[1]);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", &a[1]);
+    }
     ctx.dirty += deleted;
     Reply::Int(deleted as i64)
 }
@@ -197,6 +203,7 @@ pub fn hincrby(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     let text = new.to_string();
     let limits = ctx.settings.hash;
     upsert_hash(ctx, &a[1], |h| h.set(&a[2], text.as_bytes(), limits));
+    ctx.notify(notify::HASH, "hincrby", &a[1]);
     ctx.dirty += 1;
     Reply::Int(new)
 }
@@ -225,6 +232,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     let text = new.to_human_string();
     let limits = ctx.settings.hash;
     upsert_hash(ctx, &a[1], |h| h.set(&a[2], text.as_bytes(), limits));
+    ctx.notify(notify::HASH, "hincrbyfloat", &a[1]);
     ctx.dirty += 1;
     ctx.propagate(argv([&b"HSET"[..], &a[1], &a[2], text.as_bytes()]));
     Reply::bulk(text.as_bytes())

@@ -14,6 +14,7 @@ use types::hll::{self, HllError, Union};
 use crate::args::is;
 use crate::ctx::Ctx;
 use crate::errors::{self, err};
+use crate::notify;
 use crate::row;
 use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys};
 
@@ -93,7 +94,7 @@ fn new_hll_obj(key: &[u8], bytes: Vec<u8>, expire_ms: Option<i64>) -> Obj {
 /// (keeping its TTL).
 fn store_hll(ctx: &mut Ctx, key: &[u8], value: Vec<u8>, created: bool) {
     if created {
-        ctx.ks.put(ctx.db, new_hll_obj(key, value, None));
+        ctx.store(new_hll_obj(key, value, None));
     } else if let Some(buf) = hll_buffer(ctx, key) {
         *buf = value;
     }
@@ -124,6 +125,7 @@ pub fn pfadd(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Ok(0) if !created => Reply::Int(0),
         Ok(changed) => {
             store_hll(ctx, key, value, created);
+            ctx.notify(notify::STRING, "pfadd", key);
             ctx.dirty += u64::from(created) + changed as u64;
             Reply::Int(1)
         }
@@ -200,11 +202,12 @@ pub fn pfmerge(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         },
         None => match union.store(None, max) {
             Ok(merged) => {
-                ctx.ks.put(ctx.db, new_hll_obj(dest, merged, None));
+                ctx.store(new_hll_obj(dest, merged, None));
             }
             Err(e) => return hll_err(e),
         },
     }
+    ctx.notify(notify::STRING, "pfadd", dest);
     ctx.dirty += 1;
     Reply::Ok
 }

@@ -12,6 +12,7 @@ use resp::Reply;
 use crate::args::{self, is};
 use crate::ctx::Ctx;
 use crate::errors::{self, err};
+use crate::notify;
 use crate::row;
 use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys};
 
@@ -94,11 +95,12 @@ fn rekey(mut obj: Obj, key: &[u8]) -> Obj {
 }
 
 /// Stores `obj` in `db` keeping the access time it had (RENAME and MOVE keep the object, so
-/// OBJECT IDLETIME/FREQ carry over; `put` would restart them).
+/// OBJECT IDLETIME/FREQ carry over; `put` would restart them). Raises `new` for a key that
+/// did not exist ([`Ctx::store_in`]).
 fn put_keeping_lru(ctx: &mut Ctx, db: usize, obj: Obj) -> Option<Obj> {
     let lru = obj.lru();
     let key = Bytes::copy_from_slice(obj.key());
-    let old = ctx.ks.put(db, obj);
+    let old = ctx.store_in(db, obj);
     if let Some(o) = ctx.ks.db(db).get(&key) {
         o.set_lru(lru);
     }
@@ -114,6 +116,7 @@ fn del_generic(ctx: &mut Ctx, a: &[Bytes], lazy: bool) -> Reply {
     for key in &a[1..] {
         if let Some(old) = ctx.ks.remove(ctx.db, key) {
             free_value(old, lazy);
+            ctx.notify(notify::GENERIC, "del", key);
             ctx.dirty += 1;
             deleted += 1;
         }
@@ -174,9 +177,13 @@ fn rename_generic(ctx: &mut Ctx, a: &[Bytes], nx: bool) -> Reply {
     let Some(obj) = ctx.ks.remove(ctx.db, src) else {
         return err(errors::NO_SUCH_KEY);
     };
-    if let Some(old) = put_keeping_lru(ctx, ctx.db, rekey(obj, dst)) {
+    // As Redis: an existing destination is deleted first, so the stored key is always `new`.
+    if let Some(old) = ctx.ks.remove(ctx.db, dst) {
         free_value(old, ctx.settings.lazyfree_lazy_server_del);
     }
+    put_keeping_lru(ctx, ctx.db, rekey(obj, dst));
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     ctx.dirty += 1;
     done
 }
@@ -217,6 +224,8 @@ pub fn move_(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         return Reply::Int(0);
     };
     put_keeping_lru(ctx, dst_db, obj);
+    ctx.notify_db(notify::GENERIC, "move_from", key, ctx.db);
+    ctx.notify_db(notify::GENERIC, "move_to", key, dst_db);
     ctx.dirty += 1;
     Reply::Int(1)
 }
@@ -257,9 +266,12 @@ pub fn copy(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     else {
         return Reply::Int(0);
     };
-    if let Some(old) = ctx.ks.put(dst_db, copied) {
+    // As Redis: a destination being replaced is deleted first, so the copy is always `new`.
+    if let Some(old) = ctx.ks.remove(dst_db, dst) {
         free_value(old, ctx.settings.lazyfree_lazy_server_del);
     }
+    ctx.store_in(dst_db, copied);
+    ctx.notify_db(notify::GENERIC, "copy_to", dst, dst_db);
     ctx.dirty += 1;
     Reply::Int(1)
 }

@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod bitops;
+pub mod call;
 pub mod coll;
 pub mod ctx;
 pub mod errors;

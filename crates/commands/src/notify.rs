@@ -1,7 +1,11 @@
 //! Keyspace notification classes and events (`notify-keyspace-events`), as Redis names them.
 //!
-//! Handlers raise events with [`crate::Ctx::notify`]; the server publishes them on
-//! `__keyspace@<db>__:<key>` / `__keyevent@<db>__:<event>` according to the configured flags.
+//! Handlers raise events with [`crate::Ctx::notify`] where Redis calls `notifyKeyspaceEvent`.
+//! `new` is raised only by [`crate::Ctx::store`] / [`crate::Ctx::store_in`] (Redis's `dbAdd`),
+//! which every key creation goes through; `expired` for keys a command's lookups deleted is
+//! added in place by [`crate::Ctx::take_notifications`]. The server publishes the list on
+//! `__keyspace@<db>__:<key>` / `__keyevent@<db>__:<event>` according to the configured flags,
+//! and raises the events of its own code (active expiry, eviction, server commands).
 
 use bytes::Bytes;
 

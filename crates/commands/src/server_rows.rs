@@ -625,7 +625,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("psync", -3, f::NO_ASYNC_LOADING | f::ADMIN | f::NO_MULTI | f::NOSCRIPT, 0, Keys::NONE, "server", "2.8.0", "An internal command used in replication.", Handler::Server(ServerCmd::Psync)),
     row!("replconf", -1, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::ALLOW_BUSY, 0, Keys::NONE, "server", "3.0.0", "An internal command for configuring the replication stream.", Handler::Server(ServerCmd::Replconf)),
     row!("wait", 3, f::BLOCKING, acl::CONNECTION, Keys::NONE, "generic", "3.0.0", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Handler::Server(ServerCmd::Wait)),
-    row!("failover", -1, f::ADMIN | f::NOSCRIPT | f::STALE, 0, Keys::NONE, "server", "6.2.0", "Starts a coordinated failover from a server to one of its replicas.", Handler::Server(ServerCmd::Failover)),
     row!("flushall", -1, f::WRITE, acl::KEYSPACE | acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Removes all keys from all databases.", Handler::Server(ServerCmd::Flushall)),
     row!("flushdb", -1, f::WRITE, acl::KEYSPACE | acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Remove all keys from the current database.", Handler::Server(ServerCmd::Flushdb)),
     row!("dump", 2, f::READONLY, acl::KEYSPACE, Keys::range(1, 0, 1, &["RO", "ACCESS"]), "generic", "2.6.0", "Returns a serialized representation of the value stored at a key.", Handler::Server(ServerCmd::Dump)),

@@ -18,6 +18,7 @@ use types::set::{Set, SetLimits};
 use crate::coll::{self, ScanOf};
 use crate::ctx::Ctx;
 use crate::errors::{self, err};
+use crate::notify;
 use crate::row;
 use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys};
 
@@ -83,13 +84,10 @@ fn with_set(ctx: &mut Ctx, key: &[u8], missing: Reply, f: impl FnOnce(&Set) -> R
     }
 }
 
-/// Stores a new set value under `key` with no TTL (`setKey`/`dbAdd`), freeing any old value
-/// the way the server frees overwritten values.
+/// Stores a new set value under `key` with no TTL (`setKey`/`dbAdd`, raising `new` for a
+/// key that did not exist), freeing any old value the way the server frees overwritten values.
 fn put_set(ctx: &mut Ctx, key: &[u8], set: Set) {
-    let old = ctx.ks.put(
-        ctx.db,
-        Obj::new(key, NewValue::Boxed(Boxed::Set(set)), None),
-    );
+    let old = ctx.store(Obj::new(key, NewValue::Boxed(Boxed::Set(set)), None));
     if let Some(old) = old {
         free_deleted(ctx, old);
     }
@@ -133,10 +131,8 @@ pub fn sadd(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Ok(None) => {
             let mut set = Set::with_first(&members[0], members.len(), limits);
             let added = members.iter().filter(|m| set.add(m, limits)).count();
-            ctx.ks.put(
-                ctx.db,
-                Obj::new(&a[1], NewValue::Boxed(Boxed::Set(set)), None),
-            );
+            put_set(ctx, &a[1], set);
+            ctx.notify(notify::SET, "sadd", &a[1]);
             ctx.dirty += added as u64;
             return Reply::Int(added as i64);
         }
@@ -150,6 +146,9 @@ pub fn sadd(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     };
     set.maybe_convert(members.len(), limits);
     let added = members.iter().filter(|m| set.add(m, limits)).count();
+    if added > 0 {
+        ctx.notify(notify::SET, "sadd", &a[1]);
+    }
     ctx.dirty += added as u64;
     Reply::Int(added as i64)
 }
@@ -175,8 +174,13 @@ pub fn srem(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
             }
         }
     }
-    if set.is_empty() {
+    let emptied = set.is_empty();
+    if emptied {
         delete_key(ctx, &a[1]);
+    }
+    ctx.notify(notify::SET, "srem", &a[1]);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", &a[1]);
     }
     ctx.dirty += deleted;
     Reply::Int(deleted as i64)
@@ -232,8 +236,11 @@ pub fn smove(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     }
     if let Some(s) = set_mut(ctx, src) {
         s.remove(member);
-        if s.is_empty() {
+        let emptied = s.is_empty();
+        ctx.notify(notify::SET, "srem", src);
+        if emptied {
             delete_key(ctx, src);
+            ctx.notify(notify::GENERIC, "del", src);
         }
     }
     ctx.dirty += 1;
@@ -242,10 +249,12 @@ pub fn smove(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         let mut set = Set::with_first(member, 1, limits);
         set.add(member, limits);
         put_set(ctx, dst, set);
+        ctx.notify(notify::SET, "sadd", dst);
         ctx.dirty += 1;
     } else if write_set(ctx, dst).is_ok_and(|d| d.is_some_and(|d| !d.contains(member))) {
         if let Some(d) = set_mut(ctx, dst) {
             d.add(member, limits);
+            ctx.notify(notify::SET, "sadd", dst);
             ctx.dirty += 1;
         }
     }

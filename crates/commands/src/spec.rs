@@ -260,7 +260,6 @@ pub enum ServerCmd {
     Psync,
     Replconf,
     Wait,
-    Failover,
     Flushall,
     Flushdb,
     Object,

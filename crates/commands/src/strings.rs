@@ -8,6 +8,7 @@ use crate::args::{self, is};
 use crate::ctx::{argv, Ctx};
 use crate::errors::{self, err};
 use crate::ldouble::LongDouble;
+use crate::notify;
 use crate::row;
 use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys};
 
@@ -195,10 +196,11 @@ pub fn set(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         None if opts.keepttl => existing.flatten(),
         None => None,
     };
-    ctx.ks
-        .put(ctx.db, Obj::new(&a[1], NewValue::Str(&a[2]), ttl));
+    ctx.store(Obj::new(&a[1], NewValue::Str(&a[2]), ttl));
+    ctx.notify(notify::STRING, "set", &a[1]);
     ctx.dirty += 1;
     if let Some(ms) = expire {
+        ctx.notify(notify::GENERIC, "expire", &a[1]);
         if !opts
             .expire
             .as_ref()
@@ -225,12 +227,13 @@ pub fn set(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
 }
 
 /// A write with an expire time already in the past deletes the key instead, propagating the
-/// deletion (DEL, or UNLINK with lazyfree-lazy-server-del).
+/// deletion (DEL, or UNLINK with lazyfree-lazy-server-del) and raising `del`.
 fn delete_expired_on_overwrite(ctx: &mut Ctx, key: &Bytes) {
     if let Some(old) = ctx.ks.remove(ctx.db, key) {
         keyspace::lazyfree::free(old);
     }
     ctx.dirty += 1;
+    ctx.notify(notify::GENERIC, "del", key);
     let cmd: &[u8] = if ctx.settings.lazyfree_lazy_server_del {
         b"UNLINK"
     } else {
@@ -243,8 +246,8 @@ pub fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     if ctx.ks.get(ctx.db, &a[1]).is_some() {
         return Reply::Int(0);
     }
-    ctx.ks
-        .put(ctx.db, Obj::new(&a[1], NewValue::Str(&a[2]), None));
+    ctx.store(Obj::new(&a[1], NewValue::Str(&a[2]), None));
+    ctx.notify(notify::STRING, "set", &a[1]);
     ctx.dirty += 1;
     Reply::Int(1)
 }
@@ -254,8 +257,11 @@ fn setex_generic(ctx: &mut Ctx, a: &[Bytes], seconds: bool, cmd: &str) -> Reply 
         Ok(ms) => ms,
         Err(e) => return e,
     };
-    ctx.ks
-        .put(ctx.db, Obj::new(&a[1], NewValue::Str(&a[3]), Some(ms)));
+    // The write lookup deletes an expired value first, as Redis's SET path does.
+    ctx.ks.get(ctx.db, &a[1]);
+    ctx.store(Obj::new(&a[1], NewValue::Str(&a[3]), Some(ms)));
+    ctx.notify(notify::STRING, "set", &a[1]);
+    ctx.notify(notify::GENERIC, "expire", &a[1]);
     ctx.dirty += 1;
     ctx.propagate(argv([
         &b"SET"[..],
@@ -280,8 +286,8 @@ pub fn getset(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Ok(o) => o.map_or(Reply::Nil, bulk_of),
         Err(e) => return e,
     };
-    ctx.ks
-        .put(ctx.db, Obj::new(&a[1], NewValue::Str(&a[2]), None));
+    ctx.store(Obj::new(&a[1], NewValue::Str(&a[2]), None));
+    ctx.notify(notify::STRING, "set", &a[1]);
     ctx.dirty += 1;
     ctx.propagate(argv([&b"SET"[..], &a[1], &a[2]]));
     old
@@ -295,6 +301,7 @@ pub fn getdel(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     };
     ctx.ks.remove(ctx.db, &a[1]);
     ctx.dirty += 1;
+    ctx.notify(notify::GENERIC, "del", &a[1]);
     ctx.propagate(argv([&b"DEL"[..], &a[1]]));
     reply
 }
@@ -343,11 +350,13 @@ pub fn getex(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         } else {
             ctx.ks.set_expire(ctx.db, &a[1], Some(ms));
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "expire", &a[1]);
             ctx.propagate(argv([&b"PEXPIREAT"[..], &a[1], ms.to_string().as_bytes()]));
         }
     } else if opts.persist && had_ttl {
         ctx.ks.set_expire(ctx.db, &a[1], None);
         ctx.dirty += 1;
+        ctx.notify(notify::GENERIC, "persist", &a[1]);
         ctx.propagate(argv([&b"PERSIST"[..], &a[1]]));
     } else {
         ctx.propagate_nothing();
@@ -378,8 +387,12 @@ fn mset_generic(ctx: &mut Ctx, a: &[Bytes], nx: bool) -> Reply {
         return Reply::Int(0);
     }
     for kv in a[1..].chunks(2) {
-        ctx.ks
-            .put(ctx.db, Obj::new(&kv[0], NewValue::Str(&kv[1]), None));
+        if !nx {
+            // The write lookup deletes an expired value first, as Redis's `setKey` does.
+            ctx.ks.get(ctx.db, &kv[0]);
+        }
+        ctx.store(Obj::new(&kv[0], NewValue::Str(&kv[1]), None));
+        ctx.notify(notify::STRING, "set", &kv[0]);
     }
     ctx.dirty += (a.len() as u64 - 1) / 2;
     if nx {
@@ -408,7 +421,8 @@ fn check_len(ctx: &Ctx, size: u64, add: u64) -> Result<(), Reply> {
 pub fn append(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     let cur_len = match ctx.ks.get(ctx.db, &a[1]) {
         None => {
-            ctx.ks.put(ctx.db, Obj::new_raw_str(&a[1], &a[2], None));
+            ctx.store(Obj::new_raw_str(&a[1], &a[2], None));
+            ctx.notify(notify::STRING, "append", &a[1]);
             ctx.dirty += 1;
             return Reply::Int(a[2].len() as i64);
         }
@@ -423,6 +437,7 @@ pub fn append(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     };
     buf.extend_from_slice(&a[2]);
     let len = buf.len();
+    ctx.notify(notify::STRING, "append", &a[1]);
     ctx.dirty += 1;
     Reply::Int(len as i64)
 }
@@ -487,10 +502,12 @@ pub fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
             let mut buf = vec![0u8; offset as usize];
             buf.extend_from_slice(value);
             let len = buf.len();
-            ctx.ks.put(
-                ctx.db,
-                Obj::new(&a[1], NewValue::Boxed(keyspace::Boxed::Str(buf)), None),
-            );
+            ctx.store(Obj::new(
+                &a[1],
+                NewValue::Boxed(keyspace::Boxed::Str(buf)),
+                None,
+            ));
+            ctx.notify(notify::STRING, "setrange", &a[1]);
             ctx.dirty += 1;
             return Reply::Int(len as i64);
         }
@@ -512,6 +529,7 @@ pub fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     }
     buf[offset as usize..end].copy_from_slice(value);
     let len = buf.len();
+    ctx.notify(notify::STRING, "setrange", &a[1]);
     ctx.dirty += 1;
     Reply::Int(len as i64)
 }
@@ -535,9 +553,10 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> Reply {
     match ctx.ks.get_mut(ctx.db, key) {
         Some(o) => o.set_value(NewValue::Int(new)),
         None => {
-            ctx.ks.put(ctx.db, Obj::new(key, NewValue::Int(new), None));
+            ctx.store(Obj::new(key, NewValue::Int(new), None));
         }
     }
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.dirty += 1;
     Reply::Int(new)
 }
@@ -589,12 +608,10 @@ pub fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     match ctx.ks.get_mut(ctx.db, &a[1]) {
         Some(o) => o.set_value(NewValue::Str(text.as_bytes())),
         None => {
-            ctx.ks.put(
-                ctx.db,
-                Obj::new(&a[1], NewValue::Str(text.as_bytes()), None),
-            );
+            ctx.store(Obj::new(&a[1], NewValue::Str(text.as_bytes()), None));
         }
     }
+    ctx.notify(notify::STRING, "incrbyfloat", &a[1]);
     ctx.dirty += 1;
     ctx.propagate(argv([&b"SET"[..], &a[1], text.as_bytes(), b"KEEPTTL"]));
     Reply::bulk(text.as_bytes())

@@ -6,8 +6,8 @@ use keyspace::Keyspace;
 use resp::{Reply, RespVersion};
 
 use crate::ctx::{BlockRequest, Ctx, Settings};
+use crate::errors;
 use crate::spec::Handler;
-use crate::{errors, table};
 
 /// What one call produced besides its reply.
 #[derive(Debug, Default)]
@@ -16,7 +16,8 @@ pub struct Effects {
     /// Commands that would be propagated (the original argv when not rewritten).
     pub propagated: Vec<Vec<Bytes>>,
     pub block: Option<BlockRequest>,
-    /// Keyspace events raised (only classes enabled in `settings.notify_classes`).
+    /// Keyspace events raised, `expired` included (only classes enabled in
+    /// `settings.notify_classes`).
     pub notifications: Vec<crate::notify::KeyEvent>,
 }
 
@@ -26,6 +27,9 @@ pub struct Harness {
     pub db: usize,
     pub resp: RespVersion,
     pub may_block: bool,
+    /// The next calls are re-runs for a parked client (`Ctx::unblocking`), as the server
+    /// makes when a key a blocked client waits on changes.
+    pub unblocking: bool,
     pub last: Effects,
 }
 
@@ -45,6 +49,7 @@ impl Harness {
             db: 0,
             resp: RespVersion::Resp2,
             may_block: true,
+            unblocking: false,
             last: Effects::default(),
         }
     }
@@ -60,16 +65,9 @@ impl Harness {
 
     pub fn run_argv(&mut self, argv: &[Bytes]) -> Reply {
         self.last = Effects::default();
-        let Some(spec) = table::lookup(&argv[0]) else {
-            return errors::unknown_command(argv);
-        };
-        let spec = if !spec.subcommands.is_empty() && argv.len() > 1 {
-            match table::lookup_sub(spec, &argv[1]) {
-                Some(s) => s,
-                None => return errors::unknown_subcommand(spec.name, &argv[1]),
-            }
-        } else {
-            spec
+        let spec = match crate::call::resolve(argv) {
+            Ok(spec) => spec,
+            Err(e) => return e,
         };
         if !spec.arity_ok(argv.len()) {
             return errors::wrong_arity(spec.name);
@@ -80,19 +78,13 @@ impl Harness {
         let mut ctx = Ctx::new(&mut self.ks, self.db, &self.settings);
         ctx.resp = self.resp;
         ctx.may_block = self.may_block;
-        let reply = handler(&mut ctx, argv);
-        let (dirty, rewrite, block) = (ctx.dirty, ctx.rewrite.take(), ctx.block.take());
-        let notifications = std::mem::take(&mut ctx.notifications);
-        let propagated = match rewrite {
-            Some(cmds) => cmds,
-            None if dirty > 0 => vec![argv.to_vec()],
-            None => vec![],
-        };
+        ctx.unblocking = self.unblocking;
+        let (reply, outcome) = crate::call::run(handler, &mut ctx, argv);
         self.last = Effects {
-            dirty,
-            propagated,
-            block,
-            notifications,
+            dirty: outcome.dirty,
+            propagated: outcome.propagate,
+            block: outcome.block,
+            notifications: outcome.notifications,
         };
         let _ = self.ks.take_events();
         reply

@@ -24,6 +24,7 @@ use types::zset::{LexBound, ScoreBound, ZSet};
 
 use crate::ctx::Ctx;
 use crate::errors::{self, err};
+use crate::notify;
 use crate::row;
 use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys};
 
@@ -142,31 +143,38 @@ pub(crate) fn zset_mut<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Option<&'k mut ZSet>
     }
 }
 
-/// Deletes `key` if the sorted set under it became empty (no empty collection stays in the
-/// keyspace). Returns true if it deleted.
-pub(crate) fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
+/// After members were removed from the sorted set at `key`: raises `event`, then deletes the
+/// key if the set became empty (no empty collection stays in the keyspace), raising `del`.
+/// Returns true if it deleted.
+pub(crate) fn removed(ctx: &mut Ctx, key: &[u8], event: &'static str) -> bool {
     let empty = matches!(
         ctx.ks.db(ctx.db).get(key).map(Obj::value),
         Some(ValueRef::ZSet(z)) if z.is_empty()
     );
+    ctx.notify(notify::ZSET, event, key);
     if empty {
         ctx.ks.remove(ctx.db, key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     empty
 }
 
-/// Stores a computed sorted set under `dst` (Redis's `setKey`: replaces any value and its
-/// TTL), or deletes `dst` if the result is empty. Counts the change in `dirty` and returns
-/// the stored cardinality.
-pub(crate) fn store_result(ctx: &mut Ctx, dst: &[u8], z: ZSet) -> usize {
+/// Stores a computed sorted set under `dst` (Redis's `setKey`: looks `dst` up, then replaces
+/// any value and its TTL), raising `event`, or deletes `dst` if the result is empty (Redis's
+/// `dbDelete`: even a value that has expired), raising `del`. Counts the change in `dirty`
+/// and returns the stored cardinality.
+pub(crate) fn store_result(ctx: &mut Ctx, dst: &[u8], z: ZSet, event: &'static str) -> usize {
     let len = z.len();
     let old = if len > 0 {
         ctx.dirty += 1;
-        ctx.ks
-            .put(ctx.db, Obj::new(dst, NewValue::Boxed(Boxed::ZSet(z)), None))
+        ctx.ks.get(ctx.db, dst);
+        let old = ctx.store(Obj::new(dst, NewValue::Boxed(Boxed::ZSet(z)), None));
+        ctx.notify(notify::ZSET, event, dst);
+        old
     } else {
-        let old = ctx.ks.remove(ctx.db, dst);
+        let old = ctx.ks.remove_stored(ctx.db, dst);
         if old.is_some() {
+            ctx.notify(notify::GENERIC, "del", dst);
             ctx.dirty += 1;
         }
         old

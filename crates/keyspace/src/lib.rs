@@ -314,6 +314,16 @@ impl Keyspace {
         self.dbs[db].take(key)
     }
 
+    /// Deletes whatever is stored under `key`, as Redis's `dbDelete`: a value that has
+    /// logically expired is deleted too, as a plain deletion (not counted or reported as an
+    /// expiry). The destination of a store command whose result is empty goes this way, so
+    /// that the command reports `del` for it as Redis does.
+    pub fn remove_stored(&mut self, db: usize, key: &[u8]) -> Option<Obj> {
+        let old = self.dbs[db].take(key)?;
+        self.touch(db, key);
+        Some(old)
+    }
+
     /// Sets or clears the expire of an existing key; returns false if the key is missing.
     pub fn set_expire(&mut self, db: usize, key: &[u8], expire_ms: Option<i64>) -> bool {
         let Some(obj) = self.get_mut(db, key) else {
@@ -543,5 +553,27 @@ impl Keyspace {
         let ev = std::mem::take(&mut self.events);
         self.events.track = track;
         ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remove_stored_deletes_an_expired_value_as_a_plain_deletion() {
+        let mut ks = Keyspace::new(1);
+        ks.now_ms = 1_000;
+        ks.put(0, Obj::new(b"k", NewValue::Str(b"v"), Some(500)));
+        assert!(ks.remove_stored(0, b"k").is_some());
+        assert!(ks.events.expired.is_empty());
+        assert_eq!(ks.stats.expired_keys, 0);
+        assert_eq!(ks.db(0).len(), 0);
+        assert_eq!(ks.db(0).expires_len(), 0);
+        assert!(ks.remove_stored(0, b"k").is_none());
+        // `remove` sees the same value as already gone, and reports the expiry.
+        ks.put(0, Obj::new(b"k", NewValue::Str(b"v"), Some(500)));
+        assert!(ks.remove(0, b"k").is_none());
+        assert_eq!(ks.events.expired, vec![(0, b"k".to_vec())]);
     }
 }

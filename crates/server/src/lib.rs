@@ -6,16 +6,16 @@
 //! from `resp`. What must not live here: command semantics on data (they belong in
 //! `commands`) and replication decisions (they belong in the pure `replication` crate).
 
-pub mod blocking;
-pub mod client;
+pub mod bg;
 pub mod clock;
 pub mod cmd;
 pub mod config;
-pub mod dispatch;
-pub mod evict;
+pub mod core;
+pub mod event_loop;
+pub mod exec;
 pub mod log;
+pub mod net;
 pub mod persist;
-pub mod pubsub;
 pub mod repl;
 pub mod server;
 pub mod signals;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 
-use crate::server::{now_ms, Server};
+use crate::util::now_ms;
 
 #[derive(Default, Clone)]
 pub struct CmdStat {
@@ -144,14 +144,21 @@ impl Stats {
 }
 
 /// Adds a SLOWLOG entry if the command took at least `slowlog-log-slower-than` µs.
-pub fn slowlog_maybe_add(s: &mut Server, key: usize, argv: &[Bytes], micros: u64) {
-    let threshold = s.cfg.slowlog_log_slower_than_us;
+/// `client` is the caller's (address, name).
+pub fn slowlog_maybe_add(
+    st: &mut Stats,
+    cfg: &crate::config::Config,
+    client: Option<(&str, Option<&Bytes>)>,
+    argv: &[Bytes],
+    micros: u64,
+) {
+    let threshold = cfg.slowlog_log_slower_than_us;
     if threshold < 0 || (micros as i64) < threshold {
         return;
     }
-    let max_len = s.cfg.slowlog_max_len.max(0) as usize;
-    let (addr, name) = match s.net.clients.get(key) {
-        Some(c) => (c.addr.clone(), c.name.clone().unwrap_or_default()),
+    let max_len = cfg.slowlog_max_len.max(0) as usize;
+    let (addr, name) = match client {
+        Some((a, n)) => (a.to_string(), n.cloned().unwrap_or_default()),
         None => (String::new(), Bytes::new()),
     };
     let mut args: Vec<Bytes> = Vec::new();
@@ -170,7 +177,6 @@ pub fn slowlog_maybe_add(s: &mut Server, key: usize, argv: &[Bytes], micros: u64
             args.push(a.clone());
         }
     }
-    let st = &mut s.stats;
     st.slowlog.push_front(SlowEntry {
         id: st.slowlog_next_id,
         time: now_ms() / 1000,
@@ -186,13 +192,13 @@ pub fn slowlog_maybe_add(s: &mut Server, key: usize, argv: &[Bytes], micros: u64
 }
 
 /// Records a latency event if `ms` is at least `latency-monitor-threshold` (when enabled).
-pub fn latency_maybe_add(s: &mut Server, event: &str, ms: u64) {
-    let threshold = s.cfg.latency_monitor_threshold_ms;
+pub fn latency_maybe_add(st: &mut Stats, cfg: &crate::config::Config, event: &str, ms: u64) {
+    let threshold = cfg.latency_monitor_threshold_ms;
     if threshold <= 0 || (ms as i64) < threshold {
         return;
     }
     let now = now_ms() / 1000;
-    let ev = s.stats.latency.entry(event.to_string()).or_default();
+    let ev = st.latency.entry(event.to_string()).or_default();
     match ev.history.back_mut() {
         Some(last) if last.0 == now => last.1 = last.1.max(ms),
         _ => ev.history.push_back((now, ms)),

@@ -163,3 +163,30 @@ pub fn human_bytes(n: u64) -> String {
         format!("{:.2}T", f / 1024f64.powi(4))
     }
 }
+
+/// Wall-clock time, unix ms.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Wall-clock time, unix µs.
+pub fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// Redis's `addReplyHelp` layout.
+pub fn help_reply(cmd: &str, lines: &[&str]) -> resp::Reply {
+    let mut out = vec![resp::Reply::status(format!(
+        "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ))];
+    out.extend(lines.iter().map(|l| resp::Reply::status(l.to_string())));
+    out.push(resp::Reply::status("HELP"));
+    out.push(resp::Reply::status("    Print this help."));
+    resp::Reply::Array(out)
+}

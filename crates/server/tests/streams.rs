@@ -221,3 +221,38 @@ fn parked_reads_are_counted_when_they_end_and_their_keys_are_reported() {
     blocked(&mut c, 0);
     assert_eq!(field(&mut c, "clients", "total_blocking_keys"), "0");
 }
+
+#[test]
+fn a_consumer_created_by_a_parked_noack_read_reaches_the_replica() {
+    let p = start();
+    let r = start();
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut c = p.conn();
+    c.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    let mut w = p.conn();
+    w.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"bob",
+        b"NOACK",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    blocked(&mut c, 1);
+    wait_synced(&p, &r);
+    let consumers = format!("{:?}", r.conn().cmd(&["XINFO", "CONSUMERS", "s", "g"]));
+    assert!(consumers.contains("bob"), "{consumers}");
+    c.cmd(&["XADD", "s", "1-0", "f", "v"]);
+    assert_eq!(ids(&w.read_frame()), ["1-0"]);
+    wait_synced(&p, &r);
+    let mut rc = r.conn();
+    assert_eq!(
+        rc.cmd(&["XINFO", "GROUPS", "s"]),
+        c.cmd(&["XINFO", "GROUPS", "s"])
+    );
+}

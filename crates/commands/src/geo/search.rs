@@ -363,9 +363,10 @@ fn results_reply(resp3: bool, points: &[Point], req: &Request, conversion: f64) 
     )
 }
 
-/// Deletes the destination of a store that found nothing.
+/// Deletes the destination of a store that found nothing (Redis's `dbDelete`: even a value
+/// that has expired).
 fn delete_dest(ctx: &mut Ctx, dest: &[u8]) {
-    if ctx.ks.remove(ctx.db, dest).is_some() {
+    if ctx.ks.remove_stored(ctx.db, dest).is_some() {
         ctx.notify(notify::GENERIC, "del", dest);
         ctx.dirty += 1;
     }
@@ -386,18 +387,12 @@ fn store(ctx: &mut Ctx, dest: &[u8], mut items: Vec<(&[u8], f64)>, event: &'stat
     });
     let n = items.len() as u64;
     let z = ZSet::from_sorted(&items, ctx.settings.zset);
-    let existed = ctx.ks.get(ctx.db, dest).is_some();
-    let old = ctx.ks.put(
-        ctx.db,
-        Obj::new(dest, NewValue::Boxed(Boxed::ZSet(z)), None),
-    );
+    ctx.ks.get(ctx.db, dest);
+    let old = ctx.store(Obj::new(dest, NewValue::Boxed(Boxed::ZSet(z)), None));
     if let Some(old) = old {
         if ctx.settings.lazyfree_lazy_server_del {
             keyspace::lazyfree::free(old);
         }
-    }
-    if !existed {
-        ctx.notify(notify::NEW, "new", dest);
     }
     ctx.notify(notify::ZSET, event, dest);
     ctx.dirty += n;

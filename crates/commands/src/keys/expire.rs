@@ -11,6 +11,7 @@ use resp::Reply;
 use crate::args::{self, is};
 use crate::ctx::{argv, Ctx};
 use crate::errors::{self, err};
+use crate::notify;
 
 use super::{free_value, read_notouch};
 
@@ -99,9 +100,11 @@ fn expire_generic(ctx: &mut Ctx, a: &[Bytes], relative: bool, seconds: bool, cmd
         }
         let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         ctx.propagate(argv([del, key]));
+        ctx.notify(notify::GENERIC, "del", key);
         return Reply::Int(1);
     }
     ctx.ks.set_expire(ctx.db, key, Some(when));
+    ctx.notify(notify::GENERIC, "expire", key);
     if relative || seconds {
         let mut cmd = argv([&b"PEXPIREAT"[..], key, when.to_string().as_bytes()]);
         cmd.extend(a[3..].iter().cloned());
@@ -176,6 +179,7 @@ pub fn persist(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         return Reply::Int(0);
     }
     ctx.ks.set_expire(ctx.db, &a[1], None);
+    ctx.notify(notify::GENERIC, "persist", &a[1]);
     ctx.dirty += 1;
     Reply::Int(1)
 }

@@ -18,6 +18,7 @@ use types::List;
 use crate::args::{self, is};
 use crate::ctx::Ctx;
 use crate::errors::{self, err};
+use crate::notify;
 
 use super::free_value;
 
@@ -342,8 +343,10 @@ fn store(ctx: &mut Ctx, dest: &Bytes, out: Vec<Option<Bytes>>) -> Reply {
     let n = out.len();
     let lazy = ctx.settings.lazyfree_lazy_server_del;
     if n == 0 {
-        if let Some(old) = ctx.ks.remove(ctx.db, dest) {
+        // Redis's `dbDelete`: a destination that has expired is deleted as any other.
+        if let Some(old) = ctx.ks.remove_stored(ctx.db, dest) {
             free_value(old, lazy);
+            ctx.notify(notify::GENERIC, "del", dest);
             ctx.dirty += 1;
         }
         return Reply::Int(0);
@@ -351,9 +354,12 @@ fn store(ctx: &mut Ctx, dest: &Bytes, out: Vec<Option<Bytes>>) -> Reply {
     let elems: Vec<Bytes> = out.into_iter().map(Option::unwrap_or_default).collect();
     let list = List::from_elems(elems.iter().map(|e| &e[..]), ctx.settings.list);
     let obj = Obj::new(dest, NewValue::Boxed(Boxed::List(list)), None);
-    if let Some(old) = ctx.ks.put(ctx.db, obj) {
+    // `setKey`'s write lookup first (an expired destination is reported `expired`).
+    ctx.ks.get(ctx.db, dest);
+    if let Some(old) = ctx.store(obj) {
         free_value(old, lazy);
     }
+    ctx.notify(notify::LIST, "sortstore", dest);
     ctx.dirty += n as u64;
     Reply::Int(n as i64)
 }

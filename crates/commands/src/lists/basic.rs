@@ -9,6 +9,7 @@ use super::{bulks, list_mut, lookup, pop_n, push_elems, remove_with};
 use crate::args::{self, is};
 use crate::ctx::Ctx;
 use crate::errors::{self, err};
+use crate::notify;
 
 fn push_generic(ctx: &mut Ctx, a: &[Bytes], end: End, create: bool) -> Reply {
     match push_elems(ctx, &a[1], &a[2..], end, create) {
@@ -144,6 +145,7 @@ pub fn lset(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     l.set(pos, &a[3]);
     // A big element replaced by a small one may let the list shrink back.
     l.after_shrink(limits);
+    ctx.notify(notify::LIST, "lset", &a[1]);
     ctx.dirty += 1;
     Reply::Ok
 }
@@ -173,6 +175,7 @@ pub fn linsert(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     l.prepare_growth([&a[4][..]], limits);
     l.insert(pivot + usize::from(after), &a[4]);
     let len = l.len();
+    ctx.notify(notify::LIST, "linsert", &a[1]);
     ctx.dirty += 1;
     Reply::Int(len as i64)
 }
@@ -190,7 +193,7 @@ pub fn lrem(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Ok(_) => return Reply::Int(0),
         Err(e) => return e,
     }
-    let removed = remove_with(ctx, &a[1], |l| l.remove(elem, count)).unwrap_or(0);
+    let removed = remove_with(ctx, &a[1], "lrem", |l| l.remove(elem, count)).unwrap_or(0);
     ctx.dirty += removed as u64;
     Reply::Int(removed as i64)
 }
@@ -210,7 +213,7 @@ pub fn ltrim(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         None => (len, 0),
     };
     // Like Redis, the key counts as modified even when nothing is trimmed.
-    remove_with(ctx, &a[1], |l| {
+    remove_with(ctx, &a[1], "ltrim", |l| {
         l.drop_front(left);
         l.drop_back(right);
     });

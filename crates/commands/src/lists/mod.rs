@@ -20,6 +20,7 @@ use types::{End, List};
 use crate::args::is;
 use crate::ctx::{BlockRequest, Ctx};
 use crate::errors::{self, err};
+use crate::notify;
 use crate::row;
 use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys};
 
@@ -79,25 +80,50 @@ fn list_mut<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Option<&'k mut List> {
     }
 }
 
-/// Puts the list at `key` back in Redis's shape after elements were removed: deleted when
-/// empty, otherwise possibly converted back to a listpack.
-fn settle(ctx: &mut Ctx, key: &[u8]) {
+/// Puts the list at `key` back in Redis's shape after elements were removed, raising `event`
+/// first: deleted when empty (raising `del`), otherwise possibly converted back to a listpack.
+fn settle(ctx: &mut Ctx, key: &[u8], event: &'static str) {
     let limits = ctx.settings.list;
     let Some(l) = list_mut(ctx, key) else {
         return;
     };
-    if l.is_empty() {
-        ctx.ks.remove(ctx.db, key);
-    } else {
+    let emptied = l.is_empty();
+    if !emptied {
         l.after_shrink(limits);
+    }
+    ctx.notify(notify::LIST, event, key);
+    if emptied {
+        ctx.ks.remove(ctx.db, key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
-/// Runs a removal `f` on the existing list at `key`, then [`settle`]s it.
-fn remove_with<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&mut List) -> R) -> Option<R> {
+/// Runs a removal `f` on the existing list at `key`, then [`settle`]s it with `event`.
+fn remove_with<R>(
+    ctx: &mut Ctx,
+    key: &[u8],
+    event: &'static str,
+    f: impl FnOnce(&mut List) -> R,
+) -> Option<R> {
     let r = f(list_mut(ctx, key)?);
-    settle(ctx, key);
+    settle(ctx, key, event);
     Some(r)
+}
+
+/// The event of a push at `end`.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    }
+}
+
+/// The event of a pop at `end`.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    }
 }
 
 /// Pushes `elems` (in order) at `end` of the list at `key`, creating the list if `create`.
@@ -131,22 +157,20 @@ fn push_elems(
     if !exists {
         store_new(ctx, key, fresh);
     }
+    ctx.notify(notify::LIST, push_event(end), key);
     ctx.dirty += elems.len() as u64;
     Ok(Some(len))
 }
 
-/// Stores a new list under `key` (which is missing).
+/// Stores a new list under `key` (which is missing), raising `new`.
 fn store_new(ctx: &mut Ctx, key: &[u8], list: List) {
-    ctx.ks.put(
-        ctx.db,
-        Obj::new(key, NewValue::Boxed(Boxed::List(list)), None),
-    );
+    ctx.store(Obj::new(key, NewValue::Boxed(Boxed::List(list)), None));
 }
 
 /// Pops up to `count` elements from `end` of the existing list at `key`, in pop order, then
 /// settles the list and counts the removals as changes.
 fn pop_n(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Bytes> {
-    let popped = remove_with(ctx, key, |l| {
+    let popped = remove_with(ctx, key, pop_event(end), |l| {
         let n = count.min(l.len());
         let mut out = Vec::with_capacity(n);
         while out.len() < n {

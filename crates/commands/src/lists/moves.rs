@@ -12,12 +12,13 @@ use resp::Reply;
 use types::End;
 
 use super::{
-    block_on, bulks, list_mut, lookup, nothing_to_serve, parse_end, pop_command, pop_n, settle,
-    store_new,
+    block_on, bulks, list_mut, lookup, nothing_to_serve, parse_end, pop_command, pop_event, pop_n,
+    push_event, settle, store_new,
 };
 use crate::args;
 use crate::ctx::{argv, Ctx};
 use crate::errors::{self, err};
+use crate::notify;
 use types::List;
 
 /// Pops one element from `src` (at `from`) and pushes it on `dst` (at `to`): `Ok(None)` if
@@ -38,8 +39,9 @@ fn move_one(
         return Ok(None);
     };
     push_moved(ctx, dst, &value, to, src_quicklist);
-    // Settled after the push: with src == dst the list is not empty any more.
-    settle(ctx, src);
+    // Settled after the push (as Redis raises the push's events before the pop's): with
+    // src == dst the list is not empty any more.
+    settle(ctx, src, pop_event(from));
     ctx.dirty += 1;
     Ok(Some(Bytes::from(value)))
 }
@@ -63,6 +65,7 @@ fn push_moved(ctx: &mut Ctx, dst: &[u8], value: &[u8], to: End, src_quicklist: b
             store_new(ctx, dst, l);
         }
     }
+    ctx.notify(notify::LIST, push_event(to), dst);
 }
 
 fn lmove_generic(ctx: &mut Ctx, a: &[Bytes], from: End, to: End) -> Reply {

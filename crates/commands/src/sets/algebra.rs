@@ -14,10 +14,11 @@ use resp::Reply;
 use types::set::{resp_int, Set};
 use types::SegMap;
 
-use super::{as_set, delete_key, put_set};
+use super::{as_set, free_deleted, put_set};
 use crate::args;
 use crate::ctx::Ctx;
 use crate::errors::{self, err};
+use crate::notify;
 
 /// Key positions of SINTERCARD numkeys key [key ...] [LIMIT limit].
 pub fn sintercard_keys(a: &[Bytes]) -> Vec<usize> {
@@ -58,16 +59,22 @@ fn set_reply<'a>(members: impl Iterator<Item = std::borrow::Cow<'a, [u8]>>) -> R
     Reply::Set(members.map(|m| Reply::bulk(&m)).collect())
 }
 
-/// Stores `set` at `dst` (or deletes `dst` for an empty result) and replies its size.
-fn store(ctx: &mut Ctx, dst: &[u8], set: Set) -> Reply {
+/// Stores `set` at `dst` raising `event` (or deletes `dst` for an empty result, raising
+/// `del`) and replies its size. As Redis: the store looks `dst` up first (an expired value
+/// is reported `expired`), the deletion does not (an expired value is deleted as any other).
+fn store(ctx: &mut Ctx, dst: &[u8], set: Set, event: &'static str) -> Reply {
     if set.is_empty() {
-        if delete_key(ctx, dst) {
+        if let Some(old) = ctx.ks.remove_stored(ctx.db, dst) {
+            free_deleted(ctx, old);
+            ctx.notify(notify::GENERIC, "del", dst);
             ctx.dirty += 1;
         }
         return Reply::Int(0);
     }
     let n = set.len();
+    ctx.ks.get(ctx.db, dst);
     put_set(ctx, dst, set);
+    ctx.notify(notify::SET, event, dst);
     ctx.dirty += 1;
     Reply::Int(n as i64)
 }
@@ -123,7 +130,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[Bytes], out: InterOut) -> Reply {
     };
     if exists.contains(&false) {
         return match out {
-            InterOut::Store(dst) => store(ctx, dst, Set::Intset(Vec::new())),
+            InterOut::Store(dst) => store(ctx, dst, Set::Intset(Vec::new()), "sinterstore"),
             InterOut::Card(_) => Reply::Int(0),
             InterOut::Reply => Reply::Set(Vec::new()),
         };
@@ -163,7 +170,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[Bytes], out: InterOut) -> Reply {
     if all_ints {
         maybe_intset(&mut result, limits.max_intset_entries);
     }
-    store(ctx, dst, result)
+    store(ctx, dst, result, "sinterstore")
 }
 
 /// `maybeConvertToIntset`: a set of integers becomes an intset if it is small enough.
@@ -222,7 +229,13 @@ fn union_diff(ctx: &mut Ctx, keys: &[Bytes], dst: Option<&Bytes>, op: Op) -> Rep
         Op::Diff => diff_into(&mut result, &sets, limits),
     }
     match dst {
-        Some(dst) => store(ctx, dst, result),
+        Some(dst) => {
+            let event = match op {
+                Op::Union => "sunionstore",
+                Op::Diff => "sdiffstore",
+            };
+            store(ctx, dst, result, event)
+        }
         None => set_reply(result.iter()),
     }
 }

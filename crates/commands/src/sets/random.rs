@@ -15,6 +15,7 @@ use super::{delete_key, read_set, set_mut, with_set, write_set};
 use crate::coll;
 use crate::ctx::{argv, Ctx};
 use crate::errors::{self, err};
+use crate::notify;
 
 /// SPOP's count is propagated as SREMs of at most this many members each.
 const SREM_BATCH: usize = 1024;
@@ -41,8 +42,11 @@ fn spop_one(ctx: &mut Ctx, key: &Bytes) -> Reply {
     let Some(member) = pop_random(set, &mut rng) else {
         return Reply::Nil;
     };
-    if set.is_empty() {
+    let emptied = set.is_empty();
+    ctx.notify(notify::SET, "spop", key);
+    if emptied {
         delete_key(ctx, key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     ctx.dirty += 1;
     ctx.propagate(argv([&b"SREM"[..], key, &member]));
@@ -80,6 +84,7 @@ fn spop_count(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         return Reply::Set(Vec::new());
     };
     let popped = pop_many(set, count as usize, limits, &mut rng);
+    ctx.notify(notify::SET, "spop", key);
     ctx.dirty += count;
     for batch in popped.chunks(SREM_BATCH) {
         let mut cmd = argv([&b"SREM"[..], key]);
@@ -100,7 +105,9 @@ fn spop_all(ctx: &mut Ctx, key: &Bytes) -> Reply {
         Reply::Set(items) => items.len() as u64,
         _ => 0,
     };
+    ctx.notify(notify::SET, "spop", key);
     delete_key(ctx, key);
+    ctx.notify(notify::GENERIC, "del", key);
     ctx.dirty += size;
     let cmd: &[u8] = if ctx.settings.lazyfree_lazy_server_del {
         b"UNLINK"

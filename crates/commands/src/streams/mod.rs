@@ -223,10 +223,10 @@ fn cstr(arg: &[u8]) -> &[u8] {
     arg.split(|&c| c == 0).next().unwrap_or(b"")
 }
 
-/// Stores a new stream under `key`.
+/// Stores a new stream under `key` (raising `new`, as Valkey's `dbAdd`).
 fn create_stream(ctx: &mut Ctx, key: &[u8], s: Stream) {
     let obj = Obj::new(key, NewValue::Boxed(Boxed::Stream(Box::new(s))), None);
-    ctx.ks.put(ctx.db, obj);
+    ctx.store(obj);
 }
 
 // --- IDs -----------------------------------------------------------------------------------

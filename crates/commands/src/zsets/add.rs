@@ -8,7 +8,7 @@ use keyspace::{Boxed, NewValue, Obj};
 use resp::Reply;
 use types::zset::{ZSet, ZSetLimits};
 
-use super::{drop_if_empty, lookup_write, read, zset_mut};
+use super::{lookup_write, read, removed, zset_mut};
 use crate::args::is;
 use crate::ctx::Ctx;
 use crate::errors::{self, err};
@@ -196,9 +196,7 @@ fn zadd_generic(ctx: &mut Ctx, a: &[Bytes], incr: bool) -> Reply {
     } else if !exists && !plan.writes.is_empty() {
         let mut z = ZSet::new();
         apply(&mut z, &plan.writes, hint, limits);
-        ctx.ks
-            .put(ctx.db, Obj::new(key, NewValue::Boxed(Boxed::ZSet(z)), None));
-        ctx.notify(crate::notify::NEW, "new", key);
+        ctx.store(Obj::new(key, NewValue::Boxed(Boxed::ZSet(z)), None));
     }
     ctx.dirty += (plan.added + plan.updated) as u64;
     if plan.added + plan.updated > 0 {
@@ -246,7 +244,7 @@ pub fn zrem(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
             }
         }
     }
-    drop_if_empty(ctx, key);
+    removed(ctx, key, "zrem");
     ctx.dirty += deleted;
     Reply::Int(deleted as i64)
 }

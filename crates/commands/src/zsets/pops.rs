@@ -9,7 +9,7 @@
 use bytes::Bytes;
 use resp::Reply;
 
-use super::{drop_if_empty, holds_zset, lookup_write, nested_pairs, range_long, zset_mut};
+use super::{holds_zset, lookup_write, nested_pairs, range_long, removed, zset_mut};
 use crate::args::{self, is};
 use crate::ctx::{BlockRequest, Ctx};
 use crate::errors::{self, err};
@@ -28,10 +28,18 @@ impl End {
             End::Max => b"ZPOPMAX",
         }
     }
+
+    /// The keyspace event of a pop from this end.
+    fn event(self) -> &'static str {
+        match self {
+            End::Min => "zpopmin",
+            End::Max => "zpopmax",
+        }
+    }
 }
 
-/// Pops up to `count` members from an existing sorted set at `key` (lowest first for MIN,
-/// highest first for MAX), deleting the key when it empties.
+/// Pops up to `count` (at least 1) members from an existing sorted set at `key` (lowest first
+/// for MIN, highest first for MAX), deleting the key when it empties.
 fn pop(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<(Vec<u8>, f64)> {
     let Some(z) = zset_mut(ctx, key) else {
         return Vec::new();
@@ -46,7 +54,7 @@ fn pop(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<(Vec<u8>, f64)>
             v
         }
     };
-    drop_if_empty(ctx, key);
+    removed(ctx, key, end.event());
     ctx.dirty += items.len() as u64;
     items
 }

@@ -10,8 +10,8 @@ use resp::Reply;
 use types::zset::{LexBound, ScoreBound, ZSet};
 
 use super::{
-    drop_if_empty, lookup_write, members_reply, parse_lex_range, parse_score_range, rank_interval,
-    read, store_result, zset_mut,
+    lookup_write, members_reply, parse_lex_range, parse_score_range, rank_interval, read, removed,
+    store_result, zset_mut,
 };
 use crate::args::{self, is};
 use crate::ctx::Ctx;
@@ -210,7 +210,7 @@ pub fn zrangestore(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
             ZSet::from_sorted(&items, limits)
         }
     };
-    Reply::Int(store_result(ctx, &a[1], result) as i64)
+    Reply::Int(store_result(ctx, &a[1], result, "zrangestore") as i64)
 }
 
 /// ZCOUNT key min max
@@ -245,11 +245,12 @@ pub fn zlexcount(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     }
 }
 
-/// Removes the ascending rank interval `interval(z)` from `key`, deleting the key when it
-/// empties. Replies with the number removed.
+/// Removes the ascending rank interval `interval(z)` from `key`, raising `event` if anything
+/// went and deleting the key when it empties. Replies with the number removed.
 fn remove_interval(
     ctx: &mut Ctx,
     key: &[u8],
+    event: &'static str,
     interval: impl FnOnce(&ZSet) -> Option<(usize, usize)>,
 ) -> Reply {
     let (start, end) = match lookup_write(ctx, key) {
@@ -260,10 +261,10 @@ fn remove_interval(
             _ => return Reply::Int(0),
         },
     };
-    let removed = zset_mut(ctx, key).map_or(0, |z| z.remove_range(start, end).len());
-    drop_if_empty(ctx, key);
-    ctx.dirty += removed as u64;
-    Reply::Int(removed as i64)
+    let count = zset_mut(ctx, key).map_or(0, |z| z.remove_range(start, end).len());
+    removed(ctx, key, event);
+    ctx.dirty += count as u64;
+    Reply::Int(count as i64)
 }
 
 /// ZREMRANGEBYRANK key start stop
@@ -272,13 +273,17 @@ pub fn zremrangebyrank(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         (Ok(lo), Ok(hi)) => (lo, hi),
         (Err(e), _) | (_, Err(e)) => return e,
     };
-    remove_interval(ctx, &a[1], |z| rank_interval(lo, hi, z.len()))
+    remove_interval(ctx, &a[1], "zremrangebyrank", |z| {
+        rank_interval(lo, hi, z.len())
+    })
 }
 
 /// ZREMRANGEBYSCORE key min max
 pub fn zremrangebyscore(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     match parse_score_range(&a[2], &a[3]) {
-        Ok((lo, hi)) => remove_interval(ctx, &a[1], |z| Some(z.score_range(lo, hi))),
+        Ok((lo, hi)) => remove_interval(ctx, &a[1], "zremrangebyscore", |z| {
+            Some(z.score_range(lo, hi))
+        }),
         Err(e) => e,
     }
 }
@@ -286,7 +291,9 @@ pub fn zremrangebyscore(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
 /// ZREMRANGEBYLEX key min max
 pub fn zremrangebylex(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     match parse_lex_range(&a[2], &a[3]) {
-        Ok((lo, hi)) => remove_interval(ctx, &a[1], |z| Some(z.lex_range(&lo, &hi))),
+        Ok((lo, hi)) => remove_interval(ctx, &a[1], "zremrangebylex", |z| {
+            Some(z.lex_range(&lo, &hi))
+        }),
         Err(e) => e,
     }
 }

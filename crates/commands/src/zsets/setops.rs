@@ -294,7 +294,7 @@ fn generic(ctx: &mut Ctx, a: &[Bytes], v: Variant) -> Reply {
     let z = ZSet::from_sorted(&items, limits);
     drop(items);
     drop(result);
-    Reply::Int(store_result(ctx, &a[1], z) as i64)
+    Reply::Int(store_result(ctx, &a[1], z, v.name) as i64)
 }
 
 const fn variant(name: &'static str, op: Op, store: bool) -> Variant {

@@ -579,3 +579,17 @@ fn replies_are_the_same_in_resp3() {
         "$-1\r\n"
     );
 }
+
+#[test]
+fn creating_a_stream_raises_new_first() {
+    let mut h = notifying();
+    h.settings.notify_classes |= commands::notify::NEW;
+    h.run(&["XADD", "s", "1-0", "f", "v"]);
+    assert_eq!(events(&h), ["new", "xadd"]);
+    h.run(&["XADD", "s", "2-0", "f", "v"]);
+    assert_eq!(events(&h), ["xadd"]);
+    h.run(&["XGROUP", "CREATE", "m", "g", "$", "MKSTREAM"]);
+    assert_eq!(events(&h), ["new", "xgroup-create"]);
+    h.run(&["XADD", "e", "MAXLEN", "0", "1-0", "f", "v"]);
+    assert_eq!(events(&h), ["new", "xadd", "xtrim"]);
+}

@@ -2,70 +2,13 @@
 
 use bytes::Bytes;
 use commands::errors::{self, err};
-use commands::spec::flags as f;
-use commands::CommandSpec;
 use resp::Reply;
 
 use super::{arg_lower, help_reply};
-use crate::client::{BlockKind, Client, ClientClass, ReplyMode};
-use crate::server::{now_ms, Server};
+use crate::net::client::{client_info, BlockKind, Client, ClientClass, ReplyMode};
+use crate::server::Server;
+use crate::util::now_ms;
 use crate::{log_notice, log_verbose};
-
-/// CLIENT PAUSE state.
-#[derive(Default)]
-pub struct PauseState {
-    /// Unix ms until which clients are paused (0 = not paused).
-    pub until_ms: i64,
-    /// Only writes are paused (WRITE mode).
-    pub writes_only: bool,
-}
-
-/// One CLIENT LIST line (Valkey 8 field set), without the trailing newline.
-pub fn client_info(c: &Client, now: i64) -> String {
-    let name = c
-        .name
-        .as_ref()
-        .map(|n| String::from_utf8_lossy(n).into_owned())
-        .unwrap_or_default();
-    let lib = |v: &Option<Bytes>| {
-        v.as_ref()
-            .map(|n| String::from_utf8_lossy(n).into_owned())
-            .unwrap_or_default()
-    };
-    let multi = c.multi.as_ref().map_or(-1, |m| m.queue.len() as i64);
-    let events = if c.has_output() { "rw" } else { "r" };
-    let qbuf_free = c.query.capacity() - c.query.len();
-    let omem = c.pending_output();
-    let tot_mem = c.query.capacity() + c.out.capacity() + c.out_chunks_bytes + 1024;
-    format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
-        c.id,
-        c.addr,
-        c.laddr,
-        c.conn.fd(),
-        name,
-        (now - c.ctime_ms) / 1000,
-        (now - c.last_interaction_ms) / 1000,
-        c.flags_string(),
-        c.db,
-        c.channels.len(),
-        c.patterns.len(),
-        multi,
-        c.watched.len(),
-        c.query.len(),
-        qbuf_free,
-        c.out.capacity(),
-        c.out.len() - c.out_pos,
-        c.out_chunks.len(),
-        omem,
-        tot_mem,
-        events,
-        c.last_cmd,
-        if c.resp == resp::RespVersion::Resp3 { 3 } else { 2 },
-        lib(&c.lib_name),
-        lib(&c.lib_ver),
-    )
-}
 
 /// Client names may not contain spaces, newlines or special characters (Redis's rule).
 pub fn validate_name(name: &[u8]) -> Result<(), Reply> {
@@ -166,7 +109,7 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         ("pause", 3) | ("pause", 4) => pause(s, argv, now),
         ("unpause", 2) => {
             s.exec.pause.until_ms = 0;
-            release_paused(s);
+            s.exec.pause.release_pending = true;
             Reply::Ok
         }
         ("unblock", 3) | ("unblock", 4) => unblock(s, argv),
@@ -374,77 +317,33 @@ fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
         Some(m) if m == "error" => true,
         Some(_) => return err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
     };
-    let Some(k) = s.client_key(id) else {
+    let Some(k) = s.net.client_key(id) else {
         return Reply::Int(0);
     };
-    if s.net.clients[k]
-        .blocked
+    let Some(c) = s.net.clients.get_mut(k) else {
+        return Reply::Int(0);
+    };
+    if c.blocked
         .as_ref()
-        .is_some_and(|b| b.kind == BlockKind::Paused)
+        .is_none_or(|b| b.kind == BlockKind::Paused)
     {
         return Reply::Int(0);
     }
-    Reply::Int(crate::blocking::force_unblock(s, k, error) as i64)
-}
-
-/// True if `spec` must wait because clients are paused.
-pub fn is_paused_for(s: &Server, spec: &CommandSpec) -> bool {
-    if s.repl.frozen && (spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE)) {
-        return true;
+    let Some(b) = s.exec.blocking.unblock(c) else {
+        return Reply::Int(0);
+    };
+    let reply = if error {
+        Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    } else if let BlockKind::Wait { offset, .. } = b.kind {
+        Reply::Int(crate::repl::replicas_acked(s, offset) as i64)
+    } else {
+        Reply::NilArray
+    };
+    if let Some(c) = s.net.clients.get_mut(k) {
+        c.reply(&reply);
     }
-    if s.exec.pause.until_ms == 0 || now_ms() >= s.exec.pause.until_ms {
-        return false;
-    }
-    !s.exec.pause.writes_only || spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE)
-}
-
-/// Parks a command until the pause ends.
-pub fn hold_paused(s: &mut Server, key: usize, argv: Vec<Bytes>) {
-    let c = &mut s.net.clients[key];
-    c.blocked = Some(crate::client::Blocked {
-        argv,
-        keys: Vec::new(),
-        db: c.db,
-        deadline_ms: None,
-        kind: BlockKind::Paused,
-    });
-}
-
-/// Runs the commands held by a pause that ended.
-pub fn release_paused(s: &mut Server) {
-    if s.repl.frozen || (s.exec.pause.until_ms != 0 && now_ms() < s.exec.pause.until_ms) {
-        return;
-    }
-    let held: Vec<usize> = s
-        .net
-        .clients
-        .iter()
-        .filter(|(_, c)| {
-            c.blocked
-                .as_ref()
-                .is_some_and(|b| b.kind == BlockKind::Paused)
-        })
-        .map(|(k, _)| k)
-        .collect();
-    for key in held {
-        let Some(b) = s.net.clients[key].blocked.take() else {
-            continue;
-        };
-        crate::dispatch::process_command(s, key, b.argv);
-        crate::dispatch::process_input(s, key);
-    }
-}
-
-pub fn pause_cron(s: &mut Server, now: i64) {
-    if s.exec.pause.until_ms != 0 && now >= s.exec.pause.until_ms {
-        s.exec.pause.until_ms = 0;
-        release_paused(s);
-    }
-}
-
-/// True while writes are paused (active expiry and eviction also stop, as in Redis).
-pub fn writes_paused(s: &Server) -> bool {
-    s.exec.pause.until_ms != 0 && now_ms() < s.exec.pause.until_ms
+    s.net.resume.push(k);
+    Reply::Int(1)
 }
 
 /// Idle timeouts and output-buffer limits.

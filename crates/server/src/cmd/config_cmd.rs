@@ -116,7 +116,8 @@ fn apply(
         }
     }
     if first(Apply::Maxmemory).is_some() {
-        let _ = crate::evict::perform_evictions(s);
+        let is_replica = s.repl.is_replica();
+        let _ = crate::exec::evict::perform_evictions(&mut s.exec, &s.net, &s.cfg, is_replica);
     }
     if first(Apply::Replication).is_some() {
         crate::repl::on_config_changed(s);

@@ -121,7 +121,9 @@ pub fn ping(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 
 /// RESET: back to a fresh connection's state.
 pub fn reset(s: &mut Server, key: usize) -> Reply {
-    super::multi::unwatch_all(s, key);
+    if let Some(c) = s.net.clients.get_mut(key) {
+        s.exec.watches.unwatch_all(c);
+    }
     let needs_auth = !s.cfg.requirepass.is_empty();
     let c = &mut s.net.clients[key];
     s.exec
@@ -134,7 +136,7 @@ pub fn reset(s: &mut Server, key: usize) -> Reply {
     c.db = 0;
     c.resp = RespVersion::Resp2;
     c.name = None;
-    c.reply_mode = crate::client::ReplyMode::On;
+    c.reply_mode = crate::net::client::ReplyMode::On;
     c.no_evict = false;
     c.no_touch = false;
     if c.monitor {

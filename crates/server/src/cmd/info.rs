@@ -6,9 +6,10 @@ use std::fmt::Write;
 use bytes::Bytes;
 use resp::Reply;
 
-use crate::evict::used_memory;
-use crate::server::{now_ms, now_us, Server};
+use crate::exec::evict::used_memory;
+use crate::server::Server;
 use crate::util::human_bytes;
+use crate::util::{now_ms, now_us};
 
 const DEFAULT: &[&str] = &[
     "server",
@@ -183,7 +184,7 @@ fn clients_section(s: &mut Server, out: &mut String) {
         "clients_in_timeout_table:{}",
         s.exec.blocking.next_deadline_ms().map_or(0, |_| 1)
     );
-    field!(out, "total_watched_keys:{}", s.exec.watched.len());
+    field!(out, "total_watched_keys:{}", s.exec.watches.keys());
     field!(
         out,
         "total_blocking_keys:{}",

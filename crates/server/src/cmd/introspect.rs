@@ -9,7 +9,8 @@ use keyspace::{NewValue, Obj, ValueRef};
 use resp::Reply;
 
 use super::{arg_lower, help_reply};
-use crate::server::{now_us, Server};
+use crate::server::Server;
+use crate::util::now_us;
 
 fn status_list(names: &[(u64, &str)], bits: u64, prefix: &str) -> Reply {
     Reply::Set(
@@ -225,7 +226,7 @@ fn command_list(argv: &[Bytes]) -> Reply {
 }
 
 fn getkeys(cmd: &[Bytes], with_flags: bool) -> Reply {
-    let spec = match crate::dispatch::resolve(cmd) {
+    let spec = match commands::call::resolve(cmd) {
         Ok(s) => s,
         Err(_) => return err("ERR Invalid command specified"),
     };
@@ -335,7 +336,7 @@ pub fn memory(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             }
         }
         "stats" if argv.len() == 2 => {
-            let used = crate::evict::used_memory();
+            let used = crate::exec::evict::used_memory();
             let fields: Vec<(&str, i64)> = vec![
                 ("peak.allocated", s.persist_peak() as i64),
                 ("total.allocated", used as i64),
@@ -547,7 +548,7 @@ pub fn feed_monitors(s: &mut Server, key: usize, argv: &[Bytes]) {
     }
     line.push_str("\r\n");
     for id in s.exec.monitors.clone() {
-        if let Some(k) = s.client_key(id) {
+        if let Some(k) = s.net.client_key(id) {
             s.net.clients[k].push_raw(line.as_bytes());
         }
     }

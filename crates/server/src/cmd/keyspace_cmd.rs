@@ -36,7 +36,7 @@ pub fn flushall(s: &mut Server, argv: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     for db in 0..s.exec.ks.db_count() {
-        crate::cmd::multi::touch_watched_existing(s, db);
+        s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
     }
     let old = s.exec.ks.flush_all();
     let removed: u64 = old.iter().map(|d| d.len() as u64).sum();
@@ -52,7 +52,7 @@ pub fn flushdb(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     let db = s.net.clients[key].db;
-    crate::cmd::multi::touch_watched_existing(s, db);
+    s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
     let old = s.exec.ks.flush_db(db);
     let removed = old.len() as u64;
     free_dbs(vec![old], lazy);

@@ -10,8 +10,6 @@ use std::sync::Arc;
 
 use persistence::{LoadOptions, Loaded};
 
-use crate::server::BgEvent;
-
 /// `Read` over chunks arriving on a channel; end of stream when the sender is dropped.
 struct ChannelReader {
     rx: Receiver<Vec<u8>>,
@@ -63,8 +61,7 @@ impl Loader {
         id: u64,
         opts: LoadOptions,
         file_target: Option<PathBuf>,
-        tx_bg: Sender<BgEvent>,
-        waker: Arc<mio::Waker>,
+        tx_bg: crate::bg::BgSender<super::ReplBgEvent>,
     ) -> io::Result<Loader> {
         let (tx, rx) = channel::<Vec<u8>>();
         let queued = Arc::new(AtomicU64::new(0));
@@ -85,16 +82,16 @@ impl Loader {
                     &progress,
                 )
                 .map_err(|e| e.to_string());
-                let _ = tx_bg.send(BgEvent::Repl(super::ReplBgEvent::LoadDone(Box::new(
-                    LoadResult { id, result },
-                ))));
-                let _ = waker.wake();
+                tx_bg.send(super::ReplBgEvent::LoadDone(Box::new(LoadResult {
+                    id,
+                    result,
+                })));
             })?;
         let file = match file_target {
             Some(target) => {
                 let tmp = target.with_file_name(format!(
                     "temp-{}.{}.rdb",
-                    crate::server::now_ms() / 1000,
+                    crate::util::now_ms() / 1000,
                     std::process::id()
                 ));
                 let f = std::fs::File::create(&tmp)?;

@@ -11,53 +11,12 @@ use replication::peer::{self, PeerInfo, PeerState, Replconf};
 use replication::PsyncRefusal;
 use resp::Reply;
 
+use super::state::{JobState, Replica, WaitingPsync};
 use super::transfer::{self, Form, Target};
-use crate::client::{BlockKind, Client, ClientClass};
-use crate::server::{now_ms, Server};
+use crate::net::client::{BlockKind, Client, ClientClass};
+use crate::server::Server;
+use crate::util::now_ms;
 use crate::{log_notice, log_warning};
-
-/// A replica as the primary sees it.
-pub struct Replica {
-    pub client_id: u64,
-    pub info: PeerInfo,
-    pub state: PeerState,
-    /// Peer address (used when no ip was announced).
-    pub addr_ip: String,
-    pub ack_offset: i64,
-    pub ack_time_ms: i64,
-    /// Next stream byte to queue into the replica's output.
-    pub next_offset: i64,
-    pub waiting_since_ms: i64,
-    /// Legacy SYNC: no +FULLRESYNC, no ACK timeout.
-    pub pre_psync: bool,
-    /// Transfer carrying its snapshot, if one is running.
-    pub job: Option<u64>,
-    pub snapshot_offset: i64,
-    /// An ACK arrived before the transfer was reported done: stream at once after it.
-    pub early_ack: bool,
-}
-
-impl Replica {
-    /// The address reported in INFO and ROLE.
-    pub fn ip(&self) -> &str {
-        self.info.ip.as_deref().unwrap_or(&self.addr_ip)
-    }
-}
-
-/// A dual-channel snapshot connection waiting for its main connection's PSYNC.
-pub struct WaitingPsync {
-    /// The snapshot's offset; the backlog is pinned from the byte after it.
-    pub offset: i64,
-    /// When the snapshot connection closed (the grace period runs from then).
-    pub closed_at_ms: Option<i64>,
-}
-
-/// A running transfer.
-pub struct JobState {
-    pub replicas: Vec<u64>,
-    pub eof_form: bool,
-    pub cancel: Arc<AtomicBool>,
-}
 
 /// While a REPLICAOF is pending, our data is about to be continued or replaced by the new
 /// primary's: a full sync of it would cost a replica its own data for nothing. Partial
@@ -79,20 +38,8 @@ pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> 
     }
     // `PSYNC <replid> <offset> FAILOVER`: our primary (running FAILOVER) hands over to us.
     // With its id as ours we become the primary, then serve its PSYNC as usual.
-    if psync
-        && argv
-            .get(3)
-            .is_some_and(|a| a.eq_ignore_ascii_case(b"failover"))
-    {
-        if !argv[1].eq_ignore_ascii_case(s.repl.ids.replid.as_bytes()) {
-            return err("ERR PSYNC FAILOVER replid must match my replid.");
-        }
-        if s.repl.is_replica() {
-            let who = crate::cmd::client_cmd::client_info(&s.net.clients[key], now_ms());
-            super::replica::promote(s);
-            log_notice!("MASTER MODE enabled (failover request from '{who}')");
-        }
-    }
+    // `PSYNC ... FAILOVER` was checked, and the follower side promoted, by the caller
+    // (`replica::promote_for_failover`).
     let c = &s.net.clients[key];
     if s.repl.is_replica() && !s.repl.link_up() {
         return err("NOMASTERLINK Can't SYNC while not connected with my master");
@@ -315,7 +262,9 @@ fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
     let mut targets = Vec::new();
     let mut members = Vec::new();
     for id in group {
-        let Some(k) = s.client_key(id) else { continue };
+        let Some(k) = s.net.client_key(id) else {
+            continue;
+        };
         let c = &mut s.net.clients[k];
         let mut prefix = c.out[c.out_pos..].to_vec();
         c.out.clear();
@@ -406,7 +355,7 @@ fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
         cancel: cancel.clone(),
         written: Arc::new(AtomicU64::new(0)),
     };
-    if let Err(e) = transfer::spawn(job, s.net.bg_tx.clone(), s.net.waker.clone()) {
+    if let Err(e) = transfer::spawn(job, s.repl.events.sender()) {
         log_warning!("Can't start the replication transfer: {e}");
         return;
     }
@@ -446,7 +395,9 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
                 b.unpin(id);
             }
         }
-        let Some(k) = s.client_key(id) else { continue };
+        let Some(k) = s.net.client_key(id) else {
+            continue;
+        };
         s.net.clients[k].in_transfer = false;
         let Some(r) = s.repl.replicas.get_mut(&id) else {
             continue;
@@ -499,7 +450,9 @@ pub fn replconf_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             no_reply()
         }
         Replconf::GetAck => {
-            super::replica::send_ack_if_primary_link(s, key);
+            if s.repl.current.as_ref().and_then(|u| u.client) == Some(key) {
+                s.repl.send_ack(&mut s.net);
+            }
             no_reply()
         }
         Replconf::SetRdbClientId(cid) => {
@@ -533,13 +486,6 @@ fn on_ack(s: &mut Server, id: u64, offset: i64) {
     check_waiters(s);
 }
 
-/// An empty line from a replica (sent while it loads) refreshes its liveness.
-pub fn on_replica_newline(s: &mut Server, id: u64) {
-    if let Some(r) = s.repl.replicas.get_mut(&id) {
-        r.ack_time_ms = now_ms();
-    }
-}
-
 /// Online replicas whose ACK reached `offset`.
 pub fn replicas_acked(s: &Server, offset: i64) -> usize {
     s.repl
@@ -567,21 +513,22 @@ pub fn wait_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     let c = &s.net.clients[key];
     let target = c.woff;
     let acked = replicas_acked(s, target);
-    if acked as i64 >= num || c.multi.is_some() || s.exec.exec_depth > 1 {
+    if acked as i64 >= num || c.multi.is_some() || s.exec.prop.depth() > 1 {
         return Reply::Int(acked as i64);
     }
     let deadline = (timeout > 0).then(|| now_ms() + timeout);
-    crate::blocking::block_client(
-        s,
-        key,
-        argv.to_vec(),
-        Vec::new(),
-        deadline,
-        BlockKind::Wait {
-            offset: target,
-            replicas: num,
-        },
-    );
+    if let Some(c) = s.net.clients.get_mut(key) {
+        s.exec.blocking.block(
+            c,
+            argv.to_vec(),
+            Vec::new(),
+            deadline,
+            BlockKind::Wait {
+                offset: target,
+                replicas: num,
+            },
+        );
+    }
     s.repl.getack_requested = true;
     no_reply()
 }
@@ -590,7 +537,9 @@ pub fn wait_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 fn check_waiters(s: &mut Server) {
     let waiting = s.exec.blocking.waiting_acks.clone();
     for id in waiting {
-        let Some(k) = s.client_key(id) else { continue };
+        let Some(k) = s.net.client_key(id) else {
+            continue;
+        };
         let Some(BlockKind::Wait { offset, replicas }) =
             s.net.clients[k].blocked.as_ref().map(|b| b.kind)
         else {
@@ -598,9 +547,11 @@ fn check_waiters(s: &mut Server) {
         };
         let acked = replicas_acked(s, offset);
         if acked as i64 >= replicas {
-            crate::blocking::unblock(s, k);
-            s.net.clients[k].reply(&Reply::Int(acked as i64));
-            crate::dispatch::process_input(s, k);
+            if let Some(c) = s.net.clients.get_mut(k) {
+                s.exec.blocking.unblock(c);
+                c.reply(&Reply::Int(acked as i64));
+                s.net.resume.push(k);
+            }
         }
     }
 }
@@ -718,7 +669,7 @@ pub fn cron(s: &mut Server, now: i64) {
     }
     refresh_good_replicas(s, now);
     for id in timed_out {
-        if let Some(k) = s.client_key(id) {
+        if let Some(k) = s.net.client_key(id) {
             log_warning!(
                 "Disconnecting timedout replica (streaming sync): {}",
                 s.net.clients[k].addr
@@ -808,7 +759,7 @@ fn check_transfer_buffers(s: &mut Server) {
         }
     }
     for id in over {
-        if let Some(k) = s.client_key(id) {
+        if let Some(k) = s.net.client_key(id) {
             log_warning!(
                 "Client {} closed for overcoming of output buffer limits.",
                 s.net.clients[k].addr
@@ -856,16 +807,6 @@ pub fn on_client_freed(s: &mut Server, c: &Client) {
     }
     if s.repl.replicas.is_empty() {
         s.repl.no_replicas_since_ms = now_ms();
-    }
-}
-
-/// Disconnects every replica (history replaced, promotion).
-pub fn disconnect_replicas(s: &mut Server) {
-    let ids: Vec<u64> = s.repl.replicas.keys().copied().collect();
-    for id in ids {
-        if let Some(k) = s.client_key(id) {
-            s.net.clients[k].close_asap = true;
-        }
     }
 }
 

@@ -26,112 +26,40 @@ use replication::{Link, LinkConfig, LinkState};
 use resp::Reply;
 
 use super::load::{LoadResult, Loader};
-use crate::client::{Client, Conn, LinkSlot};
-use crate::server::{now_ms, Server};
+use super::state::{Cached, RdbConn, Upstream};
+use crate::net::client::{Client, Conn, LinkSlot};
+use crate::server::Server;
+use crate::util::now_ms;
 use crate::{log_notice, log_warning};
 
-/// Position remembered when the link to the primary is lost, for the next PSYNC.
-#[derive(Clone, Debug)]
-pub struct Cached {
-    pub replid: String,
-    /// Last applied byte.
-    pub offset: i64,
-    pub db: usize,
-}
-
-/// A link to a primary (current or pending).
-pub struct Upstream {
-    pub host: String,
-    pub port: u16,
-    pub link: Link,
-    /// Client slot of the connection.
-    pub client: Option<usize>,
-    pub connecting: bool,
-    pub retry_at_ms: i64,
-    pub last_error: Option<String>,
-    pub loader: Option<Loader>,
-    /// Stream bytes that arrived while the payload was loading.
-    pub stream_buf: Vec<u8>,
-    /// Applied offset (`slave_repl_offset`).
-    pub reploff: i64,
-    /// Read offset (`slave_read_repl_offset`).
-    pub read_reploff: i64,
-    /// Database selected by the primary's stream.
-    pub db: usize,
-    /// Bytes of an open MULTI block, applied and proxied at EXEC.
-    pub multi_bytes: Vec<u8>,
-    pub down_since_ms: Option<i64>,
-    pub last_io_ms: i64,
-    /// What our PSYNC asked for (id, first byte).
-    pub psync_from: Option<(String, i64)>,
-    /// Legacy SYNC fallback: no ACKs.
-    pub pre_psync: bool,
-    pub next_load_id: u64,
-    /// The link is not read: the local stream buffer reached its limit (the primary buffers
-    /// instead), until the buffered stream is applied.
-    pub paused_reading: bool,
-    /// This sync is a dual-channel one.
-    pub dual: bool,
-    /// Dual-channel: the snapshot connection.
-    pub rdb: Option<RdbConn>,
-    /// Dual-channel: a snapshot loaded before the main connection's +CONTINUE arrived.
-    pub dual_loaded: Option<Box<persistence::Loaded>>,
-    /// Dual-channel: the main connection's PSYNC was accepted.
-    pub dual_continued: bool,
-    /// High-water mark of `stream_buf` (INFO `replicas_repl_buffer_peak`).
-    pub buf_peak: usize,
-}
-
-/// The snapshot connection of a dual-channel sync.
-pub struct RdbConn {
-    pub link: Link,
-    pub client: Option<usize>,
-    pub connecting: bool,
-}
-
-impl Upstream {
-    fn new(s: &Server, host: String, port: u16) -> Upstream {
-        let now = now_ms();
-        Upstream {
-            link: Link::new(link_config(s), now),
-            host,
-            port,
-            client: None,
-            connecting: false,
-            retry_at_ms: now,
-            last_error: None,
-            loader: None,
-            stream_buf: Vec::new(),
-            reploff: 0,
-            read_reploff: 0,
-            db: 0,
-            multi_bytes: Vec::new(),
-            down_since_ms: None,
-            last_io_ms: now,
-            psync_from: None,
-            pre_psync: false,
-            next_load_id: 1,
-            paused_reading: false,
-            dual: false,
-            rdb: None,
-            dual_loaded: None,
-            dual_continued: false,
-            buf_peak: 0,
-        }
-    }
-
-    /// Forgets a sync in progress (loader, buffers, the dual-channel state); returns the
-    /// client slots to close. A loaded dataset still waiting is freed in the background.
-    fn abandon_sync(&mut self) -> Vec<usize> {
-        self.loader = None;
-        self.stream_buf = Vec::new();
-        self.paused_reading = false;
-        self.dual = false;
-        self.dual_continued = false;
-        if let Some(l) = self.dual_loaded.take() {
-            keyspace::lazyfree::free_in_background(l.dbs, 1);
-        }
-        self.rdb.take().and_then(|r| r.client).into_iter().collect()
+/// A new link to `host:port`, not connected yet.
+fn new_upstream(s: &Server, host: String, port: u16) -> Upstream {
+    let now = now_ms();
+    Upstream {
+        link: Link::new(link_config(s), now),
+        host,
+        port,
+        client: None,
+        connecting: false,
+        retry_at_ms: now,
+        last_error: None,
+        loader: None,
+        stream_buf: Vec::new(),
+        reploff: 0,
+        read_reploff: 0,
+        db: 0,
+        multi_bytes: Vec::new(),
+        down_since_ms: None,
+        last_io_ms: now,
+        psync_from: None,
+        pre_psync: false,
+        next_load_id: 1,
+        paused_reading: false,
+        dual: false,
+        rdb: None,
+        dual_loaded: None,
+        dual_continued: false,
+        buf_peak: 0,
     }
 }
 
@@ -199,7 +127,7 @@ pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if s.net.clients[key].is_primary_link {
         return err("ERR Command is not valid when client is a replica.");
     }
-    let who = crate::cmd::client_cmd::client_info(&s.net.clients[key], now_ms());
+    let who = crate::net::client::client_info(&s.net.clients[key], now_ms());
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
         cancel_pending(s, "cancelled by REPLICAOF NO ONE");
         if s.repl.is_replica() {
@@ -241,14 +169,14 @@ pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             &format!("Dropping the unfinished link to the old master for REPLICAOF {host}:{port}"),
         );
     }
-    s.repl.pending = Some(Upstream::new(s, host, port));
+    s.repl.pending = Some(new_upstream(s, host, port));
     connect(s, LinkSlot::Pending);
     Reply::Ok
 }
 
 /// Follow `host:port` at start-up (`replicaof` in the configuration): no old role to keep.
 pub fn start_as_replica(s: &mut Server, host: String, port: u16) {
-    s.repl.current = Some(Upstream::new(s, host, port));
+    s.repl.current = Some(new_upstream(s, host, port));
     become_replica(s);
 }
 
@@ -281,7 +209,10 @@ fn connect(s: &mut Server, slot: LinkSlot) {
     };
     let _ = stream.set_nodelay(true);
     let cfg = link_config(s);
-    match s.register_outgoing(Conn::Tcp(stream), addr.to_string(), slot) {
+    match s
+        .net
+        .add_outgoing(Conn::Tcp(stream), addr.to_string(), slot)
+    {
         Ok(key) => {
             if let Some(u) = upstream(s, slot) {
                 u.client = Some(key);
@@ -448,7 +379,7 @@ fn handshake_done(s: &mut Server, slot: LinkSlot) {
 fn unfreeze(s: &mut Server) {
     if s.repl.frozen {
         s.repl.frozen = false;
-        crate::cmd::client_cmd::release_paused(s);
+        s.exec.pause.release_pending = true;
         if let Some(k) = s.repl.current.as_ref().and_then(|u| u.client) {
             s.net.pending_read.push_back(k);
         }
@@ -477,7 +408,7 @@ fn commit_pending(s: &mut Server) {
         become_replica(s);
     }
     s.repl.frozen = false;
-    crate::cmd::client_cmd::release_paused(s);
+    s.exec.pause.release_pending = true;
 }
 
 /// This node now follows a primary: replica expiry rules, blocked clients released.
@@ -491,13 +422,15 @@ fn become_replica(s: &mut Server) {
         .filter(|(_, c)| {
             c.blocked
                 .as_ref()
-                .is_some_and(|b| b.kind == crate::client::BlockKind::Keys)
+                .is_some_and(|b| b.kind == crate::net::client::BlockKind::Keys)
         })
         .map(|(k, _)| k)
         .collect();
     for k in blocked {
-        crate::blocking::unblock(s, k);
-        let c = &mut s.net.clients[k];
+        let Some(c) = s.net.clients.get_mut(k) else {
+            continue;
+        };
+        s.exec.blocking.unblock(c);
         c.reply(&Reply::error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"));
         c.close_after_reply = true;
     }
@@ -505,6 +438,35 @@ fn become_replica(s: &mut Server) {
 
 /// REPLICAOF NO ONE: stop following; the current history continues under a new id and the
 /// old id stays valid for our replicas and siblings (PSYNC2).
+/// `PSYNC <replid> <offset> FAILOVER`: our primary, running FAILOVER, hands over to us. The
+/// id must be ours (else Redis's error); we then become a primary (our id moves to replid2)
+/// and the PSYNC is served as usual.
+pub fn promote_for_failover(s: &mut Server, key: usize, argv: &[Bytes]) -> Result<(), Reply> {
+    let failover = argv
+        .get(3)
+        .is_some_and(|a| a.eq_ignore_ascii_case(b"failover"));
+    if !failover {
+        return Ok(());
+    }
+    let own_id = argv
+        .get(1)
+        .is_some_and(|id| id.eq_ignore_ascii_case(s.repl.ids.replid.as_bytes()));
+    if !own_id {
+        return Err(err("ERR PSYNC FAILOVER replid must match my replid."));
+    }
+    if s.repl.is_replica() {
+        let who = s
+            .net
+            .clients
+            .get(key)
+            .map(|c| crate::net::client::client_info(c, now_ms()))
+            .unwrap_or_default();
+        promote(s);
+        log_notice!("MASTER MODE enabled (failover request from '{who}')");
+    }
+    Ok(())
+}
+
 pub fn promote(s: &mut Server) {
     s.cfg.replicaof = crate::config::value::ReplicaOf(None);
     if let Some(mut u) = s.repl.current.take() {
@@ -522,7 +484,7 @@ pub fn promote(s: &mut Server) {
     );
     let size = s.cfg.repl_backlog_size_bytes as usize;
     s.repl.ensure_backlog(size);
-    super::primary::disconnect_replicas(s);
+    s.repl.disconnect_replicas(&mut s.net);
     s.repl.last_db = -1;
     s.exec.ks.mode = keyspace::ExpiryMode::Primary;
     s.exec.ks.forget_replica_local_expires();
@@ -555,7 +517,7 @@ fn start_loader(s: &mut Server, total: Option<u64>) {
         key_load_delay_us: s.cfg.key_load_delay_us,
         report_expired: false,
     };
-    let (tx, waker) = (s.net.bg_tx.clone(), s.net.waker.clone());
+    let tx = s.repl.events.sender();
     let Some(u) = s.repl.current.as_mut() else {
         return;
     };
@@ -566,7 +528,7 @@ fn start_loader(s: &mut Server, total: Option<u64>) {
         total.map_or("streamed".to_string(), |t| t.to_string()),
         if file.is_some() { "disk" } else { "the loader" }
     );
-    match Loader::start(id, opts, file, tx, waker) {
+    match Loader::start(id, opts, file, tx) {
         Ok(l) => u.loader = Some(l),
         Err(e) => link_failed(
             s,
@@ -612,7 +574,7 @@ fn early_ack(s: &mut Server) {
         return;
     }
     if let Some(k) = u.client {
-        s.net.clients[k].push_raw(&ack_bytes(0));
+        s.net.clients[k].push_raw(&replication::proto::command(&["REPLCONF", "ACK", "0"]));
     }
 }
 
@@ -683,7 +645,7 @@ fn install_dataset(
     stream_db: usize,
 ) {
     for db in 0..s.exec.ks.db_count() {
-        crate::cmd::multi::touch_watched_existing(s, db);
+        s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
     }
     let old = s.exec.ks.replace_all(loaded.dbs);
     keyspace::lazyfree::free_in_background(old, 1);
@@ -693,7 +655,7 @@ fn install_dataset(
         loaded.keys_expired
     );
     // The history changed: sub-replicas must resync.
-    super::primary::disconnect_replicas(s);
+    s.repl.disconnect_replicas(&mut s.net);
     let size = s.cfg.repl_backlog_size_bytes as usize;
     s.repl.ids.adopt(
         replid.unwrap_or_else(crate::util::random_hex40),
@@ -709,7 +671,7 @@ fn install_dataset(
     u.db = stream_db;
     log_notice!("MASTER <-> REPLICA sync: Finished with success");
     start_streaming(s);
-    send_ack(s);
+    s.repl.send_ack(&mut s.net);
 }
 
 /// Dual-channel: the primary agreed; open the snapshot connection to the same address.
@@ -741,7 +703,10 @@ fn start_rdb_channel(s: &mut Server) {
         rdb_channel: true,
         ..link_config(s)
     };
-    match s.register_outgoing(Conn::Tcp(stream), addr.to_string(), LinkSlot::Rdb) {
+    match s
+        .net
+        .add_outgoing(Conn::Tcp(stream), addr.to_string(), LinkSlot::Rdb)
+    {
         Ok(key) => {
             if let Some(u) = s.repl.current.as_mut() {
                 u.rdb = Some(RdbConn {
@@ -808,7 +773,7 @@ fn on_continue(s: &mut Server, slot: LinkSlot, replid: Option<String>) {
         if !id.eq_ignore_ascii_case(&s.repl.ids.replid) {
             s.repl.ids.switch_to(id);
             log_notice!("Master replication ID changed to {}", s.repl.ids.replid);
-            super::primary::disconnect_replicas(s);
+            s.repl.disconnect_replicas(&mut s.net);
         }
     }
     log_notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
@@ -841,7 +806,7 @@ fn start_streaming(s: &mut Server) {
         q.extend_from_slice(&c.query);
         c.query = q;
     }
-    crate::dispatch::process_input(s, k);
+    s.net.resume.push(k);
 }
 
 fn on_stream_bytes(s: &mut Server, bytes: Vec<u8>) {
@@ -862,7 +827,7 @@ fn on_stream_bytes(s: &mut Server, bytes: Vec<u8>) {
     }
     if let Some(k) = u.client {
         s.net.clients[k].query.extend_from_slice(&bytes);
-        crate::dispatch::process_input(s, k);
+        s.net.resume.push(k);
     }
 }
 
@@ -913,7 +878,7 @@ fn link_failed(s: &mut Server, slot: LinkSlot, reason: &str) {
 /// of a streaming link and reconnect.
 pub fn on_client_freed(s: &mut Server, c: &Client) {
     let Some(slot) = c.link_slot else { return };
-    let key = c.token.0 - crate::server::CLIENT_BASE;
+    let key = c.token.0 - crate::net::CLIENT_BASE;
     if slot == LinkSlot::Rdb {
         let Some(u) = s.repl.current.as_mut() else {
             return;
@@ -937,7 +902,7 @@ pub fn on_client_freed(s: &mut Server, c: &Client) {
     let replid = s.repl.ids.replid.clone();
     let cfg = link_config(s);
     let Some(u) = upstream(s, slot) else { return };
-    if u.client != Some(c.token.0 - crate::server::CLIENT_BASE) {
+    if u.client != Some(c.token.0 - crate::net::CLIENT_BASE) {
         return;
     }
     u.client = None;
@@ -968,17 +933,28 @@ pub fn primary_link_ready(s: &mut Server, key: usize) -> bool {
     !(s.repl.frozen && s.repl.current.as_ref().and_then(|u| u.client) == Some(key))
 }
 
-/// Applies one command from our primary: execute it, then count and proxy its exact bytes.
-pub fn apply_from_primary(s: &mut Server, key: usize, argv: Vec<Bytes>, consumed: usize) {
+/// A command read from the primary's stream, re-encoded: the bytes to account and proxy.
+/// A command whose canonical encoding is not what was received cannot be proxied byte for
+/// byte: the link is closed for a resync (`None`).
+pub fn stream_command_bytes(
+    s: &mut Server,
+    key: usize,
+    argv: &[Bytes],
+    consumed: usize,
+) -> Option<Vec<u8>> {
     let mut raw = Vec::with_capacity(consumed);
-    resp::reply::encode_command(&mut raw, &argv);
+    resp::reply::encode_command(&mut raw, argv);
     if raw.len() != consumed {
         log_warning!("Non-canonical command encoding from MASTER; closing the link to resync.");
-        return on_primary_protocol_error(s, key);
+        on_primary_protocol_error(s, key);
+        return None;
     }
-    s.exec.ks.obey_all = true;
-    crate::dispatch::process_command(s, key, argv);
-    s.exec.ks.obey_all = false;
+    Some(raw)
+}
+
+/// A command of the primary's stream was applied: it counts in the offset and is proxied to
+/// this node's replicas — a MULTI block as a unit, at its EXEC.
+pub fn stream_command_applied(s: &mut Server, key: usize, raw: Vec<u8>) {
     let in_multi = s.net.clients.get(key).is_some_and(|c| c.multi.is_some());
     let Some(u) = s.repl.current.as_mut() else {
         return;
@@ -1007,7 +983,7 @@ pub fn on_empty_line(s: &mut Server, key: usize, consumed: usize) {
         }
         s.repl.append(bytes);
     } else if let Some(id) = c.replica {
-        super::primary::on_replica_newline(s, id);
+        s.repl.on_replica_newline(id);
     }
 }
 
@@ -1025,31 +1001,6 @@ pub fn on_primary_protocol_error(s: &mut Server, key: usize) {
     log_warning!("WARNING: Receiving inline protocol from master, master stream corruption? Closing the master connection and discarding the cached master.");
     s.net.clients[key].protocol_error = true;
     s.net.clients[key].close_asap = true;
-}
-
-fn ack_bytes(offset: i64) -> Vec<u8> {
-    replication::proto::command(&["REPLCONF", "ACK", &offset.to_string()])
-}
-
-/// REPLCONF ACK <applied offset> to our primary.
-pub fn send_ack(s: &mut Server) {
-    let Some(u) = s.repl.current.as_ref() else {
-        return;
-    };
-    if u.pre_psync || !s.repl.link_up() {
-        return;
-    }
-    let (k, off) = (u.client, u.reploff);
-    if let Some(k) = k {
-        s.net.clients[k].push_raw(&ack_bytes(off));
-    }
-}
-
-/// GETACK from our primary: ACK now with the offset before the GETACK itself.
-pub fn send_ack_if_primary_link(s: &mut Server, key: usize) {
-    if s.repl.current.as_ref().and_then(|u| u.client) == Some(key) {
-        send_ack(s);
-    }
 }
 
 pub fn before_sleep(_s: &mut Server) {}
@@ -1085,7 +1036,7 @@ pub fn cron(s: &mut Server, now: i64) {
         run_actions(s, slot, actions);
     }
     if s.life.cron_loops.is_multiple_of(s.life.hz) {
-        send_ack(s);
+        s.repl.send_ack(&mut s.net);
         let loading = s
             .repl
             .current

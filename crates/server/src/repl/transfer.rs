@@ -16,8 +16,6 @@ use std::time::{Duration, Instant};
 use keyspace::Snapshot;
 use persistence::{SaveInfo, SaveOptions};
 
-use crate::server::BgEvent;
-
 /// One replica socket owned by a transfer.
 pub struct Target {
     pub client_id: u64,
@@ -157,17 +155,12 @@ pub struct JobDone {
 }
 
 /// Runs a transfer on its own thread; reports through `tx`.
-pub fn spawn(
-    job: Job,
-    tx: std::sync::mpsc::Sender<BgEvent>,
-    waker: Arc<mio::Waker>,
-) -> io::Result<()> {
+pub fn spawn(job: Job, tx: crate::bg::BgSender<super::ReplBgEvent>) -> io::Result<()> {
     std::thread::Builder::new()
         .name(format!("repl-sync-{}", job.id))
         .spawn(move || {
             let done = run(job);
-            let _ = tx.send(BgEvent::Repl(super::ReplBgEvent::TransferDone(done)));
-            let _ = waker.wake();
+            tx.send(super::ReplBgEvent::TransferDone(done));
         })?;
     Ok(())
 }

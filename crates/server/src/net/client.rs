@@ -63,11 +63,25 @@ impl Write for Conn {
 /// CLIENT REPLY mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyMode {
+    /// Replies are sent.
     On,
+    /// CLIENT REPLY OFF: no reply is sent.
     Off,
     /// Skip the reply of the next command only.
     SkipNext,
+    /// CLIENT REPLY SKIP was just run (its own reply is skipped too).
     Skip,
+}
+
+impl ReplyMode {
+    /// The mode after a command's reply was (or was not) sent: SKIP covers the next command.
+    pub fn after_reply(self) -> ReplyMode {
+        match self {
+            ReplyMode::SkipNext => ReplyMode::On,
+            ReplyMode::Skip => ReplyMode::SkipNext,
+            other => other,
+        }
+    }
 }
 
 /// Output-buffer class (client-output-buffer-limit).
@@ -87,6 +101,16 @@ pub enum LinkSlot {
     Pending,
     /// The snapshot connection of the current link's dual-channel sync.
     Rdb,
+}
+
+/// One key a client WATCHes.
+#[derive(Clone, Debug)]
+pub struct WatchedKey {
+    pub db: usize,
+    pub key: Bytes,
+    /// The key was already logically expired when WATCH was called (Redis 7's `expired`
+    /// flag): its deletion by expiry, or a flush, is no logical change and does not fail EXEC.
+    pub expired: bool,
 }
 
 /// A queued MULTI transaction.
@@ -154,7 +178,7 @@ pub struct Client {
     pub close_asap: bool,
     pub reply_mode: ReplyMode,
     pub multi: Option<MultiState>,
-    pub watched: Vec<crate::cmd::multi::WatchedKey>,
+    pub watched: Vec<WatchedKey>,
     /// A watched key changed: EXEC will fail.
     pub dirty_cas: bool,
     pub channels: HashSet<Bytes>,
@@ -379,4 +403,51 @@ impl Client {
     pub fn in_pubsub(&self) -> bool {
         !self.channels.is_empty() || !self.patterns.is_empty()
     }
+}
+
+/// One CLIENT LIST line (Valkey 8 field set), without the trailing newline.
+pub fn client_info(c: &Client, now: i64) -> String {
+    let name = c
+        .name
+        .as_ref()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    let lib = |v: &Option<Bytes>| {
+        v.as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default()
+    };
+    let multi = c.multi.as_ref().map_or(-1, |m| m.queue.len() as i64);
+    let events = if c.has_output() { "rw" } else { "r" };
+    let qbuf_free = c.query.capacity() - c.query.len();
+    let omem = c.pending_output();
+    let tot_mem = c.query.capacity() + c.out.capacity() + c.out_chunks_bytes + 1024;
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        c.id,
+        c.addr,
+        c.laddr,
+        c.conn.fd(),
+        name,
+        (now - c.ctime_ms) / 1000,
+        (now - c.last_interaction_ms) / 1000,
+        c.flags_string(),
+        c.db,
+        c.channels.len(),
+        c.patterns.len(),
+        multi,
+        c.watched.len(),
+        c.query.len(),
+        qbuf_free,
+        c.out.capacity(),
+        c.out.len() - c.out_pos,
+        c.out_chunks.len(),
+        omem,
+        tot_mem,
+        events,
+        c.last_cmd,
+        if c.resp == resp::RespVersion::Resp3 { 3 } else { 2 },
+        lib(&c.lib_name),
+        lib(&c.lib_ver),
+    )
 }

@@ -4,6 +4,8 @@
 //! A background save takes a copy-on-write snapshot of the keyspace on the event-loop thread
 //! (O(segments), no fork) and hands it to a thread that writes the RDB file crash-safely.
 
+pub mod state;
+
 use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,58 +16,11 @@ use commands::errors::{self, err};
 use persistence::{file, LoadOptions, Loaded, SaveInfo, SaveOptions};
 use resp::Reply;
 
-use crate::server::{now_ms, BgEvent, Server};
+use crate::bg::BgSender;
+use crate::server::Server;
+use crate::util::now_ms;
 use crate::{log_notice, log_warning};
-
-/// A background save to disk in progress.
-pub struct BgSave {
-    pub started_ms: i64,
-    pub cancel: Arc<AtomicBool>,
-    pub keys_done: Arc<AtomicU64>,
-    pub keys_total: u64,
-}
-
-/// A load in progress (start-up).
-pub struct LoadState {
-    pub started_ms: i64,
-    pub total_bytes: u64,
-    pub read: Arc<AtomicU64>,
-}
-
-#[derive(Default)]
-pub struct Persist {
-    /// Changes since the last successful save (`rdb_changes_since_last_save`).
-    pub dirty: u64,
-    pub dirty_at_save_start: u64,
-    pub last_save_unix: i64,
-    pub last_bgsave_ok: bool,
-    pub last_bgsave_status_set: bool,
-    pub bgsave: Option<BgSave>,
-    pub last_bgsave_time_sec: i64,
-    pub bgsave_scheduled: bool,
-    pub last_bgsave_try_ms: i64,
-    pub rdb_saves: u64,
-    pub loading: Option<LoadState>,
-    pub last_load_keys_loaded: u64,
-    pub last_load_keys_expired: u64,
-}
-
-/// Result of a background save, sent back by the saving thread.
-pub struct SaveOutcome {
-    pub ok: bool,
-    pub error: Option<String>,
-}
-
-/// SHUTDOWN options.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ShutdownRequest {
-    pub save: bool,
-    pub nosave: bool,
-    pub now: bool,
-    pub force: bool,
-    /// Client waiting for the reply if shutdown fails.
-    pub client: Option<u64>,
-}
+pub use state::{BgSave, LoadState, Persist, PersistEvent, SaveOutcome, ShutdownRequest};
 
 pub fn rdb_path(s: &Server) -> PathBuf {
     PathBuf::from(&s.cfg.dir).join(s.cfg.dbfilename.as_str())
@@ -84,8 +39,8 @@ pub fn save_info(s: &Server) -> SaveInfo {
     SaveInfo {
         redis_ver: crate::REDIS_VERSION.into(),
         ctime: now_ms() / 1000,
-        used_mem: crate::evict::used_memory(),
-        repl: crate::repl::rdb_repl_info(s),
+        used_mem: crate::exec::evict::used_memory(),
+        repl: s.repl.rdb_info(),
     }
 }
 
@@ -160,7 +115,7 @@ pub fn start_bgsave(s: &mut Server) {
         keys_done: keys_done.clone(),
         keys_total,
     });
-    let (tx, waker) = (s.net.bg_tx.clone(), s.net.waker.clone());
+    let tx: BgSender<PersistEvent> = s.persist.events.sender();
     log_notice!("Background saving started by pid {}", std::process::id());
     let spawned = std::thread::Builder::new()
         .name("bgsave".into())
@@ -182,8 +137,7 @@ pub fn start_bgsave(s: &mut Server) {
                     error: Some(e.to_string()),
                 },
             };
-            let _ = tx.send(BgEvent::SaveDone(outcome));
-            let _ = waker.wake();
+            tx.send(PersistEvent::SaveDone(outcome));
         });
     if let Err(e) = spawned {
         log_warning!("Can't save in background: {e}");
@@ -449,21 +403,28 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
         // RDBFLAGS_FEED_REPL).
         report_expired: s.cfg.replicaof.0.is_none(),
     };
-    let (tx, waker) = (s.net.bg_tx.clone(), s.net.waker.clone());
+    let tx = s.persist.events.sender();
     std::thread::Builder::new()
         .name("rdb-load".into())
         .spawn(move || {
             let res = persistence::load(BufReader::with_capacity(1 << 20, file), &opts, &read)
                 .map_err(|e| e.to_string());
-            let _ = tx.send(BgEvent::LoadDone(Box::new(res)));
-            let _ = waker.wake();
+            tx.send(PersistEvent::LoadDone(Box::new(res)));
         })
         .map_err(|e| e.to_string())?;
     Ok(())
 }
 
-/// The start-up load finished: swap the data in, or stop on a bad file.
-pub fn on_load_done(s: &mut Server, res: Result<Loaded, String>) {
+/// What a finished start-up load leaves for replication: the history the file recorded, and
+/// the keys dropped because they had expired (a restarted primary propagates their deletion).
+pub struct LoadedHistory {
+    pub repl: Option<persistence::ReplInfo>,
+    pub expired: Vec<(usize, Vec<u8>)>,
+}
+
+/// The start-up load finished: swap the data in (returning what replication must learn from
+/// it), or stop on a bad file.
+pub fn on_load_done(s: &mut Server, res: Result<Loaded, String>) -> Option<LoadedHistory> {
     let started = s.persist.loading.take().map_or(now_ms(), |l| l.started_ms);
     s.exec.loading = false;
     match res {
@@ -481,19 +442,15 @@ pub fn on_load_done(s: &mut Server, res: Result<Loaded, String>) {
             s.persist.last_load_keys_expired = loaded.keys_expired;
             let old = s.exec.ks.replace_all(loaded.dbs);
             drop(old);
-            crate::repl::on_rdb_loaded(s, loaded.repl);
-            let del: &'static [u8] = if s.cfg.lazyfree_lazy_expire {
-                b"UNLINK"
-            } else {
-                b"DEL"
-            };
-            for (db, key) in loaded.expired {
-                crate::repl::feed(s, db, &[Bytes::from_static(del), Bytes::from(key)]);
-            }
+            Some(LoadedHistory {
+                repl: loaded.repl,
+                expired: loaded.expired,
+            })
         }
         Err(e) => {
             log_warning!("Fatal error loading the DB: {e}. Exiting.");
             s.life.exit_code = Some(1);
+            None
         }
     }
 }
@@ -525,7 +482,7 @@ pub fn debug_reload(s: &mut Server, nosave: bool) -> Reply {
     ) {
         Ok(loaded) => {
             for db in 0..s.exec.ks.db_count() {
-                crate::cmd::multi::touch_watched_existing(s, db);
+                s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
             }
             let old = s.exec.ks.replace_all(loaded.dbs);
             keyspace::lazyfree::free_in_background(old, 1);
@@ -551,10 +508,7 @@ pub fn info_fields(s: &Server, out: &mut String) {
         (b.keys_done.load(Ordering::Relaxed), b.keys_total)
     });
     f("loading", (s.exec.loading as u8).to_string());
-    f(
-        "async_loading",
-        (crate::repl::async_loading(s) as u8).to_string(),
-    );
+    f("async_loading", (s.repl.async_loading() as u8).to_string());
     f("current_cow_peak", "0".into());
     f("current_cow_size", "0".into());
     f("current_cow_size_age", "0".into());

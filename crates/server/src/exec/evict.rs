@@ -5,7 +5,9 @@ use bytes::Bytes;
 
 use crate::config::value::MaxmemoryPolicy;
 
-use crate::server::Server;
+use crate::config::Config;
+use crate::exec::Exec;
+use crate::net::Net;
 
 /// Bytes allocated, as jemalloc reports (`used_memory`).
 pub fn used_memory() -> u64 {
@@ -15,9 +17,8 @@ pub fn used_memory() -> u64 {
 }
 
 /// Memory that does not count against maxmemory: replica output buffers (Redis excludes them).
-fn not_counted(s: &Server) -> u64 {
-    s.net
-        .clients
+fn not_counted(net: &Net) -> u64 {
+    net.clients
         .iter()
         .filter(|(_, c)| c.replica.is_some())
         .map(|(_, c)| c.pending_output() as u64)
@@ -25,69 +26,78 @@ fn not_counted(s: &Server) -> u64 {
 }
 
 /// Frees memory if above maxmemory. Returns true if the command must be refused with -OOM.
-pub fn perform_evictions(s: &mut Server) -> bool {
-    let maxmemory = s.cfg.maxmemory_bytes;
-    if maxmemory == 0 || (s.repl.is_replica() && s.cfg.replica_ignore_maxmemory) {
+/// Each eviction propagates its DEL/UNLINK as its own execution unit (in `exec.prop`).
+/// `is_replica`: replicas ignore maxmemory unless `replica-ignore-maxmemory no`.
+pub fn perform_evictions(exec: &mut Exec, net: &Net, cfg: &Config, is_replica: bool) -> bool {
+    let maxmemory = cfg.maxmemory_bytes;
+    if maxmemory == 0 || (is_replica && cfg.replica_ignore_maxmemory) {
         return false;
     }
-    let used = used_memory().saturating_sub(not_counted(s));
+    let used = used_memory().saturating_sub(not_counted(net));
     if used <= maxmemory {
         return false;
     }
-    let policy = s.cfg.maxmemory_policy;
+    let policy = cfg.maxmemory_policy;
     if policy == MaxmemoryPolicy::Noeviction {
         return true;
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(50);
     let mut freed_any = false;
-    while used_memory().saturating_sub(not_counted(s)) > maxmemory {
-        let Some((db, key)) = pick_victim(s, policy.name()) else {
+    while used_memory().saturating_sub(not_counted(net)) > maxmemory {
+        let Some((db, key)) = pick_victim(exec, cfg, policy.name()) else {
             break;
         };
-        if let Some(old) = s.exec.ks.remove(db, &key) {
-            if s.cfg.lazyfree_lazy_eviction {
+        if let Some(old) = exec.ks.remove(db, &key) {
+            if cfg.lazyfree_lazy_eviction {
                 keyspace::lazyfree::free(old);
             }
         }
-        s.exec.ks.stats.evicted_keys += 1;
-        let cmd: &'static [u8] = if s.cfg.lazyfree_lazy_eviction {
+        exec.ks.stats.evicted_keys += 1;
+        let cmd: &'static [u8] = if cfg.lazyfree_lazy_eviction {
             b"UNLINK"
         } else {
             b"DEL"
         };
-        s.exec
-            .prop_unit
-            .push((db, vec![Bytes::from_static(cmd), Bytes::from(key)]));
-        crate::dispatch::flush_propagation(s);
+        let key = Bytes::from(key);
+        if cfg.notify_keyspace_events.0 & commands::notify::EVICTED != 0 {
+            exec.events.push(commands::notify::KeyEvent {
+                class: commands::notify::EVICTED,
+                event: "evicted",
+                key: key.clone(),
+                db,
+            });
+        }
+        exec.prop.push(db, vec![Bytes::from_static(cmd), key]);
+        exec.prop.end_unit();
         freed_any = true;
         if std::time::Instant::now() > deadline {
             break;
         }
     }
-    let still_over = used_memory().saturating_sub(not_counted(s)) > maxmemory;
+    let still_over = used_memory().saturating_sub(not_counted(net)) > maxmemory;
     still_over && !freed_any
 }
 
 /// Best candidate among sampled keys for the policy.
-fn pick_victim(s: &mut Server, policy: &str) -> Option<(usize, Vec<u8>)> {
+fn pick_victim(exec: &mut Exec, cfg: &Config, policy: &str) -> Option<(usize, Vec<u8>)> {
     let volatile = policy.starts_with("volatile");
-    let samples = s.cfg.maxmemory_samples.max(1) as usize;
+    let samples = cfg.maxmemory_samples.max(1) as usize;
     let mut best: Option<(u64, usize, Vec<u8>)> = None;
-    for db in 0..s.exec.ks.db_count() {
-        let d = s.exec.ks.db(db);
+    for db in 0..exec.ks.db_count() {
+        let d = exec.ks.db(db);
         if (volatile && d.expires_len() == 0) || d.is_empty() {
             continue;
         }
-        for key in s.exec.ks.sample(db, samples, volatile) {
-            let Some(obj) = s.exec.ks.db(db).get(&key) else {
+        for key in exec.ks.sample(db, samples, volatile) {
+            let Some(obj) = exec.ks.db(db).get(&key) else {
                 continue;
             };
             let score = if policy.ends_with("random") {
                 return Some((db, key));
             } else if policy.ends_with("lru") {
-                s.exec.ks.lru.idle_ms(obj)
+                exec.ks.lru.idle_ms(obj)
             } else if policy.ends_with("lfu") {
-                255 - s.exec.ks.lru.lfu_decayed(obj.lru()) as u64
+                255 - exec.ks.lru.lfu_decayed(obj.lru()) as u64
             } else {
                 // volatile-ttl: sooner expiry evicts first.
                 u64::MAX - obj.expire_ms().unwrap_or(i64::MAX) as u64
@@ -98,9 +108,4 @@ fn pick_victim(s: &mut Server, policy: &str) -> Option<(usize, Vec<u8>)> {
         }
     }
     best.map(|(_, db, k)| (db, k))
-}
-
-/// Background eviction when over the limit without incoming writes.
-pub fn cron(s: &mut Server) {
-    let _ = perform_evictions(s);
 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use commands::errors;
 use resp::Reply;
 
-use crate::server::Server;
+use crate::net::{Client, Net};
 
 #[derive(Default)]
 pub struct PubSub {
@@ -70,8 +70,7 @@ fn confirm(kind: &'static str, name: Option<&Bytes>, count: usize) -> Reply {
 }
 
 /// SUBSCRIBE / PSUBSCRIBE: one confirmation per argument.
-pub fn subscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> Reply {
-    let c = &mut s.net.clients[key];
+pub fn subscribe(ps: &mut PubSub, c: &mut Client, argv: &[Bytes], pattern: bool) -> Reply {
     let id = c.id;
     let mut replies: Vec<Reply> = Vec::with_capacity(argv.len() - 1);
     for name in &argv[1..] {
@@ -82,13 +81,13 @@ pub fn subscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> R
         };
         if new {
             let map = if pattern {
-                &mut s.exec.pubsub.patterns
+                &mut ps.patterns
             } else {
-                &mut s.exec.pubsub.channels
+                &mut ps.channels
             };
             let subs = map.entry(name.clone()).or_default();
             if pattern && subs.is_empty() {
-                s.exec.pubsub.pattern_order.push(name.clone());
+                ps.pattern_order.push(name.clone());
             }
             subs.push(id);
         }
@@ -103,8 +102,7 @@ pub fn subscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> R
 }
 
 /// UNSUBSCRIBE / PUNSUBSCRIBE: the named ones, or all when none are named.
-pub fn unsubscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) -> Reply {
-    let c = &mut s.net.clients[key];
+pub fn unsubscribe(ps: &mut PubSub, c: &mut Client, argv: &[Bytes], pattern: bool) -> Reply {
     let id = c.id;
     let kind = if pattern {
         "punsubscribe"
@@ -131,11 +129,11 @@ pub fn unsubscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) ->
         };
         if removed {
             if pattern {
-                if remove_sub(&mut s.exec.pubsub.patterns, &name, id) {
-                    s.exec.pubsub.pattern_order.retain(|x| *x != name);
+                if remove_sub(&mut ps.patterns, &name, id) {
+                    ps.pattern_order.retain(|x| *x != name);
                 }
             } else {
-                remove_sub(&mut s.exec.pubsub.channels, &name, id);
+                remove_sub(&mut ps.channels, &name, id);
             }
         }
         let count = c.channels.len() + c.patterns.len();
@@ -145,24 +143,23 @@ pub fn unsubscribe(s: &mut Server, key: usize, argv: &[Bytes], pattern: bool) ->
 }
 
 /// Delivers a message; returns the number of receivers.
-pub fn publish(s: &mut Server, channel: &Bytes, message: &Bytes) -> usize {
+pub fn publish(ps: &PubSub, net: &mut Net, channel: &Bytes, message: &Bytes) -> usize {
     let mut receivers = 0;
-    if let Some(ids) = s.exec.pubsub.channels.get(channel).cloned() {
+    if let Some(ids) = ps.channels.get(channel) {
         let msg = push(vec![
             Reply::bulk(b"message"),
             Reply::Bulk(channel.clone()),
             Reply::Bulk(message.clone()),
         ]);
-        for id in ids {
-            if let Some(k) = s.client_key(id) {
-                let c = &mut s.net.clients[k];
+        for &id in ids {
+            if let Some(c) = net.client_by_id(id) {
                 msg.encode(c.resp, &mut c.out);
                 receivers += 1;
             }
         }
     }
-    for pat in s.exec.pubsub.pattern_order.clone() {
-        if !types::glob::glob_match(&pat, channel, false) {
+    for pat in &ps.pattern_order {
+        if !types::glob::glob_match(pat, channel, false) {
             continue;
         }
         let msg = push(vec![
@@ -171,16 +168,8 @@ pub fn publish(s: &mut Server, channel: &Bytes, message: &Bytes) -> usize {
             Reply::Bulk(channel.clone()),
             Reply::Bulk(message.clone()),
         ]);
-        for id in s
-            .exec
-            .pubsub
-            .patterns
-            .get(&pat)
-            .cloned()
-            .unwrap_or_default()
-        {
-            if let Some(k) = s.client_key(id) {
-                let c = &mut s.net.clients[k];
+        for &id in ps.patterns.get(pat).map_or(&[][..], Vec::as_slice) {
+            if let Some(c) = net.client_by_id(id) {
                 msg.encode(c.resp, &mut c.out);
                 receivers += 1;
             }
@@ -190,14 +179,12 @@ pub fn publish(s: &mut Server, channel: &Bytes, message: &Bytes) -> usize {
 }
 
 /// PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT | HELP
-pub fn pubsub_command(s: &mut Server, argv: &[Bytes]) -> Reply {
+pub fn pubsub_command(ps: &PubSub, argv: &[Bytes]) -> Reply {
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
     match sub.as_str() {
         "channels" => {
             let pat = argv.get(2);
-            let names: Vec<Reply> = s
-                .exec
-                .pubsub
+            let names: Vec<Reply> = ps
                 .channels
                 .keys()
                 .filter(|ch| pat.is_none_or(|p| types::glob::glob_match(p, ch, false)))
@@ -209,14 +196,12 @@ pub fn pubsub_command(s: &mut Server, argv: &[Bytes]) -> Reply {
             let mut out = Vec::new();
             for ch in &argv[2..] {
                 out.push(Reply::Bulk(ch.clone()));
-                out.push(Reply::Int(
-                    s.exec.pubsub.channels.get(ch).map_or(0, Vec::len) as i64,
-                ));
+                out.push(Reply::Int(ps.channels.get(ch).map_or(0, Vec::len) as i64));
             }
             Reply::Array(out)
         }
-        "numpat" => Reply::Int(s.exec.pubsub.patterns.len() as i64),
-        "help" => crate::cmd::help_reply(
+        "numpat" => Reply::Int(ps.patterns.len() as i64),
+        "help" => crate::util::help_reply(
             "PUBSUB",
             &[
                 "CHANNELS [<pattern>]",

@@ -1,0 +1,193 @@
+//! Serving blocked clients: keys that became ready are served in order, each key's clients in
+//! the order they blocked (Redis's FIFO fairness), by running their command again through the
+//! core ([`super::Origin::Unblocked`]); a chain (BLMOVE pushing into a key another client
+//! waits on) is followed until nothing is ready. Also deadlines, CLIENT UNBLOCK, and commands
+//! held by CLIENT PAUSE (or while a REPLICAOF freezes writes).
+
+use bytes::Bytes;
+use commands::spec::flags as f;
+use commands::CommandSpec;
+use resp::Reply;
+
+use super::Origin;
+use crate::net::client::{BlockKind, Blocked};
+use crate::server::Server;
+use crate::util::now_ms;
+
+/// Bound on chain-following passes (each pass serves what the previous one made ready).
+const MAX_ROUNDS: usize = 10_000;
+
+/// Serves clients blocked on ready keys, following chains.
+pub fn serve_ready(s: &mut Server) {
+    let mut rounds = 0;
+    while s.exec.blocking.has_ready() && rounds < MAX_ROUNDS {
+        rounds += 1;
+        for (db, key) in s.exec.blocking.take_ready() {
+            for id in s.exec.blocking.waiters(db, &key) {
+                if let Some(ck) = s.net.client_key(id) {
+                    // A client that finds nothing stays; later ones may still be served (a
+                    // different command on the same key).
+                    serve_one(s, ck);
+                }
+            }
+        }
+    }
+}
+
+/// Runs a blocked client's command again; true if it was served.
+fn serve_one(s: &mut Server, key: usize) -> bool {
+    let Some(b) = s.net.clients.get(key).and_then(|c| c.blocked.as_ref()) else {
+        return false;
+    };
+    if b.kind != BlockKind::Keys {
+        return false;
+    }
+    let (argv, db) = (b.argv.clone(), b.db);
+    let Ok(spec) = commands::call::resolve(&argv) else {
+        return false;
+    };
+    // The command runs now, not when the command that woke it started (a key that expired
+    // meanwhile, e.g. during a long MULTI, is seen as expired and the client blocks again).
+    s.exec.ks.now_ms = s.exec.clock.now_ms();
+    let selected = s.net.clients.get(key).map_or(db, |c| c.db);
+    if let Some(c) = s.net.clients.get_mut(key) {
+        c.db = db;
+    }
+    let reply = super::call(s, key, spec, &argv, Origin::Unblocked);
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return false;
+    };
+    c.db = selected;
+    let Some(reply) = reply else {
+        return false;
+    };
+    s.exec.blocking.unblock(c);
+    c.reply(&reply);
+    let ev = s.exec.ks.take_events();
+    s.exec
+        .watches
+        .touch(&mut s.net, &s.exec.ks, &ev.touched, &ev.touched_dbs);
+    s.exec.blocking.signal(&ev.touched, &ev.touched_dbs);
+    super::process_input(s, key);
+    true
+}
+
+/// The reply a blocking command gives when its timeout passes.
+fn timeout_reply(s: &Server, b: &Blocked) -> Reply {
+    match b.kind {
+        BlockKind::Wait { offset, .. } => Reply::Int(crate::repl::replicas_acked(s, offset) as i64),
+        _ => Reply::NilArray,
+    }
+}
+
+/// Unparks a client with `reply`, then lets it go on with its pipeline.
+fn release(s: &mut Server, key: usize, reply: impl FnOnce(&Server, &Blocked) -> Reply) -> bool {
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return false;
+    };
+    let Some(b) = s.exec.blocking.unblock(c) else {
+        return false;
+    };
+    let r = reply(s, &b);
+    count_unserved(s, &b, &r);
+    if let Some(c) = s.net.clients.get_mut(key) {
+        c.reply(&r);
+    }
+    super::process_input(s, key);
+    true
+}
+
+/// A command parked on keys that ends without being served (timeout, CLIENT UNBLOCK) is
+/// counted then, as Valkey's `updateStatsOnUnblock`.
+fn count_unserved(s: &mut Server, b: &Blocked, reply: &Reply) {
+    if b.kind != BlockKind::Keys {
+        return;
+    }
+    let Ok(spec) = commands::call::resolve(&b.argv) else {
+        return;
+    };
+    s.stats.total_commands += 1;
+    let st = s.stats.command(spec);
+    st.calls += 1;
+    if let Some(code) = reply.error_code() {
+        st.failed_calls += 1;
+        s.stats.count_error(code);
+    }
+}
+
+/// Replies to clients whose deadline passed.
+pub fn expire_timeouts(s: &mut Server, now: i64) {
+    for id in s.exec.blocking.due(now) {
+        if let Some(key) = s.net.client_key(id) {
+            release(s, key, timeout_reply);
+        }
+    }
+}
+
+/// CLIENT UNBLOCK: `error` replies -UNBLOCKED, else the timeout reply. False if the client
+/// was not blocked.
+pub fn force_unblock(s: &mut Server, key: usize, error: bool) -> bool {
+    release(s, key, |s, b| {
+        if error {
+            Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+        } else {
+            timeout_reply(s, b)
+        }
+    })
+}
+
+/// True if `spec` must wait: clients are paused (CLIENT PAUSE), or writes are frozen while a
+/// REPLICAOF waits for its PSYNC answer.
+pub fn held_by_pause(s: &Server, spec: &CommandSpec) -> bool {
+    if s.repl.frozen && (spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE)) {
+        return true;
+    }
+    s.exec.pause.holds(spec, now_ms())
+}
+
+/// Parks a command until the pause ends.
+pub fn hold_paused(s: &mut Server, key: usize, argv: Vec<Bytes>) {
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
+    c.blocked = Some(Blocked {
+        argv,
+        keys: Vec::new(),
+        db: c.db,
+        deadline_ms: None,
+        kind: BlockKind::Paused,
+    });
+}
+
+/// Runs the commands held by a pause (or freeze) that ended.
+pub fn release_paused(s: &mut Server) {
+    if s.repl.frozen || s.exec.pause.active(now_ms()) {
+        return;
+    }
+    let held: Vec<usize> = s
+        .net
+        .clients
+        .iter()
+        .filter(|(_, c)| {
+            c.blocked
+                .as_ref()
+                .is_some_and(|b| b.kind == BlockKind::Paused)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    for key in held {
+        let Some(b) = s.net.clients.get_mut(key).and_then(|c| c.blocked.take()) else {
+            continue;
+        };
+        super::process_command(s, key, b.argv);
+        super::process_input(s, key);
+    }
+}
+
+/// Ends a pause whose time passed (cron).
+pub fn pause_cron(s: &mut Server, now: i64) {
+    if s.exec.pause.until_ms != 0 && now >= s.exec.pause.until_ms {
+        s.exec.pause.until_ms = 0;
+        release_paused(s);
+    }
+}

@@ -1,0 +1,443 @@
+//! The execution core: every command runs through here, whatever its origin — a client's
+//! request, a command queued in a MULTI and run by EXEC, the replication stream of this node's
+//! primary, or a blocked command run again because a key it waits on changed. One path means
+//! the same checks (in Redis's order), the same statistics, the same keyspace side effects, and
+//! what to propagate decided once:
+//!
+//! ```text
+//! process_command ─ resolve, arity, checks, MULTI queueing, CLIENT PAUSE
+//!        │
+//!        ▼
+//!      call ─ handler (data: commands::call::run; server: cmd::run) ─ Outcome
+//!        │      stats, SLOWLOG, LATENCY, MONITOR
+//!        │      block the client (BLPOP & co), or
+//!        │      dirty → exec.prop (one execution unit; MULTI/EXEC around several commands)
+//!        │      keyspace notifications → pub/sub
+//!        ▼
+//!   after_command ─ WATCH invalidation, blocked clients served, units to the stream
+//! ```
+//!
+//! [`input`] turns bytes into commands, [`multi`] is MULTI/EXEC/WATCH, [`blocked`] serves and
+//! times out blocked clients. Nothing below this module calls into it.
+
+pub mod blocked;
+pub mod input;
+pub mod multi;
+pub mod server_cmds;
+
+use bytes::Bytes;
+use commands::errors::{self, err};
+use commands::notify::{self, KeyEvent};
+use commands::spec::flags as f;
+use commands::{CommandSpec, Ctx, Handler};
+use resp::Reply;
+
+use crate::net::client::BlockKind;
+use crate::server::Server;
+
+pub use input::process_input;
+
+/// Where a command comes from: decides whether it may block and how its reply is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A client's request, or a command of its MULTI run by EXEC.
+    Client,
+    /// The stream of this node's primary: its writes must apply, nothing blocks, replies are
+    /// dropped (the client's role suppresses them).
+    Primary,
+    /// A blocked client's command run again because a key it waits on changed: if it still
+    /// finds nothing, the client stays blocked and nothing is recorded.
+    Unblocked,
+}
+
+/// Full name for errors and stats (`config|get`), precomputed in the table.
+pub fn full_name(spec: &'static CommandSpec) -> &'static str {
+    commands::table::full_name_of(spec)
+}
+
+/// Redis's `processCommand`: checks, MULTI queueing, then `call`, then the work after a
+/// top-level command.
+pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
+    s.exec.ks.now_ms = s.exec.clock.now_ms();
+    let spec = match commands::call::resolve(&argv) {
+        Ok(spec) => spec,
+        Err(e) => return reject(s, key, e, None, &argv),
+    };
+    let name = full_name(spec);
+    if !spec.arity_ok(argv.len()) || matches!(spec.handler, Handler::Container) {
+        return reject(s, key, errors::wrong_arity(name), Some(name), &argv);
+    }
+    if let Some(e) = precheck(s, key, spec) {
+        return reject(s, key, e, Some(name), &argv);
+    }
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
+    if c.multi.is_some()
+        && !matches!(
+            spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        if let Some(m) = c.multi.as_mut() {
+            m.queue.push(argv);
+        }
+        c.reply(&Reply::status("QUEUED"));
+        return;
+    }
+    let origin = if c.is_primary_link {
+        Origin::Primary
+    } else {
+        Origin::Client
+    };
+    if origin == Origin::Client && c.replica.is_none() && blocked::held_by_pause(s, spec) {
+        blocked::hold_paused(s, key, argv);
+        return;
+    }
+    if let Some(reply) = call(s, key, spec, &argv, origin) {
+        if let Some(c) = s.net.clients.get_mut(key) {
+            c.reply(&reply);
+            c.reply_mode = c.reply_mode.after_reply();
+        }
+    }
+    after_command(s);
+}
+
+/// Replies with an error before execution; inside MULTI it also dooms the transaction, and a
+/// rejected EXEC discards it with EXECABORT.
+fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Bytes]) {
+    if let Some(code) = e.error_code() {
+        s.stats.count_error(code);
+    }
+    if let Some(n) = name {
+        s.stats.command_by_name(n).rejected_calls += 1;
+    }
+    // Redis: a rejected EXEC (found, but failing a check) always aborts with EXECABORT.
+    if name.is_some() && argv[0].eq_ignore_ascii_case(b"exec") {
+        multi::abort(s, key, &e);
+        return;
+    }
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
+    if let Some(m) = c.multi.as_mut() {
+        m.dirty_exec = true;
+    }
+    c.reply(&e);
+}
+
+/// The checks of `processCommand`, in Redis's order. Returns the error to reply, if any.
+fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Reply> {
+    let c = s.net.clients.get(key)?;
+    let in_multi = c.multi.is_some();
+    let from_primary = c.is_primary_link;
+    if !c.authenticated && !spec.has(f::NO_AUTH) {
+        return Some(err(errors::NOAUTH));
+    }
+    if let Some(e) = crate::cmd::introspect::protected_denied(s, spec, c.is_local()) {
+        return Some(e);
+    }
+    if in_multi && spec.has(f::NO_MULTI) {
+        return Some(err("ERR Command not allowed inside a transaction"));
+    }
+    let is_write = spec.is_write() || (spec.name == "exec" && multi::queued_has(c, f::WRITE));
+    let deny_oom =
+        spec.has(f::DENYOOM) || (spec.name == "exec" && multi::queued_has(c, f::DENYOOM));
+    if deny_oom && !from_primary {
+        let is_replica = s.repl.is_replica();
+        let refused =
+            crate::exec::evict::perform_evictions(&mut s.exec, &s.net, &s.cfg, is_replica);
+        flush_units(s);
+        if refused {
+            return Some(err(errors::OOM));
+        }
+    }
+    if is_write && !from_primary && crate::persist::writes_denied(s) {
+        return Some(err("MISCONF Redwing is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redwing logs for details about the RDB error."));
+    }
+    if is_write && !from_primary && crate::repl::min_replicas_unmet(s) {
+        return Some(err(errors::NOREPLICAS));
+    }
+    if is_write && !from_primary && s.repl.is_replica() && s.cfg.replica_read_only {
+        return Some(err(errors::READONLY));
+    }
+    let c = s.net.clients.get(key)?;
+    if c.in_pubsub()
+        && c.resp == resp::RespVersion::Resp2
+        && !matches!(
+            spec.name,
+            "ping"
+                | "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "quit"
+                | "reset"
+        )
+    {
+        let name = full_name(spec);
+        return Some(Reply::error(format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")));
+    }
+    if s.repl.is_replica()
+        && !s.repl.link_up()
+        && !s.cfg.replica_serve_stale_data
+        && !spec.has(f::STALE)
+        && !from_primary
+    {
+        return Some(err(errors::MASTERDOWN));
+    }
+    if s.exec.loading && !spec.has(f::LOADING) {
+        return Some(err("LOADING Redwing is loading the dataset in memory"));
+    }
+    None
+}
+
+/// Executes one command (Redis's `call`). Returns its reply, or `None` when the client
+/// blocked (or, for [`Origin::Unblocked`], is still blocked) and gets no reply now.
+pub fn call(
+    s: &mut Server,
+    key: usize,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+    origin: Origin,
+) -> Option<Reply> {
+    let name = full_name(spec);
+    let start = s.exec.clock.mono_us();
+    s.exec.ks.events.track = !s.exec.watches.is_empty() || !s.exec.blocking.is_empty();
+    let c = s.net.clients.get_mut(key)?;
+    let db = c.db;
+    let resp = c.resp;
+    let may_block = match origin {
+        Origin::Client => c.multi.is_none() && s.exec.prop.depth() == 0,
+        Origin::Primary => false,
+        Origin::Unblocked => true,
+    };
+    s.exec.ks.no_touch = c.no_touch;
+    if origin != Origin::Unblocked {
+        c.last_cmd = name;
+    }
+    s.exec.prop.enter();
+    let (reply, mut outcome) = match spec.handler {
+        Handler::Data(handler) => {
+            let mut ctx = Ctx::new(&mut s.exec.ks, db, &s.exec.settings);
+            ctx.resp = resp;
+            ctx.may_block = may_block;
+            ctx.unblocking = origin == Origin::Unblocked;
+            commands::call::run(handler, &mut ctx, argv)
+        }
+        Handler::Server(cmd) => {
+            s.exec.call_dirty = 0;
+            s.exec.call_rewrite = None;
+            let reply = server_cmds::run_server(s, key, cmd, argv);
+            let dirty = std::mem::take(&mut s.exec.call_dirty);
+            let propagate = match s.exec.call_rewrite.take() {
+                Some(cmds) => cmds.into_iter().filter(|c| !c.is_empty()).collect(),
+                None if dirty > 0 => vec![argv.to_vec()],
+                None => Vec::new(),
+            };
+            let outcome = commands::call::Outcome {
+                dirty,
+                propagate,
+                ..Default::default()
+            };
+            (reply, outcome)
+        }
+        Handler::Container => (errors::wrong_arity(name), Default::default()),
+    };
+    // A command that parks still has its effects (XREADGROUP creating its consumer, keys its
+    // lookups expired); it is counted in the statistics only when it ends.
+    let parked = outcome.block.is_some();
+    if let Some(b) = outcome.block.take() {
+        if origin == Origin::Client {
+            if let Some(c) = s.net.clients.get_mut(key) {
+                s.exec
+                    .blocking
+                    .block(c, argv.to_vec(), b.keys, b.deadline_ms, BlockKind::Keys);
+                if let (Some(new_argv), Some(blocked)) = (b.argv, c.blocked.as_mut()) {
+                    blocked.argv = new_argv;
+                }
+                if b.on_nokey {
+                    s.exec.blocking.wake_on_nokey(c.id);
+                }
+            }
+        }
+    }
+    if !parked {
+        let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
+        record_stats(s, key, spec, argv, &reply, elapsed_us);
+    }
+    // A data command raised `expired` itself, in its own order, for keys its lookups deleted.
+    let handler_raised_expired = matches!(spec.handler, Handler::Data(_));
+    expired_to_stream(s, !handler_raised_expired);
+    // Nothing reads the stream unless this node is a primary with a backlog (replicas proxy
+    // their primary's bytes instead): then there is nothing to build.
+    let propagating = s.repl.buf.is_some() && !s.repl.is_replica();
+    s.persist.dirty += outcome.dirty;
+    if propagating {
+        // SELECT inside the handler (and MOVE/SWAPDB-like cases) changed the database: what
+        // it propagates belongs to the database it ran in.
+        let db = s.net.clients.get(key).map_or(db, |c| c.db);
+        for cmd in outcome.propagate {
+            s.exec.prop.push(db, cmd);
+        }
+    }
+    if !outcome.notifications.is_empty() {
+        publish_notifications(s, &outcome.notifications);
+    }
+    s.exec.prop.leave();
+    flush_units(s);
+    if outcome.dirty > 0 {
+        let offset = s.repl.offset();
+        if let Some(c) = s.net.clients.get_mut(key) {
+            c.woff = offset;
+        }
+    }
+    (!parked).then_some(reply)
+}
+
+fn record_stats(
+    s: &mut Server,
+    key: usize,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+    reply: &Reply,
+    us: u64,
+) {
+    s.stats.total_commands += 1;
+    let st = s.stats.command(spec);
+    st.calls += 1;
+    st.usec += us;
+    if let Some(code) = reply.error_code() {
+        st.failed_calls += 1;
+        s.stats.count_error(code);
+    }
+    if !spec.has(f::SKIP_SLOWLOG) {
+        let client = s
+            .net
+            .clients
+            .get(key)
+            .map(|c| (c.addr.as_str(), c.name.as_ref()));
+        crate::stats::slowlog_maybe_add(&mut s.stats, &s.cfg, client, argv, us);
+        let event = if spec.has(f::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        crate::stats::latency_maybe_add(&mut s.stats, &s.cfg, event, us / 1000);
+    }
+    if !spec.has(f::SKIP_MONITOR) && !s.exec.monitors.is_empty() && !spec.has(f::ADMIN) {
+        crate::cmd::introspect::feed_monitors(s, key, argv);
+    }
+}
+
+/// Publishes keyspace events as `notify-keyspace-events` asks: on `__keyspace@<db>__:<key>`
+/// (K) with the event as message, and on `__keyevent@<db>__:<event>` (E) with the key.
+pub fn publish_notifications(s: &mut Server, events: &[KeyEvent]) {
+    let flags = s.cfg.notify_keyspace_events.0;
+    for ev in events {
+        if flags & ev.class == 0 {
+            continue;
+        }
+        if flags & notify::KEYSPACE != 0 {
+            let mut channel = format!("__keyspace@{}__:", ev.db).into_bytes();
+            channel.extend_from_slice(&ev.key);
+            let message = Bytes::from_static(ev.event.as_bytes());
+            crate::exec::pubsub::publish(&s.exec.pubsub, &mut s.net, &channel.into(), &message);
+        }
+        if flags & notify::KEYEVENT != 0 {
+            let channel = Bytes::from(format!("__keyevent@{}__:{}", ev.db, ev.event));
+            crate::exec::pubsub::publish(&s.exec.pubsub, &mut s.net, &channel, &ev.key);
+        }
+    }
+}
+
+/// Propagates DELs (or UNLINKs) for keys that expired during lookups or the active cycle, and
+/// raises their `expired` events.
+pub fn propagate_expired(s: &mut Server) {
+    expired_to_stream(s, true);
+}
+
+/// [`propagate_expired`]; `raise` is false when a data command already raised the events.
+fn expired_to_stream(s: &mut Server, raise: bool) {
+    if s.exec.ks.events.expired.is_empty() {
+        return;
+    }
+    let cmd: &'static [u8] = if s.cfg.lazyfree_lazy_expire {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    };
+    let expired = std::mem::take(&mut s.exec.ks.events.expired);
+    let notify = raise && s.cfg.notify_keyspace_events.0 & notify::EXPIRED != 0;
+    let mut events = Vec::new();
+    for (db, k) in expired {
+        let key = Bytes::from(k);
+        if notify {
+            events.push(KeyEvent {
+                class: notify::EXPIRED,
+                event: "expired",
+                key: key.clone(),
+                db,
+            });
+        }
+        s.exec.prop.push(db, vec![Bytes::from_static(cmd), key]);
+    }
+    s.exec.prop.end_unit();
+    publish_notifications(s, &events);
+    flush_units(s);
+}
+
+/// Writes the finished execution units to the replication stream, each wrapped in
+/// MULTI/EXEC when it has more than one command (Redis 7's `propagatePendingCommands`).
+pub fn flush_units(s: &mut Server) {
+    if !s.exec.events.is_empty() {
+        let events = std::mem::take(&mut s.exec.events);
+        publish_notifications(s, &events);
+    }
+    if !s.exec.prop.has_ready() {
+        return;
+    }
+    for unit in s.exec.prop.take_ready() {
+        if let [(db, cmd)] = unit.as_slice() {
+            crate::repl::feed(s, *db, cmd);
+            continue;
+        }
+        let db0 = unit.first().map_or(0, |u| u.0);
+        crate::repl::feed(s, db0, &[Bytes::from_static(b"MULTI")]);
+        for (db, cmd) in &unit {
+            crate::repl::feed(s, *db, cmd);
+        }
+        crate::repl::feed(s, db0, &[Bytes::from_static(b"EXEC")]);
+    }
+}
+
+/// After a top-level command: invalidate WATCHes, serve blocked clients whose keys changed.
+pub fn after_command(s: &mut Server) {
+    let ev = s.exec.ks.take_events();
+    if !ev.touched.is_empty() || !ev.touched_dbs.is_empty() {
+        s.exec
+            .watches
+            .touch(&mut s.net, &s.exec.ks, &ev.touched, &ev.touched_dbs);
+        s.exec.blocking.signal(&ev.touched, &ev.touched_dbs);
+    }
+    if !ev.expired.is_empty() {
+        s.exec.ks.events.expired = ev.expired;
+        propagate_expired(s);
+    }
+    blocked::serve_ready(s);
+}
+
+/// One command of this node's primary's stream: applied as the primary client (checks that
+/// protect clients skipped, expired keys visible), then accounted in the offsets and proxied
+/// to this node's own replicas by the replication layer.
+pub fn apply_from_primary(s: &mut Server, key: usize, argv: Vec<Bytes>, consumed: usize) {
+    let Some(raw) = crate::repl::replica::stream_command_bytes(s, key, &argv, consumed) else {
+        return;
+    };
+    s.exec.ks.obey_all = true;
+    process_command(s, key, argv);
+    s.exec.ks.obey_all = false;
+    crate::repl::replica::stream_command_applied(s, key, raw);
+}

@@ -1,0 +1,33 @@
+//! CLIENT PAUSE: until when clients are paused, and for which commands.
+
+use commands::spec::flags as f;
+use commands::CommandSpec;
+
+#[derive(Default)]
+pub struct PauseState {
+    /// Unix ms until which clients are paused (0 = not paused).
+    pub until_ms: i64,
+    /// Only writes are paused (WRITE mode).
+    pub writes_only: bool,
+    /// The pause (or a REPLICAOF freeze) ended: the event loop runs the held commands.
+    pub release_pending: bool,
+}
+
+impl PauseState {
+    /// A pause is in effect at `now_ms`.
+    pub fn active(&self, now_ms: i64) -> bool {
+        self.until_ms != 0 && now_ms < self.until_ms
+    }
+
+    /// Writes (and commands that may replicate) are held at `now_ms`: active expiry and
+    /// eviction also stop, as in Redis.
+    pub fn writes_paused(&self, now_ms: i64) -> bool {
+        self.active(now_ms)
+    }
+
+    /// `spec` must wait for the pause to end.
+    pub fn holds(&self, spec: &CommandSpec, now_ms: i64) -> bool {
+        self.active(now_ms)
+            && (!self.writes_only || spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE))
+    }
+}

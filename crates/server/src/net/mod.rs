@@ -1,0 +1,98 @@
+//! The network layer: listening sockets, connections and the clients on them.
+//!
+//! Nothing here knows about commands, the keyspace or replication: a [`client::Client`] is a
+//! connection with its buffers and per-connection state, and [`Net`] is the registry of them.
+
+pub mod client;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use mio::net::{TcpListener, UnixListener};
+use mio::{Interest, Poll, Token, Waker};
+use slab::Slab;
+
+pub use client::{Client, Conn};
+
+/// The waker's token; listeners and clients have their own ranges.
+pub const WAKER: Token = Token(0);
+pub const LISTENER_BASE: usize = 1;
+pub const CLIENT_BASE: usize = 1024;
+
+pub enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+/// Network and clients.
+pub struct Net {
+    pub poll: Poll,
+    pub clients: Slab<Client>,
+    /// Client id → slab key.
+    pub client_index: HashMap<u64, usize>,
+    pub listeners: Vec<Listener>,
+    pub next_client_id: u64,
+    /// Clients with input to read again without a new readiness event.
+    pub pending_read: VecDeque<usize>,
+    /// Clients (slab key, id) that read input in this loop iteration, to be processed.
+    pub ready: Vec<(usize, u64)>,
+    /// Clients unblocked outside the execution core (CLIENT UNBLOCK, WAIT satisfied, a
+    /// replica role change): their pending input is processed by the event loop.
+    pub resume: Vec<usize>,
+    /// Wakes the event loop from background threads.
+    pub waker: Arc<Waker>,
+}
+
+impl Net {
+    /// The slab key of the client with this id, if it is still connected.
+    pub fn client_key(&self, id: u64) -> Option<usize> {
+        self.client_index.get(&id).copied()
+    }
+
+    /// Registers a connection with the poller and adds its client; returns its slab key.
+    /// `max_bulk` is `proto-max-bulk-len` for the client's parser.
+    pub fn add_client(
+        &mut self,
+        mut conn: Conn,
+        addr: String,
+        laddr: String,
+        max_bulk: usize,
+    ) -> std::io::Result<usize> {
+        let entry = self.clients.vacant_entry();
+        let key = entry.key();
+        let token = Token(CLIENT_BASE + key);
+        self.poll.registry().register(
+            conn.source(),
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let now = crate::util::now_ms();
+        entry.insert(Client::new(id, token, conn, addr, laddr, now, max_bulk));
+        self.client_index.insert(id, key);
+        Ok(key)
+    }
+
+    /// Registers an outgoing connection (a replica's link to its primary) as a client.
+    pub fn add_outgoing(
+        &mut self,
+        conn: Conn,
+        addr: String,
+        slot: client::LinkSlot,
+    ) -> std::io::Result<usize> {
+        let key = self.add_client(conn, addr, String::new(), usize::MAX)?;
+        if let Some(c) = self.clients.get_mut(key) {
+            c.authenticated = true;
+            c.link_slot = Some(slot);
+            c.connecting = true;
+        }
+        Ok(key)
+    }
+
+    /// The client with this id, if it is still connected.
+    pub fn client_by_id(&mut self, id: u64) -> Option<&mut Client> {
+        let key = self.client_key(id)?;
+        self.clients.get_mut(key)
+    }
+}
