@@ -18,12 +18,14 @@ const BLOCK: usize = 16 * 1024;
 /// Smallest backlog Redis allows.
 pub const MIN_BACKLOG: usize = 16 * 1024;
 
+#[derive(Debug)]
 struct Block {
     /// Offset of the block's first byte.
     start: i64,
     data: Bytes,
 }
 
+#[derive(Debug)]
 pub struct ReplBuffer {
     blocks: VecDeque<Block>,
     tail: Vec<u8>,

@@ -186,6 +186,12 @@ impl Link {
         self.last_io_ms
     }
 
+    /// Bytes arrived that the owner handled itself (a streaming link's bytes fed straight to
+    /// the command parser): the link is alive.
+    pub fn note_io(&mut self, now_ms: i64) {
+        self.last_io_ms = now_ms;
+    }
+
     /// The TCP connection is up: send PING (a snapshot connection goes straight to AUTH and
     /// its REPLCONF).
     pub fn on_connected(&mut self, now_ms: i64) -> Vec<Action> {
@@ -538,11 +544,12 @@ impl Link {
                 let take = (*remaining).min(data.len() as u64) as usize;
                 *remaining -= take as u64;
                 self.payload_read += take as u64;
-                if take > 0 {
-                    out.push(Action::Payload(data[..take].to_vec()));
+                let (body, rest) = data.split_at_checked(take).unwrap_or((data, &[]));
+                if !body.is_empty() {
+                    out.push(Action::Payload(body.to_vec()));
                 }
                 if *remaining == 0 {
-                    self.finish_payload(&data[take..], out);
+                    self.finish_payload(rest, out);
                 }
             }
             Some(Payload::Eof { mark, held }) => {
@@ -550,19 +557,21 @@ impl Link {
                 all.extend_from_slice(data);
                 if let Some(p) = all.windows(40).position(|w| w == mark) {
                     self.payload_read += p as u64;
-                    if p > 0 {
-                        out.push(Action::Payload(all[..p].to_vec()));
+                    let (body, marked) = all.split_at_checked(p).unwrap_or((&all, &[]));
+                    if !body.is_empty() {
+                        out.push(Action::Payload(body.to_vec()));
                     }
-                    let rest = all[p + 40..].to_vec();
+                    let rest = marked.get(40..).unwrap_or_default().to_vec();
                     self.finish_payload(&rest, out);
                 } else {
-                    let keep = all.len().min(39);
-                    let emit = all.len() - keep;
+                    // Keep the last 39 bytes: they may be the start of the mark.
+                    let emit = all.len().saturating_sub(39);
                     self.payload_read += emit as u64;
-                    if emit > 0 {
-                        out.push(Action::Payload(all[..emit].to_vec()));
+                    let (body, kept) = all.split_at_checked(emit).unwrap_or((&[], &all));
+                    if !body.is_empty() {
+                        out.push(Action::Payload(body.to_vec()));
                     }
-                    *held = all[emit..].to_vec();
+                    *held = kept.to_vec();
                 }
             }
             None => out.push(Action::Fail("payload bytes without a header".into())),

@@ -1,5 +1,6 @@
-//! The primary's view of one replica: what it announced with REPLCONF, its state, and the rule
-//! for when a diskless full sync starts.
+//! The primary's reading of a replica's REPLCONF (what it announced, what it asks), and the
+//! rule for when a diskless full sync starts. The replica table and its states live in the
+//! primary machine ([`crate::primary`]).
 
 /// What a replica told us.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,8 +48,9 @@ pub fn replconf(info: &mut PeerInfo, args: &[&[u8]], accept_dual: bool) -> Replc
         return Replconf::Err("ERR syntax error".into());
     }
     let lower = |b: &[u8]| String::from_utf8_lossy(b).to_ascii_lowercase();
-    for pair in args.chunks(2) {
-        let (opt, val) = (lower(pair[0]), pair[1]);
+    for pair in args.chunks_exact(2) {
+        let [name, val] = [pair.first(), pair.get(1)].map(|a| a.copied().unwrap_or_default());
+        let opt = lower(name);
         match opt.as_str() {
             "ack" => {
                 let Some(offset) = int(val) else {
@@ -116,7 +118,7 @@ pub fn replconf(info: &mut PeerInfo, args: &[&[u8]], accept_dual: bool) -> Replc
             _ => {
                 return Replconf::Err(format!(
                     "ERR Unrecognized REPLCONF option: {}",
-                    String::from_utf8_lossy(pair[0])
+                    String::from_utf8_lossy(name)
                 ))
             }
         }
@@ -124,7 +126,9 @@ pub fn replconf(info: &mut PeerInfo, args: &[&[u8]], accept_dual: bool) -> Replc
     Replconf::Ok
 }
 
-/// Replica states on the primary, with Redis's INFO names.
+/// Replica states on the primary, with Redis's INFO names. Superseded by
+/// [`crate::primary::ReplicaState`] (the primary machine's, with each state's data); kept while
+/// the server still keeps its own replica table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerState {
     /// Waiting for a snapshot to start (diskless delay, or another snapshot running).

@@ -71,13 +71,11 @@ pub enum BulkHeader {
 
 pub fn parse_bulk_header(line: &str) -> Result<BulkHeader, String> {
     if let Some(rest) = line.strip_prefix("$EOF:") {
-        let b = rest.as_bytes();
-        if b.len() < 40 {
-            return Err(format!("bad EOF mark in bulk header: {line:?}"));
-        }
-        let mut mark = [0u8; 40];
-        mark.copy_from_slice(&b[..40]);
-        return Ok(BulkHeader::Eof(mark));
+        let mark: Option<[u8; 40]> = rest.as_bytes().get(..40).and_then(|m| m.try_into().ok());
+        return match mark {
+            Some(mark) => Ok(BulkHeader::Eof(mark)),
+            None => Err(format!("bad EOF mark in bulk header: {line:?}")),
+        };
     }
     if let Some(rest) = line.strip_prefix('$') {
         return rest

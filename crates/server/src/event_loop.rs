@@ -77,10 +77,10 @@ impl Server {
             t if (LISTENER_BASE..CLIENT_BASE).contains(&t) => self.accept(t - LISTENER_BASE),
             t => {
                 let key = t - CLIENT_BASE;
-                if !self.net.clients.contains(key) {
+                let Some(c) = self.net.clients.get(key) else {
                     return;
-                }
-                if self.net.clients[key].connecting {
+                };
+                if c.connecting {
                     if writable || readable {
                         crate::repl::replica::on_connect_event(self, key);
                     }
@@ -172,7 +172,8 @@ impl Server {
 
     /// Reads what the socket has (up to a budget), then processes complete commands.
     pub fn read_client(&mut self, key: usize, until_closed: bool) {
-        if self.net.clients[key].connecting || crate::repl::replica::should_pause_reading(self, key)
+        if self.net.clients.get(key).is_none_or(|c| c.connecting)
+            || crate::repl::replica::should_pause_reading(self, key)
         {
             return;
         }
@@ -180,8 +181,7 @@ impl Server {
         let mut budget = READ_BUDGET;
         let mut closed = false;
         let mut got = 0usize;
-        {
-            let c = &mut self.net.clients[key];
+        if let Some(c) = self.net.clients.get_mut(key) {
             loop {
                 let want = match c.parser.in_progress() {
                     true => READ_CHUNK.max(c.query.capacity() - c.query.len()),
@@ -229,7 +229,7 @@ impl Server {
                     }
                 }
             }
-            if c.query.len() > limit && !c.is_primary_link {
+            if c.query.len() > limit && !c.is_primary_link() {
                 log_warning!("Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})", crate::net::client::client_info(c, crate::util::now_ms()), String::from_utf8_lossy(&c.query[..c.query.len().min(64)]));
                 c.close_asap = true;
             }
@@ -245,9 +245,10 @@ impl Server {
         // Data followed by the peer's close in one read: what it sent is still processed
         // (a client that writes a command and closes, a primary that sends the end of a
         // payload and closes), then the client is freed.
-        self.net.clients[key].peer_closed = closed;
-        let id = self.net.clients[key].id;
-        self.net.ready.push((key, id));
+        if let Some(c) = self.net.clients.get_mut(key) {
+            c.peer_closed = closed;
+            self.net.ready.push((key, c.id));
+        }
     }
 
     /// Runs what the clients read in this loop iteration sent. All their pipelines are parsed
@@ -285,7 +286,7 @@ impl Server {
             if c.id != id {
                 continue;
             }
-            if c.link_slot.is_some() && !c.is_primary_link {
+            if c.link_slot().is_some() && !c.is_primary_link() {
                 crate::repl::replica::link_input(self, key);
             } else {
                 crate::core::process_input(self, key);
@@ -308,14 +309,15 @@ impl Server {
 
     /// Writes pending output; closes the client on error or after a final reply.
     pub fn write_client(&mut self, key: usize) {
-        if self.net.clients[key].in_transfer || self.net.clients[key].connecting {
+        let Some(c) = self.net.clients.get_mut(key) else {
+            return;
+        };
+        if c.in_transfer || c.connecting {
             return;
         }
-        let result = self.net.clients[key].write_pending();
-        match result {
+        match c.write_pending() {
             Ok(n) => {
                 self.stats.net_output_bytes += n as u64;
-                let c = &self.net.clients[key];
                 if c.close_after_reply && !c.has_output() {
                     self.free_client(key);
                 }
@@ -329,11 +331,9 @@ impl Server {
 
     /// Removes a client and everything that refers to it.
     pub fn free_client(&mut self, key: usize) {
-        if !self.net.clients.contains(key) {
+        let Some(mut c) = self.net.clients.remove(key) else {
             return;
-        }
-        let mut c = self.net.clients.remove(key);
-        self.net.client_index.remove(&c.id);
+        };
         let _ = self.net.poll.registry().deregister(c.conn.source());
         c.conn.shutdown();
         self.exec
@@ -377,14 +377,11 @@ impl Server {
             .map(|(k, _)| k)
             .collect();
         for key in keys {
-            if !self.net.clients.contains(key) {
-                continue;
+            match self.net.clients.get(key) {
+                None => continue,
+                Some(c) if c.close_asap => self.free_client(key),
+                Some(_) => self.write_client(key),
             }
-            if self.net.clients[key].close_asap {
-                self.free_client(key);
-                continue;
-            }
-            self.write_client(key);
         }
     }
 
@@ -479,9 +476,11 @@ impl Server {
 
     fn on_input(&mut self, key: usize, got: usize) {
         let now = crate::util::now_ms();
-        let c = &mut self.net.clients[key];
+        let Some(c) = self.net.clients.get_mut(key) else {
+            return;
+        };
         c.last_interaction_ms = now;
-        if c.link_slot.is_some() {
+        if c.link_slot().is_some() {
             crate::repl::on_primary_input(self, key, got);
         }
     }

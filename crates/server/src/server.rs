@@ -5,7 +5,7 @@
 //! serialisation, lazy freeing and file I/O for saves run on other threads and report back
 //! through their subsystems' channels ([`crate::bg`]) and a mio `Waker`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +14,6 @@ use commands::Settings;
 use keyspace::Keyspace;
 use mio::net::UnixListener;
 use mio::{Interest, Poll, Token, Waker};
-use slab::Slab;
 
 use crate::config::Config;
 use crate::exec::Exec;
@@ -61,8 +60,7 @@ impl Server {
         let mut s = Server {
             net: Net {
                 poll,
-                clients: Slab::new(),
-                client_index: HashMap::new(),
+                clients: Default::default(),
                 listeners: Vec::new(),
                 next_client_id: 1,
                 pending_read: VecDeque::new(),

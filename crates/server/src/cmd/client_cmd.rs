@@ -21,9 +21,9 @@ pub fn validate_name(name: &[u8]) -> Result<(), Reply> {
 }
 
 fn client_type(c: &Client) -> &'static str {
-    if c.is_primary_link {
+    if c.is_primary_link() {
         "master"
-    } else if c.replica.is_some() {
+    } else if c.is_replica() {
         "slave"
     } else if c.in_pubsub() {
         "pubsub"
@@ -35,8 +35,8 @@ fn client_type(c: &Client) -> &'static str {
 fn type_matches(c: &Client, ty: &str) -> bool {
     match ty {
         "normal" => client_type(c) == "normal",
-        "slave" | "replica" => c.replica.is_some(),
-        "master" | "primary" => c.is_primary_link,
+        "slave" | "replica" => c.is_replica(),
+        "master" | "primary" => c.is_primary_link(),
         "pubsub" => c.in_pubsub(),
         _ => false,
     }
@@ -49,13 +49,13 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     let now = now_ms();
     match (sub.as_str(), argv.len()) {
         ("help", 2) => help_reply("CLIENT", HELP),
-        ("id", 2) => Reply::Int(s.net.clients[key].id as i64),
+        ("id", 2) => Reply::Int(super::caller!(s, key).id as i64),
         ("info", 2) => Reply::Verbatim(
             "txt",
-            Bytes::from(client_info(&s.net.clients[key], now) + "\n"),
+            Bytes::from(client_info(&*super::caller!(s, key), now) + "\n"),
         ),
         ("list", _) => list(s, argv, now),
-        ("getname", 2) => s.net.clients[key]
+        ("getname", 2) => super::caller!(s, key)
             .name
             .clone()
             .map_or(Reply::Nil, Reply::Bulk),
@@ -63,7 +63,7 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             if let Err(e) = validate_name(&argv[2]) {
                 return e;
             }
-            s.net.clients[key].name = if argv[2].is_empty() {
+            super::caller!(s, key).name = if argv[2].is_empty() {
                 None
             } else {
                 Some(argv[2].clone())
@@ -73,7 +73,7 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         ("setinfo", 4) => setinfo(s, key, argv),
         ("kill", _) => kill(s, key, argv, now),
         ("reply", 3) => {
-            let c = &mut s.net.clients[key];
+            let c = super::caller!(s, key);
             match arg_lower(argv, 2).as_str() {
                 "on" => {
                     c.reply_mode = ReplyMode::On;
@@ -98,7 +98,7 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 "off" => false,
                 _ => return err(errors::SYNTAX),
             };
-            let c = &mut s.net.clients[key];
+            let c = super::caller!(s, key);
             if sub == "no-evict" {
                 c.no_evict = on;
             } else {
@@ -177,7 +177,7 @@ fn setinfo(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     } else {
         Some(argv[3].clone())
     };
-    let c = &mut s.net.clients[key];
+    let c = super::caller!(s, key);
     match attr.as_str() {
         "lib-name" => c.lib_name = v,
         "lib-ver" => c.lib_ver = v,
@@ -269,7 +269,9 @@ fn kill(s: &mut Server, key: usize, argv: &[Bytes], now: i64) -> Reply {
 /// Closes a client: the caller itself after its reply, others right away (safely, later in
 /// the loop, never while iterating clients).
 fn close_client(s: &mut Server, key: usize, is_self: bool) {
-    let c = &mut s.net.clients[key];
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
     if is_self {
         c.close_after_reply = true;
     } else {
@@ -353,8 +355,8 @@ pub fn cron_clients(s: &mut Server, now: i64) {
     let mut close = Vec::new();
     for (k, c) in s.net.clients.iter_mut() {
         if timeout_ms > 0
-            && c.replica.is_none()
-            && !c.is_primary_link
+            && !c.is_replica()
+            && !c.is_primary_link()
             && c.blocked.is_none()
             && !c.in_pubsub()
             && now - c.last_interaction_ms > timeout_ms
@@ -369,7 +371,9 @@ pub fn cron_clients(s: &mut Server, now: i64) {
     }
     for k in close {
         s.stats.client_output_buffer_limit_disconnections += 1;
-        s.net.clients[k].close_asap = true;
+        if let Some(c) = s.net.clients.get_mut(k) {
+            c.close_asap = true;
+        }
     }
 }
 
@@ -379,13 +383,7 @@ pub fn over_output_limit(
     limits: &crate::config::value::OutputLimits,
     now: i64,
 ) -> bool {
-    let class = if c.replica.is_some() {
-        ClientClass::Replica
-    } else if c.in_pubsub() {
-        ClientClass::Pubsub
-    } else {
-        ClientClass::Normal
-    };
+    let class = c.class();
     let limit = match class {
         ClientClass::Normal => limits.normal,
         ClientClass::Replica => limits.replica,

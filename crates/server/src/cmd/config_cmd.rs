@@ -64,7 +64,7 @@ pub fn config(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 fn set(s: &mut Server, key: usize, pairs: &[(String, String)]) -> Reply {
     let protected_allowed = match s.cfg.enable_protected_configs {
         ProtectedAction::Yes => true,
-        ProtectedAction::Local => s.net.clients[key].is_local(),
+        ProtectedAction::Local => s.net.clients.get(key).is_some_and(|c| c.is_local()),
         ProtectedAction::No => false,
     };
     let prepared = match s.cfg.prepare_set(pairs, s.exec.loading, protected_allowed) {

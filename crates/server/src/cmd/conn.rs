@@ -24,7 +24,7 @@ pub fn auth(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         return err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
     }
     if check_password(s, user, pass) {
-        let c = &mut s.net.clients[key];
+        let c = super::caller!(s, key);
         c.authenticated = true;
         c.parser.auth_required = false;
         Reply::Ok
@@ -52,7 +52,7 @@ pub fn hello(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             if !check_password(s, &argv[j + 1], &argv[j + 2]) {
                 return err(errors::WRONGPASS);
             }
-            let c = &mut s.net.clients[key];
+            let c = super::caller!(s, key);
             c.authenticated = true;
             c.parser.auth_required = false;
             j += 3;
@@ -69,7 +69,7 @@ pub fn hello(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             ));
         }
     }
-    let c = &mut s.net.clients[key];
+    let c = super::caller!(s, key);
     if !c.authenticated {
         return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
@@ -108,7 +108,7 @@ pub fn ping(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if argv.len() > 2 {
         return errors::wrong_arity("ping");
     }
-    let c = &s.net.clients[key];
+    let c = &*super::caller!(s, key);
     if c.in_pubsub() && c.resp == RespVersion::Resp2 {
         let msg = argv.get(1).cloned().unwrap_or_default();
         return Reply::Array(vec![Reply::bulk(b"pong"), Reply::Bulk(msg)]);
@@ -125,7 +125,7 @@ pub fn reset(s: &mut Server, key: usize) -> Reply {
         s.exec.watches.unwatch_all(c);
     }
     let needs_auth = !s.cfg.requirepass.is_empty();
-    let c = &mut s.net.clients[key];
+    let c = super::caller!(s, key);
     s.exec
         .pubsub
         .unsubscribe_all(c.id, &c.channels, &c.patterns);
@@ -139,8 +139,8 @@ pub fn reset(s: &mut Server, key: usize) -> Reply {
     c.reply_mode = crate::net::client::ReplyMode::On;
     c.no_evict = false;
     c.no_touch = false;
-    if c.monitor {
-        c.monitor = false;
+    if c.is_monitor() {
+        c.role = crate::net::client::Role::Normal;
         s.exec.monitors.retain(|&id| id != c.id);
     }
     if needs_auth {
@@ -158,6 +158,6 @@ pub fn select(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if id < 0 || id as usize >= s.exec.ks.db_count() {
         return err(errors::DB_RANGE);
     }
-    s.net.clients[key].db = id as usize;
+    super::caller!(s, key).db = id as usize;
     Reply::Ok
 }

@@ -141,7 +141,7 @@ fn clients_section(s: &mut Server, out: &mut String) {
         .net
         .clients
         .iter()
-        .filter(|(_, c)| c.replica.is_none() && !c.is_primary_link)
+        .filter(|(_, c)| !c.is_replica() && !c.is_primary_link())
         .count();
     let max_in = s
         .net
@@ -230,14 +230,14 @@ fn memory_section(s: &mut Server, out: &mut String) {
         .net
         .clients
         .iter()
-        .filter(|(_, c)| c.replica.is_none())
+        .filter(|(_, c)| !c.is_replica())
         .map(|(_, c)| (c.query.capacity() + c.out.capacity() + c.out_chunks_bytes) as u64)
         .sum();
     let clients_replicas: u64 = s
         .net
         .clients
         .iter()
-        .filter(|(_, c)| c.replica.is_some())
+        .filter(|(_, c)| c.is_replica())
         .map(|(_, c)| c.pending_output() as u64)
         .sum();
     let overhead = s.startup_memory() + repl_backlog + clients_normal + clients_replicas;

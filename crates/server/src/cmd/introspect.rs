@@ -286,7 +286,7 @@ pub fn object(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if argv.len() != 3 {
         return errors::unknown_subcommand("object", &argv[1]);
     }
-    let db = s.net.clients[key].db;
+    let db = super::caller!(s, key).db;
     let lfu = s.exec.ks.lru.lfu;
     let maxmem_lru = s.cfg.maxmemory_policy.name().contains("lru") || lfu;
     let no_touch = std::mem::replace(&mut s.exec.ks.no_touch, true);
@@ -329,7 +329,7 @@ pub fn memory(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             if argv.len() == 5 && (arg_lower(argv, 3) != "samples" || commands::args::int(&argv[4]).is_err()) {
                 return err(errors::SYNTAX);
             }
-            let db = s.net.clients[key].db;
+            let db = super::caller!(s, key).db;
             match s.exec.ks.peek(db, &argv[2]) {
                 None => Reply::Nil,
                 Some(o) => Reply::Int((o.mem_usage() + 16) as i64),
@@ -497,11 +497,11 @@ pub fn latency(s: &mut Server, argv: &[Bytes]) -> Reply {
 }
 
 pub fn monitor(s: &mut Server, key: usize) -> Reply {
-    let c = &mut s.net.clients[key];
-    if c.replica.is_some() || c.monitor {
+    let c = super::caller!(s, key);
+    if c.is_replica() || c.is_monitor() {
         return Reply::Raw(Bytes::new());
     }
-    c.monitor = true;
+    c.role = crate::net::client::Role::Monitor;
     let id = c.id;
     s.exec.monitors.push(id);
     Reply::Ok
@@ -531,7 +531,7 @@ fn repr(a: &[u8]) -> String {
 pub fn feed_monitors(s: &mut Server, key: usize, argv: &[Bytes]) {
     let us = now_us();
     let (db, addr) = match s.net.clients.get(key) {
-        Some(c) if c.is_primary_link => (c.db, "master".to_string()),
+        Some(c) if c.is_primary_link() => (c.db, "master".to_string()),
         Some(c) => (c.db, c.addr.clone()),
         None => (0, "lua".into()),
     };
@@ -549,14 +549,16 @@ pub fn feed_monitors(s: &mut Server, key: usize, argv: &[Bytes]) {
     line.push_str("\r\n");
     for id in s.exec.monitors.clone() {
         if let Some(k) = s.net.client_key(id) {
-            s.net.clients[k].push_raw(line.as_bytes());
+            if let Some(c) = s.net.clients.get_mut(k) {
+                c.push_raw(line.as_bytes());
+            }
         }
     }
 }
 
 /// DEBUG subcommands used by test suites (gated by enable-debug-command).
 pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    let db = s.net.clients[key].db;
+    let db = super::caller!(s, key).db;
     match arg_lower(argv, 1).as_str() {
         "help" => help_reply(
             "DEBUG",
@@ -665,6 +667,14 @@ fn protocol(kind: &str) -> Reply {
         "verbatim" => Reply::Verbatim("txt", Bytes::from_static(b"This is a verbatim\nstring")),
         "true" => Reply::Bool(true),
         "false" => Reply::Bool(false),
+        "bignum" => Reply::BigNumber(Bytes::from_static(b"1234567999999999999999999999999999999")),
+        "attrib" => Reply::Attribute(
+            vec![(
+                Reply::bulk(b"key-popularity"),
+                Reply::Array(vec![Reply::bulk(b"key:123"), Reply::Int(90)]),
+            )],
+            Box::new(Reply::bulk(b"Some real reply following the attribute")),
+        ),
         _ => err("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
     }
 }

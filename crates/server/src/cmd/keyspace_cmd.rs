@@ -51,7 +51,7 @@ pub fn flushdb(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         Ok(l) => l,
         Err(e) => return e,
     };
-    let db = s.net.clients[key].db;
+    let db = s.net.clients.get(key).map_or(0, |c| c.db);
     s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
     let old = s.exec.ks.flush_db(db);
     let removed = old.len() as u64;
@@ -63,7 +63,7 @@ pub fn flushdb(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
 pub fn shutdown(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     let mut req = ShutdownRequest {
-        client: Some(s.net.clients[key].id),
+        client: s.net.clients.get(key).map(|c| c.id),
         ..Default::default()
     };
     let mut abort = false;
@@ -86,13 +86,15 @@ pub fn shutdown(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             false => err("ERR No shutdown in progress."),
         };
     }
-    if s.net.clients[key].multi.is_some() {
+    if s.net.clients.get(key).is_some_and(|c| c.multi.is_some()) {
         return err("ERR Command not allowed inside a transaction");
     }
     crate::persist::try_shutdown(s, req);
     if s.life.exit_code.is_some() {
         // Like Redis, a successful SHUTDOWN does not reply: the connection just closes.
-        s.net.clients[key].close_asap = true;
+        if let Some(c) = s.net.clients.get_mut(key) {
+            c.close_asap = true;
+        }
         return Reply::Raw(Bytes::new());
     }
     err("ERR Errors trying to SHUTDOWN. Check logs.")

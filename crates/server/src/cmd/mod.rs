@@ -14,6 +14,19 @@ use resp::Reply;
 
 pub use crate::util::help_reply;
 
+/// The calling client of a server command. The core runs a command only for a connected
+/// client, so a missing one means there is nobody to answer: nothing is done, and the reply
+/// (which would not be sent) is empty.
+macro_rules! caller {
+    ($s:expr, $key:expr) => {
+        match $s.net.clients.get_mut($key) {
+            Some(c) => c,
+            None => return resp::Reply::Raw(bytes::Bytes::new()),
+        }
+    };
+}
+pub(crate) use caller;
+
 /// Lower-case text of argument `i`.
 pub fn arg_lower(argv: &[Bytes], i: usize) -> String {
     argv.get(i)

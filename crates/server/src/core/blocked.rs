@@ -145,18 +145,13 @@ pub fn held_by_pause(s: &Server, spec: &CommandSpec) -> bool {
     s.exec.pause.holds(spec, now_ms())
 }
 
-/// Parks a command until the pause ends.
+/// Parks a command until the pause ends (a paused client counts in `blocked_clients`).
 pub fn hold_paused(s: &mut Server, key: usize, argv: Vec<Bytes>) {
-    let Some(c) = s.net.clients.get_mut(key) else {
-        return;
-    };
-    c.blocked = Some(Blocked {
-        argv,
-        keys: Vec::new(),
-        db: c.db,
-        deadline_ms: None,
-        kind: BlockKind::Paused,
-    });
+    if let Some(c) = s.net.clients.get_mut(key) {
+        s.exec
+            .blocking
+            .block(c, argv, Vec::new(), None, BlockKind::Paused);
+    }
 }
 
 /// Runs the commands held by a pause (or freeze) that ended.
@@ -176,7 +171,10 @@ pub fn release_paused(s: &mut Server) {
         .map(|(k, _)| k)
         .collect();
     for key in held {
-        let Some(b) = s.net.clients.get_mut(key).and_then(|c| c.blocked.take()) else {
+        let Some(c) = s.net.clients.get_mut(key) else {
+            continue;
+        };
+        let Some(b) = s.exec.blocking.unblock(c) else {
             continue;
         };
         super::process_command(s, key, b.argv);

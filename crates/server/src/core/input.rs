@@ -18,7 +18,7 @@ pub fn process_input(s: &mut Server, key: usize) {
         if c.blocked.is_some() || c.close_after_reply || c.close_asap {
             return;
         }
-        if c.is_primary_link && !crate::repl::primary_link_ready(s, key) {
+        if c.is_primary_link() && !crate::repl::primary_link_ready(s, key) {
             return;
         }
         let Some(c) = s.net.clients.get_mut(key) else {
@@ -42,7 +42,7 @@ pub fn process_input(s: &mut Server, key: usize) {
             Ok(Parsed::Command(argv)) => {
                 // A command split across reads was partly consumed by earlier calls.
                 let consumed = before - c.query.len() + std::mem::take(&mut c.partial_consumed);
-                if c.is_primary_link {
+                if c.is_primary_link() {
                     super::apply_from_primary(s, key, argv, consumed);
                 } else {
                     super::process_command(s, key, argv);
@@ -67,7 +67,7 @@ const BATCH: usize = 32;
 /// Ordinary authenticated clients have their pipelines parsed ahead; links between primary
 /// and replica are parsed one command at a time (offsets, handshake states).
 fn parses_ahead(c: &crate::net::client::Client) -> bool {
-    !c.is_primary_link && c.replica.is_none() && c.link_slot.is_none() && c.authenticated
+    !c.is_primary_link() && !c.is_replica() && c.link_slot().is_none() && c.authenticated
 }
 
 /// For an ordinary client with nothing queued: parses the complete commands in its query
@@ -130,8 +130,10 @@ fn parse_batch(s: &mut Server, key: usize) -> bool {
     members.clear();
     s.exec.prefetch_scratch = hashes;
     s.exec.member_scratch = members;
-    let c = &s.net.clients[key];
-    !c.pending.is_empty() || c.pending_error.is_some()
+    s.net
+        .clients
+        .get(key)
+        .is_some_and(|c| !c.pending.is_empty() || c.pending_error.is_some())
 }
 
 /// Prefetches the keys (`hashes`) of a batch of parsed commands, then the collection members
@@ -208,13 +210,15 @@ fn member_arg(argv: &[Bytes]) -> Option<&Bytes> {
 /// A malformed request: reply with the error and close after the reply (a replica's link to
 /// its primary handles it its own way).
 fn protocol_error(s: &mut Server, key: usize, e: resp::ProtocolError) {
-    let c = &mut s.net.clients[key];
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
     crate::log_verbose!(
         "Protocol error ({}) from client: {}",
         e.reason,
         crate::net::client::client_info(c, now_ms())
     );
-    if c.is_primary_link {
+    if c.is_primary_link() {
         crate::repl::on_primary_protocol_error(s, key);
         return;
     }

@@ -85,12 +85,12 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
         c.reply(&Reply::status("QUEUED"));
         return;
     }
-    let origin = if c.is_primary_link {
+    let origin = if c.is_primary_link() {
         Origin::Primary
     } else {
         Origin::Client
     };
-    if origin == Origin::Client && c.replica.is_none() && blocked::held_by_pause(s, spec) {
+    if origin == Origin::Client && !c.is_replica() && blocked::held_by_pause(s, spec) {
         blocked::hold_paused(s, key, argv);
         return;
     }
@@ -130,7 +130,7 @@ fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Byte
 fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Reply> {
     let c = s.net.clients.get(key)?;
     let in_multi = c.multi.is_some();
-    let from_primary = c.is_primary_link;
+    let from_primary = c.is_primary_link();
     if !c.authenticated && !spec.has(f::NO_AUTH) {
         return Some(err(errors::NOAUTH));
     }
@@ -180,10 +180,12 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
         let name = full_name(spec);
         return Some(Reply::error(format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")));
     }
+    // EXEC is stale-safe only if every queued command is (Redis's `cmd_inv_flags`).
+    let stale_ok = spec.has(f::STALE) && !(spec.name == "exec" && multi::queued_lacks(c, f::STALE));
     if s.repl.is_replica()
         && !s.repl.link_up()
         && !s.cfg.replica_serve_stale_data
-        && !spec.has(f::STALE)
+        && !stale_ok
         && !from_primary
     {
         return Some(err(errors::MASTERDOWN));

@@ -20,7 +20,7 @@ pub fn used_memory() -> u64 {
 fn not_counted(net: &Net) -> u64 {
     net.clients
         .iter()
-        .filter(|(_, c)| c.replica.is_some())
+        .filter(|(_, c)| c.is_replica())
         .map(|(_, c)| c.pending_output() as u64)
         .sum()
 }

@@ -92,6 +92,20 @@ pub enum ClientClass {
     Pubsub = 2,
 }
 
+/// What a connection is to this server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// An ordinary client.
+    Normal,
+    /// In MONITOR mode: it receives every command executed.
+    Monitor,
+    /// A replica of this node (after SYNC/PSYNC); listed in the replica table by client id.
+    Replica,
+    /// One of this node's connections to a primary: handshaking until `streaming`, then the
+    /// primary client whose commands are applied and whose replies are dropped.
+    PrimaryLink { slot: LinkSlot, streaming: bool },
+}
+
 /// Which of the replica's links to a primary a connection belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkSlot {
@@ -183,7 +197,6 @@ pub struct Client {
     pub dirty_cas: bool,
     pub channels: HashSet<Bytes>,
     pub patterns: HashSet<Bytes>,
-    pub monitor: bool,
     pub blocked: Option<Blocked>,
     pub no_evict: bool,
     pub no_touch: bool,
@@ -197,13 +210,8 @@ pub struct Client {
     pub woff: i64,
     /// Bytes read since the last accounting tick (stats).
     pub read_pending: bool,
-    pub class: ClientClass,
-    /// Set for connections that became replicas (SYNC/PSYNC); index into the replica table.
-    pub replica: Option<u64>,
-    /// The replica's link to its primary, streaming: replies are suppressed.
-    pub is_primary_link: bool,
-    /// This connection is one of our links to a primary (handshake or streaming).
-    pub link_slot: Option<LinkSlot>,
+    /// What this connection is (a client, a replica of ours, a link to our primary...).
+    pub role: Role,
     /// Outgoing TCP connection still in progress.
     pub connecting: bool,
     /// What the peer announced with REPLCONF before becoming a replica.
@@ -215,6 +223,45 @@ pub struct Client {
 }
 
 impl Client {
+    /// A replica of this node.
+    pub fn is_replica(&self) -> bool {
+        self.role == Role::Replica
+    }
+
+    /// The streaming link to this node's primary (replies suppressed, offsets accounted).
+    pub fn is_primary_link(&self) -> bool {
+        matches!(
+            self.role,
+            Role::PrimaryLink {
+                streaming: true,
+                ..
+            }
+        )
+    }
+
+    /// Which link to a primary this connection is, if it is one.
+    pub fn link_slot(&self) -> Option<LinkSlot> {
+        match self.role {
+            Role::PrimaryLink { slot, .. } => Some(slot),
+            _ => None,
+        }
+    }
+
+    pub fn is_monitor(&self) -> bool {
+        self.role == Role::Monitor
+    }
+
+    /// The output-buffer class (`client-output-buffer-limit`).
+    pub fn class(&self) -> ClientClass {
+        if self.is_replica() {
+            ClientClass::Replica
+        } else if self.in_pubsub() {
+            ClientClass::Pubsub
+        } else {
+            ClientClass::Normal
+        }
+    }
+
     /// Connected over loopback or a unix socket (Redis's `islocalClient`), for the
     /// `local` setting of `enable-debug-command` / `enable-protected-configs`.
     pub fn is_local(&self) -> bool {
@@ -263,7 +310,6 @@ impl Client {
             dirty_cas: false,
             channels: HashSet::new(),
             patterns: HashSet::new(),
-            monitor: false,
             blocked: None,
             no_evict: false,
             no_touch: false,
@@ -273,10 +319,7 @@ impl Client {
             soft_limit_since_ms: None,
             woff: 0,
             read_pending: false,
-            class: ClientClass::Normal,
-            replica: None,
-            is_primary_link: false,
-            link_slot: None,
+            role: Role::Normal,
             connecting: false,
             peer: None,
             in_transfer: false,
@@ -286,7 +329,7 @@ impl Client {
 
     /// Appends a reply (respecting CLIENT REPLY OFF/SKIP and the primary link's silence).
     pub fn reply(&mut self, r: &Reply) {
-        if self.is_primary_link || self.reply_mode != ReplyMode::On {
+        if self.is_primary_link() || self.reply_mode != ReplyMode::On {
             return;
         }
         r.encode(self.resp, &mut self.out);
@@ -361,10 +404,10 @@ impl Client {
     /// `b` blocked, `O` monitor, `c` close after reply, `A` close asap, `e` no-evict, `T` no-touch).
     pub fn flags_string(&self) -> String {
         let mut f = String::new();
-        if self.replica.is_some() {
+        if self.is_replica() {
             f.push('S');
         }
-        if self.is_primary_link {
+        if self.is_primary_link() {
             f.push('M');
         }
         if !self.channels.is_empty() || !self.patterns.is_empty() {
@@ -376,7 +419,7 @@ impl Client {
         if self.blocked.is_some() {
             f.push('b');
         }
-        if self.monitor {
+        if self.is_monitor() {
             f.push('O');
         }
         if self.dirty_cas {

@@ -27,9 +27,7 @@ pub enum Listener {
 /// Network and clients.
 pub struct Net {
     pub poll: Poll,
-    pub clients: Slab<Client>,
-    /// Client id → slab key.
-    pub client_index: HashMap<u64, usize>,
+    pub clients: Clients,
     pub listeners: Vec<Listener>,
     pub next_client_id: u64,
     /// Clients with input to read again without a new readiness event.
@@ -43,10 +41,73 @@ pub struct Net {
     pub waker: Arc<Waker>,
 }
 
+/// The connected clients, by slab key (stable while the client lives; the event loop's token)
+/// and by id. There is no indexing: a lookup of a key or id that went stale (the client was
+/// freed) is `None`, never a panic.
+#[derive(Default)]
+pub struct Clients {
+    slab: Slab<Client>,
+    by_id: HashMap<u64, usize>,
+}
+
+impl Clients {
+    pub fn get(&self, key: usize) -> Option<&Client> {
+        self.slab.get(key)
+    }
+
+    pub fn get_mut(&mut self, key: usize) -> Option<&mut Client> {
+        self.slab.get_mut(key)
+    }
+
+    pub fn contains(&self, key: usize) -> bool {
+        self.slab.contains(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.slab.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slab.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &Client)> {
+        self.slab.iter()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (usize, &mut Client)> {
+        self.slab.iter_mut()
+    }
+
+    /// The slab key of the client with this id, if it is still connected.
+    pub fn key_of(&self, id: u64) -> Option<usize> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// The key the next client will get (its token is derived from it).
+    fn next_key(&self) -> usize {
+        self.slab.vacant_key()
+    }
+
+    fn insert(&mut self, c: Client) -> usize {
+        let id = c.id;
+        let key = self.slab.insert(c);
+        self.by_id.insert(id, key);
+        key
+    }
+
+    /// Removes a client; `None` if the key is stale.
+    pub fn remove(&mut self, key: usize) -> Option<Client> {
+        let c = self.slab.try_remove(key)?;
+        self.by_id.remove(&c.id);
+        Some(c)
+    }
+}
+
 impl Net {
     /// The slab key of the client with this id, if it is still connected.
     pub fn client_key(&self, id: u64) -> Option<usize> {
-        self.client_index.get(&id).copied()
+        self.clients.key_of(id)
     }
 
     /// Registers a connection with the poller and adds its client; returns its slab key.
@@ -58,9 +119,7 @@ impl Net {
         laddr: String,
         max_bulk: usize,
     ) -> std::io::Result<usize> {
-        let entry = self.clients.vacant_entry();
-        let key = entry.key();
-        let token = Token(CLIENT_BASE + key);
+        let token = Token(CLIENT_BASE + self.clients.next_key());
         self.poll.registry().register(
             conn.source(),
             token,
@@ -69,8 +128,9 @@ impl Net {
         let id = self.next_client_id;
         self.next_client_id += 1;
         let now = crate::util::now_ms();
-        entry.insert(Client::new(id, token, conn, addr, laddr, now, max_bulk));
-        self.client_index.insert(id, key);
+        let key = self
+            .clients
+            .insert(Client::new(id, token, conn, addr, laddr, now, max_bulk));
         Ok(key)
     }
 
@@ -84,7 +144,10 @@ impl Net {
         let key = self.add_client(conn, addr, String::new(), usize::MAX)?;
         if let Some(c) = self.clients.get_mut(key) {
             c.authenticated = true;
-            c.link_slot = Some(slot);
+            c.role = client::Role::PrimaryLink {
+                slot,
+                streaming: false,
+            };
             c.connecting = true;
         }
         Ok(key)

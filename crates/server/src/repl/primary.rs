@@ -13,7 +13,7 @@ use resp::Reply;
 
 use super::state::{JobState, Replica, WaitingPsync};
 use super::transfer::{self, Form, Target};
-use crate::net::client::{BlockKind, Client, ClientClass};
+use crate::net::client::{BlockKind, Client};
 use crate::server::Server;
 use crate::util::now_ms;
 use crate::{log_notice, log_warning};
@@ -32,32 +32,45 @@ fn no_reply() -> Reply {
 
 /// SYNC / PSYNC <replid> <offset>.
 pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> Reply {
-    let c = &s.net.clients[key];
-    if c.replica.is_some() || c.monitor {
+    let Some(c) = s.net.clients.get(key) else {
+        return Reply::Raw(bytes::Bytes::new());
+    };
+    if c.is_replica() || c.is_monitor() {
         return no_reply();
     }
     // `PSYNC <replid> <offset> FAILOVER`: our primary (running FAILOVER) hands over to us.
     // With its id as ours we become the primary, then serve its PSYNC as usual.
     // `PSYNC ... FAILOVER` was checked, and the follower side promoted, by the caller
     // (`replica::promote_for_failover`).
-    let c = &s.net.clients[key];
+    let Some(c) = s.net.clients.get(key) else {
+        return Reply::Raw(bytes::Bytes::new());
+    };
     if s.repl.is_replica() && !s.repl.link_up() {
         return err("NOMASTERLINK Can't SYNC while not connected with my master");
     }
     if c.has_output() {
         return err("ERR SYNC and PSYNC are invalid with pending output");
     }
-    let mut info = s.net.clients[key]
-        .peer
-        .take()
+    let mut info = s
+        .net
+        .clients
+        .get_mut(key)
+        .and_then(|c| c.peer.take())
         .map(|b| *b)
         .unwrap_or_default();
-    let addr = s.net.clients[key].addr.clone();
+    let addr = s
+        .net
+        .clients
+        .get(key)
+        .map(|c| c.addr.clone())
+        .unwrap_or_default();
     if psync {
         let offset = match commands::args::int(&argv[2]) {
             Ok(v) => v,
             Err(e) => {
-                s.net.clients[key].peer = Some(Box::new(info));
+                if let Some(c) = s.net.clients.get_mut(key) {
+                    c.peer = Some(Box::new(info));
+                }
                 return e;
             }
         };
@@ -80,7 +93,9 @@ pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> 
         None
     };
     if let Some(reply) = answer {
-        s.net.clients[key].peer = Some(Box::new(info));
+        if let Some(c) = s.net.clients.get_mut(key) {
+            c.peer = Some(Box::new(info));
+        }
         return reply;
     }
     if !psync {
@@ -115,14 +130,15 @@ fn log_refusal(s: &mut Server, addr: &str, asked: &str, r: &PsyncRefusal) {
 
 fn register(s: &mut Server, key: usize, info: PeerInfo, state: PeerState, pre_psync: bool) -> u64 {
     let now = now_ms();
-    let c = &mut s.net.clients[key];
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return 0;
+    };
     let ip = c
         .addr
         .rsplit_once(':')
         .map(|(h, _)| h.trim_matches(['[', ']']).to_string())
         .unwrap_or_default();
-    c.replica = Some(c.id);
-    c.class = ClientClass::Replica;
+    c.role = crate::net::client::Role::Replica;
     let id = c.id;
     s.repl.replicas.insert(
         id,
@@ -172,10 +188,12 @@ fn continue_partial(s: &mut Server, key: usize, info: PeerInfo, offset: i64) -> 
     } else {
         "+CONTINUE\r\n".to_string()
     };
-    let c = &mut s.net.clients[key];
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return Reply::Raw(bytes::Bytes::new());
+    };
     c.push_raw(line.as_bytes());
     let pending = s.repl.offset() + 1 - offset;
-    log_notice!("Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.", s.net.clients[key].addr, pending, offset);
+    log_notice!("Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.", s.net.clients.get(key).map_or("", |c| c.addr.as_str()), pending, offset);
     no_reply()
 }
 
@@ -265,7 +283,9 @@ fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
         let Some(k) = s.net.client_key(id) else {
             continue;
         };
-        let c = &mut s.net.clients[k];
+        let Some(c) = s.net.clients.get_mut(k) else {
+            return;
+        };
         let mut prefix = c.out[c.out_pos..].to_vec();
         c.out.clear();
         c.out_pos = 0;
@@ -398,20 +418,26 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
         let Some(k) = s.net.client_key(id) else {
             continue;
         };
-        s.net.clients[k].in_transfer = false;
+        if let Some(c) = s.net.clients.get_mut(k) {
+            c.in_transfer = false;
+        }
         let Some(r) = s.repl.replicas.get_mut(&id) else {
             continue;
         };
         if let Some(e) = error {
             log_warning!(
                 "Diskless rdb transfer to replica {} failed: {e}",
-                s.net.clients[k].addr
+                s.net.clients.get(k).map_or("", |c| c.addr.as_str())
             );
-            s.net.clients[k].close_asap = true;
+            if let Some(c) = s.net.clients.get_mut(k) {
+                c.close_asap = true;
+            }
             continue;
         }
         if r.info.rdb_only {
-            s.net.clients[k].close_asap = true;
+            if let Some(c) = s.net.clients.get_mut(k) {
+                c.close_asap = true;
+            }
             continue;
         }
         r.state = PeerState::Online {
@@ -422,7 +448,7 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
         r.job = None;
         log_notice!(
             "Synchronization with replica {} succeeded",
-            s.net.clients[k].addr
+            s.net.clients.get(k).map_or("", |c| c.addr.as_str())
         );
     }
     // Replicas that arrived during this transfer get the next one.
@@ -433,11 +459,15 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
 pub fn replconf_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     let accept_dual = s.cfg.dual_channel_replication_enabled && s.cfg.repl_diskless_sync;
     let args: Vec<&[u8]> = argv[1..].iter().map(|a| &a[..]).collect();
-    let id = s.net.clients[key].id;
+    let Some(id) = s.net.clients.get(key).map(|c| c.id) else {
+        return no_reply();
+    };
     let outcome = match s.repl.replicas.get_mut(&id) {
         Some(r) => peer::replconf(&mut r.info, &args, accept_dual),
         None => {
-            let c = &mut s.net.clients[key];
+            let Some(c) = s.net.clients.get_mut(key) else {
+                return Reply::Raw(bytes::Bytes::new());
+            };
             let info = c.peer.get_or_insert_with(Default::default);
             peer::replconf(info, &args, accept_dual)
         }
@@ -459,7 +489,9 @@ pub fn replconf_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             if !s.repl.waiting_psync.contains_key(&cid) {
                 return Reply::error(format!("ERR Unrecognized RDB client id {cid}"));
             }
-            let c = &mut s.net.clients[key];
+            let Some(c) = s.net.clients.get_mut(key) else {
+                return Reply::Raw(bytes::Bytes::new());
+            };
             c.peer.get_or_insert_with(Default::default).rdb_client_id = Some(cid);
             Reply::Ok
         }
@@ -510,7 +542,9 @@ pub fn wait_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             Ok(v) => v,
             Err(e) => return e,
         };
-    let c = &s.net.clients[key];
+    let Some(c) = s.net.clients.get(key) else {
+        return Reply::Raw(bytes::Bytes::new());
+    };
     let target = c.woff;
     let acked = replicas_acked(s, target);
     if acked as i64 >= num || c.multi.is_some() || s.exec.prop.depth() > 1 {
@@ -540,8 +574,12 @@ fn check_waiters(s: &mut Server) {
         let Some(k) = s.net.client_key(id) else {
             continue;
         };
-        let Some(BlockKind::Wait { offset, replicas }) =
-            s.net.clients[k].blocked.as_ref().map(|b| b.kind)
+        let Some(BlockKind::Wait { offset, replicas }) = s
+            .net
+            .clients
+            .get(k)
+            .and_then(|c| c.blocked.as_ref())
+            .map(|b| b.kind)
         else {
             continue;
         };
@@ -606,12 +644,14 @@ pub fn before_sleep(s: &mut Server) {
         if !streaming || r.next_offset > end {
             continue;
         }
-        let Some(k) = s.net.client_index.get(&r.client_id).copied() else {
+        let Some(k) = s.net.client_key(r.client_id) else {
             continue;
         };
         match buf.chunks_from(r.next_offset) {
             Some(chunks) => {
-                let c = &mut s.net.clients[k];
+                let Some(c) = s.net.clients.get_mut(k) else {
+                    return;
+                };
                 for ch in chunks {
                     sent += ch.len() as u64;
                     c.push_chunk(ch);
@@ -628,9 +668,11 @@ pub fn before_sleep(s: &mut Server) {
     for k in drop {
         log_warning!(
             "Replica {} fell behind the backlog; disconnecting it.",
-            s.net.clients[k].addr
+            s.net.clients.get(k).map_or("", |c| c.addr.as_str())
         );
-        s.net.clients[k].close_asap = true;
+        if let Some(c) = s.net.clients.get_mut(k) {
+            c.close_asap = true;
+        }
     }
 }
 
@@ -638,9 +680,11 @@ pub fn before_sleep(s: &mut Server) {
 pub fn cron(s: &mut Server, now: i64) {
     for r in s.repl.replicas.values() {
         if r.state == PeerState::WaitBgsaveStart {
-            if let Some(k) = s.net.client_index.get(&r.client_id).copied() {
+            if let Some(k) = s.net.client_key(r.client_id) {
                 if s.life.cron_loops.is_multiple_of(s.life.hz) {
-                    s.net.clients[k].push_raw(b"\n");
+                    if let Some(c) = s.net.clients.get_mut(k) {
+                        c.push_raw(b"\n");
+                    }
                 }
             }
         }
@@ -672,9 +716,11 @@ pub fn cron(s: &mut Server, now: i64) {
         if let Some(k) = s.net.client_key(id) {
             log_warning!(
                 "Disconnecting timedout replica (streaming sync): {}",
-                s.net.clients[k].addr
+                s.net.clients.get(k).map_or("", |c| c.addr.as_str())
             );
-            s.net.clients[k].close_asap = true;
+            if let Some(c) = s.net.clients.get_mut(k) {
+                c.close_asap = true;
+            }
         }
     }
     check_transfer_buffers(s);
@@ -727,10 +773,12 @@ fn check_transfer_buffers(s: &mut Server) {
         let Some(held) = buf.pinned_bytes(r.client_id) else {
             continue;
         };
-        let Some(k) = s.net.client_index.get(&r.client_id).copied() else {
+        let Some(k) = s.net.client_key(r.client_id) else {
             continue;
         };
-        let c = &mut s.net.clients[k];
+        let Some(c) = s.net.clients.get_mut(k) else {
+            return;
+        };
         let soft_hit = soft > 0 && held >= soft;
         if !soft_hit {
             c.soft_limit_since_ms = None;
@@ -762,10 +810,12 @@ fn check_transfer_buffers(s: &mut Server) {
         if let Some(k) = s.net.client_key(id) {
             log_warning!(
                 "Client {} closed for overcoming of output buffer limits.",
-                s.net.clients[k].addr
+                s.net.clients.get(k).map_or("", |c| c.addr.as_str())
             );
             s.stats.client_output_buffer_limit_disconnections += 1;
-            s.net.clients[k].close_asap = true;
+            if let Some(c) = s.net.clients.get_mut(k) {
+                c.close_asap = true;
+            }
         }
     }
 }
@@ -786,7 +836,10 @@ fn backlog_ttl(s: &mut Server, now: i64) {
 }
 
 pub fn on_client_freed(s: &mut Server, c: &Client) {
-    let Some(id) = c.replica else { return };
+    if !c.is_replica() {
+        return;
+    }
+    let id = c.id;
     if let Some(r) = s.repl.replicas.remove(&id) {
         match s.repl.waiting_psync.get_mut(&id) {
             // A dual-channel snapshot connection keeps its pin for the grace period.

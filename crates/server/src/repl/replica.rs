@@ -27,7 +27,7 @@ use resp::Reply;
 
 use super::load::{LoadResult, Loader};
 use super::state::{Cached, RdbConn, Upstream};
-use crate::net::client::{Client, Conn, LinkSlot};
+use crate::net::client::{Client, Conn, LinkSlot, Role};
 use crate::server::Server;
 use crate::util::now_ms;
 use crate::{log_notice, log_warning};
@@ -67,8 +67,7 @@ fn new_upstream(s: &Server, host: String, port: u16) -> Upstream {
 fn close_link_clients(s: &mut Server, keys: impl IntoIterator<Item = usize>) {
     for k in keys {
         if let Some(c) = s.net.clients.get_mut(k) {
-            c.link_slot = None;
-            c.is_primary_link = false;
+            c.role = Role::Normal;
             c.close_asap = true;
         }
     }
@@ -124,10 +123,13 @@ fn client_of(s: &mut Server, slot: LinkSlot) -> Option<usize> {
 
 /// REPLICAOF host port | REPLICAOF NO ONE
 pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    if s.net.clients[key].is_primary_link {
+    let Some(c) = s.net.clients.get(key) else {
+        return Reply::Raw(Bytes::new());
+    };
+    if c.is_primary_link() {
         return err("ERR Command is not valid when client is a replica.");
     }
-    let who = crate::net::client::client_info(&s.net.clients[key], now_ms());
+    let who = crate::net::client::client_info(c, now_ms());
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
         cancel_pending(s, "cancelled by REPLICAOF NO ONE");
         if s.repl.is_replica() {
@@ -227,10 +229,13 @@ fn connect(s: &mut Server, slot: LinkSlot) {
 
 /// The outgoing connection became writable: connected, or failed.
 pub fn on_connect_event(s: &mut Server, key: usize) {
-    let Some(slot) = s.net.clients[key].link_slot else {
+    let Some(c) = s.net.clients.get(key) else {
         return;
     };
-    let result = match &s.net.clients[key].conn {
+    let Some(slot) = c.link_slot() else {
+        return;
+    };
+    let result = match &c.conn {
         Conn::Tcp(t) => match t.take_error() {
             Ok(Some(e)) | Err(e) => Err(e.to_string()),
             Ok(None) => t.peer_addr().map(|_| ()).map_err(|e| e.to_string()),
@@ -239,7 +244,9 @@ pub fn on_connect_event(s: &mut Server, key: usize) {
     };
     match result {
         Ok(()) => {
-            s.net.clients[key].connecting = false;
+            if let Some(c) = s.net.clients.get_mut(key) {
+                c.connecting = false;
+            }
             let actions = if slot == LinkSlot::Rdb {
                 log_notice!("MASTER <-> REPLICA sync: RDB channel connected");
                 match s.repl.current.as_mut().and_then(|u| u.rdb.as_mut()) {
@@ -269,10 +276,13 @@ pub fn on_connect_event(s: &mut Server, key: usize) {
 
 /// Bytes from a link that is not streaming yet: feed the state machine.
 pub fn link_input(s: &mut Server, key: usize) {
-    let Some(slot) = s.net.clients[key].link_slot else {
+    let Some(c) = s.net.clients.get_mut(key) else {
         return;
     };
-    let data = s.net.clients[key].query.split().freeze();
+    let Some(slot) = c.link_slot() else {
+        return;
+    };
+    let data = c.query.split().freeze();
     if data.is_empty() {
         return;
     }
@@ -337,7 +347,9 @@ fn send(s: &mut Server, slot: LinkSlot, bytes: &[u8]) {
         unsafe { libc::raise(libc::SIGSTOP) };
     }
     if let Some(k) = client_of(s, slot) {
-        s.net.clients[k].push_raw(bytes);
+        if let Some(c) = s.net.clients.get_mut(k) {
+            c.push_raw(bytes);
+        }
     }
 }
 
@@ -398,7 +410,12 @@ fn commit_pending(s: &mut Server) {
     }
     let was_primary = s.repl.current.is_none() && s.exec.ks.mode != keyspace::ExpiryMode::Replica;
     if let Some(k) = p.client {
-        s.net.clients[k].link_slot = Some(LinkSlot::Current);
+        if let Some(c) = s.net.clients.get_mut(k) {
+            c.role = Role::PrimaryLink {
+                slot: LinkSlot::Current,
+                streaming: false,
+            };
+        }
     }
     // CONFIG GET/REWRITE `replicaof` report the primary followed now, as Redis does.
     s.cfg.replicaof = crate::config::value::ReplicaOf(Some((p.host.clone(), p.port)));
@@ -574,7 +591,9 @@ fn early_ack(s: &mut Server) {
         return;
     }
     if let Some(k) = u.client {
-        s.net.clients[k].push_raw(&replication::proto::command(&["REPLCONF", "ACK", "0"]));
+        if let Some(c) = s.net.clients.get_mut(k) {
+            c.push_raw(&replication::proto::command(&["REPLCONF", "ACK", "0"]));
+        }
     }
 }
 
@@ -795,8 +814,13 @@ fn start_streaming(s: &mut Server) {
         s.net.pending_read.push_back(k);
     }
     let db = u.db;
-    let c = &mut s.net.clients[k];
-    c.is_primary_link = true;
+    let Some(c) = s.net.clients.get_mut(k) else {
+        return;
+    };
+    c.role = Role::PrimaryLink {
+        slot: c.link_slot().unwrap_or(LinkSlot::Current),
+        streaming: true,
+    };
     c.authenticated = true;
     c.parser.auth_required = false;
     c.parser.from_primary = true;
@@ -826,7 +850,9 @@ fn on_stream_bytes(s: &mut Server, bytes: Vec<u8>) {
         return;
     }
     if let Some(k) = u.client {
-        s.net.clients[k].query.extend_from_slice(&bytes);
+        if let Some(c) = s.net.clients.get_mut(k) {
+            c.query.extend_from_slice(&bytes);
+        }
         s.net.resume.push(k);
     }
 }
@@ -877,7 +903,7 @@ fn link_failed(s: &mut Server, slot: LinkSlot, reason: &str) {
 /// The link client was freed (connection lost, CLIENT KILL TYPE master): cache the position
 /// of a streaming link and reconnect.
 pub fn on_client_freed(s: &mut Server, c: &Client) {
-    let Some(slot) = c.link_slot else { return };
+    let Some(slot) = c.link_slot() else { return };
     let key = c.token.0 - crate::net::CLIENT_BASE;
     if slot == LinkSlot::Rdb {
         let Some(u) = s.repl.current.as_mut() else {
@@ -898,7 +924,7 @@ pub fn on_client_freed(s: &mut Server, c: &Client) {
         return;
     }
     let now = now_ms();
-    let streaming = c.is_primary_link;
+    let streaming = c.is_primary_link();
     let replid = s.repl.ids.replid.clone();
     let cfg = link_config(s);
     let Some(u) = upstream(s, slot) else { return };
@@ -975,14 +1001,17 @@ pub fn stream_command_applied(s: &mut Server, key: usize, raw: Vec<u8>) {
 /// A bare newline in the stream counts in the offset (and is proxied); from a replica it is a
 /// liveness signal.
 pub fn on_empty_line(s: &mut Server, key: usize, consumed: usize) {
-    let c = &s.net.clients[key];
-    if c.is_primary_link {
+    let Some(c) = s.net.clients.get(key) else {
+        return;
+    };
+    if c.is_primary_link() {
         let bytes: &[u8] = if consumed >= 2 { b"\r\n" } else { b"\n" };
         if let Some(u) = s.repl.current.as_mut() {
             u.reploff += bytes.len() as i64;
         }
         s.repl.append(bytes);
-    } else if let Some(id) = c.replica {
+    } else if c.is_replica() {
+        let id = c.id;
         s.repl.on_replica_newline(id);
     }
 }
@@ -999,8 +1028,12 @@ pub fn on_primary_input(s: &mut Server, key: usize, n: usize) {
 /// A protocol error on the primary link: close it and do not cache it (next sync is full).
 pub fn on_primary_protocol_error(s: &mut Server, key: usize) {
     log_warning!("WARNING: Receiving inline protocol from master, master stream corruption? Closing the master connection and discarding the cached master.");
-    s.net.clients[key].protocol_error = true;
-    s.net.clients[key].close_asap = true;
+    if let Some(c) = s.net.clients.get_mut(key) {
+        c.protocol_error = true;
+    }
+    if let Some(c) = s.net.clients.get_mut(key) {
+        c.close_asap = true;
+    }
 }
 
 pub fn before_sleep(_s: &mut Server) {}
@@ -1044,7 +1077,9 @@ pub fn cron(s: &mut Server, now: i64) {
             .filter(|u| u.loader.is_some())
             .and_then(|u| u.client);
         if let Some(k) = loading {
-            s.net.clients[k].push_raw(b"\n");
+            if let Some(c) = s.net.clients.get_mut(k) {
+                c.push_raw(b"\n");
+            }
             early_ack(s);
         }
     }
