@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Token};
 
-use crate::net::client::{BlockKind, Conn};
+use crate::net::client::Conn;
 use crate::net::{Listener, CLIENT_BASE, LISTENER_BASE};
 use crate::persist::PersistEvent;
 use crate::server::Server;
@@ -343,10 +343,8 @@ impl Server {
             .pubsub
             .unsubscribe_all(c.id, &c.channels, &c.patterns);
         self.exec.blocking.remove_client(c.id);
-        if c.blocked
-            .as_ref()
-            .is_some_and(|b| b.kind != BlockKind::Paused)
-        {
+        // A parked client (on keys, WAIT or a pause) stops counting in blocked_clients.
+        if c.blocked.is_some() {
             self.exec.blocking.blocked_clients =
                 self.exec.blocking.blocked_clients.saturating_sub(1);
         }

@@ -338,7 +338,9 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if !existed {
         s.exec.events.push(event(commands::notify::NEW, "new"));
     }
-    s.exec.events.push(event(commands::notify::GENERIC, "restore"));
+    s.exec
+        .events
+        .push(event(commands::notify::GENERIC, "restore"));
     if let Some(o) = s.exec.ks.db(db).get(&argv[1]) {
         s.exec.ks.lru.set_idle_or_freq(o, idle_secs, freq);
     }
