@@ -343,6 +343,11 @@ impl Server {
             .pubsub
             .unsubscribe_all(c.id, &c.channels, &c.patterns);
         self.exec.blocking.remove_client(c.id);
+        // A parked client (on keys, WAIT or a pause) stops counting in blocked_clients.
+        if c.blocked.is_some() {
+            self.exec.blocking.blocked_clients =
+                self.exec.blocking.blocked_clients.saturating_sub(1);
+        }
         self.exec.monitors.retain(|&id| id != c.id);
         crate::repl::on_client_freed(self, &c);
         log_verbose!("Client closed connection {}", c.addr);

@@ -89,11 +89,30 @@ fn release(s: &mut Server, key: usize, reply: impl FnOnce(&Server, &Blocked) -> 
         return false;
     };
     let r = reply(s, &b);
+    count_unserved(s, &b, &r);
     if let Some(c) = s.net.clients.get_mut(key) {
         c.reply(&r);
     }
     super::process_input(s, key);
     true
+}
+
+/// A command parked on keys that ends without being served (timeout, CLIENT UNBLOCK) is
+/// counted then, as Valkey's `updateStatsOnUnblock`.
+fn count_unserved(s: &mut Server, b: &Blocked, reply: &Reply) {
+    if b.kind != BlockKind::Keys {
+        return;
+    }
+    let Ok(spec) = commands::call::resolve(&b.argv) else {
+        return;
+    };
+    s.stats.total_commands += 1;
+    let st = s.stats.command(spec);
+    st.calls += 1;
+    if let Some(code) = reply.error_code() {
+        st.failed_calls += 1;
+        s.stats.count_error(code);
+    }
 }
 
 /// Replies to clients whose deadline passed.

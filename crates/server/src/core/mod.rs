@@ -224,7 +224,7 @@ pub fn call(
     if s.exec.prop.depth() == 1 && spec.has(f::TOUCHES_ARBITRARY_KEYS) {
         s.exec.prop.separate_current();
     }
-    let (reply, outcome) = match spec.handler {
+    let (reply, mut outcome) = match spec.handler {
         Handler::Data(handler) => {
             let mut ctx = Ctx::new(&mut s.exec.ks, db, &s.exec.settings);
             ctx.resp = resp;
@@ -251,8 +251,10 @@ pub fn call(
         }
         Handler::Container => (errors::wrong_arity(name), Default::default()),
     };
-    if let Some(b) = outcome.block {
-        s.exec.prop.leave();
+    // A command that parks still has its effects (XREADGROUP creating its consumer, keys its
+    // lookups expired); it is counted in the statistics only when it ends.
+    let parked = outcome.block.is_some();
+    if let Some(b) = outcome.block.take() {
         if origin == Origin::Client {
             if let Some(c) = s.net.clients.get_mut(key) {
                 s.exec
@@ -261,12 +263,16 @@ pub fn call(
                 if let (Some(new_argv), Some(blocked)) = (b.argv, c.blocked.as_mut()) {
                     blocked.argv = new_argv;
                 }
+                if b.on_nokey {
+                    s.exec.blocking.wake_on_nokey(c.id);
+                }
             }
         }
-        return None;
     }
-    let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
-    record_stats(s, key, spec, argv, &reply, elapsed_us);
+    if !parked {
+        let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
+        record_stats(s, key, spec, argv, &reply, elapsed_us);
+    }
     // A data command raised `expired` itself, in its own order, for keys its lookups deleted.
     let handler_raised_expired = matches!(spec.handler, Handler::Data(_));
     expired_to_stream(s, !handler_raised_expired);
@@ -293,7 +299,7 @@ pub fn call(
             c.woff = offset;
         }
     }
-    Some(reply)
+    (!parked).then_some(reply)
 }
 
 fn record_stats(

@@ -50,6 +50,7 @@ pub fn limits(s: &Server) -> persistence::Limits {
         set: s.exec.settings.set,
         zset: s.exec.settings.zset,
         list: s.exec.settings.list,
+        stream: s.exec.settings.stream,
     }
 }
 
