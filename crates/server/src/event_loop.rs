@@ -49,6 +49,17 @@ impl Server {
             if self.life.last_cron.elapsed() >= Duration::from_millis(1000 / self.life.hz) {
                 self.cron();
             }
+            // Blocked clients time out on their deadline, not on the next cron tick (Valkey's
+            // `handleBlockedClientsTimeout` in beforeSleep).
+            let now = crate::util::now_ms();
+            if self
+                .exec
+                .blocking
+                .next_deadline_ms()
+                .is_some_and(|d| d <= now)
+            {
+                crate::core::blocked::expire_timeouts(self, now);
+            }
             self.before_sleep();
             if let Some(code) = self.life.exit_code {
                 return code;

@@ -217,7 +217,8 @@ pub fn call(
         Origin::Unblocked => true,
     };
     s.exec.ks.no_touch = c.no_touch;
-    if origin != Origin::Unblocked {
+    // CLIENT LIST's `cmd=` is the top-level command (EXEC, not what it ran).
+    if origin != Origin::Unblocked && s.exec.prop.depth() == 0 {
         c.last_cmd = name;
     }
     s.exec.prop.enter();
