@@ -186,6 +186,7 @@ impl Server {
             },
             list: types::ListLimits {
                 fill: c.list_max_listpack_size,
+                packed_threshold: self.settings.list.packed_threshold,
             },
             proto_max_bulk_len: usize_of(c.proto_max_bulk_len_bytes),
             hll_sparse_max_bytes: usize_of(c.hll_sparse_max_bytes),

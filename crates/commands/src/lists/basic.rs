@@ -3,9 +3,10 @@
 
 use bytes::Bytes;
 use resp::Reply;
+use types::list::{Elem, Needle};
 use types::End;
 
-use super::{bulks, list_mut, lookup, pop_n, push_elems, remove_with};
+use super::{bulks, elem_reply, list_mut, lookup, pop_n, push_elems, remove_with};
 use crate::args::{self, is};
 use crate::ctx::Ctx;
 use crate::errors::{self, err};
@@ -96,7 +97,7 @@ pub fn lrange(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     match clamp_range(start, end, list.len()) {
-        Some((s, e)) => Reply::Array(list.range(s, e).into_iter().map(Reply::bulk).collect()),
+        Some((s, e)) => Reply::Array(list.range(s, e).map(elem_reply).collect()),
         None => Reply::Array(Vec::new()),
     }
 }
@@ -119,7 +120,7 @@ pub fn lindex(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Ok(i) => list
             .resolve(i)
             .and_then(|i| list.get(i))
-            .map_or(Reply::Nil, Reply::bulk),
+            .map_or(Reply::Nil, elem_reply),
         Err(e) => e,
     }
 }
@@ -141,7 +142,7 @@ pub fn lset(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         return err(errors::NO_SUCH_KEY);
     };
     l.prepare_growth([&a[3][..]], limits);
-    l.set(pos, &a[3]);
+    l.set(pos, &a[3], limits);
     // A big element replaced by a small one may let the list shrink back.
     l.after_shrink(limits);
     ctx.dirty += 1;
@@ -160,7 +161,7 @@ pub fn linsert(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         return err(errors::SYNTAX);
     };
     let pivot = match lookup(ctx, &a[1], true) {
-        Ok(Some(l)) => l.iter().position(|e| e == &a[3][..]),
+        Ok(Some(l)) => l.position(&a[3]),
         Ok(None) => return Reply::Int(0),
         Err(e) => return e,
     };
@@ -171,7 +172,7 @@ pub fn linsert(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         return Reply::Int(0);
     };
     l.prepare_growth([&a[4][..]], limits);
-    l.insert(pivot + usize::from(after), &a[4]);
+    l.insert(pivot, after, &a[4], limits);
     let len = l.len();
     ctx.dirty += 1;
     Reply::Int(len as i64)
@@ -186,7 +187,7 @@ pub fn lrem(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     };
     let elem = &a[3][..];
     match lookup(ctx, &a[1], true) {
-        Ok(Some(l)) if l.iter().any(|e| e == elem) => {}
+        Ok(Some(l)) if l.position(elem).is_some() => {}
         Ok(_) => return Reply::Int(0),
         Err(e) => return e,
     }
@@ -275,9 +276,10 @@ pub fn lpos(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     let len = list.len();
+    let needle = Needle::new(&a[2]);
     let from_tail = o.rank < 0;
     let skip = o.rank.unsigned_abs() - 1;
-    let scan: Box<dyn Iterator<Item = &[u8]>> = if from_tail {
+    let scan: Box<dyn Iterator<Item = Elem<'_>>> = if from_tail {
         Box::new(list.iter().rev())
     } else {
         Box::new(list.iter())
@@ -290,7 +292,7 @@ pub fn lpos(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     let mut found = scan
         .take(limit)
         .enumerate()
-        .filter(|(_, e)| *e == &a[2][..])
+        .filter(|(_, e)| needle.matches(*e))
         .skip(skip.min(usize::MAX as u64) as usize)
         .map(|(i, _)| if from_tail { len - 1 - i } else { i } as i64);
     match o.count {
