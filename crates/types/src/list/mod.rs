@@ -831,6 +831,13 @@ impl List {
         l
     }
 
+    /// The node layout, as Valkey's DEBUG QUICKLIST reports it: for each node, its entry
+    /// count, its size as a Valkey listpack (for a plain node, the element's length) and
+    /// whether it is plain. A listpack-encoded list is its one node.
+    pub fn nodes(&self) -> impl Iterator<Item = (usize, usize, bool)> + '_ {
+        self.slots.iter().map(|s| (s.count, s.lp, s.is_plain()))
+    }
+
     /// Heap bytes of the list (MEMORY USAGE).
     pub fn mem_usage(&self) -> usize {
         std::mem::size_of::<List>()

@@ -307,3 +307,20 @@ fn moved_integers_count_as_zero_bytes_from_a_quicklist() {
         (0, 3)
     );
 }
+
+#[test]
+fn a_node_takes_an_element_while_valkeys_estimate_fits() {
+    // Valkey admits an element into a node while node bytes + length + 8 <= the limit.
+    let limits = ListLimits {
+        fill: -1,
+        packed_threshold: 0,
+    };
+    for (extra, nodes) in [(1077, 1), (1078, 2)] {
+        let first = vec![b'a'; 3000];
+        let mut l = List::from_elems([first.as_slice()], limits);
+        l.quicklist = true;
+        assert_eq!(l.slots[0].lp, 7 + 2 + 3000 + 2);
+        l.push(End::Right, &vec![b'b'; extra], limits);
+        assert_eq!(l.slots.len(), nodes, "element of {extra} bytes");
+    }
+}
