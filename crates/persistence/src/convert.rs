@@ -71,10 +71,7 @@ pub fn to_obj(key: &[u8], value: Value, expire_ms: Option<i64>, limits: &Limits)
     let boxed = match value {
         Value::String(s) => return Some(Obj::new(key, NewValue::Str(&s), expire_ms)),
         Value::List(v) if v.is_empty() => return None,
-        Value::List(v) => Boxed::List(List::from_elems(
-            v.iter().map(|e| e.as_slice()),
-            limits.list,
-        )),
+        Value::List(v) => Boxed::List(List::load(v.iter().map(|e| e.as_slice()), limits.list)),
         Value::Set(v) if v.is_empty() => return None,
         Value::Set(v) => Boxed::Set(build_set(&v, limits.set)),
         Value::Hash(v) if v.is_empty() => return None,

@@ -838,6 +838,27 @@ impl List {
         self.slots.iter().map(|s| (s.count, s.lp, s.is_plain()))
     }
 
+    /// Builds a list read from an RDB file or a RESTORE payload. Valkey keeps the nodes the
+    /// file holds, which the codec does not pass on; the layouts are rebuilt so that a list
+    /// saved as a listpack comes back as one (all its elements fit a listpack within the
+    /// limits), and any other as [`List::from_elems`] builds it — exactly what Valkey does
+    /// with a file of the plain list type, which is the one we write.
+    pub fn load<'a>(elems: impl IntoIterator<Item = &'a [u8]> + Clone, limits: ListLimits) -> List {
+        let (mut lp, mut n) = (LP_OVERHEAD, 0);
+        for e in elems.clone() {
+            lp += lp_entry_size(e);
+            n += 1;
+        }
+        if n == 0 || Fill(limits.fill).exceeds(lp, n) {
+            return List::from_elems(elems, limits);
+        }
+        let mut l = List::new();
+        for e in elems {
+            l.push(End::Right, e, limits);
+        }
+        l
+    }
+
     /// Heap bytes of the list (MEMORY USAGE).
     pub fn mem_usage(&self) -> usize {
         std::mem::size_of::<List>()

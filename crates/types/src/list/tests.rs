@@ -324,3 +324,18 @@ fn a_node_takes_an_element_while_valkeys_estimate_fits() {
         assert_eq!(l.slots.len(), nodes, "element of {extra} bytes");
     }
 }
+
+#[test]
+fn loading_keeps_a_listpack_that_fits() {
+    // 682 ten-byte strings: a 8191-byte listpack, within the 8 KiB limit. Pushed one by one
+    // into a quicklist, Valkey's 8-byte estimate would start a second node at 681.
+    let v = [b'q'; 10];
+    let elems = vec![&v[..]; 682];
+    let loaded = List::load(elems.iter().copied(), lim());
+    assert_eq!((loaded.encoding(), loaded.lp_bytes()), ("listpack", 8191));
+    let built = List::from_elems(elems.iter().copied(), lim());
+    assert_eq!(built.encoding(), "quicklist");
+    assert_eq!(built.nodes().count(), 2);
+    let more = vec![&v[..]; 683];
+    assert_eq!(List::load(more, lim()).encoding(), "quicklist");
+}
