@@ -277,32 +277,49 @@ pub fn lpos(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     };
     let len = list.len();
     let needle = Needle::new(&a[2]);
-    let from_tail = o.rank < 0;
-    let skip = o.rank.unsigned_abs() - 1;
-    let scan: Box<dyn Iterator<Item = Elem<'_>>> = if from_tail {
-        Box::new(list.iter().rev())
-    } else {
-        Box::new(list.iter())
-    };
     let limit = if o.maxlen == 0 {
         len
     } else {
         o.maxlen.min(len as u64) as usize
     };
-    let mut found = scan
-        .take(limit)
+    // Scanned in one direction or the other by the same (monomorphised) code.
+    let matches = if o.rank < 0 {
+        lpos_scan(list.iter().rev(), &needle, &o, limit)
+            .into_iter()
+            .map(|i| (len - 1 - i) as i64)
+            .collect()
+    } else {
+        lpos_scan(list.iter(), &needle, &o, limit)
+            .into_iter()
+            .map(|i| i as i64)
+            .collect::<Vec<_>>()
+    };
+    match o.count {
+        None => matches.first().map_or(Reply::Nil, |&i| Reply::Int(i)),
+        Some(_) => Reply::Array(matches.into_iter().map(Reply::Int).collect()),
+    }
+}
+
+/// The scan positions (0 = where the scan starts) of the matches LPOS reports: after
+/// skipping `|rank| - 1` matches, up to COUNT of them (one without COUNT, all with 0),
+/// within the first `limit` elements.
+fn lpos_scan<'a>(
+    scan: impl Iterator<Item = Elem<'a>>,
+    needle: &Needle<'_>,
+    o: &LposOpts,
+    limit: usize,
+) -> Vec<usize> {
+    let skip = (o.rank.unsigned_abs() - 1).min(usize::MAX as u64) as usize;
+    let want = match o.count {
+        None => 1,
+        Some(0) => usize::MAX,
+        Some(n) => n.min(usize::MAX as u64) as usize,
+    };
+    scan.take(limit)
         .enumerate()
         .filter(|(_, e)| needle.matches(*e))
-        .skip(skip.min(usize::MAX as u64) as usize)
-        .map(|(i, _)| if from_tail { len - 1 - i } else { i } as i64);
-    match o.count {
-        None => found.next().map_or(Reply::Nil, Reply::Int),
-        Some(0) => Reply::Array(found.map(Reply::Int).collect()),
-        Some(n) => Reply::Array(
-            found
-                .take(n.min(usize::MAX as u64) as usize)
-                .map(Reply::Int)
-                .collect(),
-        ),
-    }
+        .skip(skip)
+        .take(want)
+        .map(|(i, _)| i)
+        .collect()
 }

@@ -187,13 +187,34 @@ impl Slot {
     }
 
     fn insert_entry(&mut self, o: usize, e: Elem<'_>) {
-        let off = self.offset_of(o);
         let size = e.packed_size();
-        self.block.splice_with(off, off, size, |dst| {
+        let write = |dst: &mut [u8]| {
             pack::write(e, dst);
-        });
+        };
+        if o == 0 || o == self.count {
+            self.block.push_with(o != 0, size, write);
+        } else {
+            let off = self.offset_of(o);
+            self.block.splice_with(off, off, size, write);
+        }
         self.count += 1;
         self.lp += e.lp_size();
+    }
+
+    /// Removes and returns the first (`back`: last) entry's text.
+    fn pop_entry(&mut self, back: bool) -> Vec<u8> {
+        let data = self.block.data();
+        let start = if back {
+            pack::prev(data, data.len())
+        } else {
+            0
+        };
+        let (e, next) = pack::read(data, start);
+        let (text, lp) = (e.to_vec(), e.lp_size());
+        self.block.cut(back, next - start);
+        self.count -= 1;
+        self.lp -= lp;
+        text
     }
 
     /// Removes entries `from..to`.
@@ -441,15 +462,13 @@ impl List {
             End::Right => self.slots.len().checked_sub(1)?,
         };
         let s = self.slots.get_mut(i)?;
-        let o = if end == End::Left { 0 } else { s.count - 1 };
-        let v = s.get(o).to_vec();
-        if s.is_plain() || s.count == 1 {
-            self.slots.remove(i);
-        } else {
-            s.remove_entries(o, o + 1);
-        }
         self.len -= 1;
-        Some(v)
+        if s.is_plain() || s.count == 1 {
+            let v = s.get(0).to_vec();
+            self.slots.remove(i);
+            return Some(v);
+        }
+        Some(s.pop_entry(end == End::Right))
     }
 
     /// Locates element `idx` (0-based from the left): (node, entry within it).
@@ -663,13 +682,16 @@ impl List {
 
     /// Iterates from position `idx` to the right end (and backwards from the right end).
     pub fn iter_from(&self, idx: usize) -> Iter<'_> {
-        let back = match self.slots.back() {
-            Some(s) => (self.slots.len() - 1, s.block.len()),
-            None => (0, 0),
-        };
         let (front, left) = match self.locate(idx) {
-            Some((i, o)) => ((i, self.slots[i].offset_of(o)), self.len - idx),
-            None => ((self.slots.len(), 0), 0),
+            Some((i, o)) => (
+                Cursor::at(&self.slots, i, self.slots[i].offset_of(o)),
+                self.len - idx,
+            ),
+            None => (Cursor::default(), 0),
+        };
+        let back = match self.slots.back() {
+            Some(s) if left > 0 => Cursor::at(&self.slots, self.slots.len() - 1, s.block.len()),
+            _ => Cursor::default(),
         };
         Iter {
             slots: &self.slots,
@@ -871,13 +893,33 @@ impl List {
     }
 }
 
+/// A position inside one node, with the node's bytes at hand.
+#[derive(Clone, Copy, Default)]
+struct Cursor<'a> {
+    node: usize,
+    data: &'a [u8],
+    plain: bool,
+    /// Byte offset: of the next entry (front cursor), or where the next entry ends (back).
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn at(slots: &'a VecDeque<Slot>, node: usize, pos: usize) -> Self {
+        let s = &slots[node];
+        Cursor {
+            node,
+            data: s.block.data(),
+            plain: s.is_plain(),
+            pos,
+        }
+    }
+}
+
 /// An iterator over a list's elements, double-ended.
 pub struct Iter<'a> {
     slots: &'a VecDeque<Slot>,
-    /// Next element from the front: (node, byte offset).
-    front: (usize, usize),
-    /// Next element from the back ends at (node, byte offset).
-    back: (usize, usize),
+    front: Cursor<'a>,
+    back: Cursor<'a>,
     /// Elements not yet returned from either side.
     left: usize,
 }
@@ -890,16 +932,19 @@ impl<'a> Iterator for Iter<'a> {
         if self.left == 0 {
             return None;
         }
-        let slots = self.slots;
         loop {
-            let s = &slots[self.front.0];
-            if self.front.1 < s.block.len() {
-                let (e, next) = s.read(self.front.1);
-                self.front.1 = next;
+            let c = &mut self.front;
+            if c.pos < c.data.len() {
+                let (e, next) = if c.plain {
+                    (Elem::Str(c.data), c.data.len())
+                } else {
+                    pack::read(c.data, c.pos)
+                };
+                c.pos = next;
                 self.left -= 1;
                 return Some(e);
             }
-            self.front = (self.front.0 + 1, 0);
+            self.front = Cursor::at(self.slots, c.node + 1, 0);
         }
     }
 
@@ -913,22 +958,25 @@ impl<'a> DoubleEndedIterator for Iter<'a> {
         if self.left == 0 {
             return None;
         }
-        let slots = self.slots;
         loop {
-            let s = &slots[self.back.0];
-            if self.back.1 > 0 {
-                let start = if s.is_plain() {
+            let c = &mut self.back;
+            if c.pos > 0 {
+                let start = if c.plain {
                     0
                 } else {
-                    pack::prev(s.block.data(), self.back.1)
+                    pack::prev(c.data, c.pos)
                 };
-                let (e, _) = s.read(start);
-                self.back.1 = start;
+                let (e, _) = if c.plain {
+                    (Elem::Str(c.data), 0)
+                } else {
+                    pack::read(c.data, start)
+                };
+                c.pos = start;
                 self.left -= 1;
                 return Some(e);
             }
-            self.back.0 -= 1;
-            self.back.1 = slots[self.back.0].block.len();
+            let node = c.node - 1;
+            self.back = Cursor::at(self.slots, node, self.slots[node].block.len());
         }
     }
 }

@@ -4,8 +4,8 @@
 //! range `start..end` — then `capacity` bytes. The live bytes are either packed entries
 //! ([`super::pack`]) or, for a plain node, one element's raw bytes. Free space may sit on
 //! both sides of the live range (a gap buffer), so pushing at either end of a node moves
-//! nothing; a node grows by allocator size classes (~25% at a time) and shrinks when half
-//! empty. Header and bytes share one allocation: a full 8 KiB node of 64-byte elements is one
+//! nothing; a node grows by allocator size classes (~25% at a time; doubling below 1 KiB)
+//! and shrinks when half empty. Header and bytes share one allocation: a full 8 KiB node of 64-byte elements is one
 //! 8192-byte block.
 //!
 //! **Sharing.** A snapshot of a list clones its node handles (a reference count each). Every
@@ -15,7 +15,7 @@
 //!
 //! What the bytes mean (entry counts, Valkey sizes) is the list's business, not the block's.
 
-use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 
@@ -68,9 +68,9 @@ impl Block {
     fn with(bytes: &[u8], need: usize, room: Room, plain: bool) -> Block {
         let cap = size_class(HEADER + need.max(bytes.len())) - HEADER;
         let layout = Self::layout(cap);
-        // SAFETY: the layout is non-zero-sized (HEADER > 0). Zeroed, so that every byte of the
-        // free space is initialised when `splice_with` hands it out.
-        let p = unsafe { alloc_zeroed(layout) };
+        // SAFETY: the layout is non-zero-sized (HEADER > 0). The free space stays
+        // uninitialised; `splice_with` zeroes what it hands out.
+        let p = unsafe { alloc(layout) };
         let Some(p) = NonNull::new(p.cast::<Header>()) else {
             std::alloc::handle_alloc_error(layout)
         };
@@ -163,6 +163,58 @@ impl Block {
         *self = copy;
     }
 
+    /// Adds `n` bytes written by `write` before the live bytes (after them with `back`):
+    /// the common case of [`Block::splice_with`], without moving anything when there is room.
+    #[inline]
+    pub fn push_with(&mut self, back: bool, n: usize, write: impl FnOnce(&mut [u8])) {
+        self.make_unique();
+        let (start, end, cap) = {
+            let h = self.hdr();
+            (h.start, h.end, h.cap)
+        };
+        let at = match back {
+            true if cap - end >= n => end,
+            false if start >= n => start - n,
+            _ => {
+                return self.splice_with(
+                    if back { end - start } else { 0 },
+                    if back { end - start } else { 0 },
+                    n,
+                    write,
+                )
+            }
+        };
+        // SAFETY: at..at + n is free space inside the capacity (checked above), zeroed before
+        // the slice is made; the block is unique.
+        write(unsafe {
+            let dst = self.base().add(at);
+            std::ptr::write_bytes(dst, 0, n);
+            std::slice::from_raw_parts_mut(dst, n)
+        });
+        let h = self.hdr_mut();
+        if back {
+            h.end = end + n;
+        } else {
+            h.start = at;
+        }
+    }
+
+    /// Removes `n` live bytes from the front (from the back with `back`).
+    #[inline]
+    pub fn cut(&mut self, back: bool, n: usize) {
+        self.make_unique();
+        let h = self.hdr_mut();
+        debug_assert!(n <= h.end - h.start);
+        if back {
+            h.end -= n;
+        } else {
+            h.start += n;
+        }
+        if h.cap >= 256 && h.end - h.start <= h.cap / 2 {
+            self.shrink();
+        }
+    }
+
     /// Replaces live bytes `a..b` (offsets into [`Block::data`]) with `new`, moving the
     /// shorter side of the live range, growing the block when there is no room.
     pub fn splice(&mut self, a: usize, b: usize, new: &[u8]) {
@@ -190,8 +242,10 @@ impl Block {
         if grow > front_room && grow > back_room {
             let room = if a < len - b { Room::Front } else { Room::Back };
             let need = len + grow;
-            // Grow by at least one size class so repeated pushes are amortised.
-            let mut grown = Self::with(self.data(), need.max(cap + 1), room, self.is_plain());
+            // Grow by at least one size class (doubling while small) so that repeated pushes
+            // are amortised.
+            let step = if cap < 1024 { cap * 2 } else { cap + 1 };
+            let mut grown = Self::with(self.data(), need.max(step), room, self.is_plain());
             grown.splice_with(a, b, new_len, write);
             *self = grown;
             return;
@@ -231,8 +285,13 @@ impl Block {
         h.start = new_start;
         h.end = new_start + total;
         // SAFETY: new_start + a .. + new_len is inside the capacity (see above) and not
-        // aliased: the block is unique and `write` gets the only reference.
-        write(unsafe { std::slice::from_raw_parts_mut(base.add(new_start + a), new_len) });
+        // aliased: the block is unique and `write` gets the only reference. It is zeroed
+        // first, so the slice never exposes uninitialised bytes.
+        write(unsafe {
+            let dst = base.add(new_start + a);
+            std::ptr::write_bytes(dst, 0, new_len);
+            std::slice::from_raw_parts_mut(dst, new_len)
+        });
         if new_len < b - a && cap >= 256 && total <= cap / 2 {
             self.shrink();
         }
@@ -292,16 +351,28 @@ mod tests {
             let a = rng.below(len as u64 + 1) as usize;
             let b_ = (a + rng.below(4) as usize).min(len);
             let new: Vec<u8> = (0..rng.below(6)).map(|i| (step + i as u32) as u8).collect();
-            let (a, b_) = match step % 5 {
-                0 => (0, 0),
-                1 => (len, len),
-                _ => (a, b_),
-            };
-            b.splice(a, b_, &new);
-            model.splice(a..b_, new.iter().copied());
+            match step % 7 {
+                0 | 1 => {
+                    let back = step % 7 == 1;
+                    b.push_with(back, new.len(), |dst| dst.copy_from_slice(&new));
+                    let at = if back { len } else { 0 };
+                    model.splice(at..at, new.iter().copied());
+                }
+                2 | 3 => {
+                    let back = step % 7 == 3;
+                    let n = (b_ - a).min(len);
+                    b.cut(back, n);
+                    let at = if back { len - n } else { 0 };
+                    model.drain(at..at + n);
+                }
+                _ => {
+                    b.splice(a, b_, &new);
+                    model.splice(a..b_, new.iter().copied());
+                }
+            }
             assert_eq!(b.data(), &model[..], "step {step}");
             assert!(
-                b.allocated() <= 2 * (HEADER + model.len()).max(300),
+                b.allocated() <= 5 * (HEADER + model.len()).max(300) / 2,
                 "step {step}"
             );
         }

@@ -217,7 +217,21 @@ fn backlen_size(body: usize) -> usize {
 }
 
 /// Writes the entry for `e` at the start of `out` (exactly [`Elem::packed_size`] bytes).
+#[inline]
 pub fn write(e: Elem<'_>, out: &mut [u8]) -> usize {
+    // The common case first: a string under 127 bytes, a 1-byte header and backlen.
+    if let Elem::Str(s) = e {
+        if s.len() < 127 {
+            out[0] = s.len() as u8;
+            out[1..=s.len()].copy_from_slice(s);
+            out[s.len() + 1] = s.len() as u8 + 1;
+            return s.len() + 2;
+        }
+    }
+    write_any(e, out)
+}
+
+fn write_any(e: Elem<'_>, out: &mut [u8]) -> usize {
     let body = body_size(e);
     match e {
         Elem::Str(s) => {
@@ -260,6 +274,12 @@ pub fn write(e: Elem<'_>, out: &mut [u8]) -> usize {
 #[inline]
 pub fn read(data: &[u8], off: usize) -> (Elem<'_>, usize) {
     let h = data[off];
+    // The common case first: a string under 127 bytes, with a 1-byte backlen.
+    if h < 0x7F {
+        let start = off + 1;
+        let end = start + h as usize;
+        return (Elem::Str(&data[start..end]), end + 1);
+    }
     let (e, body) = match h {
         0..=0x7F => {
             let len = h as usize;
