@@ -19,7 +19,7 @@
 //! can be prefetched stage by stage ([`SegMap::prefetch`]), overlapping their cache misses.
 //!
 //! **Memory.** The map costs about 12 bytes per entry beyond the entries themselves: the
-//! entry word (8), its index slot (2 bytes at 70-80% load) and a share of the segment. Two
+//! entry word (8), its index slot (2 bytes at 60-75% load) and a share of the segment. Two
 //! choices get it there: the index may have any multiple of 8 slots (the home slot is a
 //! multiply-shift of the hash, not a mask), so it is resized in steps of about 20% instead of
 //! doubling; and the entry vectors grow by allocator size classes (25%), not by doubling.
@@ -102,11 +102,11 @@ fn next_slot(i: usize, len: usize) -> usize {
     }
 }
 
-/// Index slots for `n` entries after a rebuild: 2/3 full, a multiple of 8 (16 bytes); near
-/// [`MAX_SEG`] straight to the size a full segment needs (4/5 full), which it never outgrows.
+/// Index slots for `n` entries after a rebuild: 3/5 full, a multiple of 8 (16 bytes); near
+/// [`MAX_SEG`] straight to the size a full segment needs (3/4 full), which it never outgrows.
 fn index_slots(n: usize) -> usize {
-    const FULL: usize = (MAX_SEG * 5 / 4 + 7) & !7;
-    let s = ((n * 3 / 2 + 1).max(8) + 7) & !7;
+    const FULL: usize = (MAX_SEG * 4 / 3 + 1 + 7) & !7;
+    let s = ((n * 5 / 3 + 1).max(8) + 7) & !7;
     if s > MAX_SEG && n <= MAX_SEG {
         FULL
     } else {
@@ -130,10 +130,11 @@ fn hash_all<T: SegItem>(items: &[T]) -> Vec<u64> {
     out
 }
 
-/// The index is rebuilt larger once it would be more than 4/5 full.
+/// The index is rebuilt larger once it would be more than 3/4 full (linear probing: a miss
+/// then probes ~8 slots, 16 bytes).
 #[inline]
 fn index_full(entries: usize, slots: usize) -> bool {
-    entries * 5 > slots * 4
+    entries * 4 > slots * 3
 }
 
 /// The allocator size class holding `bytes` (jemalloc's: multiples of 16 up to 128, then
@@ -190,7 +191,7 @@ struct Seg<T> {
     pattern: u64,
     /// The entries, dense (fast iteration, O(1) random pick).
     items: Vec<T>,
-    /// Linear-probing table of [`slot_value`]s (a multiple of 8 slots, at most 4/5 full), or
+    /// Linear-probing table of [`slot_value`]s (a multiple of 8 slots, at most 3/4 full), or
     /// empty when the segment is searched linearly (see [`MAX_INDEXED`]).
     index: Box<[u16]>,
 }
