@@ -1,5 +1,7 @@
 //! List values: a deque of nodes in the shape of Valkey 8's quicklist, each node a packed
-//! run of entries ([`pack`]) in one copy-on-write block ([`node`]).
+//! run of entries ([`pack`]) in one copy-on-write block ([`node`]), with its entry count and
+//! Valkey size beside it ([`slot`]); [`iter`] walks them. This module holds the quicklist
+//! rules and the list API the commands use.
 //!
 //! **Encodings.** A list is `listpack` (one node, Valkey's listpack encoding) or `quicklist`
 //! (any number of nodes). The node boundaries follow Valkey's quicklist rules exactly —
@@ -20,13 +22,17 @@
 //! side); access by index walks node counts (kept beside the node handles, not in the nodes)
 //! and then at most half a node. A 64-byte element costs 66 bytes in its node.
 
+mod iter;
 mod node;
 pub mod pack;
+mod slot;
 
 use std::collections::VecDeque;
 
-use node::{Block, Room};
+use iter::Cursor;
+pub use iter::Iter;
 pub use pack::{lp_entry_size, Elem, Needle};
+use slot::Slot;
 
 /// Header (6) + terminator (1) of a listpack.
 const LP_OVERHEAD: usize = 7;
@@ -112,182 +118,6 @@ impl Fill {
             }
             _ => false,
         }
-    }
-}
-
-/// One node: its block, its entry count and the size Valkey's listpack for it would have
-/// (for a plain node, the element's length, as Valkey's `node->sz`).
-#[derive(Clone, Debug)]
-struct Slot {
-    block: Block,
-    count: usize,
-    lp: usize,
-}
-
-impl Slot {
-    fn packed_one(e: Elem<'_>) -> Slot {
-        let size = e.packed_size();
-        let mut block = Block::packed(&[], size, Room::Back);
-        block.splice_with(0, 0, size, |dst| {
-            pack::write(e, dst);
-        });
-        Slot {
-            block,
-            count: 1,
-            lp: LP_OVERHEAD + e.lp_size(),
-        }
-    }
-
-    fn plain(bytes: &[u8]) -> Slot {
-        Slot {
-            block: Block::plain(bytes),
-            count: 1,
-            lp: bytes.len(),
-        }
-    }
-
-    fn is_plain(&self) -> bool {
-        self.block.is_plain()
-    }
-
-    /// The element starting at byte `off` and the offset after it.
-    #[inline]
-    fn read(&self, off: usize) -> (Elem<'_>, usize) {
-        let data = self.block.data();
-        if self.is_plain() {
-            (Elem::Str(data), data.len())
-        } else {
-            pack::read(data, off)
-        }
-    }
-
-    /// The byte offset of entry `o` (`o == count` gives the end), walking from nearer end.
-    fn offset_of(&self, o: usize) -> usize {
-        let data = self.block.data();
-        if self.is_plain() {
-            return if o == 0 { 0 } else { data.len() };
-        }
-        if o <= self.count / 2 {
-            let mut off = 0;
-            for _ in 0..o {
-                off = pack::read(data, off).1;
-            }
-            off
-        } else {
-            let mut off = data.len();
-            for _ in o..self.count {
-                off = pack::prev(data, off);
-            }
-            off
-        }
-    }
-
-    fn get(&self, o: usize) -> Elem<'_> {
-        self.read(self.offset_of(o)).0
-    }
-
-    fn insert_entry(&mut self, o: usize, e: Elem<'_>) {
-        let size = e.packed_size();
-        let write = |dst: &mut [u8]| {
-            pack::write(e, dst);
-        };
-        if o == 0 || o == self.count {
-            self.block.push_with(o != 0, size, write);
-        } else {
-            let off = self.offset_of(o);
-            self.block.splice_with(off, off, size, write);
-        }
-        self.count += 1;
-        self.lp += e.lp_size();
-    }
-
-    /// Removes and returns the first (`back`: last) entry's text.
-    fn pop_entry(&mut self, back: bool) -> Vec<u8> {
-        let data = self.block.data();
-        let start = if back {
-            pack::prev(data, data.len())
-        } else {
-            0
-        };
-        let (e, next) = pack::read(data, start);
-        let (text, lp) = (e.to_vec(), e.lp_size());
-        self.block.cut(back, next - start);
-        self.count -= 1;
-        self.lp -= lp;
-        text
-    }
-
-    /// Removes entries `from..to`.
-    fn remove_entries(&mut self, from: usize, to: usize) {
-        let a = self.offset_of(from);
-        let data = self.block.data();
-        let (mut b, mut gone) = (a, 0);
-        for _ in from..to {
-            let (e, next) = pack::read(data, b);
-            gone += e.lp_size();
-            b = next;
-        }
-        self.block.splice(a, b, &[]);
-        self.count -= to - from;
-        self.lp -= gone;
-    }
-
-    fn replace_entry(&mut self, o: usize, e: Elem<'_>) {
-        let a = self.offset_of(o);
-        let (old, b) = pack::read(self.block.data(), a);
-        let old_lp = old.lp_size();
-        self.block.splice_with(a, b, e.packed_size(), |dst| {
-            pack::write(e, dst);
-        });
-        self.lp = self.lp - old_lp + e.lp_size();
-    }
-
-    /// Splits off entries `at..` into a new node (this one keeps `..at`).
-    fn split_off(&mut self, at: usize) -> Slot {
-        let off = self.offset_of(at);
-        let data = self.block.data();
-        let mut tail_lp = LP_OVERHEAD;
-        let mut p = off;
-        while p < data.len() {
-            let (e, next) = pack::read(data, p);
-            tail_lp += e.lp_size();
-            p = next;
-        }
-        let tail = Slot {
-            block: Block::packed(&data[off..], data.len() - off, Room::Back),
-            count: self.count - at,
-            lp: tail_lp,
-        };
-        let len = data.len();
-        self.block.splice(off, len, &[]);
-        self.count = at;
-        self.lp -= tail_lp - LP_OVERHEAD;
-        tail
-    }
-
-    /// Keeps the entries for which `keep` says so; returns how many went. The block is
-    /// rewritten once, whatever the number of removals.
-    fn retain(&mut self, mut keep: impl FnMut(Elem<'_>) -> bool) -> usize {
-        let data = self.block.data();
-        let mut kept = Vec::with_capacity(data.len());
-        let (mut off, mut gone, mut gone_lp) = (0, 0, 0);
-        for _ in 0..self.count {
-            let (e, next) = pack::read(data, off);
-            if keep(e) {
-                kept.extend_from_slice(&data[off..next]);
-            } else {
-                gone += 1;
-                gone_lp += e.lp_size();
-            }
-            off = next;
-        }
-        if gone > 0 {
-            let len = data.len();
-            self.block.splice(0, len, &kept);
-            self.count -= gone;
-            self.lp -= gone_lp;
-        }
-        gone
     }
 }
 
@@ -892,96 +722,6 @@ impl List {
                 .sum::<usize>()
     }
 }
-
-/// A position inside one node, with the node's bytes at hand.
-#[derive(Clone, Copy, Default)]
-struct Cursor<'a> {
-    node: usize,
-    data: &'a [u8],
-    plain: bool,
-    /// Byte offset: of the next entry (front cursor), or where the next entry ends (back).
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn at(slots: &'a VecDeque<Slot>, node: usize, pos: usize) -> Self {
-        let s = &slots[node];
-        Cursor {
-            node,
-            data: s.block.data(),
-            plain: s.is_plain(),
-            pos,
-        }
-    }
-}
-
-/// An iterator over a list's elements, double-ended.
-pub struct Iter<'a> {
-    slots: &'a VecDeque<Slot>,
-    front: Cursor<'a>,
-    back: Cursor<'a>,
-    /// Elements not yet returned from either side.
-    left: usize,
-}
-
-impl<'a> Iterator for Iter<'a> {
-    type Item = Elem<'a>;
-
-    #[inline]
-    fn next(&mut self) -> Option<Elem<'a>> {
-        if self.left == 0 {
-            return None;
-        }
-        loop {
-            let c = &mut self.front;
-            if c.pos < c.data.len() {
-                let (e, next) = if c.plain {
-                    (Elem::Str(c.data), c.data.len())
-                } else {
-                    pack::read(c.data, c.pos)
-                };
-                c.pos = next;
-                self.left -= 1;
-                return Some(e);
-            }
-            self.front = Cursor::at(self.slots, c.node + 1, 0);
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
-    }
-}
-
-impl<'a> DoubleEndedIterator for Iter<'a> {
-    fn next_back(&mut self) -> Option<Elem<'a>> {
-        if self.left == 0 {
-            return None;
-        }
-        loop {
-            let c = &mut self.back;
-            if c.pos > 0 {
-                let start = if c.plain {
-                    0
-                } else {
-                    pack::prev(c.data, c.pos)
-                };
-                let (e, _) = if c.plain {
-                    (Elem::Str(c.data), 0)
-                } else {
-                    pack::read(c.data, start)
-                };
-                c.pos = start;
-                self.left -= 1;
-                return Some(e);
-            }
-            let node = c.node - 1;
-            self.back = Cursor::at(self.slots, node, self.slots[node].block.len());
-        }
-    }
-}
-
-impl ExactSizeIterator for Iter<'_> {}
 
 #[cfg(test)]
 mod tests;
