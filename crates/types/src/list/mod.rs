@@ -1,12 +1,12 @@
 //! List values: a deque of nodes in the shape of Valkey 8's quicklist, each node a packed
-//! run of entries ([`pack`]) in one copy-on-write block ([`node`]), with its entry count and
-//! Valkey size beside it ([`slot`]); [`iter`] walks them. This module holds the quicklist
+//! run of entries ([`pack`]) in one copy-on-write block (`node`), with its entry count and
+//! Valkey size beside it (`slot`); `iter` walks them. This module holds the quicklist
 //! rules and the list API the commands use.
 //!
 //! **Encodings.** A list is `listpack` (one node, Valkey's listpack encoding) or `quicklist`
 //! (any number of nodes). The node boundaries follow Valkey's quicklist rules exactly —
 //! which node a push, insert or replace lands in, when a node splits, which neighbours merge
-//! — decided on the byte sizes Valkey's listpacks would have (tracked per node, [`Slot::lp`]),
+//! — decided on the byte sizes Valkey's listpacks would have (tracked per node, `Slot::lp`),
 //! not on our own smaller encoding. That is what makes the conversions exact: Valkey turns a
 //! listpack into a quicklist when the listpack would outgrow `list-max-listpack-size`
 //! (`listTypeTryConvertListpack`), and a quicklist back into a listpack only when it has a

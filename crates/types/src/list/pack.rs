@@ -21,7 +21,7 @@
 //! [`lp_str_size`] and [`lp_int_size`]; they are tracked beside the nodes, never derived
 //! from this format.
 //!
-//! Nothing here allocates; the node ([`super::node`]) owns the bytes.
+//! Nothing here allocates; the node (`node`) owns the bytes.
 
 use crate::set::resp_int;
 
