@@ -91,9 +91,12 @@ impl Fill {
         }
     }
 
-    /// Whether an element of `sz` bytes gets a plain node of its own.
+    /// Whether an element of `sz` bytes gets a plain node of its own. (Whatever the
+    /// threshold, an element a packed entry's 4-byte length cannot describe does.)
     fn is_large(self, sz: usize, threshold: u64) -> bool {
-        if threshold != 0 {
+        if sz as u64 >= u32::MAX as u64 {
+            true
+        } else if threshold != 0 {
             sz as u64 >= threshold
         } else if self.0 >= 0 {
             sz > SIZE_SAFETY_LIMIT
