@@ -69,7 +69,7 @@ fn stored(h: &Harness, key: &str) -> Vec<String> {
         panic!("not a list")
     };
     l.iter()
-        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .map(|e| String::from_utf8_lossy(&e.to_vec()).into_owned())
         .collect()
 }
 

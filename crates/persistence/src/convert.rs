@@ -35,7 +35,7 @@ pub fn write_value<W: Write>(w: &mut Writer<W>, obj: &Obj) -> io::Result<()> {
         ValueRef::Int(i) => w.string(itoa::Buffer::new().format(i).as_bytes()),
         ValueRef::List(l) => {
             w.len(l.len() as u64)?;
-            l.iter().try_for_each(|e| w.string(e))
+            l.iter().try_for_each(|e| e.with_bytes(|b| w.string(b)))
         }
         ValueRef::Set(s) => {
             w.len(s.len() as u64)?;
@@ -72,10 +72,7 @@ pub fn to_obj(key: &[u8], value: Value, expire_ms: Option<i64>, limits: &Limits)
     let boxed = match value {
         Value::String(s) => return Some(Obj::new(key, NewValue::Str(&s), expire_ms)),
         Value::List(v) if v.is_empty() => return None,
-        Value::List(v) => Boxed::List(List::from_elems(
-            v.iter().map(|e| e.as_slice()),
-            limits.list,
-        )),
+        Value::List(v) => Boxed::List(List::load(v.iter().map(|e| e.as_slice()), limits.list)),
         Value::Set(v) if v.is_empty() => return None,
         Value::Set(v) => Boxed::Set(build_set(&v, limits.set)),
         Value::Hash(v) if v.is_empty() => return None,
@@ -109,7 +106,7 @@ pub fn to_value(obj: &Obj) -> Value {
     match obj.value() {
         ValueRef::Str(s) => Value::String(s.to_vec()),
         ValueRef::Int(i) => Value::String(i.to_string().into_bytes()),
-        ValueRef::List(l) => Value::List(l.iter().map(<[u8]>::to_vec).collect()),
+        ValueRef::List(l) => Value::List(l.iter().map(types::list::Elem::to_vec).collect()),
         ValueRef::Set(s) => Value::Set(s.members()),
         ValueRef::Hash(h) => Value::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
         ValueRef::ZSet(z) => Value::SortedSet(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),

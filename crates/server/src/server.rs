@@ -131,6 +131,7 @@ impl Server {
             },
             list: types::ListLimits {
                 fill: c.list_max_listpack_size,
+                packed_threshold: self.exec.settings.list.packed_threshold,
             },
             stream: types::stream::StreamLimits {
                 node_max_bytes: c.stream_node_max_bytes.max(0) as u64,

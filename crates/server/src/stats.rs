@@ -175,7 +175,8 @@ pub fn slowlog_maybe_add(
             t.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
             args.push(Bytes::from(t));
         } else {
-            args.push(a.clone());
+            // A copy: a slice would pin the whole read buffer it came from (a pipelined batch).
+            args.push(Bytes::copy_from_slice(a));
         }
     }
     st.slowlog.push_front(SlowEntry {

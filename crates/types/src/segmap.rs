@@ -14,9 +14,15 @@
 //!    yields the entries whose hash has the slot's low bits, whatever segment holds them.
 //!
 //! Inside a segment, entries live densely in a `Vec` (fast iteration, O(1) random pick) with a
-//! linear-probing index of 32-bit slots (15 hash bits beside the entry's position), so a
+//! linear-probing index of 16-bit slots (8 hash bits beside the entry's position), so a
 //! lookup costs one index cache line, then the entry. Lookups for a batch of keys (a pipeline)
 //! can be prefetched stage by stage ([`SegMap::prefetch`]), overlapping their cache misses.
+//!
+//! **Memory.** The map costs about 12 bytes per entry beyond the entries themselves: the
+//! entry word (8), its index slot (2 bytes at 60-75% load) and a share of the segment. Two
+//! choices get it there: the index may have any multiple of 8 slots (the home slot is a
+//! multiply-shift of the hash, not a mask), so it is resized in steps of about 20% instead of
+//! doubling; and the entry vectors grow by allocator size classes (25%), not by doubling.
 
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -58,27 +64,111 @@ pub fn hash_key(key: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(hash_seed()).hash_one(key)
 }
 
-/// Where an entry sits inside a segment's index: the slot is chosen by bits 32.. of the hash
-/// (the low bits chose the segment, so all entries of a segment share them).
+/// Where an entry sits inside an index of `slots` slots: bits 32..56 of the hash scaled to the
+/// index length (the low bits chose the segment, so all entries of a segment share them; the
+/// top 8 bits are the tag).
 #[inline]
-fn home(h: u64) -> usize {
-    (h >> 32) as usize
+fn home(h: u64, slots: usize) -> usize {
+    ((((h >> 32) & 0xFF_FFFF) * slots as u64) >> 24) as usize
 }
 
-/// The tag stored beside an entry's position: 15 high hash bits, plus a set top bit so that an
+/// The tag stored beside an entry's position: the top 8 hash bits, 0 mapped to 1 so that an
 /// occupied slot is never zero. A probe compares tags before touching the entry, so a lookup
-/// reads the entry (and the key it points to) only when 15 more bits of the hash agree.
+/// reads the entry (and the key it points to) only when 8 more bits of the hash agree.
 #[inline]
-fn tag(h: u64) -> u32 {
-    ((h >> 48) as u32) | 0x8000
+fn tag(h: u64) -> u16 {
+    ((h >> 56) as u16).max(1)
 }
 
-/// Index slots hold `tag << 16 | position`; 0 is empty.
-const EMPTY: u32 = 0;
-/// Positions must fit in 16 bits. Only a segment at [`MAX_DEPTH`] can grow past [`MAX_SEG`];
-/// one that reaches this size drops its index and is searched linearly (it would take 2^16
-/// keys agreeing on 32 bits of a per-process-seeded hash).
-const MAX_INDEXED: usize = 0xFFFF;
+/// The index slot of an entry: `tag << 8 | position`; 0 is empty.
+#[inline]
+fn slot_value(h: u64, pos: usize) -> u16 {
+    tag(h) << 8 | pos as u16
+}
+
+const EMPTY: u16 = 0;
+/// Positions must fit in 8 bits. Only a segment at [`MAX_DEPTH`] can grow past [`MAX_SEG`];
+/// one that does drops its index and is searched linearly (it would take more than 256 keys
+/// agreeing on 32 bits of a per-process-seeded hash).
+const MAX_INDEXED: usize = 256;
+
+/// The slot after `i` in an index of `len` slots (wrapping).
+#[inline]
+fn next_slot(i: usize, len: usize) -> usize {
+    if i + 1 == len {
+        0
+    } else {
+        i + 1
+    }
+}
+
+/// Index slots for `n` entries after a rebuild: 3/5 full, a multiple of 8 (16 bytes); near
+/// [`MAX_SEG`] straight to the size a full segment needs (3/4 full), which it never outgrows.
+fn index_slots(n: usize) -> usize {
+    const FULL: usize = (MAX_SEG * 4 / 3 + 1 + 7) & !7;
+    let s = ((n * 5 / 3 + 1).max(8) + 7) & !7;
+    if s > MAX_SEG && n <= MAX_SEG {
+        FULL
+    } else {
+        s
+    }
+}
+
+/// The hashes of `items`' keys, in order (loading a few entries ahead).
+fn hash_all<T: SegItem>(items: &[T]) -> Vec<u64> {
+    const AHEAD: usize = 4;
+    for item in items.iter().take(AHEAD) {
+        item.prefetch();
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if let Some(next) = items.get(i + AHEAD) {
+            next.prefetch();
+        }
+        out.push(hash_key(item.seg_key()));
+    }
+    out
+}
+
+/// The index is rebuilt larger once it would be more than 3/4 full (linear probing: a miss
+/// then probes ~8 slots, 16 bytes).
+#[inline]
+fn index_full(entries: usize, slots: usize) -> bool {
+    entries * 4 > slots * 3
+}
+
+/// The allocator size class holding `bytes` (jemalloc's: multiples of 16 up to 128, then
+/// four classes per doubling).
+fn size_class(bytes: usize) -> usize {
+    if bytes <= 8 {
+        return 8;
+    }
+    if bytes <= 128 {
+        return (bytes + 15) & !15;
+    }
+    let step = bytes.next_power_of_two() / 8;
+    bytes.div_ceil(step) * step
+}
+
+/// The capacity to grow an entry vector of `cap` elements of `size` bytes to: the next size
+/// class, so that no class slack is wasted and growth stays geometric (~25%, doubling while
+/// small).
+fn grown_capacity(cap: usize, size: usize) -> usize {
+    let size = size.max(1);
+    let bytes = cap * size;
+    let next = if bytes < 64 {
+        (bytes * 2).max(size * 4)
+    } else {
+        size_class(bytes + 1)
+    };
+    (next / size).max(cap + 1)
+}
+
+/// The capacity for `n` elements of `size` bytes that fills its size class.
+fn fitted_capacity(n: usize, size: usize) -> usize {
+    let size = size.max(1);
+    (size_class(n * size) / size).max(n)
+}
 
 /// Hints the CPU to start loading the cache line at `p`. A no-op where unsupported.
 #[inline(always)]
@@ -101,9 +191,9 @@ struct Seg<T> {
     pattern: u64,
     /// The entries, dense (fast iteration, O(1) random pick).
     items: Vec<T>,
-    /// Linear-probing table of `tag << 16 | position` (power-of-two length, at most 3/4
-    /// full), or empty when the segment is searched linearly (see [`MAX_INDEXED`]).
-    index: Box<[u32]>,
+    /// Linear-probing table of [`slot_value`]s (a multiple of 8 slots, at most 3/4 full), or
+    /// empty when the segment is searched linearly (see [`MAX_INDEXED`]).
+    index: Box<[u16]>,
 }
 
 impl<T: SegItem> Seg<T> {
@@ -126,21 +216,21 @@ impl<T: SegItem> Seg<T> {
         if self.linear() {
             return self.items.iter().position(|it| it.seg_key() == key);
         }
-        let mask = self.index.len() - 1;
+        let len = self.index.len();
         let t = tag(h);
-        let mut i = home(h) & mask;
+        let mut i = home(h, len);
         loop {
             let e = self.index[i];
             if e == EMPTY {
                 return None;
             }
-            if e >> 16 == t {
-                let pos = (e & 0xFFFF) as usize;
+            if e >> 8 == t {
+                let pos = (e & 0xFF) as usize;
                 if self.items[pos].seg_key() == key {
                     return Some(pos);
                 }
             }
-            i = (i + 1) & mask;
+            i = next_slot(i, len);
         }
     }
 
@@ -150,57 +240,57 @@ impl<T: SegItem> Seg<T> {
         if self.linear() {
             return None;
         }
-        let mask = self.index.len() - 1;
+        let len = self.index.len();
         let t = tag(h);
-        let mut i = home(h) & mask;
+        let mut i = home(h, len);
         loop {
             let e = self.index[i];
             if e == EMPTY {
                 return None;
             }
-            if e >> 16 == t {
-                return Some((e & 0xFFFF) as usize);
+            if e >> 8 == t {
+                return Some((e & 0xFF) as usize);
             }
-            i = (i + 1) & mask;
+            i = next_slot(i, len);
         }
     }
 
-    /// Puts `tag(h) << 16 | pos` in the first free slot from `h`'s home.
-    fn index_insert(index: &mut [u32], h: u64, pos: usize) {
-        let mask = index.len() - 1;
-        let mut i = home(h) & mask;
+    /// Puts `slot_value(h, pos)` in the first free slot from `h`'s home.
+    fn index_insert(index: &mut [u16], h: u64, pos: usize) {
+        let len = index.len();
+        let mut i = home(h, len);
         while index[i] != EMPTY {
-            i = (i + 1) & mask;
+            i = next_slot(i, len);
         }
-        index[i] = tag(h) << 16 | pos as u32;
+        index[i] = slot_value(h, pos);
     }
 
     /// The slot holding position `pos` (whose entry hashes to `h`).
     fn slot_of(&self, h: u64, pos: usize) -> Option<usize> {
-        let mask = self.index.len() - 1;
-        let want = tag(h) << 16 | pos as u32;
-        let mut i = home(h) & mask;
+        let len = self.index.len();
+        let want = slot_value(h, pos);
+        let mut i = home(h, len);
         loop {
             match self.index[i] {
                 EMPTY => return None,
                 e if e == want => return Some(i),
-                _ => i = (i + 1) & mask,
+                _ => i = next_slot(i, len),
             }
         }
     }
 
     /// Empties slot `i`, shifting back later entries of the probe run (no tombstones).
     fn index_delete(&mut self, mut i: usize) {
-        let mask = self.index.len() - 1;
+        let len = self.index.len();
         let mut j = i;
         loop {
-            j = (j + 1) & mask;
+            j = next_slot(j, len);
             let e = self.index[j];
             if e == EMPTY {
                 break;
             }
-            let pos = (e & 0xFFFF) as usize;
-            let k = home(hash_key(self.items[pos].seg_key())) & mask;
+            let pos = (e & 0xFF) as usize;
+            let k = home(hash_key(self.items[pos].seg_key()), len);
             // Move `e` back to the hole unless its home lies cyclically in (i, j].
             let stays = if i <= j {
                 i < k && k <= j
@@ -217,6 +307,10 @@ impl<T: SegItem> Seg<T> {
 
     fn push(&mut self, item: T, h: u64) {
         let pos = self.items.len();
+        if pos == self.items.capacity() {
+            let cap = grown_capacity(pos, std::mem::size_of::<T>());
+            self.items.reserve_exact(cap - pos);
+        }
         self.items.push(item);
         if self.linear() && pos > 0 {
             return;
@@ -225,7 +319,7 @@ impl<T: SegItem> Seg<T> {
             self.index = Box::new([]);
             return;
         }
-        if (pos + 1) * 4 > self.index.len() * 3 {
+        if index_full(pos + 1, self.index.len()) {
             self.rebuild_index();
         } else {
             Self::index_insert(&mut self.index, h, pos);
@@ -242,7 +336,7 @@ impl<T: SegItem> Seg<T> {
             if pos != last {
                 let moved_h = hash_key(self.items[last].seg_key());
                 if let Some(slot) = self.slot_of(moved_h, last) {
-                    self.index[slot] = tag(moved_h) << 16 | pos as u32;
+                    self.index[slot] = slot_value(moved_h, pos);
                 }
             }
         }
@@ -263,12 +357,33 @@ impl<T: SegItem> Seg<T> {
             self.index = Box::new([]);
             return;
         }
-        let slots = (n * 3 / 2 + 1).next_power_of_two().max(8);
-        let mut index = vec![EMPTY; slots].into_boxed_slice();
+        let mut index = vec![EMPTY; index_slots(n)].into_boxed_slice();
+        // Hashing reads every entry's key: start loading a few entries ahead.
+        const AHEAD: usize = 4;
+        for item in self.items.iter().take(AHEAD) {
+            item.prefetch();
+        }
         for (pos, item) in self.items.iter().enumerate() {
+            if let Some(next) = self.items.get(pos + AHEAD) {
+                next.prefetch();
+            }
             Self::index_insert(&mut index, hash_key(item.seg_key()), pos);
         }
         self.index = index;
+    }
+
+    /// A segment holding `items` (whose hashes are `hashes`, in order), indexed.
+    fn with_items(depth: u8, pattern: u64, items: Vec<T>, hashes: &[u64]) -> Self {
+        let mut seg = Seg::new(depth, pattern);
+        if items.len() <= MAX_INDEXED {
+            let mut index = vec![EMPTY; index_slots(items.len())].into_boxed_slice();
+            for (pos, &h) in hashes.iter().enumerate() {
+                Self::index_insert(&mut index, h, pos);
+            }
+            seg.index = index;
+        }
+        seg.items = items;
+        seg
     }
 }
 
@@ -365,7 +480,7 @@ impl<T: SegItem> SegMap<T> {
         for &h in hashes {
             let seg = &self.segs[self.seg_of(h)];
             if !seg.linear() {
-                prefetch(&seg.index[home(h) & (seg.index.len() - 1)]);
+                prefetch(&seg.index[home(h, seg.index.len())]);
             }
         }
         for &h in hashes {
@@ -413,12 +528,14 @@ impl<T: SegItem> SegMap<T> {
     }
 
     fn insert_new_hashed(&mut self, item: T, h: u64) {
-        let s = self.seg_of(h);
+        let mut s = self.seg_of(h);
+        // Split before inserting into a full segment, so indexed positions fit in 8 bits.
+        while self.segs[s].items.len() >= MAX_SEG && self.segs[s].depth < MAX_DEPTH {
+            self.split(s);
+            s = self.seg_of(h);
+        }
         Arc::make_mut(&mut self.segs[s]).push(item, h);
         self.len += 1;
-        if self.segs[s].items.len() > MAX_SEG && self.segs[s].depth < MAX_DEPTH {
-            self.split(s);
-        }
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<T> {
@@ -438,17 +555,31 @@ impl<T: SegItem> SegMap<T> {
         }
         let bit = 1u64 << depth;
         let new_id = self.segs.len() as u32;
-        let old = Arc::make_mut(&mut self.segs[s]);
-        let pattern = old.pattern;
-        old.depth = depth + 1;
-        let (stay, go): (Vec<T>, Vec<T>) = std::mem::take(&mut old.items)
-            .into_iter()
-            .partition(|it| hash_key(it.seg_key()) & bit == 0);
-        old.items = stay;
-        old.rebuild_index();
-        let mut fresh = Seg::new(depth + 1, pattern | bit);
-        fresh.items = go;
-        fresh.rebuild_index();
+        let pattern = self.segs[s].pattern;
+        // The entries move out (copied if a snapshot still holds the segment, which keeps
+        // the old segment whole); each key is hashed once.
+        let items = match Arc::get_mut(&mut self.segs[s]) {
+            Some(seg) => std::mem::take(&mut seg.items),
+            None => self.segs[s].items.clone(),
+        };
+        let hashes = hash_all(&items);
+        let size = std::mem::size_of::<T>();
+        let gone = hashes.iter().filter(|&&h| h & bit != 0).count();
+        let mut stay = (
+            Vec::with_capacity(fitted_capacity(items.len() - gone, size)),
+            Vec::with_capacity(items.len() - gone),
+        );
+        let mut go = (
+            Vec::with_capacity(fitted_capacity(gone, size)),
+            Vec::with_capacity(gone),
+        );
+        for (item, h) in items.into_iter().zip(hashes) {
+            let half = if h & bit == 0 { &mut stay } else { &mut go };
+            half.0.push(item);
+            half.1.push(h);
+        }
+        self.segs[s] = Arc::new(Seg::with_items(depth + 1, pattern, stay.0, &stay.1));
+        let fresh = Seg::with_items(depth + 1, pattern | bit, go.0, &go.1);
         self.segs.push(Arc::new(fresh));
         // The slots of `s` are `pattern + k * 2^depth`; those with `bit` set move to the new
         // segment: `pattern | bit | k << (depth + 1)`.
@@ -542,7 +673,7 @@ impl<T: SegItem> SegMap<T> {
             .map(|s| {
                 std::mem::size_of::<Seg<T>>()
                     + s.items.capacity() * std::mem::size_of::<T>()
-                    + s.index.len() * 4
+                    + s.index.len() * 2
             })
             .sum();
         self.dir.capacity() * 4 + self.segs.capacity() * 8 + per_seg
@@ -776,5 +907,51 @@ mod tests {
         for i in 0..3000 {
             assert_eq!(m.get(&key(i)).is_some(), i % 2 == 0);
         }
+    }
+}
+
+#[cfg(test)]
+mod memory {
+    use super::*;
+
+    /// A thin entry (one word), like the keyspace's `Obj` handles.
+    #[derive(Clone)]
+    struct K(Box<[u8; 16]>);
+    impl SegItem for K {
+        fn seg_key(&self) -> &[u8] {
+            &self.0[..]
+        }
+    }
+
+    fn overhead_per_entry(n: u32) -> f64 {
+        let mut m = SegMap::new();
+        for i in 0..n {
+            let mut k = [0u8; 16];
+            k.copy_from_slice(format!("key:{i:012}").as_bytes());
+            m.insert(K(Box::new(k)));
+        }
+        m.overhead_bytes() as f64 / n as f64
+    }
+
+    #[test]
+    fn about_twelve_bytes_per_entry() {
+        // Between splits segments hold 128..256 entries: check both ends of the sawtooth.
+        for n in [150_000, 250_000] {
+            let per = overhead_per_entry(n);
+            assert!(per < 13.5, "{n} entries: {per:.2} bytes each");
+        }
+    }
+
+    #[test]
+    fn size_classes_and_growth() {
+        assert_eq!(size_class(1), 8);
+        assert_eq!(size_class(17), 32);
+        assert_eq!(size_class(129), 160);
+        assert_eq!(size_class(2048), 2048);
+        assert_eq!(size_class(2049), 2560);
+        assert_eq!(grown_capacity(0, 8), 4);
+        assert_eq!(grown_capacity(256, 8), 320);
+        assert_eq!(fitted_capacity(130, 8), 160);
+        assert!(index_slots(MAX_SEG) * 4 >= MAX_SEG * 5);
     }
 }

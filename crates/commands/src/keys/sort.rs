@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 use bytes::Bytes;
 use keyspace::{Boxed, Kind, NewValue, Obj, ValueRef};
 use resp::Reply;
+use types::list::Elem;
 use types::List;
 
 use crate::args::{self, is};
@@ -224,10 +225,11 @@ fn load(obj: Option<&Obj>, o: &SortOpts, start: &mut i64, end: &mut i64) -> Vec<
             if *end < *start {
                 return Vec::new();
             }
+            let be = |e: Elem<'_>| Bytes::from(e.to_vec());
             if o.desc {
-                l.iter().rev().skip(skip).take(take).map(b).collect()
+                l.iter().rev().skip(skip).take(take).map(be).collect()
             } else {
-                l.iter().skip(skip).take(take).map(b).collect()
+                l.iter().skip(skip).take(take).map(be).collect()
             }
         }
         Some(ValueRef::ZSet(z)) if o.dontsort => {
@@ -239,7 +241,7 @@ fn load(obj: Option<&Obj>, o: &SortOpts, start: &mut i64, end: &mut i64) -> Vec<
             let items = z.range(first, first + take, o.desc);
             items.into_iter().map(|(m, _)| b(m)).collect()
         }
-        Some(ValueRef::List(l)) => l.iter().map(b).collect(),
+        Some(ValueRef::List(l)) => l.iter().map(|e| Bytes::from(e.to_vec())).collect(),
         Some(ValueRef::ZSet(z)) => z.iter().map(|(m, _)| b(m)).collect(),
         Some(ValueRef::Set(s)) => {
             let mut v = Vec::with_capacity(s.len());

@@ -3,9 +3,10 @@
 
 use bytes::Bytes;
 use resp::Reply;
+use types::list::{Elem, Needle};
 use types::End;
 
-use super::{bulks, list_mut, lookup, pop_n, push_elems, remove_with};
+use super::{bulks, elem_reply, list_mut, lookup, pop_n, push_elems, remove_with};
 use crate::args::{self, is};
 use crate::ctx::Ctx;
 use crate::errors::{self, err};
@@ -97,7 +98,7 @@ pub fn lrange(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     match clamp_range(start, end, list.len()) {
-        Some((s, e)) => Reply::Array(list.range(s, e).into_iter().map(Reply::bulk).collect()),
+        Some((s, e)) => Reply::Array(list.range(s, e).map(elem_reply).collect()),
         None => Reply::Array(Vec::new()),
     }
 }
@@ -120,7 +121,7 @@ pub fn lindex(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Ok(i) => list
             .resolve(i)
             .and_then(|i| list.get(i))
-            .map_or(Reply::Nil, Reply::bulk),
+            .map_or(Reply::Nil, elem_reply),
         Err(e) => e,
     }
 }
@@ -142,7 +143,7 @@ pub fn lset(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         return err(errors::NO_SUCH_KEY);
     };
     l.prepare_growth([&a[3][..]], limits);
-    l.set(pos, &a[3]);
+    l.set(pos, &a[3], limits);
     // A big element replaced by a small one may let the list shrink back.
     l.after_shrink(limits);
     ctx.notify(notify::LIST, "lset", &a[1]);
@@ -162,7 +163,7 @@ pub fn linsert(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         return err(errors::SYNTAX);
     };
     let pivot = match lookup(ctx, &a[1], true) {
-        Ok(Some(l)) => l.iter().position(|e| e == &a[3][..]),
+        Ok(Some(l)) => l.position(&a[3]),
         Ok(None) => return Reply::Int(0),
         Err(e) => return e,
     };
@@ -173,7 +174,7 @@ pub fn linsert(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         return Reply::Int(0);
     };
     l.prepare_growth([&a[4][..]], limits);
-    l.insert(pivot + usize::from(after), &a[4]);
+    l.insert(pivot, after, &a[4], limits);
     let len = l.len();
     ctx.notify(notify::LIST, "linsert", &a[1]);
     ctx.dirty += 1;
@@ -189,7 +190,7 @@ pub fn lrem(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     };
     let elem = &a[3][..];
     match lookup(ctx, &a[1], true) {
-        Ok(Some(l)) if l.iter().any(|e| e == elem) => {}
+        Ok(Some(l)) if l.position(elem).is_some() => {}
         Ok(_) => return Reply::Int(0),
         Err(e) => return e,
     }
@@ -278,32 +279,50 @@ pub fn lpos(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     let len = list.len();
-    let from_tail = o.rank < 0;
-    let skip = o.rank.unsigned_abs() - 1;
-    let scan: Box<dyn Iterator<Item = &[u8]>> = if from_tail {
-        Box::new(list.iter().rev())
-    } else {
-        Box::new(list.iter())
-    };
+    let needle = Needle::new(&a[2]);
     let limit = if o.maxlen == 0 {
         len
     } else {
         o.maxlen.min(len as u64) as usize
     };
-    let mut found = scan
-        .take(limit)
-        .enumerate()
-        .filter(|(_, e)| *e == &a[2][..])
-        .skip(skip.min(usize::MAX as u64) as usize)
-        .map(|(i, _)| if from_tail { len - 1 - i } else { i } as i64);
+    // Scanned in one direction or the other by the same (monomorphised) code.
+    let matches = if o.rank < 0 {
+        lpos_scan(list.iter().rev(), &needle, &o, limit)
+            .into_iter()
+            .map(|i| (len - 1 - i) as i64)
+            .collect()
+    } else {
+        lpos_scan(list.iter(), &needle, &o, limit)
+            .into_iter()
+            .map(|i| i as i64)
+            .collect::<Vec<_>>()
+    };
     match o.count {
-        None => found.next().map_or(Reply::Nil, Reply::Int),
-        Some(0) => Reply::Array(found.map(Reply::Int).collect()),
-        Some(n) => Reply::Array(
-            found
-                .take(n.min(usize::MAX as u64) as usize)
-                .map(Reply::Int)
-                .collect(),
-        ),
+        None => matches.first().map_or(Reply::Nil, |&i| Reply::Int(i)),
+        Some(_) => Reply::Array(matches.into_iter().map(Reply::Int).collect()),
     }
+}
+
+/// The scan positions (0 = where the scan starts) of the matches LPOS reports: after
+/// skipping `|rank| - 1` matches, up to COUNT of them (one without COUNT, all with 0),
+/// within the first `limit` elements.
+fn lpos_scan<'a>(
+    scan: impl Iterator<Item = Elem<'a>>,
+    needle: &Needle<'_>,
+    o: &LposOpts,
+    limit: usize,
+) -> Vec<usize> {
+    let skip = (o.rank.unsigned_abs() - 1).min(usize::MAX as u64) as usize;
+    let want = match o.count {
+        None => 1,
+        Some(0) => usize::MAX,
+        Some(n) => n.min(usize::MAX as u64) as usize,
+    };
+    scan.take(limit)
+        .enumerate()
+        .filter(|(_, e)| needle.matches(*e))
+        .skip(skip)
+        .take(want)
+        .map(|(i, _)| i)
+        .collect()
 }

@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use bytes::Bytes;
 use keyspace::{Boxed, Kind, NewValue, Obj, ValueRef};
 use resp::Reply;
+use types::list::Elem;
 use types::{End, List};
 
 use crate::args::is;
@@ -151,7 +152,7 @@ fn push_elems(
     };
     list.prepare_growth(elems.iter().map(|e| &e[..]), limits);
     for e in elems {
-        list.push(end, e);
+        list.push(end, e, limits);
     }
     let len = list.len();
     if !exists {
@@ -203,6 +204,11 @@ fn pop_command(end: End) -> &'static [u8] {
         End::Left => b"LPOP",
         End::Right => b"RPOP",
     }
+}
+
+/// A list element as a bulk reply.
+fn elem_reply(e: Elem<'_>) -> Reply {
+    Reply::Bulk(Bytes::from(e.to_vec()))
 }
 
 fn bulks(items: Vec<Bytes>) -> Reply {

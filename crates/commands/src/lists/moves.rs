@@ -30,15 +30,15 @@ fn move_one(
     from: End,
     to: End,
 ) -> Result<Option<Bytes>, Reply> {
-    let src_quicklist = match lookup(ctx, src, true)? {
+    let bytes = match lookup(ctx, src, true)? {
         None => return Ok(None),
-        Some(l) => l.encoding() == "quicklist",
+        Some(l) => l.moved_bytes(from),
     };
     lookup(ctx, dst, true)?;
     let Some(value) = list_mut(ctx, src).and_then(|l| l.pop(from)) else {
         return Ok(None);
     };
-    push_moved(ctx, dst, &value, to, src_quicklist);
+    push_moved(ctx, dst, &value, to, bytes);
     // Settled after the push (as Redis raises the push's events before the pop's): with
     // src == dst the list is not empty any more.
     settle(ctx, src, pop_event(from));
@@ -48,14 +48,12 @@ fn move_one(
 
 /// The push half of a move. Valkey sizes the incoming element for the listpack limit by its
 /// string length, except that a quicklist hands integer entries over as integers, which
-/// count as 0 bytes.
-fn push_moved(ctx: &mut Ctx, dst: &[u8], value: &[u8], to: End, src_quicklist: bool) {
+/// count as 0 bytes: `bytes` is [`List::moved_bytes`] of the source.
+fn push_moved(ctx: &mut Ctx, dst: &[u8], value: &[u8], to: End, bytes: usize) {
     let limits = ctx.settings.list;
-    let as_int = src_quicklist && keyspace::obj::int_encodable(value).is_some();
-    let bytes = if as_int { 0 } else { value.len() };
     let grow = |l: &mut List| {
         l.prepare_growth_by(bytes, 1, limits);
-        l.push(to, value);
+        l.push(to, value, limits);
     };
     match list_mut(ctx, dst) {
         Some(l) => grow(l),

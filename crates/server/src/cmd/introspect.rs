@@ -598,6 +598,17 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
             Reply::Ok
         }
+        "quicklist-packed-threshold" if argv.len() == 3 => {
+            // Valkey refuses anything from 4 GiB - 1 MiB up. (0 is stored as 1: an empty
+            // element stays packed, where Valkey would give it a plain node.)
+            match crate::config::parse_memory(&String::from_utf8_lossy(&argv[2])) {
+                Some(n) if n <= (1u64 << 32) - (1 << 20) => {
+                    s.exec.settings.list.packed_threshold = n.max(1);
+                    Reply::Ok
+                }
+                _ => err("ERR argument must be a memory value bigger than 1 and smaller than 4gb"),
+            }
+        }
         "set-active-expire" if argv.len() == 3 => {
             s.exec.active_expire = &argv[2][..] != b"0";
             Reply::Ok
