@@ -13,6 +13,7 @@ pub mod config;
 pub mod core;
 pub mod event_loop;
 pub mod exec;
+pub mod histogram;
 pub mod log;
 pub mod net;
 pub mod persist;

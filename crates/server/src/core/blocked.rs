@@ -59,10 +59,13 @@ fn serve_one(s: &mut Server, key: usize) -> bool {
     };
     c.db = selected;
     let Some(reply) = reply else {
+        c.end_deferred_pushes();
         return false;
     };
     s.exec.blocking.unblock(c);
     c.reply(&reply);
+    super::finish_reply(s, key, false);
+    crate::exec::tracking::before_drain(&mut s.exec, &mut s.net);
     let ev = s.exec.ks.take_events();
     s.exec
         .watches
@@ -89,7 +92,10 @@ fn release(s: &mut Server, key: usize, reply: impl FnOnce(&Server, &Blocked) -> 
         return false;
     };
     let r = reply(s, &b);
+    let latency = s.cfg.latency_tracking;
+    s.stats.unblocked_call(&b.argv, r.error_code(), latency);
     if let Some(c) = s.net.clients.get_mut(key) {
+        c.commands_processed += 1;
         c.reply(&r);
     }
     super::process_input(s, key);
