@@ -88,6 +88,7 @@ impl Server {
                 call_dirty: 0,
                 call_rewrite: None,
                 active_expire: true,
+                evict_due: false,
             },
             persist: crate::persist::state::Persist::new(waker.clone()),
             repl: crate::repl::state::Repl::new(waker),

@@ -113,6 +113,9 @@ pub struct LatencyEvent {
 
 const INST_SAMPLES: usize = 16;
 
+/// Distinct error codes tracked before user-chosen ones are counted as overflow.
+pub const ERRORSTATS_LIMIT: usize = 128;
+
 /// (time ms, commands, net input, net output, repl input, repl output).
 type Sample = (i64, u64, u64, u64, u64, u64);
 
@@ -181,13 +184,22 @@ impl Stats {
         }
     }
 
+    /// Counts an error reply under its code (INFO errorstats). Every code the server itself
+    /// produces is tracked, as in Valkey 8.
     pub fn count_error(&mut self, code: &str) {
         self.total_error_replies += 1;
-        // Redis caps distinct error codes at 128 to bound memory.
-        if self.errors.len() >= 128 && !self.errors.contains_key(code) {
-            return;
-        }
         *self.errors.entry(code.to_string()).or_insert(0) += 1;
+    }
+
+    /// Counts an error whose text a user chose (a script's error reply): past
+    /// [`ERRORSTATS_LIMIT`] distinct codes, a new one is counted as `ERRORSTATS_OVERFLOW`, so
+    /// scripts cannot grow the table without bound.
+    pub fn count_custom_error(&mut self, code: &str) {
+        if self.errors.len() >= ERRORSTATS_LIMIT && !self.errors.contains_key(code) {
+            self.count_error("ERRORSTATS_OVERFLOW");
+        } else {
+            self.count_error(code);
+        }
     }
 
     pub fn reset(&mut self) {
@@ -308,4 +320,37 @@ pub fn latency_maybe_add(st: &mut Stats, cfg: &crate::config::Config, event: &st
         ev.history.pop_front();
     }
     ev.max = ev.max.max(ms);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_errors_overflow_past_the_limit_but_server_errors_do_not() {
+        let mut st = Stats::default();
+        for i in 0..ERRORSTATS_LIMIT {
+            st.count_custom_error(&format!("E{i}"));
+        }
+        st.count_custom_error("NEW");
+        st.count_custom_error("E1");
+        st.count_error("ERR");
+        assert_eq!(st.errors.get("ERRORSTATS_OVERFLOW"), Some(&1));
+        assert_eq!(st.errors.get("E1"), Some(&2));
+        assert_eq!(st.errors.get("ERR"), Some(&1));
+        assert!(!st.errors.contains_key("NEW"));
+        assert_eq!(st.total_error_replies, ERRORSTATS_LIMIT as u64 + 3);
+    }
+
+    #[test]
+    fn instantaneous_metric_is_the_mean_of_sixteen_samples() {
+        let mut m = InstMetric::default();
+        m.track(0, 1_000_000, 1_000_000);
+        m.track(10, 2_000_000, 1_000_000);
+        assert_eq!(m.get(), 10 / 16);
+        for i in 2..20u64 {
+            m.track(10 * i, 1_000_000 * (i + 1), 1_000_000);
+        }
+        assert_eq!(m.get(), 10);
+    }
 }

@@ -453,6 +453,11 @@ fn stats_section(s: &mut Server, out: &mut String) {
     field!(out, "total_writes_processed:{}", st.total_commands);
     field!(out, "io_threaded_reads_processed:0");
     field!(out, "io_threaded_writes_processed:0");
+    // No I/O threads: nothing is freed, polled or prefetched by them.
+    field!(out, "io_threaded_freed_objects:0");
+    field!(out, "io_threaded_poll_processed:0");
+    field!(out, "io_threaded_total_prefetch_batches:0");
+    field!(out, "io_threaded_total_prefetch_entries:0");
     field!(
         out,
         "client_query_buffer_limit_disconnections:{}",

@@ -167,8 +167,11 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     let is_write = spec.is_write() || (spec.name == "exec" && multi::queued_has(c, f::WRITE));
     let deny_oom =
         spec.has(f::DENYOOM) || (spec.name == "exec" && multi::queued_has(c, f::DENYOOM));
-    // As Valkey, memory is reclaimed before any command; only deny-oom ones are refused.
-    if s.cfg.maxmemory_bytes > 0 && !from_primary {
+    // Memory is reclaimed before deny-oom commands, which are refused if it cannot be, and, as
+    // Valkey reclaims before any command, before the first other command after a write (a
+    // cheaper proxy: reading jemalloc's counters costs more than most commands).
+    let due = std::mem::take(&mut s.exec.evict_due) || deny_oom;
+    if s.cfg.maxmemory_bytes > 0 && !from_primary && due {
         let is_replica = s.repl.is_replica();
         let refused =
             crate::exec::evict::perform_evictions(&mut s.exec, &s.net, &s.cfg, is_replica);
@@ -315,6 +318,7 @@ pub fn call(
     // their primary's bytes instead): then there is nothing to build.
     let propagating = s.repl.buf.is_some() && !s.repl.is_replica();
     s.persist.dirty += outcome.dirty;
+    s.exec.evict_due |= outcome.dirty > 0;
     if propagating {
         // SELECT inside the handler (and MOVE/SWAPDB-like cases) changed the database: what
         // it propagates belongs to the database it ran in.

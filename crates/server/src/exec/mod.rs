@@ -53,4 +53,7 @@ pub struct Exec {
     pub call_rewrite: Option<Vec<Vec<Bytes>>>,
     /// DEBUG SET-ACTIVE-EXPIRE.
     pub active_expire: bool,
+    /// A write ran since memory was last checked against maxmemory: the next command of any
+    /// kind checks it (see `core`'s checks).
+    pub evict_due: bool,
 }

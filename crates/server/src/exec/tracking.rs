@@ -429,8 +429,9 @@ pub fn after_reply(exec: &mut Exec, net: &mut Net, client_cmd: bool) {
             None => send(net, id, &Payload::All),
         }
     }
-    if let Some(c) = tr.current.and_then(|id| net.client_by_id(id)) {
-        if let (Some(t), None, false) = (c.tracking.as_mut(), &c.multi, client_cmd) {
+    let current = tr.current.filter(|_| tr.clients > 0 && !client_cmd);
+    if let Some(c) = current.and_then(|id| net.client_by_id(id)) {
+        if let (Some(t), None) = (c.tracking.as_mut(), &c.multi) {
             t.caching = false;
         }
     }
@@ -506,4 +507,30 @@ pub fn limit_used_slots(exec: &mut Exec, net: &mut Net, max_keys: i64) {
         }
     }
     tr.limit_rounds += 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_counts_keys_and_items_through_swaps() {
+        let mut tr = Tracking::default();
+        tr.remember(b"a", 2);
+        tr.remember(b"a", 1);
+        tr.remember(b"a", 2);
+        tr.remember(b"b", 1);
+        tr.remember(b"c", 3);
+        assert_eq!((tr.total_keys(), tr.total_items()), (3, 4));
+        // Removing the first entry moves the last into its slot: the index must follow.
+        assert_eq!(tr.take(b"a"), Some(vec![1, 2]));
+        assert_eq!(tr.take(b"c"), Some(vec![3]));
+        assert_eq!(tr.take(b"c"), None);
+        assert_eq!(tr.take(b"b"), Some(vec![1]));
+        assert_eq!((tr.total_keys(), tr.total_items()), (0, 0));
+        tr.remember(b"x", 7);
+        tr.clear_table();
+        assert_eq!((tr.total_keys(), tr.total_items()), (0, 0));
+        assert!(tr.take(b"x").is_none());
+    }
 }
