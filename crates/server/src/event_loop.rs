@@ -54,6 +54,17 @@ impl Server {
                 self.cron();
                 cron_us = self.exec.clock.mono_us().saturating_sub(cron_start);
             }
+            // Blocked clients time out on their deadline, not on the next cron tick (Valkey's
+            // `handleBlockedClientsTimeout` in beforeSleep).
+            let now = crate::util::now_ms();
+            if self
+                .exec
+                .blocking
+                .next_deadline_ms()
+                .is_some_and(|d| d <= now)
+            {
+                crate::core::blocked::expire_timeouts(self, now);
+            }
             self.before_sleep();
             let cycle_us = self.exec.clock.mono_us().saturating_sub(cycle_start);
             let commands = self.stats.total_commands.saturating_sub(commands_before);
@@ -355,6 +366,11 @@ impl Server {
         self.exec.pubsub.unsubscribe_all(&mut c);
         crate::exec::tracking::disable(&mut self.exec.tracking, &mut c);
         self.exec.blocking.remove_client(c.id);
+        // A parked client (on keys, WAIT or a pause) stops counting in blocked_clients.
+        if c.blocked.is_some() {
+            self.exec.blocking.blocked_clients =
+                self.exec.blocking.blocked_clients.saturating_sub(1);
+        }
         self.exec.monitors.retain(|&id| id != c.id);
         crate::repl::on_client_freed(self, &c);
         log_verbose!("Client closed connection {}", c.addr);

@@ -409,10 +409,8 @@ fn close_client(s: &mut Server, key: usize, is_self: bool) {
 }
 
 fn pause(s: &mut Server, argv: &[Bytes], now: i64) -> Reply {
-    let ms = match commands::args::int_or(&argv[2], "ERR timeout is not an integer or out of range")
-    {
-        Ok(v) if v >= 0 => v,
-        Ok(_) => return err("ERR timeout is negative"),
+    let until = match commands::args::timeout_ms(&argv[2], now) {
+        Ok(d) => d.unwrap_or(now),
         Err(e) => return e,
     };
     let writes_only = match argv
@@ -424,7 +422,6 @@ fn pause(s: &mut Server, argv: &[Bytes], now: i64) -> Reply {
         Some(m) if m == "write" => true,
         Some(_) => return err("ERR CLIENT PAUSE mode must be WRITE or ALL"),
     };
-    let until = now + ms;
     // A longer or stricter pause wins over a shorter one, as in Redis.
     if until > s.exec.pause.until_ms || (!writes_only && s.exec.pause.writes_only) {
         s.exec.pause.until_ms = s.exec.pause.until_ms.max(until);
@@ -470,12 +467,12 @@ fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
     } else {
         Reply::NilArray
     };
-    let latency = s.cfg.latency_tracking;
-    s.stats.unblocked_call(&b.argv, reply.error_code(), latency);
-    if let Some(c) = s.net.clients.get_mut(k) {
-        c.commands_processed += 1;
+    if b.kind == BlockKind::Keys {
+        let latency = s.cfg.latency_tracking;
+        s.stats.unblocked_call(&b.argv, reply.error_code(), latency);
     }
     if let Some(c) = s.net.clients.get_mut(k) {
+        c.commands_processed += 1;
         c.reply(&reply);
     }
     s.net.resume.push(k);
