@@ -118,6 +118,66 @@ pub fn err(text: &'static str) -> Reply {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Server: pub/sub (shard channels), client-side caching (CLIENT TRACKING / CACHING), LATENCY
+// ---------------------------------------------------------------------------------------------
+pub const SSUBSCRIBE_DENY_BLOCKING: &str =
+    "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client";
+pub const TRACKING_ONE_REDIRECT: &str = "ERR A client can only redirect to a single other client";
+pub const TRACKING_NO_REDIRECT_CLIENT: &str =
+    "ERR The client ID you want redirect to does not exist";
+pub const TRACKING_PREFIX_NEEDS_BCAST: &str = "ERR PREFIX option requires BCAST mode to be enabled";
+pub const TRACKING_BCAST_SWITCH: &str = "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.";
+pub const TRACKING_BCAST_OPTIN: &str = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+pub const TRACKING_OPTIN_AND_OPTOUT: &str = "ERR You can't specify both OPTIN mode and OPTOUT mode";
+pub const TRACKING_OPT_SWITCH: &str = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
+pub const CACHING_NOT_TRACKING: &str = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled";
+pub const CACHING_YES_NOT_OPTIN: &str =
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+pub const CACHING_NO_NOT_OPTOUT: &str =
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
+
+pub const CLIENT_KILL_MAXAGE_NOT_INT: &str = "ERR maxage is not an integer or out of range";
+pub const CLIENT_KILL_MAXAGE_POSITIVE: &str = "ERR maxage should be greater than 0";
+
+/// CLIENT KILL USER of a user that does not exist (Redwing has only `default`).
+pub fn no_such_user(name: &[u8]) -> Reply {
+    Reply::error(format!("ERR No such user '{}'", c_text(name)))
+}
+
+/// UNSUBSCRIBE, PUNSUBSCRIBE or SUNSUBSCRIBE from a client subscribed to nothing.
+pub fn nosub(name: &str) -> Reply {
+    Reply::error(format!(
+        "NOSUB '{name}' command executed not in subscribed mode"
+    ))
+}
+
+/// A BCAST prefix that covers, or is covered by, one the client already has.
+pub fn prefix_overlaps_existing(prefix: &[u8], existing: &[u8]) -> Reply {
+    Reply::error(format!(
+        "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+        c_text(prefix),
+        c_text(existing)
+    ))
+}
+
+/// Two BCAST prefixes of one CLIENT TRACKING call that overlap.
+pub fn prefix_overlaps_other(prefix: &[u8], other: &[u8]) -> Reply {
+    Reply::error(format!(
+        "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+        c_text(prefix),
+        c_text(other)
+    ))
+}
+
+/// LATENCY GRAPH of an event with no samples.
+pub fn latency_no_samples(event: &[u8]) -> Reply {
+    Reply::error(format!(
+        "ERR No samples available for event '{}'",
+        c_text(event)
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Generic key commands (keys.rs)
 // ---------------------------------------------------------------------------------------------
 
@@ -158,6 +218,23 @@ pub fn unknown_type_name(name: &[u8]) -> Reply {
 
 pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
 pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+
+pub const HLL_SELFTEST_SPARSE: &str = "TESTFAILED sparse encoding not used";
+pub const HLL_SELFTEST_DISAGREE: &str = "TESTFAILED dense/sparse disagree";
+
+/// PFSELFTEST: a dense register did not keep its value.
+pub fn hll_selftest_register(index: usize, expected: u8, got: u8) -> Reply {
+    Reply::error(format!(
+        "TESTFAILED Register {index} should be {expected} but is {got}"
+    ))
+}
+
+/// PFSELFTEST: an estimate too far from the true cardinality.
+pub fn hll_selftest_error(card: u64, abserr: u64) -> Reply {
+    Reply::error(format!(
+        "TESTFAILED Too big error. card:{card} abserr:{abserr}"
+    ))
+}
 
 /// `ERR Unknown PFDEBUG subcommand '<sub>'`.
 pub fn unknown_pfdebug(sub: &[u8]) -> Reply {

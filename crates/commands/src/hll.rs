@@ -4,7 +4,8 @@
 //! counts as a change, and so propagates as the command itself: PFADD that created the key or
 //! changed a register (one change per changed element), PFCOUNT on a single key whose cached
 //! cardinality was stale (the refreshed cache is stored), PFMERGE always, and PFDEBUG
-//! GETREG/TODENSE when they convert a sparse value to dense. PFSELFTEST is not provided.
+//! GETREG/TODENSE when they convert a sparse value to dense. PFSELFTEST runs Valkey's
+//! self-checks of the register layout and the estimator (`types::hll::selftest`).
 
 use bytes::Bytes;
 use keyspace::{Boxed, Kind, NewValue, Obj};
@@ -63,7 +64,34 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Internal commands for debugging HyperLogLog values.",
         Handler::Data(pfdebug)
     ),
+    row!(
+        "pfselftest",
+        1,
+        f::ADMIN,
+        acl::HYPERLOGLOG,
+        Keys::NONE,
+        "hyperloglog",
+        "2.8.9",
+        "An internal command for testing HyperLogLog values.",
+        Handler::Data(pfselftest)
+    ),
 ];
+
+/// PFSELFTEST: `+OK`, or the first check that failed.
+pub fn pfselftest(ctx: &mut Ctx, _a: &[Bytes]) -> Reply {
+    use hll::SelfTestFailure as F;
+    match hll::selftest(&mut ctx.ks.rng, ctx.settings.hll_sparse_max_bytes) {
+        Ok(()) => Reply::Ok,
+        Err(F::Register {
+            index,
+            expected,
+            got,
+        }) => errors::hll_selftest_register(index, expected, got),
+        Err(F::SparseNotUsed) => err(errors::HLL_SELFTEST_SPARSE),
+        Err(F::DenseSparseDisagree) => err(errors::HLL_SELFTEST_DISAGREE),
+        Err(F::TooBigError { card, abserr }) => errors::hll_selftest_error(card, abserr),
+    }
+}
 
 fn hll_err(e: HllError) -> Reply {
     err(e.message())

@@ -57,6 +57,28 @@ static PUBSUB_SUBS: &[CommandSpec] = &[
         Handler::Server(ServerCmd::Pubsub)
     ),
     row!(
+        "shardchannels",
+        -2,
+        f::PUBSUB | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "pubsub",
+        "7.0.0",
+        "Returns the active shard channels.",
+        Handler::Server(ServerCmd::Pubsub)
+    ),
+    row!(
+        "shardnumsub",
+        -2,
+        f::PUBSUB | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "pubsub",
+        "7.0.0",
+        "Returns the count of subscribers of shard channels.",
+        Handler::Server(ServerCmd::Pubsub)
+    ),
+    row!(
         "help",
         2,
         f::LOADING | f::STALE,
@@ -211,6 +233,50 @@ static CLIENT_SUBS: &[CommandSpec] = &[
         "connection",
         "6.0.0",
         "Controls server-assisted client-side caching for the connection.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "caching",
+        3,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "6.0.0",
+        "Instructs the server whether to track the keys in the next request.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "getredir",
+        2,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "6.0.0",
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "trackinginfo",
+        2,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "6.2.0",
+        "Returns information about server-assisted client-side caching for the connection.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "unblock",
+        -3,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "5.0.0",
+        "Unblocks a client blocked by a blocking command from a different connection.",
         Handler::Server(ServerCmd::Client)
     ),
     row!(
@@ -446,6 +512,39 @@ static LATENCY_SUBS: &[CommandSpec] = &[
         Handler::Server(ServerCmd::Latency)
     ),
     row!(
+        "doctor",
+        2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Returns a human-readable latency analysis report.",
+        Handler::Server(ServerCmd::Latency)
+    ),
+    row!(
+        "graph",
+        3,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "2.8.13",
+        "Returns a latency graph for an event.",
+        Handler::Server(ServerCmd::Latency)
+    ),
+    row!(
+        "histogram",
+        -2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "server",
+        "7.0.0",
+        "Returns the cumulative distribution of latencies of a subset or all commands.",
+        Handler::Server(ServerCmd::Latency)
+    ),
+    row!(
         "help",
         2,
         f::LOADING | f::STALE,
@@ -501,6 +600,17 @@ static MEMORY_SUBS: &[CommandSpec] = &[
         "server",
         "4.0.0",
         "Asks the allocator to release memory.",
+        Handler::Server(ServerCmd::Memory)
+    ),
+    row!(
+        "malloc-stats",
+        2,
+        0,
+        0,
+        Keys::NONE,
+        "server",
+        "4.0.0",
+        "Returns the allocator statistics.",
         Handler::Server(ServerCmd::Memory)
     ),
     row!(
@@ -591,6 +701,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("unsubscribe", -1, f::PUBSUB | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "pubsub", "2.0.0", "Stops listening to messages posted to channels.", Handler::Server(ServerCmd::Unsubscribe)),
     row!("psubscribe", -2, f::PUBSUB | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "pubsub", "2.0.0", "Listens for messages published to channels that match one or more patterns.", Handler::Server(ServerCmd::Psubscribe)),
     row!("punsubscribe", -1, f::PUBSUB | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "pubsub", "2.0.0", "Stops listening to messages published to channels that match one or more patterns.", Handler::Server(ServerCmd::Punsubscribe)),
+    row!("ssubscribe", -2, f::PUBSUB | f::NOSCRIPT | f::LOADING | f::STALE, 0, Keys::range(1, -1, 1, &["NOT_KEY"]), "pubsub", "7.0.0", "Listens for messages published to shard channels.", Handler::Server(ServerCmd::Ssubscribe)),
+    row!("sunsubscribe", -1, f::PUBSUB | f::NOSCRIPT | f::LOADING | f::STALE, 0, Keys::range(1, -1, 1, &["NOT_KEY"]), "pubsub", "7.0.0", "Stops listening to messages posted to shard channels.", Handler::Server(ServerCmd::Sunsubscribe)),
+    row!("spublish", 3, f::PUBSUB | f::LOADING | f::STALE | f::FAST | f::MAY_REPLICATE, 0, Keys::range(1, 0, 1, &["NOT_KEY"]), "pubsub", "7.0.0", "Post a message to a shard channel", Handler::Server(ServerCmd::Spublish)),
     row!("publish", 3, f::PUBSUB | f::LOADING | f::STALE | f::FAST | f::MAY_REPLICATE | f::SENTINEL, 0, Keys::NONE, "pubsub", "2.0.0", "Posts a message to a channel.", Handler::Server(ServerCmd::Publish)),
     container!("pubsub", -2, "pubsub", "2.8.0", "A container for Pub/Sub commands.", PUBSUB_SUBS),
     container!("client", -2, "connection", "2.4.0", "A container for client connection commands.", CLIENT_SUBS),
@@ -617,6 +730,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     container!("slowlog", -2, "server", "2.2.12", "A container for slow log commands.", SLOWLOG_SUBS),
     container!("latency", -2, "server", "2.8.13", "A container for latency diagnostics commands.", LATENCY_SUBS),
     container!("memory", -2, "server", "4.0.0", "A container for memory diagnostics commands.", MEMORY_SUBS),
+    row!("lolwut", -1, f::READONLY | f::FAST, 0, Keys::NONE, "server", "5.0.0", "Displays computer art and the server version", Handler::Server(ServerCmd::Lolwut)),
     row!("role", 1, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::SENTINEL, acl::ADMIN | acl::DANGEROUS, Keys::NONE, "server", "2.8.12", "Returns the replication role.", Handler::Server(ServerCmd::Role)),
     row!("debug", -2, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::PROTECTED, 0, Keys::NONE, "server", "1.0.0", "A container for debugging commands.", Handler::Server(ServerCmd::Debug)),
     row!("replicaof", 3, f::NO_ASYNC_LOADING | f::ADMIN | f::NOSCRIPT | f::STALE, 0, Keys::NONE, "server", "5.0.0", "Configures a server as replica of another, or promotes it to a primary.", Handler::Server(ServerCmd::Replicaof)),

@@ -61,6 +61,22 @@ pub static TIPS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "latency|graph",
+        &[
+            "nondeterministic_output",
+            "request_policy:all_nodes",
+            "response_policy:special",
+        ],
+    ),
+    (
+        "latency|histogram",
+        &[
+            "nondeterministic_output",
+            "request_policy:all_nodes",
+            "response_policy:special",
+        ],
+    ),
+    (
         "latency|history",
         &[
             "nondeterministic_output",
@@ -82,6 +98,14 @@ pub static TIPS: &[(&str, &[&str])] = &[
     ),
     (
         "memory|doctor",
+        &[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ],
+    ),
+    (
+        "memory|malloc-stats",
         &[
             "nondeterministic_output",
             "request_policy:all_shards",

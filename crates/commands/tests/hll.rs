@@ -258,3 +258,14 @@ fn pfdebug() {
         Reply::error("ERR wrong number of arguments for 'pfdebug' command")
     );
 }
+
+#[test]
+fn pfselftest() {
+    let mut h = Harness::new();
+    assert_eq!(h.run(&["PFSELFTEST"]), Reply::Ok);
+    assert!(h.propagated().is_empty());
+    assert_eq!(
+        h.run(&["PFSELFTEST", "x"]),
+        Reply::error("ERR wrong number of arguments for 'pfselftest' command")
+    );
+}

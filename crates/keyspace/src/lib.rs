@@ -122,6 +122,10 @@ pub struct Events {
     /// Keys deleted because they expired (the server propagates a DEL/UNLINK for each).
     pub expired: Vec<(usize, Vec<u8>)>,
     pub track: bool,
+    /// Databases emptied or replaced so far (FLUSHDB, FLUSHALL, a loaded dataset swapped in):
+    /// a running count that draining the events keeps, so an observer (client-side caching's
+    /// invalidation) compares it with the count it last saw.
+    pub flushes: u64,
 }
 
 /// All databases plus the state lookups need.
@@ -394,6 +398,7 @@ impl Keyspace {
     /// Empties `db`, returning its contents. Clients blocked on its keys are signalled (an
     /// XREADGROUP whose key is gone fails with NOGROUP, as in Valkey).
     pub fn flush_db(&mut self, db: usize) -> Db {
+        self.events.flushes += 1;
         self.events.touched_dbs.push(db);
         std::mem::take(&mut self.dbs[db])
     }
@@ -411,6 +416,7 @@ impl Keyspace {
     /// Replaces every database at once (a replica's atomic swap after loading aside, DEBUG
     /// RELOAD). Returns the old databases.
     pub fn replace_all(&mut self, dbs: Vec<Db>) -> Vec<Db> {
+        self.events.flushes += 1;
         std::mem::replace(&mut self.dbs, dbs)
     }
 
@@ -549,9 +555,10 @@ impl Keyspace {
 
     /// Drains the events collected so far.
     pub fn take_events(&mut self) -> Events {
-        let track = self.events.track;
+        let (track, flushes) = (self.events.track, self.events.flushes);
         let ev = std::mem::take(&mut self.events);
         self.events.track = track;
+        self.events.flushes = flushes;
         ev
     }
 }

@@ -29,6 +29,8 @@ impl Server {
                 }
             }
             self.exec.ks.now_ms = self.exec.clock.now_ms();
+            let cycle_start = self.exec.clock.mono_us();
+            let commands_before = self.stats.total_commands;
             for ev in events.iter() {
                 self.handle_event(
                     ev.token(),
@@ -46,8 +48,11 @@ impl Server {
             self.process_ready();
             self.drain_background();
             self.handle_signals();
+            let mut cron_us = 0;
             if self.life.last_cron.elapsed() >= Duration::from_millis(1000 / self.life.hz) {
+                let cron_start = self.exec.clock.mono_us();
                 self.cron();
+                cron_us = self.exec.clock.mono_us().saturating_sub(cron_start);
             }
             // Blocked clients time out on their deadline, not on the next cron tick (Valkey's
             // `handleBlockedClientsTimeout` in beforeSleep).
@@ -61,6 +66,9 @@ impl Server {
                 crate::core::blocked::expire_timeouts(self, now);
             }
             self.before_sleep();
+            let cycle_us = self.exec.clock.mono_us().saturating_sub(cycle_start);
+            let commands = self.stats.total_commands.saturating_sub(commands_before);
+            self.stats.eventloop.add_cycle(cycle_us, cron_us, commands);
             if let Some(code) = self.life.exit_code {
                 return code;
             }
@@ -240,12 +248,16 @@ impl Server {
                     }
                 }
             }
-            if c.query.len() > limit && !c.is_primary_link() {
+            if c.query.len() > limit && !c.is_primary_link() && !c.close_asap {
+                self.stats.client_query_buffer_limit_disconnections += 1;
                 log_warning!("Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})", crate::net::client::client_info(c, crate::util::now_ms()), String::from_utf8_lossy(&c.query[..c.query.len().min(64)]));
                 c.close_asap = true;
             }
         }
         self.stats.net_input_bytes += got as u64;
+        if let Some(c) = self.net.clients.get_mut(key) {
+            c.net_in_bytes += got as u64;
+        }
         if got > 0 {
             self.on_input(key, got);
         }
@@ -329,6 +341,7 @@ impl Server {
         match c.write_pending() {
             Ok(n) => {
                 self.stats.net_output_bytes += n as u64;
+                c.net_out_bytes += n as u64;
                 if c.close_after_reply && !c.has_output() {
                     self.free_client(key);
                 }
@@ -350,9 +363,8 @@ impl Server {
         self.exec
             .watches
             .forget(c.id, std::mem::take(&mut c.watched));
-        self.exec
-            .pubsub
-            .unsubscribe_all(c.id, &c.channels, &c.patterns);
+        self.exec.pubsub.unsubscribe_all(&mut c);
+        crate::exec::tracking::disable(&mut self.exec.tracking, &mut c);
         self.exec.blocking.remove_client(c.id);
         // A parked client (on keys, WAIT or a pause) stops counting in blocked_clients.
         if c.blocked.is_some() {
@@ -377,6 +389,9 @@ impl Server {
             }
         }
         crate::core::flush_units(self);
+        // Client-side caching: changes made outside commands, then this iteration's BCAST
+        // invalidations.
+        crate::exec::tracking::before_sleep(&mut self.exec, &mut self.net);
         crate::repl::before_sleep(self);
         let keys: Vec<usize> = self
             .net
@@ -446,20 +461,31 @@ impl Server {
     fn cron(&mut self) {
         self.exec.clock.anchor();
         self.life.last_cron = Instant::now();
+        if self.life.cron_paused {
+            // DEBUG PAUSE-CRON 1: no periodic work at all until resumed.
+            return;
+        }
         self.life.cron_loops += 1;
         let now = crate::util::now_ms();
         self.exec.ks.now_ms = now;
         self.exec.ks.lru.update_clock(now);
         self.stats
             .sample(now, self.stats.net_input_bytes, self.stats.net_output_bytes);
+        let mono_us = self.exec.clock.mono_us();
+        self.stats.eventloop.sample(now, mono_us);
+        let max_keys = self.cfg.tracking_table_max_keys;
+        crate::exec::tracking::limit_used_slots(&mut self.exec, &mut self.net, max_keys);
         crate::cmd::client_cmd::cron_clients(self, now);
         crate::core::blocked::expire_timeouts(self, now);
         if !self.exec.loading && self.exec.active_expire && !self.exec.pause.writes_paused(now) {
             let effort = self.cfg.active_expire_effort.clamp(1, 10) as usize;
             let budget = Duration::from_micros(25_000 * effort as u64 / self.life.hz.max(1));
+            let started = Instant::now();
             self.exec
                 .ks
-                .active_expire(20 + 5 * effort, Instant::now() + budget);
+                .active_expire(20 + 5 * effort, started + budget);
+            let ms = started.elapsed().as_millis() as u64;
+            crate::stats::latency_maybe_add(&mut self.stats, &self.cfg, "expire-cycle", ms);
             crate::core::propagate_expired(self);
             // A writable replica expires the keys its own clients gave a TTL (the primary
             // never will); once a second, as Redis's replicationCron.

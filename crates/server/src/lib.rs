@@ -15,6 +15,7 @@ pub mod config;
 pub mod core;
 pub mod event_loop;
 pub mod exec;
+pub mod histogram;
 pub mod log;
 pub mod net;
 pub mod persist;

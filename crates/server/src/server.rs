@@ -50,6 +50,8 @@ pub struct Life {
     pub last_cron: Instant,
     pub mem_peak: u64,
     pub mem_startup: u64,
+    /// DEBUG PAUSE-CRON: the cron does nothing while set.
+    pub cron_paused: bool,
 }
 
 impl Server {
@@ -73,6 +75,7 @@ impl Server {
                 settings: Settings::default(),
                 clock: crate::clock::Clock::new(),
                 pubsub: Default::default(),
+                tracking: Default::default(),
                 blocking: Default::default(),
                 watches: Default::default(),
                 monitors: Vec::new(),
@@ -85,6 +88,7 @@ impl Server {
                 call_dirty: 0,
                 call_rewrite: None,
                 active_expire: true,
+                evict_due: false,
             },
             persist: crate::persist::state::Persist::new(waker.clone()),
             repl: crate::repl::state::Repl::new(waker),
@@ -103,6 +107,7 @@ impl Server {
                 last_cron: Instant::now(),
                 mem_peak: 0,
                 mem_startup: crate::exec::evict::used_memory(),
+                cron_paused: false,
             },
             cfg,
         };

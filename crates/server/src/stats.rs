@@ -1,5 +1,5 @@
-//! Server statistics: INFO stats/commandstats/errorstats counters, instantaneous rates,
-//! SLOWLOG and LATENCY records.
+//! Server statistics: INFO stats/commandstats/errorstats/latencystats counters, event-loop
+//! durations, instantaneous rates, SLOWLOG and LATENCY records.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -13,6 +13,86 @@ pub struct CmdStat {
     pub usec: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+    /// Durations (`latency-tracking`), allocated on the first one.
+    pub latency: Option<Box<crate::histogram::Histogram>>,
+}
+
+impl CmdStat {
+    /// Records one call's duration in the command's latency histogram.
+    pub fn record_latency(&mut self, us: u64) {
+        let ns = (us as i64).saturating_mul(1000);
+        self.latency.get_or_insert_with(Default::default).record(ns);
+    }
+}
+
+/// Samples kept for an instantaneous metric (Valkey's STATS_METRIC_SAMPLES).
+const EL_SAMPLES: usize = 16;
+
+/// One instantaneous metric as Valkey computes it: every 100 ms, the change of a value per
+/// change of a base (times a factor); reported as the mean of the last 16 samples.
+#[derive(Default, Clone)]
+pub struct InstMetric {
+    samples: [u64; EL_SAMPLES],
+    idx: usize,
+    last_base: u64,
+    last_value: u64,
+}
+
+impl InstMetric {
+    fn track(&mut self, value: u64, base: u64, factor: u64) {
+        if self.last_base > 0 {
+            let db = base.saturating_sub(self.last_base);
+            let dv = value.saturating_sub(self.last_value);
+            self.samples[self.idx] = (dv * factor).checked_div(db).unwrap_or(0);
+            self.idx = (self.idx + 1) % EL_SAMPLES;
+        }
+        self.last_base = base;
+        self.last_value = value;
+    }
+
+    pub fn get(&self) -> u64 {
+        self.samples.iter().sum::<u64>() / EL_SAMPLES as u64
+    }
+}
+
+/// Event-loop durations (INFO stats `eventloop_*`, INFO debug), in µs.
+#[derive(Default, Clone)]
+pub struct EventLoopStats {
+    /// Iterations of the loop, from the poll's return to before the next poll.
+    pub cycles: u64,
+    pub duration_sum_us: u64,
+    pub duration_max_us: u64,
+    /// Time in top-level commands.
+    pub cmd_us: u64,
+    /// Time in the cron.
+    pub cron_sum_us: u64,
+    /// Most commands run in one iteration.
+    pub cmd_per_cycle_max: u64,
+    pub cycles_per_sec: InstMetric,
+    pub duration_per_cycle: InstMetric,
+    last_sample_ms: i64,
+}
+
+impl EventLoopStats {
+    /// One iteration ended: it took `us` and ran `commands`.
+    pub fn add_cycle(&mut self, us: u64, cron_us: u64, commands: u64) {
+        self.cycles += 1;
+        self.duration_sum_us += us;
+        self.duration_max_us = self.duration_max_us.max(us);
+        self.cron_sum_us += cron_us;
+        self.cmd_per_cycle_max = self.cmd_per_cycle_max.max(commands);
+    }
+
+    /// The cron's sampling of the instantaneous metrics (every 100 ms at most).
+    pub fn sample(&mut self, now_ms: i64, mono_us: u64) {
+        if now_ms - self.last_sample_ms < 100 {
+            return;
+        }
+        self.last_sample_ms = now_ms;
+        self.cycles_per_sec.track(self.cycles, mono_us, 1_000_000);
+        self.duration_per_cycle
+            .track(self.duration_sum_us, self.cycles, 1);
+    }
 }
 
 pub struct SlowEntry {
@@ -32,6 +112,9 @@ pub struct LatencyEvent {
 }
 
 const INST_SAMPLES: usize = 16;
+
+/// Distinct error codes tracked before user-chosen ones are counted as overflow.
+pub const ERRORSTATS_LIMIT: usize = 128;
 
 /// (time ms, commands, net input, net output, repl input, repl output).
 type Sample = (i64, u64, u64, u64, u64, u64);
@@ -55,6 +138,7 @@ pub struct Stats {
     pub latency: BTreeMap<String, LatencyEvent>,
     pub client_output_buffer_limit_disconnections: u64,
     pub client_query_buffer_limit_disconnections: u64,
+    pub eventloop: EventLoopStats,
     /// Ring buffers for instantaneous_* metrics: (time ms, commands, in bytes, out bytes).
     samples: VecDeque<Sample>,
 }
@@ -80,13 +164,42 @@ impl Stats {
         self.command_by_id(id)
     }
 
+    /// A blocked command ended without running again (its timeout, CLIENT UNBLOCK): it
+    /// counts as a call, a failed one when it replied an error (Valkey's
+    /// updateStatsOnUnblock). `error_code` is that error's code.
+    pub fn unblocked_call(&mut self, argv: &[Bytes], error_code: Option<&str>, latency: bool) {
+        self.total_commands += 1;
+        if let Ok(spec) = commands::call::resolve(argv) {
+            let st = self.command(spec);
+            st.calls += 1;
+            if error_code.is_some() {
+                st.failed_calls += 1;
+            }
+            if latency {
+                st.record_latency(0);
+            }
+        }
+        if let Some(code) = error_code {
+            self.count_error(code);
+        }
+    }
+
+    /// Counts an error reply under its code (INFO errorstats). Every code the server itself
+    /// produces is tracked, as in Valkey 8.
     pub fn count_error(&mut self, code: &str) {
         self.total_error_replies += 1;
-        // Redis caps distinct error codes at 128 to bound memory.
-        if self.errors.len() >= 128 && !self.errors.contains_key(code) {
-            return;
-        }
         *self.errors.entry(code.to_string()).or_insert(0) += 1;
+    }
+
+    /// Counts an error whose text a user chose (a script's error reply): past
+    /// [`ERRORSTATS_LIMIT`] distinct codes, a new one is counted as `ERRORSTATS_OVERFLOW`, so
+    /// scripts cannot grow the table without bound.
+    pub fn count_custom_error(&mut self, code: &str) {
+        if self.errors.len() >= ERRORSTATS_LIMIT && !self.errors.contains_key(code) {
+            self.count_error("ERRORSTATS_OVERFLOW");
+        } else {
+            self.count_error(code);
+        }
     }
 
     pub fn reset(&mut self) {
@@ -209,4 +322,37 @@ pub fn latency_maybe_add(st: &mut Stats, cfg: &crate::config::Config, event: &st
         ev.history.pop_front();
     }
     ev.max = ev.max.max(ms);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_errors_overflow_past_the_limit_but_server_errors_do_not() {
+        let mut st = Stats::default();
+        for i in 0..ERRORSTATS_LIMIT {
+            st.count_custom_error(&format!("E{i}"));
+        }
+        st.count_custom_error("NEW");
+        st.count_custom_error("E1");
+        st.count_error("ERR");
+        assert_eq!(st.errors.get("ERRORSTATS_OVERFLOW"), Some(&1));
+        assert_eq!(st.errors.get("E1"), Some(&2));
+        assert_eq!(st.errors.get("ERR"), Some(&1));
+        assert!(!st.errors.contains_key("NEW"));
+        assert_eq!(st.total_error_replies, ERRORSTATS_LIMIT as u64 + 3);
+    }
+
+    #[test]
+    fn instantaneous_metric_is_the_mean_of_sixteen_samples() {
+        let mut m = InstMetric::default();
+        m.track(0, 1_000_000, 1_000_000);
+        m.track(10, 2_000_000, 1_000_000);
+        assert_eq!(m.get(), 10 / 16);
+        for i in 2..20u64 {
+            m.track(10 * i, 1_000_000 * (i + 1), 1_000_000);
+        }
+        assert_eq!(m.get(), 10);
+    }
 }

@@ -965,6 +965,91 @@ pub fn decode_sparse(hll: &[u8]) -> Result<Option<String>, HllError> {
 // Tests
 // ------------------------------------------------------------------------
 
+// ------------------------------------------------------------------------
+// PFSELFTEST
+// ------------------------------------------------------------------------
+
+/// What PFSELFTEST found wrong.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SelfTestFailure {
+    /// A dense register did not keep the value written (or a neighbour changed it).
+    Register { index: usize, expected: u8, got: u8 },
+    /// A small HyperLogLog was not sparse.
+    SparseNotUsed,
+    /// The dense and the sparse HyperLogLog of the same elements counted differently.
+    DenseSparseDisagree,
+    /// An estimate was further from the true cardinality than six standard errors.
+    TooBigError { card: u64, abserr: u64 },
+}
+
+/// Rounds of random register values in the first part of [`selftest`].
+const SELFTEST_CYCLES: usize = 1000;
+
+/// PFSELFTEST (Valkey's checks): random values written to every dense register and read
+/// back, `SELFTEST_CYCLES` times; then 10^7 distinct elements added to a dense and a sparse
+/// HyperLogLog, whose counts must agree and stay within six standard errors of the truth
+/// at 1, 10, ..., 10^7 elements (within 1 at 10, where collisions make larger errors
+/// likely).
+pub fn selftest(
+    rng: &mut crate::rand::Rng,
+    sparse_max_bytes: usize,
+) -> Result<(), SelfTestFailure> {
+    let mut regs = vec![0u8; HLL_DENSE_SIZE - HLL_HDR_SIZE];
+    let mut expected = vec![0u8; HLL_REGISTERS];
+    for _ in 0..SELFTEST_CYCLES {
+        for (i, e) in expected.iter_mut().enumerate() {
+            *e = (rng.next_u64() & u64::from(REGISTER_MASK)) as u8;
+            dense_put(&mut regs, i, *e);
+        }
+        for (index, &e) in expected.iter().enumerate() {
+            let got = dense_get(&regs, index);
+            if got != e {
+                return Err(SelfTestFailure::Register {
+                    index,
+                    expected: e,
+                    got,
+                });
+            }
+        }
+    }
+    let mut dense = new_empty();
+    let _ = to_dense(&mut dense);
+    let mut sparse = new_empty();
+    let relerr = 1.04 / (HLL_REGISTERS as f64).sqrt();
+    let seed = rng.next_u64();
+    let mut checkpoint: u64 = 1;
+    let corrupt = |_| SelfTestFailure::DenseSparseDisagree;
+    for j in 1..=10_000_000u64 {
+        let ele = (j ^ seed).to_le_bytes();
+        add(&mut dense, &ele, sparse_max_bytes).map_err(corrupt)?;
+        add(&mut sparse, &ele, sparse_max_bytes).map_err(corrupt)?;
+        if j != checkpoint {
+            continue;
+        }
+        if j < sparse_max_bytes as u64 / 2 && encoding(&sparse) != Ok(Encoding::Sparse) {
+            return Err(SelfTestFailure::SparseNotUsed);
+        }
+        let card = count(&mut dense).map_err(corrupt)?.0;
+        if card != count(&mut sparse).map_err(corrupt)?.0 {
+            return Err(SelfTestFailure::DenseSparseDisagree);
+        }
+        let abserr = checkpoint.abs_diff(card);
+        let maxerr = if j == 10 {
+            1
+        } else {
+            (relerr * 6.0 * checkpoint as f64).ceil() as u64
+        };
+        if abserr > maxerr {
+            return Err(SelfTestFailure::TooBigError {
+                card: checkpoint,
+                abserr,
+            });
+        }
+        checkpoint *= 10;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use commands::errors::{self, err};
 use resp::Reply;
 
 use super::{arg_lower, help_reply};
-use crate::net::client::{client_info, BlockKind, Client, ClientClass, ReplyMode};
+use crate::net::client::{client_info, BlockKind, Client, ClientClass, ReplyMode, TrackingState};
 use crate::server::Server;
 use crate::util::now_ms;
 use crate::{log_notice, log_verbose};
@@ -113,13 +113,140 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             Reply::Ok
         }
         ("unblock", 3) | ("unblock", 4) => unblock(s, argv),
-        ("tracking", _) => match arg_lower(argv, 2).as_str() {
-            "off" if argv.len() == 3 => Reply::Ok,
-            "on" => err("ERR CLIENT TRACKING is not supported by Redwing"),
-            _ => err(errors::SYNTAX),
-        },
+        ("tracking", _) => tracking(s, key, argv),
+        ("caching", 3) => caching(s, key, argv),
+        ("getredir", 2) => Reply::Int(
+            super::caller!(s, key)
+                .tracking
+                .as_ref()
+                .map_or(-1, |t| t.redirect as i64),
+        ),
+        ("trackinginfo", 2) => trackinginfo(super::caller!(s, key)),
         _ => errors::unknown_subcommand("client", &argv[1]),
     }
+}
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p]... [OPTIN] [OPTOUT] [NOLOOP]:
+/// options are parsed first, then checked against each other and the client's current mode,
+/// in Valkey's order.
+fn tracking(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let mut redirect: u64 = 0;
+    let mut opts = TrackingState::default();
+    let mut prefixes: Vec<Bytes> = Vec::new();
+    let mut j = 3;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        match arg_lower(argv, j).as_str() {
+            "redirect" if more => {
+                j += 1;
+                if redirect != 0 {
+                    return err(errors::TRACKING_ONE_REDIRECT);
+                }
+                let id = match commands::args::int(&argv[j]) {
+                    Ok(v) => v,
+                    Err(e) => return e,
+                };
+                if id <= 0 || s.net.client_key(id as u64).is_none() {
+                    return err(errors::TRACKING_NO_REDIRECT_CLIENT);
+                }
+                redirect = id as u64;
+            }
+            "bcast" => opts.bcast = true,
+            "optin" => opts.optin = true,
+            "optout" => opts.optout = true,
+            "noloop" => opts.noloop = true,
+            "prefix" if more => {
+                j += 1;
+                prefixes.push(argv[j].clone());
+            }
+            _ => return err(errors::SYNTAX),
+        }
+        j += 1;
+    }
+    let c = super::caller!(s, key);
+    match arg_lower(argv, 2).as_str() {
+        "on" => {
+            let current = c.tracking.as_deref();
+            if !opts.bcast && !prefixes.is_empty() {
+                return err(errors::TRACKING_PREFIX_NEEDS_BCAST);
+            }
+            if current.is_some_and(|t| t.bcast != opts.bcast) {
+                return err(errors::TRACKING_BCAST_SWITCH);
+            }
+            if opts.bcast && (opts.optin || opts.optout) {
+                return err(errors::TRACKING_BCAST_OPTIN);
+            }
+            if opts.optin && opts.optout {
+                return err(errors::TRACKING_OPTIN_AND_OPTOUT);
+            }
+            if current.is_some_and(|t| (opts.optin && t.optout) || (opts.optout && t.optin)) {
+                return err(errors::TRACKING_OPT_SWITCH);
+            }
+            if opts.bcast {
+                if let Err(e) = crate::exec::tracking::check_prefixes(c, &prefixes) {
+                    return e;
+                }
+            }
+            crate::exec::tracking::enable(&mut s.exec.tracking, c, redirect, &opts, &prefixes);
+        }
+        "off" => crate::exec::tracking::disable(&mut s.exec.tracking, c),
+        _ => return err(errors::SYNTAX),
+    }
+    Reply::Ok
+}
+
+/// CLIENT CACHING YES|NO: whether the next command's keys are tracked (OPTIN / OPTOUT).
+fn caching(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let c = super::caller!(s, key);
+    let Some(t) = c.tracking.as_mut() else {
+        return err(errors::CACHING_NOT_TRACKING);
+    };
+    match arg_lower(argv, 2).as_str() {
+        "yes" if t.optin => t.caching = true,
+        "yes" => return err(errors::CACHING_YES_NOT_OPTIN),
+        "no" if t.optout => t.caching = true,
+        "no" => return err(errors::CACHING_NO_NOT_OPTOUT),
+        _ => return err(errors::SYNTAX),
+    }
+    Reply::Ok
+}
+
+/// CLIENT TRACKINGINFO: flags, redirect and prefixes, as a map.
+fn trackinginfo(c: &Client) -> Reply {
+    let t = c.tracking.as_deref();
+    let mut flags = vec![if t.is_some() { "on" } else { "off" }];
+    if let Some(t) = t {
+        let caching = t.caching;
+        let pairs = [
+            (t.bcast, "bcast"),
+            (t.optin, "optin"),
+            (t.optin && caching, "caching-yes"),
+            (t.optout, "optout"),
+            (t.optout && caching, "caching-no"),
+            (t.noloop, "noloop"),
+            (t.broken_redirect, "broken_redirect"),
+        ];
+        flags.extend(pairs.iter().filter(|p| p.0).map(|p| p.1));
+    }
+    let prefixes = t.map_or_else(Vec::new, |t| {
+        t.prefixes.iter().map(|p| Reply::Bulk(p.clone())).collect()
+    });
+    Reply::Map(vec![
+        (
+            Reply::bulk(b"flags"),
+            Reply::Set(
+                flags
+                    .into_iter()
+                    .map(|f| Reply::bulk(f.as_bytes()))
+                    .collect(),
+            ),
+        ),
+        (
+            Reply::bulk(b"redirect"),
+            Reply::Int(t.map_or(-1, |t| t.redirect as i64)),
+        ),
+        (Reply::bulk(b"prefixes"), Reply::Array(prefixes)),
+    ])
 }
 
 fn list(s: &Server, argv: &[Bytes], now: i64) -> Reply {
@@ -231,10 +358,12 @@ fn kill(s: &mut Server, key: usize, argv: &[Bytes], now: i64) -> Reply {
             }
             "addr" => addr = Some(val),
             "laddr" => laddr = Some(val),
-            "user" => user = Some(val),
+            "user" if val == "default" => user = Some(val),
+            "user" => return errors::no_such_user(&pair[1]),
             "maxage" => match commands::args::int(&pair[1]) {
-                Ok(v) if v >= 0 => maxage = Some(v),
-                _ => return err("ERR maxage is not an integer or out of range"),
+                Ok(v) if v > 0 => maxage = Some(v),
+                Ok(_) => return err(errors::CLIENT_KILL_MAXAGE_POSITIVE),
+                Err(_) => return err(errors::CLIENT_KILL_MAXAGE_NOT_INT),
             },
             "skipme" => match val.to_ascii_lowercase().as_str() {
                 "yes" => skipme = true,
@@ -338,7 +467,12 @@ fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
     } else {
         Reply::NilArray
     };
+    if b.kind == BlockKind::Keys {
+        let latency = s.cfg.latency_tracking;
+        s.stats.unblocked_call(&b.argv, reply.error_code(), latency);
+    }
     if let Some(c) = s.net.clients.get_mut(k) {
+        c.commands_processed += 1;
         c.reply(&reply);
     }
     s.net.resume.push(k);
@@ -359,20 +493,41 @@ pub fn cron_clients(s: &mut Server, now: i64) {
             && now - c.last_interaction_ms > timeout_ms
         {
             log_verbose!("Closing idle client");
-            close.push(k);
+            close.push((k, false));
             continue;
         }
-        if over_output_limit(c, &limits, now) {
-            close.push(k);
+        if !c.close_asap && over_output_limit(c, &limits, now) {
+            close.push((k, true));
         }
     }
-    for k in close {
-        s.stats.client_output_buffer_limit_disconnections += 1;
+    for (k, over_limit) in close {
+        if over_limit {
+            s.stats.client_output_buffer_limit_disconnections += 1;
+        }
         if let Some(c) = s.net.clients.get_mut(k) {
             c.close_asap = true;
         }
     }
 }
+
+/// A client's output just grew by a reply: closes it at once if that passes its
+/// `client-output-buffer-limit` (replicas are checked by the replication layer).
+pub fn check_output_limit(s: &mut Server, key: usize) {
+    let limits = s.cfg.client_output_buffer_limit;
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
+    if c.close_asap || c.is_replica() || c.is_primary_link() || !c.has_output() {
+        return;
+    }
+    if over_output_limit(c, &limits, now_ms()) {
+        c.close_asap = true;
+        s.stats.client_output_buffer_limit_disconnections += 1;
+    }
+}
+
+/// The reply buffer every Valkey client has before its reply list (PROTO_REPLY_CHUNK_BYTES).
+const REPLY_BUFFER_BYTES: usize = 16 * 1024;
 
 /// Checks `client-output-buffer-limit` for one client.
 pub fn over_output_limit(
@@ -387,7 +542,12 @@ pub fn over_output_limit(
         ClientClass::Pubsub => limits.pubsub,
     };
     let (hard, soft, secs) = (limit.hard_bytes, limit.soft_bytes, limit.soft_secs);
-    let used = c.pending_output() as u64;
+    // Valkey does not count a client's fixed 16 KiB reply buffer, only what overflows it
+    // (replicas: everything they hold of the stream).
+    let used = match class {
+        ClientClass::Replica => c.pending_output(),
+        _ => c.pending_output().saturating_sub(REPLY_BUFFER_BYTES),
+    } as u64;
     let hard_hit = hard > 0 && used >= hard;
     let soft_hit = soft > 0 && used >= soft;
     if !soft_hit {
@@ -410,6 +570,10 @@ pub fn over_output_limit(
 }
 
 const HELP: &[&str] = &[
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -452,6 +616,11 @@ const HELP: &[&str] = &[
     "    * LIB-VER: the client lib version.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "NO-TOUCH (ON|OFF)",

@@ -126,11 +126,8 @@ pub fn reset(s: &mut Server, key: usize) -> Reply {
     }
     let needs_auth = !s.cfg.requirepass.is_empty();
     let c = super::caller!(s, key);
-    s.exec
-        .pubsub
-        .unsubscribe_all(c.id, &c.channels, &c.patterns);
-    c.channels.clear();
-    c.patterns.clear();
+    s.exec.pubsub.unsubscribe_all(c);
+    crate::exec::tracking::disable(&mut s.exec.tracking, c);
     c.multi = None;
     c.dirty_cas = false;
     c.db = 0;

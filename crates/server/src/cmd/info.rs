@@ -25,6 +25,8 @@ const DEFAULT: &[&str] = &[
     "keyspace",
 ];
 const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
+/// Sections only listed explicitly (not in `all` or `everything`).
+const EXPLICIT_ONLY: &[&str] = &["debug"];
 
 pub fn info(s: &mut Server, argv: &[Bytes]) -> Reply {
     let mut wanted: Vec<String> = argv[1..]
@@ -41,7 +43,7 @@ pub fn info(s: &mut Server, argv: &[Bytes]) -> Reply {
     let want = |name: &str| wanted.iter().any(|w| w == name);
     let mut out = String::new();
     type Section = fn(&mut Server, &mut String);
-    let order: [(&str, Section); 12] = [
+    let order: [(&str, Section); 14] = [
         ("server", server_section),
         ("clients", clients_section),
         ("memory", memory_section),
@@ -52,8 +54,10 @@ pub fn info(s: &mut Server, argv: &[Bytes]) -> Reply {
         ("modules", modules_section),
         ("commandstats", commandstats_section),
         ("errorstats", errorstats_section),
+        ("latencystats", latencystats_section),
         ("cluster", cluster_section),
         ("keyspace", keyspace_section),
+        (EXPLICIT_ONLY[0], debug_section),
     ];
     for (name, f) in order {
         if want(name) {
@@ -62,12 +66,6 @@ pub fn info(s: &mut Server, argv: &[Bytes]) -> Reply {
             }
             f(s, &mut out);
         }
-    }
-    if want("latencystats") {
-        if !out.is_empty() {
-            out.push_str("\r\n");
-        }
-        out.push_str("# Latencystats\r\n");
     }
     Reply::Verbatim("txt", Bytes::from(out))
 }
@@ -164,7 +162,11 @@ fn clients_section(s: &mut Server, out: &mut String) {
     field!(out, "client_recent_max_input_buffer:{max_in}");
     field!(out, "client_recent_max_output_buffer:{max_out}");
     field!(out, "blocked_clients:{}", s.exec.blocking.blocked_clients);
-    field!(out, "tracking_clients:0");
+    field!(
+        out,
+        "tracking_clients:{}",
+        s.exec.tracking.tracking_clients()
+    );
     field!(
         out,
         "pubsub_clients:{}",
@@ -354,6 +356,8 @@ fn memory_section(s: &mut Server, out: &mut String) {
         s.repl.local_buffer_memory()
     );
     field!(out, "mem_allocator:jemalloc-5.3.0");
+    // Extendible hashing never rehashes a whole table: nothing is ever mid-rehash.
+    field!(out, "mem_overhead_db_hashtable_rehashing:0");
     field!(out, "active_defrag_running:0");
     field!(
         out,
@@ -424,7 +428,11 @@ fn stats_section(s: &mut Server, out: &mut String) {
     field!(out, "keyspace_misses:{}", ks.misses);
     field!(out, "pubsub_channels:{}", s.exec.pubsub.channel_count());
     field!(out, "pubsub_patterns:{}", s.exec.pubsub.pattern_count());
-    field!(out, "pubsubshard_channels:0");
+    field!(
+        out,
+        "pubsubshard_channels:{}",
+        s.exec.pubsub.shard_channel_count()
+    );
     field!(out, "latest_fork_usec:0");
     field!(out, "total_forks:0");
     field!(out, "migrate_cached_sockets:0");
@@ -435,9 +443,10 @@ fn stats_section(s: &mut Server, out: &mut String) {
     field!(out, "active_defrag_key_misses:0");
     field!(out, "total_active_defrag_time:0");
     field!(out, "current_active_defrag_time:0");
-    field!(out, "tracking_total_keys:0");
-    field!(out, "tracking_total_items:0");
-    field!(out, "tracking_total_prefixes:0");
+    let tr = &s.exec.tracking;
+    field!(out, "tracking_total_keys:{}", tr.total_keys());
+    field!(out, "tracking_total_items:{}", tr.total_items());
+    field!(out, "tracking_total_prefixes:{}", tr.total_prefixes());
     field!(
         out,
         "unexpected_error_replies:{}",
@@ -449,6 +458,11 @@ fn stats_section(s: &mut Server, out: &mut String) {
     field!(out, "total_writes_processed:{}", st.total_commands);
     field!(out, "io_threaded_reads_processed:0");
     field!(out, "io_threaded_writes_processed:0");
+    // No I/O threads: nothing is freed, polled or prefetched by them.
+    field!(out, "io_threaded_freed_objects:0");
+    field!(out, "io_threaded_poll_processed:0");
+    field!(out, "io_threaded_total_prefetch_batches:0");
+    field!(out, "io_threaded_total_prefetch_entries:0");
     field!(
         out,
         "client_query_buffer_limit_disconnections:{}",
@@ -461,6 +475,57 @@ fn stats_section(s: &mut Server, out: &mut String) {
     );
     field!(out, "reply_buffer_shrinks:0");
     field!(out, "reply_buffer_expands:0");
+    let el = &st.eventloop;
+    field!(out, "eventloop_cycles:{}", el.cycles);
+    field!(out, "eventloop_duration_sum:{}", el.duration_sum_us);
+    field!(out, "eventloop_duration_cmd_sum:{}", el.cmd_us);
+    field!(
+        out,
+        "instantaneous_eventloop_cycles_per_sec:{}",
+        el.cycles_per_sec.get()
+    );
+    field!(
+        out,
+        "instantaneous_eventloop_duration_usec:{}",
+        el.duration_per_cycle.get()
+    );
+}
+
+/// Per-command latency percentiles (`latency-tracking`, `latency-tracking-info-percentiles`).
+fn latencystats_section(s: &mut Server, out: &mut String) {
+    out.push_str("# Latencystats\r\n");
+    if !s.cfg.latency_tracking {
+        return;
+    }
+    let percentiles = &s.cfg.latency_tracking_info_percentiles.0;
+    let mut rows: Vec<(&'static str, &crate::histogram::Histogram)> = s
+        .stats
+        .commands
+        .iter()
+        .enumerate()
+        .filter_map(|(id, c)| Some((commands::table::full_name_by_id(id), c.latency.as_deref()?)))
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    for (name, h) in rows {
+        let values: Vec<String> = percentiles
+            .iter()
+            .map(|&p| {
+                let us = h.value_at_percentile(p) as f64 / 1000.0;
+                format!("p{}={us:.3}", crate::histogram::percentile_label(p))
+            })
+            .collect();
+        field!(out, "latency_percentiles_usec_{name}:{}", values.join(","));
+    }
+}
+
+/// INFO DEBUG: event-loop details Valkey keeps out of `all`.
+fn debug_section(s: &mut Server, out: &mut String) {
+    let el = &s.stats.eventloop;
+    out.push_str("# Debug\r\n");
+    field!(out, "eventloop_duration_aof_sum:0");
+    field!(out, "eventloop_duration_cron_sum:{}", el.cron_sum_us);
+    field!(out, "eventloop_duration_max:{}", el.duration_max_us);
+    field!(out, "eventloop_cmd_per_cycle_max:{}", el.cmd_per_cycle_max);
 }
 
 fn replication_section(s: &mut Server, out: &mut String) {

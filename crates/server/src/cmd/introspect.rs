@@ -1,11 +1,12 @@
-//! Introspection and diagnostics: COMMAND, OBJECT, MEMORY, SLOWLOG, LATENCY, MONITOR, DEBUG.
+//! Introspection and diagnostics: COMMAND, OBJECT, MEMORY, SLOWLOG, MONITOR (LATENCY and DEBUG
+//! have their own modules).
 
 use crate::config::value::ProtectedAction;
 use bytes::Bytes;
 use commands::errors::{self, err};
 use commands::spec::{acl, flags as f, CommandSpec, Handler};
 use commands::table;
-use keyspace::{NewValue, Obj, ValueRef};
+use keyspace::ValueRef;
 use resp::Reply;
 
 use super::{arg_lower, help_reply};
@@ -350,6 +351,14 @@ pub fn memory(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             Reply::Map(fields.into_iter().map(|(k, v)| (Reply::bulk(k.as_bytes()), Reply::Int(v))).collect())
         }
         "doctor" if argv.len() == 2 => Reply::Verbatim("txt", Bytes::from_static(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.")),
+        "malloc-stats" if argv.len() == 2 => {
+            let mut text = Vec::new();
+            let opts = tikv_jemalloc_ctl::stats_print::Options::default();
+            if tikv_jemalloc_ctl::stats_print::stats_print(&mut text, opts).is_err() {
+                text = b"Stats not supported for the current allocator".to_vec();
+            }
+            Reply::Verbatim("txt", Bytes::from(text))
+        }
         "purge" if argv.len() == 2 => {
             let _ = tikv_jemalloc_ctl::epoch::advance();
             Reply::Ok
@@ -359,6 +368,8 @@ pub fn memory(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             &[
                 "DOCTOR",
                 "    Return memory problems reports.",
+                "MALLOC-STATS",
+                "    Return internal statistics report from the memory allocator.",
                 "PURGE",
                 "    Attempt to purge dirty pages for reclamation by the allocator.",
                 "STATS",
@@ -428,74 +439,6 @@ pub fn slowlog(s: &mut Server, argv: &[Bytes]) -> Reply {
     }
 }
 
-/// LATENCY LATEST | HISTORY <event> | RESET [event ...] | HELP
-pub fn latency(s: &mut Server, argv: &[Bytes]) -> Reply {
-    match arg_lower(argv, 1).as_str() {
-        "latest" if argv.len() == 2 => Reply::Array(
-            s.stats
-                .latency
-                .iter()
-                .filter_map(|(name, ev)| {
-                    let last = ev.history.back()?;
-                    Some(Reply::Array(vec![
-                        Reply::bulk(name.as_bytes()),
-                        Reply::Int(last.0),
-                        Reply::Int(last.1 as i64),
-                        Reply::Int(ev.max as i64),
-                    ]))
-                })
-                .collect(),
-        ),
-        "history" if argv.len() == 3 => {
-            let name = String::from_utf8_lossy(&argv[2]).into_owned();
-            Reply::Array(
-                s.stats
-                    .latency
-                    .get(&name)
-                    .map(|ev| {
-                        ev.history
-                            .iter()
-                            .map(|(t, ms)| {
-                                Reply::Array(vec![Reply::Int(*t), Reply::Int(*ms as i64)])
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            )
-        }
-        "reset" => {
-            if argv.len() == 2 {
-                let n = s.stats.latency.len();
-                s.stats.latency.clear();
-                return Reply::Int(n as i64);
-            }
-            let n = argv[2..]
-                .iter()
-                .filter(|a| {
-                    s.stats
-                        .latency
-                        .remove(&*String::from_utf8_lossy(a))
-                        .is_some()
-                })
-                .count();
-            Reply::Int(n as i64)
-        }
-        "help" if argv.len() == 2 => help_reply(
-            "LATENCY",
-            &[
-                "HISTORY <event>",
-                "    Return time-latency samples for the <event> class.",
-                "LATEST",
-                "    Return the latest latency samples for all events.",
-                "RESET [<event> ...]",
-                "    Reset latency data of one or more <event> classes.",
-                "    (default: reset all data for all event classes)",
-            ],
-        ),
-        _ => errors::unknown_subcommand("latency", &argv[1]),
-    }
-}
-
 pub fn monitor(s: &mut Server, key: usize) -> Reply {
     let c = super::caller!(s, key);
     if c.is_replica() || c.is_monitor() {
@@ -553,140 +496,6 @@ pub fn feed_monitors(s: &mut Server, key: usize, argv: &[Bytes]) {
                 c.push_raw(line.as_bytes());
             }
         }
-    }
-}
-
-/// DEBUG subcommands used by test suites (gated by enable-debug-command).
-pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
-    let db = super::caller!(s, key).db;
-    match arg_lower(argv, 1).as_str() {
-        "help" => help_reply(
-            "DEBUG",
-            &[
-                "DIGEST",
-                "    Output a hex signature representing the current DB content.",
-                "DIGEST-VALUE <key> [<key> ...]",
-                "    Output a hex signature of the values of all the specified keys.",
-                "LOG <message>",
-                "    Write <message> to the server log.",
-                "OBJECT <key>",
-                "    Show low level info about the <key> and associated value.",
-                "POPULATE <count> [<prefix>] [<size>]",
-                "    Create <count> string keys named key:<num>.",
-                "PROTOCOL <type>",
-                "    Reply with a test value of the specified type.",
-                "RELOAD [NOSAVE]",
-                "    Save the RDB on disk and reload it back to memory.",
-                "SET-ACTIVE-EXPIRE <0|1>",
-                "    Setting it to 0 disables expiring keys in background.",
-                "SLEEP <seconds>",
-                "    Stop the server for <seconds>. Decimals allowed.",
-            ],
-        ),
-        "digest" if argv.len() == 2 => Reply::status(keyspace::digest::hex(&keyspace::digest::dataset_digest(s.exec.ks.dbs()))),
-        "digest-value" => Reply::Array(
-            argv[2..]
-                .iter()
-                .map(|k| {
-                    let d = s.exec.ks.db(db).get(k).map(keyspace::digest::value_digest).unwrap_or([0; 20]);
-                    Reply::status(keyspace::digest::hex(&d))
-                })
-                .collect(),
-        ),
-        "sleep" if argv.len() == 3 => {
-            let secs = resp::float::parse_double(&argv[2]).unwrap_or(0.0).max(0.0);
-            std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
-            Reply::Ok
-        }
-        "quicklist-packed-threshold" if argv.len() == 3 => {
-            // Valkey refuses anything from 4 GiB - 1 MiB up. (0 is stored as 1: an empty
-            // element stays packed, where Valkey would give it a plain node.)
-            match crate::config::parse_memory(&String::from_utf8_lossy(&argv[2])) {
-                Some(n) if n <= (1u64 << 32) - (1 << 20) => {
-                    s.exec.settings.list.packed_threshold = n.max(1);
-                    Reply::Ok
-                }
-                _ => err("ERR argument must be a memory value bigger than 1 and smaller than 4gb"),
-            }
-        }
-        "set-active-expire" if argv.len() == 3 => {
-            s.exec.active_expire = &argv[2][..] != b"0";
-            Reply::Ok
-        }
-        "log" if argv.len() == 3 => {
-            crate::log_warning!("DEBUG LOG: {}", String::from_utf8_lossy(&argv[2]));
-            Reply::Ok
-        }
-        "object" if argv.len() == 3 => match s.exec.ks.db(db).get(&argv[2]) {
-            None => err(errors::NO_SUCH_KEY),
-            Some(o) => Reply::status(format!(
-                "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
-                o as *const Obj,
-                o.encoding(),
-                crate::persist::serialized_length(o),
-                o.lru(),
-                s.exec.ks.lru.idle_ms(o) / 1000
-            )),
-        },
-        "populate" if (3..=5).contains(&argv.len()) => populate(s, db, argv),
-        "protocol" if argv.len() == 3 => protocol(&arg_lower(argv, 2)),
-        "reload" => {
-            let nosave = argv[2..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"));
-            crate::persist::debug_reload(s, nosave)
-        }
-        _ => crate::repl::debug_or_unknown(s, key, argv),
-    }
-}
-
-fn populate(s: &mut Server, db: usize, argv: &[Bytes]) -> Reply {
-    let count = match commands::args::positive(&argv[2]) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
-    let prefix: &[u8] = argv.get(3).map(|a| &a[..]).unwrap_or(b"key");
-    let size = match argv.get(4).map(|a| commands::args::positive(a)) {
-        None => None,
-        Some(Ok(v)) => Some(v as usize),
-        Some(Err(e)) => return e,
-    };
-    for i in 0..count {
-        let mut k = prefix.to_vec();
-        k.extend_from_slice(format!(":{i}").as_bytes());
-        if s.exec.ks.db(db).get(&k).is_some() {
-            continue;
-        }
-        let mut v = format!("value:{i}").into_bytes();
-        if let Some(sz) = size {
-            v.resize(sz, 0);
-        }
-        s.exec.ks.put(db, Obj::new(&k, NewValue::Str(&v), None));
-    }
-    Reply::Ok
-}
-
-fn protocol(kind: &str) -> Reply {
-    match kind {
-        "string" => Reply::bulk(b"Hello World"),
-        "integer" => Reply::Int(12345),
-        #[allow(clippy::approx_constant)] // DEBUG PROTOCOL double replies 3.141, as Redis.
-        "double" => Reply::Double(3.141),
-        "null" => Reply::Nil,
-        "array" => Reply::Array((0..3).map(Reply::Int).collect()),
-        "set" => Reply::Set((0..3).map(Reply::Int).collect()),
-        "map" => Reply::Map((0..3).map(|i| (Reply::Int(i), Reply::Bool(i == 1))).collect()),
-        "push" => Reply::Push(vec![Reply::bulk(b"server-cpu-usage"), Reply::Int(42)]),
-        "verbatim" => Reply::Verbatim("txt", Bytes::from_static(b"This is a verbatim\nstring")),
-        "true" => Reply::Bool(true),
-        "false" => Reply::Bool(false),
-        "bignum" => Reply::BigNumber(Bytes::from_static(b"1234567999999999999999999999999999999")),
-        "attrib" => Reply::Attribute(
-            vec![(
-                Reply::bulk(b"key-popularity"),
-                Reply::Array(vec![Reply::bulk(b"key:123"), Reply::Int(90)]),
-            )],
-            Box::new(Reply::bulk(b"Some real reply following the attribute")),
-        ),
-        _ => err("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
     }
 }
 

@@ -4,9 +4,12 @@
 pub mod client_cmd;
 pub mod config_cmd;
 pub mod conn;
+pub mod debug;
 pub mod info;
 pub mod introspect;
 pub mod keyspace_cmd;
+pub mod latency;
+pub mod lolwut;
 
 use bytes::Bytes;
 use commands::errors;

@@ -14,7 +14,7 @@ pub mod value;
 use std::path::{Path, PathBuf};
 
 pub use params::{lookup, Apply, Config, Param, PARAMS};
-pub use rewrite::rewrite_file;
+pub use rewrite::{rewrite_file, rewrite_file_all};
 
 /// A problem in a configuration file or on the command line, reported as redis-server does.
 #[derive(Debug)]

@@ -406,7 +406,7 @@ params! {
     stream_node_max_bytes: i64 = "stream-node-max-bytes", mem(0, LONG_MAX), "4096", 0, Derived;
     zset_max_listpack_value_bytes: i64 = "zset-max-listpack-value" ["zset-max-ziplist-value"], mem(0, LONG_MAX), "64", 0, Derived;
     hll_sparse_max_bytes: i64 = "hll-sparse-max-bytes", mem(0, LONG_MAX), "3000", 0, Derived;
-    tracking_table_max_keys: i64 = "tracking-table-max-keys", int(0, LONG_MAX), "1000000", 0, Inert;
+    tracking_table_max_keys: i64 = "tracking-table-max-keys", int(0, LONG_MAX), "1000000", 0, Read;
     client_query_buffer_limit_bytes: i64 = "client-query-buffer-limit", mem(1024 * 1024, LONG_MAX), "1073741824", DEBUG, Read;
     maxmemory_clients: MemOrPercent = "maxmemory-clients", Kind::MemPercent { min: -100, max: LONG_MAX }, "0", 0, Inert;
     repl_backlog_ttl_secs: i64 = "repl-backlog-ttl", int(0, LONG_MAX), "3600", 0, Read;

@@ -89,6 +89,16 @@ fn is_default(param: &Param, value: &str) -> bool {
 
 /// Rewrites `path` with the values of `cfg`.
 pub fn rewrite_file(path: &Path, cfg: &Config) -> std::io::Result<()> {
+    rewrite(path, cfg, false)
+}
+
+/// DEBUG CONFIG-REWRITE-FORCE-ALL: as [`rewrite_file`], but every parameter is written, at
+/// its default or not.
+pub fn rewrite_file_all(path: &Path, cfg: &Config) -> std::io::Result<()> {
+    rewrite(path, cfg, true)
+}
+
+fn rewrite(path: &Path, cfg: &Config, force_all: bool) -> std::io::Result<()> {
     let old = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -123,7 +133,7 @@ pub fn rewrite_file(path: &Path, cfg: &Config) -> std::io::Result<()> {
         .filter(|p| !p.has(HIDDEN) && !written.contains(p.name))
     {
         let value = cfg.get_text(p);
-        if is_default(p, &value) {
+        if !force_all && is_default(p, &value) {
             continue;
         }
         if !appended {

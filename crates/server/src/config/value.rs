@@ -187,7 +187,7 @@ fn special_canonical(kind: Special, args: &[String], current: &str) -> Result<St
             [h, p] => {
                 let port = resp::request::parse_i64(p.as_bytes())
                     .filter(|v| (0..=65535).contains(v))
-                    .ok_or("Invalid master port")?;
+                    .ok_or("Invalid primary port")?;
                 Ok(format!("{h} {port}"))
             }
             _ => Err("wrong number of arguments".into()),

@@ -59,10 +59,13 @@ fn serve_one(s: &mut Server, key: usize) -> bool {
     };
     c.db = selected;
     let Some(reply) = reply else {
+        c.end_deferred_pushes();
         return false;
     };
     s.exec.blocking.unblock(c);
     c.reply(&reply);
+    super::finish_reply(s, key, false);
+    crate::exec::tracking::before_drain(&mut s.exec, &mut s.net);
     let ev = s.exec.ks.take_events();
     s.exec
         .watches
@@ -91,6 +94,7 @@ fn release(s: &mut Server, key: usize, reply: impl FnOnce(&Server, &Blocked) -> 
     let r = reply(s, &b);
     count_unserved(s, &b, &r);
     if let Some(c) = s.net.clients.get_mut(key) {
+        c.commands_processed += 1;
         c.reply(&r);
     }
     super::process_input(s, key);
@@ -103,16 +107,8 @@ fn count_unserved(s: &mut Server, b: &Blocked, reply: &Reply) {
     if b.kind != BlockKind::Keys {
         return;
     }
-    let Ok(spec) = commands::call::resolve(&b.argv) else {
-        return;
-    };
-    s.stats.total_commands += 1;
-    let st = s.stats.command(spec);
-    st.calls += 1;
-    if let Some(code) = reply.error_code() {
-        st.failed_calls += 1;
-        s.stats.count_error(code);
-    }
+    let latency = s.cfg.latency_tracking;
+    s.stats.unblocked_call(&b.argv, reply.error_code(), latency);
 }
 
 /// Replies to clients whose deadline passed.

@@ -58,6 +58,30 @@ pub fn full_name(spec: &'static CommandSpec) -> &'static str {
 /// Redis's `processCommand`: checks, MULTI queueing, then `call`, then the work after a
 /// top-level command.
 pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
+    // Client-side caching: this client is the current one (NOLOOP, its own invalidations
+    // after its reply) from its checks until its reply is out.
+    let client_cmd = argv
+        .first()
+        .is_some_and(|a| a.eq_ignore_ascii_case(b"client"));
+    if let Some(id) = s.net.clients.get(key).map(|c| c.id) {
+        crate::exec::tracking::begin_command(&mut s.exec, id);
+    }
+    dispatch(s, key, argv);
+    finish_reply(s, key, client_cmd);
+}
+
+/// After a client's reply: the invalidations and other pushes its command caused for
+/// itself follow it, and its output is checked against `client-output-buffer-limit` at
+/// once (as Valkey does when replies are added), not only by the cron.
+fn finish_reply(s: &mut Server, key: usize, client_cmd: bool) {
+    crate::exec::tracking::after_reply(&mut s.exec, &mut s.net, client_cmd);
+    if let Some(c) = s.net.clients.get_mut(key) {
+        c.end_deferred_pushes();
+    }
+    crate::cmd::client_cmd::check_output_limit(s, key);
+}
+
+fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     s.exec.ks.now_ms = s.exec.clock.now_ms();
     let spec = match commands::call::resolve(&argv) {
         Ok(spec) => spec,
@@ -143,15 +167,24 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     let is_write = spec.is_write() || (spec.name == "exec" && multi::queued_has(c, f::WRITE));
     let deny_oom =
         spec.has(f::DENYOOM) || (spec.name == "exec" && multi::queued_has(c, f::DENYOOM));
-    if deny_oom && !from_primary {
+    // Memory is reclaimed before deny-oom commands, which are refused if it cannot be, and, as
+    // Valkey reclaims before any command, before the first other command after a write (a
+    // cheaper proxy: reading jemalloc's counters costs more than most commands).
+    let due = std::mem::take(&mut s.exec.evict_due) || deny_oom;
+    if s.cfg.maxmemory_bytes > 0 && !from_primary && due {
         let is_replica = s.repl.is_replica();
         let refused =
             crate::exec::evict::perform_evictions(&mut s.exec, &s.net, &s.cfg, is_replica);
         flush_units(s);
-        if refused {
+        if refused && deny_oom {
             return Some(err(errors::OOM));
         }
     }
+    // Client-side caching: evicted keys are invalidated before the command runs (not as its
+    // own changes), and the tracking table is kept within its limit.
+    crate::exec::tracking::sync(&mut s.exec, &mut s.net, None);
+    let max_keys = s.cfg.tracking_table_max_keys;
+    crate::exec::tracking::limit_used_slots(&mut s.exec, &mut s.net, max_keys);
     if is_write && !from_primary && crate::persist::writes_denied(s) {
         return Some(err("MISCONF Redwing is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redwing logs for details about the RDB error."));
     }
@@ -180,6 +213,9 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
         let name = full_name(spec);
         return Some(Reply::error(format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")));
     }
+    if !c.in_pubsub() && matches!(spec.name, "unsubscribe" | "sunsubscribe" | "punsubscribe") {
+        return Some(errors::nosub(spec.name));
+    }
     // EXEC is stale-safe only if every queued command is (Redis's `cmd_inv_flags`).
     let stale_ok = spec.has(f::STALE) && !(spec.name == "exec" && multi::queued_lacks(c, f::STALE));
     if s.repl.is_replica()
@@ -207,8 +243,15 @@ pub fn call(
 ) -> Option<Reply> {
     let name = full_name(spec);
     let start = s.exec.clock.mono_us();
-    s.exec.ks.events.track = !s.exec.watches.is_empty() || !s.exec.blocking.is_empty();
+    let top = s.exec.prop.depth() == 0;
+    s.exec.ks.events.track = !s.exec.watches.is_empty()
+        || !s.exec.blocking.is_empty()
+        || s.exec.tracking.needs_touched();
+    let id = s.net.clients.get(key)?.id;
+    crate::exec::tracking::enter_call(&mut s.exec, &mut s.net, id, top);
     let c = s.net.clients.get_mut(key)?;
+    // Pushes for this client while its command runs follow its reply (`finish_reply`).
+    c.defer_pushes |= top;
     let db = c.db;
     let resp = c.resp;
     let may_block = match origin {
@@ -252,11 +295,14 @@ pub fn call(
         }
         Handler::Container => (errors::wrong_arity(name), Default::default()),
     };
+    crate::exec::tracking::leave_call(&mut s.exec, &mut s.net, spec, argv, top);
     // A command that parks still has its effects (XREADGROUP creating its consumer, keys its
     // lookups expired); it is counted in the statistics only when it ends.
     let parked = outcome.block.is_some();
     if let Some(b) = outcome.block.take() {
         if origin == Origin::Client {
+            // MONITOR sees a blocking command once, when it is first called.
+            feed_monitors_maybe(s, key, spec, argv);
             if let Some(c) = s.net.clients.get_mut(key) {
                 s.exec
                     .blocking
@@ -273,6 +319,9 @@ pub fn call(
     if !parked {
         let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
         record_stats(s, key, spec, argv, &reply, elapsed_us);
+        if origin != Origin::Unblocked {
+            feed_monitors_maybe(s, key, spec, argv);
+        }
     }
     // A data command raised `expired` itself, in its own order, for keys its lookups deleted.
     let handler_raised_expired = matches!(spec.handler, Handler::Data(_));
@@ -281,6 +330,7 @@ pub fn call(
     // their primary's bytes instead): then there is nothing to build.
     let propagating = s.repl.buf.is_some() && !s.repl.is_replica();
     s.persist.dirty += outcome.dirty;
+    s.exec.evict_due |= outcome.dirty > 0;
     if propagating {
         // SELECT inside the handler (and MOVE/SWAPDB-like cases) changed the database: what
         // it propagates belongs to the database it ran in.
@@ -312,9 +362,19 @@ fn record_stats(
     us: u64,
 ) {
     s.stats.total_commands += 1;
+    if let Some(c) = s.net.clients.get_mut(key) {
+        c.commands_processed += 1;
+    }
+    if s.exec.prop.depth() == 1 {
+        s.stats.eventloop.cmd_us += us;
+    }
+    let tracking_latency = s.cfg.latency_tracking;
     let st = s.stats.command(spec);
     st.calls += 1;
     st.usec += us;
+    if tracking_latency {
+        st.record_latency(us);
+    }
     if let Some(code) = reply.error_code() {
         st.failed_calls += 1;
         s.stats.count_error(code);
@@ -333,6 +393,9 @@ fn record_stats(
         };
         crate::stats::latency_maybe_add(&mut s.stats, &s.cfg, event, us / 1000);
     }
+}
+
+fn feed_monitors_maybe(s: &mut Server, key: usize, spec: &'static CommandSpec, argv: &[Bytes]) {
     if !spec.has(f::SKIP_MONITOR) && !s.exec.monitors.is_empty() && !spec.has(f::ADMIN) {
         crate::cmd::introspect::feed_monitors(s, key, argv);
     }
@@ -421,6 +484,7 @@ pub fn flush_units(s: &mut Server) {
 
 /// After a top-level command: invalidate WATCHes, serve blocked clients whose keys changed.
 pub fn after_command(s: &mut Server) {
+    crate::exec::tracking::before_drain(&mut s.exec, &mut s.net);
     let ev = s.exec.ks.take_events();
     if !ev.touched.is_empty() || !ev.touched_dbs.is_empty() {
         s.exec

@@ -29,19 +29,16 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         Multi | Exec | Discard | Watch | Unwatch => {
             super::multi::run(s, key, cmd, argv).unwrap_or(Reply::Ok)
         }
-        Subscribe | Psubscribe | Unsubscribe | Punsubscribe => {
-            let pattern = matches!(cmd, Psubscribe | Punsubscribe);
-            let Some(c) = s.net.clients.get_mut(key) else {
-                return Reply::Ok;
-            };
-            if matches!(cmd, Subscribe | Psubscribe) {
-                pubsub::subscribe(&mut s.exec.pubsub, c, argv, pattern)
-            } else {
-                pubsub::unsubscribe(&mut s.exec.pubsub, c, argv, pattern)
-            }
+        Subscribe | Psubscribe | Ssubscribe | Unsubscribe | Punsubscribe | Sunsubscribe => {
+            subscription(s, key, cmd, argv)
         }
-        Publish => {
-            let n = pubsub::publish(&s.exec.pubsub, &mut s.net, &argv[1], &argv[2]);
+        Publish | Spublish => {
+            let n = if cmd == Publish {
+                pubsub::publish(&s.exec.pubsub, &mut s.net, &argv[1], &argv[2])
+            } else {
+                pubsub::spublish(&s.exec.pubsub, &mut s.net, &argv[1], &argv[2])
+            };
+            // A standalone node propagates both to its replicas, whatever the receivers.
             s.exec.call_rewrite = Some(vec![argv.to_vec()]);
             Reply::Int(n as i64)
         }
@@ -60,11 +57,12 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         Lastsave => Reply::Int(s.persist.last_save_unix),
         Monitor => cmd::introspect::monitor(s, key),
         Slowlog => cmd::introspect::slowlog(s, argv),
-        Latency => cmd::introspect::latency(s, argv),
+        Latency => cmd::latency::latency(s, argv),
         Memory => cmd::introspect::memory(s, key, argv),
         Object => cmd::introspect::object(s, key, argv),
-        Debug => cmd::introspect::debug(s, key, argv),
+        Debug => cmd::debug::debug(s, key, argv),
         Role => crate::repl::role(s),
+        Lolwut => cmd::lolwut::lolwut(argv),
         Flushall => cmd::keyspace_cmd::flushall(s, argv),
         Flushdb => cmd::keyspace_cmd::flushdb(s, key, argv),
         Shutdown => cmd::keyspace_cmd::shutdown(s, key, argv),
@@ -82,4 +80,33 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         Replconf => crate::repl::primary::replconf_command(s, key, argv),
         Wait => crate::repl::primary::wait_command(s, key, argv),
     }
+}
+
+/// (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE. Their confirmations are pushes: they reach the client
+/// even under CLIENT REPLY OFF / SKIP, as Valkey's `pushing` replies do.
+fn subscription(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) -> Reply {
+    use ServerCmd::*;
+    let kind = match cmd {
+        Subscribe | Unsubscribe => pubsub::Kind::Channel,
+        Psubscribe | Punsubscribe => pubsub::Kind::Pattern,
+        _ => pubsub::Kind::Shard,
+    };
+    // Inside EXEC the client is in deny-blocking mode: only SSUBSCRIBE refuses it.
+    let nested = s.exec.prop.depth() > 1;
+    if cmd == Ssubscribe && nested {
+        return commands::errors::err(commands::errors::SSUBSCRIBE_DENY_BLOCKING);
+    }
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return Reply::Raw(Bytes::new());
+    };
+    let reply = if matches!(cmd, Subscribe | Psubscribe | Ssubscribe) {
+        pubsub::subscribe(&mut s.exec.pubsub, c, argv, kind)
+    } else {
+        pubsub::unsubscribe(&mut s.exec.pubsub, c, argv, kind)
+    };
+    if nested || c.reply_mode == crate::net::client::ReplyMode::On {
+        return reply;
+    }
+    reply.encode(c.resp, &mut c.out);
+    Reply::Raw(Bytes::new())
 }

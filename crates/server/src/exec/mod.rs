@@ -1,6 +1,7 @@
 //! The executor's state: the keyspace and everything commands read and change besides it
 //! (settings derived from the configuration, propagation, blocked clients, WATCHes, pub/sub,
-//! CLIENT PAUSE), and the operations on them that do not need the rest of the server.
+//! client-side caching, CLIENT PAUSE), and the operations on them that do not need the rest
+//! of the server.
 //!
 //! Not here: sockets (see [`crate::net`]), replication and persistence, the command table's
 //! dispatch (see [`crate::core`]).
@@ -10,6 +11,7 @@ pub mod evict;
 pub mod pause;
 pub mod propagate;
 pub mod pubsub;
+pub mod tracking;
 pub mod watch;
 
 use bytes::Bytes;
@@ -27,6 +29,8 @@ pub struct Exec {
     /// The cheap per-command clock (see [`crate::clock`]).
     pub clock: crate::clock::Clock,
     pub pubsub: pubsub::PubSub,
+    /// CLIENT TRACKING: the tracking table, BCAST prefixes, pending invalidations.
+    pub tracking: tracking::Tracking,
     pub blocking: blocking::Blocking,
     pub watches: watch::Watches,
     /// Ids of the clients in MONITOR mode.
@@ -49,4 +53,7 @@ pub struct Exec {
     pub call_rewrite: Option<Vec<Vec<Bytes>>>,
     /// DEBUG SET-ACTIVE-EXPIRE.
     pub active_expire: bool,
+    /// A write ran since memory was last checked against maxmemory: the next command of any
+    /// kind checks it (see `core`'s checks).
+    pub evict_due: bool,
 }

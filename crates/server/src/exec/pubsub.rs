@@ -1,5 +1,11 @@
-//! Pub/Sub: channel and pattern subscriptions, PUBLISH, PUBSUB, and the message formats of
-//! RESP2 (arrays) and RESP3 (push).
+//! Pub/Sub: channel, pattern and shard-channel subscriptions, PUBLISH / SPUBLISH, PUBSUB, and
+//! the message formats of RESP2 (arrays) and RESP3 (push).
+//!
+//! Shard channels (SSUBSCRIBE / SPUBLISH) are a namespace of their own, as in a standalone
+//! Valkey: a shard channel and a channel of the same name do not see each other's messages,
+//! patterns never match shard channels, and a client's shard subscriptions are counted apart
+//! (the count SSUBSCRIBE / SUNSUBSCRIBE report). Not here: who may subscribe (the core's
+//! checks) and propagation.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,6 +15,50 @@ use resp::Reply;
 
 use crate::net::{Client, Net};
 
+/// The three kinds of subscription.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    fn subscribe_name(self) -> &'static str {
+        match self {
+            Kind::Channel => "subscribe",
+            Kind::Pattern => "psubscribe",
+            Kind::Shard => "ssubscribe",
+        }
+    }
+
+    fn unsubscribe_name(self) -> &'static str {
+        match self {
+            Kind::Channel => "unsubscribe",
+            Kind::Pattern => "punsubscribe",
+            Kind::Shard => "sunsubscribe",
+        }
+    }
+
+    /// The client's own set for this kind.
+    fn of(self, c: &mut Client) -> &mut HashSet<Bytes> {
+        match self {
+            Kind::Channel => &mut c.channels,
+            Kind::Pattern => &mut c.patterns,
+            Kind::Shard => &mut c.shard_channels,
+        }
+    }
+
+    /// The count a confirmation reports: channels and patterns together, shard channels
+    /// apart.
+    fn count(self, c: &Client) -> usize {
+        match self {
+            Kind::Shard => c.shard_channels.len(),
+            _ => c.channels.len() + c.patterns.len(),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct PubSub {
     /// Channel → subscriber client ids, in subscription order.
@@ -17,22 +67,23 @@ pub struct PubSub {
     patterns: HashMap<Bytes, Vec<u64>>,
     /// Patterns in first-subscription order (delivery order).
     pattern_order: Vec<Bytes>,
+    /// Shard channel → subscriber client ids.
+    shard: HashMap<Bytes, Vec<u64>>,
 }
 
 impl PubSub {
-    pub fn unsubscribe_all(
-        &mut self,
-        id: u64,
-        channels: &HashSet<Bytes>,
-        patterns: &HashSet<Bytes>,
-    ) {
-        for ch in channels {
-            remove_sub(&mut self.channels, ch, id);
+    /// Forgets every subscription of a client (it is freed or RESET).
+    pub fn unsubscribe_all(&mut self, c: &mut Client) {
+        for ch in c.channels.drain() {
+            remove_sub(&mut self.channels, &ch, c.id);
         }
-        for p in patterns {
-            if remove_sub(&mut self.patterns, p, id) {
-                self.pattern_order.retain(|x| x != p);
+        for p in c.patterns.drain() {
+            if remove_sub(&mut self.patterns, &p, c.id) {
+                self.pattern_order.retain(|x| *x != p);
             }
+        }
+        for ch in c.shard_channels.drain() {
+            remove_sub(&mut self.shard, &ch, c.id);
         }
     }
 
@@ -42,6 +93,34 @@ impl PubSub {
 
     pub fn pattern_count(&self) -> usize {
         self.patterns.len()
+    }
+
+    /// Shard channels with at least one subscriber (`pubsubshard_channels`).
+    pub fn shard_channel_count(&self) -> usize {
+        self.shard.len()
+    }
+
+    fn map(&mut self, kind: Kind) -> &mut HashMap<Bytes, Vec<u64>> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
+    }
+
+    fn add(&mut self, kind: Kind, name: &Bytes, id: u64) {
+        let subs = self.map(kind).entry(name.clone()).or_default();
+        let first = subs.is_empty();
+        subs.push(id);
+        if kind == Kind::Pattern && first {
+            self.pattern_order.push(name.clone());
+        }
+    }
+
+    fn remove(&mut self, kind: Kind, name: &Bytes, id: u64) {
+        if remove_sub(self.map(kind), name, id) && kind == Kind::Pattern {
+            self.pattern_order.retain(|x| x != name);
+        }
     }
 }
 
@@ -57,112 +136,56 @@ fn remove_sub(map: &mut HashMap<Bytes, Vec<u64>>, key: &Bytes, id: u64) -> bool 
     false
 }
 
-fn push(parts: Vec<Reply>) -> Reply {
-    Reply::Push(parts)
-}
-
 fn confirm(kind: &'static str, name: Option<&Bytes>, count: usize) -> Reply {
-    push(vec![
+    Reply::Push(vec![
         Reply::bulk(kind.as_bytes()),
         name.map_or(Reply::Nil, |n| Reply::Bulk(n.clone())),
         Reply::Int(count as i64),
     ])
 }
 
-/// SUBSCRIBE / PSUBSCRIBE: one confirmation per argument.
-pub fn subscribe(ps: &mut PubSub, c: &mut Client, argv: &[Bytes], pattern: bool) -> Reply {
-    let id = c.id;
-    let mut replies: Vec<Reply> = Vec::with_capacity(argv.len() - 1);
-    for name in &argv[1..] {
-        let new = if pattern {
-            c.patterns.insert(name.clone())
-        } else {
-            c.channels.insert(name.clone())
-        };
-        if new {
-            let map = if pattern {
-                &mut ps.patterns
-            } else {
-                &mut ps.channels
-            };
-            let subs = map.entry(name.clone()).or_default();
-            if pattern && subs.is_empty() {
-                ps.pattern_order.push(name.clone());
-            }
-            subs.push(id);
+/// SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: one confirmation per argument.
+pub fn subscribe(ps: &mut PubSub, c: &mut Client, argv: &[Bytes], kind: Kind) -> Reply {
+    let mut replies: Vec<Reply> = Vec::with_capacity(argv.len().saturating_sub(1));
+    for name in argv.iter().skip(1) {
+        if kind.of(c).insert(name.clone()) {
+            ps.add(kind, name, c.id);
         }
-        let count = c.channels.len() + c.patterns.len();
-        replies.push(confirm(
-            if pattern { "psubscribe" } else { "subscribe" },
-            Some(name),
-            count,
-        ));
+        replies.push(confirm(kind.subscribe_name(), Some(name), kind.count(c)));
     }
     Reply::Seq(replies)
 }
 
-/// UNSUBSCRIBE / PUNSUBSCRIBE: the named ones, or all when none are named.
-pub fn unsubscribe(ps: &mut PubSub, c: &mut Client, argv: &[Bytes], pattern: bool) -> Reply {
-    let id = c.id;
-    let kind = if pattern {
-        "punsubscribe"
-    } else {
-        "unsubscribe"
-    };
+/// UNSUBSCRIBE / PUNSUBSCRIBE / SUNSUBSCRIBE: the named ones, or all when none are named
+/// (one confirmation with a null name when there were none).
+pub fn unsubscribe(ps: &mut PubSub, c: &mut Client, argv: &[Bytes], kind: Kind) -> Reply {
     let names: Vec<Bytes> = if argv.len() > 1 {
         argv[1..].to_vec()
-    } else if pattern {
-        c.patterns.iter().cloned().collect()
     } else {
-        c.channels.iter().cloned().collect()
+        kind.of(c).iter().cloned().collect()
     };
     if names.is_empty() {
-        let count = c.channels.len() + c.patterns.len();
-        return confirm(kind, None, count);
+        return confirm(kind.unsubscribe_name(), None, kind.count(c));
     }
     let mut replies = Vec::with_capacity(names.len());
     for name in names {
-        let removed = if pattern {
-            c.patterns.remove(&name)
-        } else {
-            c.channels.remove(&name)
-        };
-        if removed {
-            if pattern {
-                if remove_sub(&mut ps.patterns, &name, id) {
-                    ps.pattern_order.retain(|x| *x != name);
-                }
-            } else {
-                remove_sub(&mut ps.channels, &name, id);
-            }
+        if kind.of(c).remove(&name) {
+            ps.remove(kind, &name, c.id);
         }
-        let count = c.channels.len() + c.patterns.len();
-        replies.push(confirm(kind, Some(&name), count));
+        replies.push(confirm(kind.unsubscribe_name(), Some(&name), kind.count(c)));
     }
     Reply::Seq(replies)
 }
 
-/// Delivers a message; returns the number of receivers.
+/// Delivers a message to the subscribers of a channel and of the patterns matching it;
+/// returns the number of receivers.
 pub fn publish(ps: &PubSub, net: &mut Net, channel: &Bytes, message: &Bytes) -> usize {
-    let mut receivers = 0;
-    if let Some(ids) = ps.channels.get(channel) {
-        let msg = push(vec![
-            Reply::bulk(b"message"),
-            Reply::Bulk(channel.clone()),
-            Reply::Bulk(message.clone()),
-        ]);
-        for &id in ids {
-            if let Some(c) = net.client_by_id(id) {
-                msg.encode(c.resp, &mut c.out);
-                receivers += 1;
-            }
-        }
-    }
+    let mut receivers = deliver(net, ps.channels.get(channel), b"message", channel, message);
     for pat in &ps.pattern_order {
         if !types::glob::glob_match(pat, channel, false) {
             continue;
         }
-        let msg = push(vec![
+        let msg = Reply::Push(vec![
             Reply::bulk(b"pmessage"),
             Reply::Bulk(pat.clone()),
             Reply::Bulk(channel.clone()),
@@ -170,7 +193,7 @@ pub fn publish(ps: &PubSub, net: &mut Net, channel: &Bytes, message: &Bytes) -> 
         ]);
         for &id in ps.patterns.get(pat).map_or(&[][..], Vec::as_slice) {
             if let Some(c) = net.client_by_id(id) {
-                msg.encode(c.resp, &mut c.out);
+                msg.encode(c.resp, c.push_out());
                 receivers += 1;
             }
         }
@@ -178,41 +201,79 @@ pub fn publish(ps: &PubSub, net: &mut Net, channel: &Bytes, message: &Bytes) -> 
     receivers
 }
 
-/// PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT | HELP
+/// SPUBLISH: delivers an `smessage` to the subscribers of a shard channel (patterns do not
+/// apply); returns the number of receivers.
+pub fn spublish(ps: &PubSub, net: &mut Net, channel: &Bytes, message: &Bytes) -> usize {
+    deliver(net, ps.shard.get(channel), b"smessage", channel, message)
+}
+
+fn deliver(
+    net: &mut Net,
+    ids: Option<&Vec<u64>>,
+    kind: &'static [u8],
+    channel: &Bytes,
+    message: &Bytes,
+) -> usize {
+    let Some(ids) = ids else { return 0 };
+    let msg = Reply::Push(vec![
+        Reply::bulk(kind),
+        Reply::Bulk(channel.clone()),
+        Reply::Bulk(message.clone()),
+    ]);
+    let mut receivers = 0;
+    for &id in ids {
+        if let Some(c) = net.client_by_id(id) {
+            msg.encode(c.resp, c.push_out());
+            receivers += 1;
+        }
+    }
+    receivers
+}
+
+fn channel_list(map: &HashMap<Bytes, Vec<u64>>, pattern: Option<&Bytes>) -> Reply {
+    Reply::Array(
+        map.keys()
+            .filter(|ch| pattern.is_none_or(|p| types::glob::glob_match(p, ch, false)))
+            .map(|ch| Reply::Bulk(ch.clone()))
+            .collect(),
+    )
+}
+
+fn numsub(map: &HashMap<Bytes, Vec<u64>>, names: &[Bytes]) -> Reply {
+    let mut out = Vec::with_capacity(names.len() * 2);
+    for ch in names {
+        out.push(Reply::Bulk(ch.clone()));
+        out.push(Reply::Int(map.get(ch).map_or(0, Vec::len) as i64));
+    }
+    Reply::Array(out)
+}
+
+/// PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT | SHARDCHANNELS [pattern] |
+/// SHARDNUMSUB [shardchannel...] | HELP
 pub fn pubsub_command(ps: &PubSub, argv: &[Bytes]) -> Reply {
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+    let argc = argv.len();
     match sub.as_str() {
-        "channels" => {
-            let pat = argv.get(2);
-            let names: Vec<Reply> = ps
-                .channels
-                .keys()
-                .filter(|ch| pat.is_none_or(|p| types::glob::glob_match(p, ch, false)))
-                .map(|ch| Reply::Bulk(ch.clone()))
-                .collect();
-            Reply::Array(names)
-        }
-        "numsub" => {
-            let mut out = Vec::new();
-            for ch in &argv[2..] {
-                out.push(Reply::Bulk(ch.clone()));
-                out.push(Reply::Int(ps.channels.get(ch).map_or(0, Vec::len) as i64));
-            }
-            Reply::Array(out)
-        }
-        "numpat" => Reply::Int(ps.patterns.len() as i64),
-        "help" => crate::util::help_reply(
-            "PUBSUB",
-            &[
-                "CHANNELS [<pattern>]",
-                "    Return the currently active channels matching a <pattern> (default: '*').",
-                "NUMPAT",
-                "    Return number of subscriptions to patterns.",
-                "NUMSUB [<channel> ...]",
-                "    Return the number of subscribers for the specified channels, excluding",
-                "    pattern subscriptions(default: no channels).",
-            ],
-        ),
-        _ => errors::unknown_subcommand("pubsub", &argv[1]),
+        "help" if argc == 2 => crate::util::help_reply("PUBSUB", HELP),
+        "channels" if argc <= 3 => channel_list(&ps.channels, argv.get(2)),
+        "numsub" => numsub(&ps.channels, &argv[2..]),
+        "numpat" if argc == 2 => Reply::Int(ps.patterns.len() as i64),
+        "shardchannels" if argc <= 3 => channel_list(&ps.shard, argv.get(2)),
+        "shardnumsub" => numsub(&ps.shard, &argv[2..]),
+        _ => errors::subcommand_syntax(&argv[0], &argv[1]),
     }
 }
+
+const HELP: &[&str] = &[
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+];

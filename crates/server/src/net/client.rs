@@ -127,6 +127,25 @@ pub struct WatchedKey {
     pub expired: bool,
 }
 
+/// A client's CLIENT TRACKING mode (server-assisted client-side caching).
+#[derive(Clone, Debug, Default)]
+pub struct TrackingState {
+    /// The client invalidations are sent to (REDIRECT), 0 for this one.
+    pub redirect: u64,
+    /// BCAST: invalidations for every key under `prefixes`, nothing remembered per key.
+    pub bcast: bool,
+    pub optin: bool,
+    pub optout: bool,
+    /// No invalidations for keys this client changed itself.
+    pub noloop: bool,
+    /// CLIENT CACHING YES (OPTIN) / NO (OPTOUT) was given for the next command.
+    pub caching: bool,
+    /// The redirect client is gone (reported as `tracking-redir-broken`).
+    pub broken_redirect: bool,
+    /// BCAST prefixes, in byte order.
+    pub prefixes: std::collections::BTreeSet<Bytes>,
+}
+
 /// A queued MULTI transaction.
 #[derive(Default)]
 pub struct MultiState {
@@ -186,6 +205,10 @@ pub struct Client {
     /// Large chunks queued after `out` (bulk payloads, shared backlog slices).
     pub out_chunks: VecDeque<Bytes>,
     pub out_chunks_bytes: usize,
+    /// Push messages (pub/sub, invalidations) for this client while its own command
+    /// executes: they follow its reply, as Valkey's pending push messages do.
+    pub defer_pushes: bool,
+    pub deferred_pushes: Vec<u8>,
     /// Close once the pending output is written.
     pub close_after_reply: bool,
     /// Close at the next opportunity, without writing more.
@@ -197,6 +220,10 @@ pub struct Client {
     pub dirty_cas: bool,
     pub channels: HashSet<Bytes>,
     pub patterns: HashSet<Bytes>,
+    /// Shard channels (SSUBSCRIBE): their own namespace, counted apart.
+    pub shard_channels: HashSet<Bytes>,
+    /// CLIENT TRACKING state, while tracking is on.
+    pub tracking: Option<Box<TrackingState>>,
     pub blocked: Option<Blocked>,
     pub no_evict: bool,
     pub no_touch: bool,
@@ -210,6 +237,11 @@ pub struct Client {
     pub woff: i64,
     /// Bytes read since the last accounting tick (stats).
     pub read_pending: bool,
+    /// Bytes read from and written to this connection, and commands it ran (CLIENT LIST
+    /// `tot-net-in`, `tot-net-out`, `tot-cmds`).
+    pub net_in_bytes: u64,
+    pub net_out_bytes: u64,
+    pub commands_processed: u64,
     /// What this connection is (a client, a replica of ours, a link to our primary...).
     pub role: Role,
     /// Outgoing TCP connection still in progress.
@@ -302,6 +334,8 @@ impl Client {
             out_pos: 0,
             out_chunks: VecDeque::new(),
             out_chunks_bytes: 0,
+            defer_pushes: false,
+            deferred_pushes: Vec::new(),
             close_after_reply: false,
             close_asap: false,
             reply_mode: ReplyMode::On,
@@ -310,6 +344,8 @@ impl Client {
             dirty_cas: false,
             channels: HashSet::new(),
             patterns: HashSet::new(),
+            shard_channels: HashSet::new(),
+            tracking: None,
             blocked: None,
             no_evict: false,
             no_touch: false,
@@ -319,6 +355,9 @@ impl Client {
             soft_limit_since_ms: None,
             woff: 0,
             read_pending: false,
+            net_in_bytes: 0,
+            net_out_bytes: 0,
+            commands_processed: 0,
             role: Role::Normal,
             connecting: false,
             peer: None,
@@ -338,6 +377,25 @@ impl Client {
     /// Appends raw bytes regardless of reply mode (replication payloads, pushes).
     pub fn push_raw(&mut self, data: &[u8]) {
         self.out.extend_from_slice(data);
+    }
+
+    /// Where a push message goes: the output, regardless of reply mode, or, while this
+    /// client's own command executes, after its reply.
+    pub fn push_out(&mut self) -> &mut Vec<u8> {
+        if self.defer_pushes {
+            &mut self.deferred_pushes
+        } else {
+            &mut self.out
+        }
+    }
+
+    /// The command's reply is out: the pushes it caused for this client follow it.
+    pub fn end_deferred_pushes(&mut self) {
+        self.defer_pushes = false;
+        if !self.deferred_pushes.is_empty() {
+            let pushes = std::mem::take(&mut self.deferred_pushes);
+            self.out.extend_from_slice(&pushes);
+        }
     }
 
     /// Queues a large chunk without copying it.
@@ -401,7 +459,8 @@ impl Client {
     }
 
     /// Client flags for CLIENT LIST (`N` normal, `S` replica, `M` primary, `P` pubsub, `x` MULTI,
-    /// `b` blocked, `O` monitor, `c` close after reply, `A` close asap, `e` no-evict, `T` no-touch).
+    /// `b` blocked, `t` tracking, `R` broken tracking redirect, `B` BCAST tracking, `O` monitor,
+    /// `c` close after reply, `A` close asap, `e` no-evict, `T` no-touch).
     pub fn flags_string(&self) -> String {
         let mut f = String::new();
         if self.is_replica() {
@@ -410,7 +469,7 @@ impl Client {
         if self.is_primary_link() {
             f.push('M');
         }
-        if !self.channels.is_empty() || !self.patterns.is_empty() {
+        if self.in_pubsub() {
             f.push('P');
         }
         if self.multi.is_some() {
@@ -418,6 +477,15 @@ impl Client {
         }
         if self.blocked.is_some() {
             f.push('b');
+        }
+        if let Some(t) = &self.tracking {
+            f.push('t');
+            if t.broken_redirect {
+                f.push('R');
+            }
+            if t.bcast {
+                f.push('B');
+            }
         }
         if self.is_monitor() {
             f.push('O');
@@ -443,8 +511,9 @@ impl Client {
         f
     }
 
+    /// Subscribed to anything (channels, patterns or shard channels): Valkey's pubsub flag.
     pub fn in_pubsub(&self) -> bool {
-        !self.channels.is_empty() || !self.patterns.is_empty()
+        !self.channels.is_empty() || !self.patterns.is_empty() || !self.shard_channels.is_empty()
     }
 }
 
@@ -466,7 +535,7 @@ pub fn client_info(c: &Client, now: i64) -> String {
     let omem = c.pending_output();
     let tot_mem = c.query.capacity() + c.out.capacity() + c.out_chunks_bytes + 1024;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir={} resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} tot-cmds={}",
         c.id,
         c.addr,
         c.laddr,
@@ -478,6 +547,7 @@ pub fn client_info(c: &Client, now: i64) -> String {
         c.db,
         c.channels.len(),
         c.patterns.len(),
+        c.shard_channels.len(),
         multi,
         c.watched.len(),
         c.query.len(),
@@ -489,8 +559,12 @@ pub fn client_info(c: &Client, now: i64) -> String {
         tot_mem,
         events,
         c.last_cmd,
+        c.tracking.as_ref().map_or(-1, |t| t.redirect as i64),
         if c.resp == resp::RespVersion::Resp3 { 3 } else { 2 },
         lib(&c.lib_name),
         lib(&c.lib_ver),
+        c.net_in_bytes,
+        c.net_out_bytes,
+        c.commands_processed,
     )
 }

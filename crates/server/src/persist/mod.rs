@@ -301,7 +301,8 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         (t, true) => Some(t),
         (t, false) => Some(now.saturating_add(t)),
     };
-    let verify = s.cfg.rdbchecksum;
+    // As Valkey, a payload's checksum is checked unless DEBUG SET-SKIP-CHECKSUM-VALIDATION.
+    let verify = !s.persist.skip_checksum_validation;
     let obj = match persistence::dump::restore(&argv[1], &argv[3], expire, verify, &limits(s)) {
         Ok(Some(o)) => o,
         Ok(None) => return err("ERR Bad data format"),
@@ -416,7 +417,7 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
         read: read.clone(),
     });
     let opts = LoadOptions {
-        verify_checksum: s.cfg.rdbchecksum,
+        verify_checksum: s.cfg.rdbchecksum && !s.persist.skip_checksum_validation,
         databases: s.exec.ks.db_count(),
         limits: limits(s),
         drop_expired_at_ms: if s.cfg.replicaof.0.is_none() {
@@ -495,7 +496,7 @@ pub fn debug_reload(s: &mut Server, nosave: bool) -> Reply {
         Err(e) => return Reply::error(format!("ERR Error trying to load the RDB dump: {e}")),
     };
     let opts = LoadOptions {
-        verify_checksum: true,
+        verify_checksum: !s.persist.skip_checksum_validation,
         databases: s.exec.ks.db_count(),
         limits: limits(s),
         drop_expired_at_ms: None,
@@ -631,7 +632,9 @@ pub fn info_fields(s: &Server, out: &mut String) {
 
 /// Serialized length of a value in an RDB (DEBUG OBJECT `serializedlength`).
 pub fn serialized_length(o: &keyspace::Obj) -> usize {
+    // A DUMP payload is the type byte, the value, then 2 bytes of version and 8 of CRC;
+    // Valkey's rdbSavedObjectLen counts the value alone.
     persistence::dump::dump(o)
-        .map(|p| p.len().saturating_sub(10))
+        .map(|p| p.len().saturating_sub(11))
         .unwrap_or(0)
 }

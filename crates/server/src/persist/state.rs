@@ -48,6 +48,8 @@ pub struct Persist {
     pub loading: Option<LoadState>,
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RDB loads and RESTORE payloads are not checked.
+    pub skip_checksum_validation: bool,
 }
 
 impl Persist {
@@ -67,6 +69,7 @@ impl Persist {
             loading: None,
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
+            skip_checksum_validation: false,
         }
     }
 }
