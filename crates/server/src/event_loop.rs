@@ -286,7 +286,7 @@ impl Server {
             if c.id != id {
                 continue;
             }
-            if c.link_slot().is_some() && !c.is_primary_link() {
+            if c.link_id().is_some() && !c.is_primary_link() {
                 crate::repl::replica::link_input(self, key);
             } else {
                 crate::core::process_input(self, key);
@@ -473,7 +473,7 @@ impl Server {
             return;
         };
         c.last_interaction_ms = now;
-        if c.link_slot().is_some() {
+        if c.link_id().is_some() {
             crate::repl::on_primary_input(self, key, got);
         }
     }

@@ -87,7 +87,7 @@ impl Server {
                 active_expire: true,
             },
             persist: crate::persist::state::Persist::new(waker.clone()),
-            repl: crate::repl::state::Repl::new(waker),
+            repl: crate::repl::state::Repl::new(waker, &cfg),
             stats: Stats::default(),
             life: Life {
                 run_id: crate::util::random_hex40(),
