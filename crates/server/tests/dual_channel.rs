@@ -35,10 +35,10 @@ fn dual_channel_sync_under_writes() {
         info.contains("type=rdb-channel") && info.contains("type=main-channel")
     });
     let mut rc = r.conn();
-    assert_eq!(
-        field(&mut rc, "replication", "master_sync_in_progress"),
-        "1"
-    );
+    // As in Valkey: ROLE `sync` once the main channel's PSYNC is answered.
+    wait_for("the replica in the transfer", T, || {
+        field(&mut rc, "replication", "master_sync_in_progress") == "1"
+    });
     for i in 0..500 {
         pc.cmd(&["SET", &format!("during:{i}"), "v"]);
         pc.cmd(&["INCR", "counter"]);

@@ -173,9 +173,19 @@ fn become_replica(s: &mut Server) {
         let Some(c) = s.net.clients.get_mut(k) else {
             continue;
         };
-        s.exec.blocking.unblock(c);
+        let Some(b) = s.exec.blocking.unblock(c) else {
+            continue;
+        };
         c.reply(&Reply::error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"));
         c.close_after_reply = true;
+        // The blocked command ends now, with an error (Valkey's `updateStatsOnUnblock`).
+        if let Ok(spec) = commands::call::resolve(&b.argv) {
+            let st = s.stats.command(spec);
+            st.calls += 1;
+            st.failed_calls += 1;
+        }
+        s.stats.total_commands += 1;
+        s.stats.count_error("UNBLOCKED");
     }
 }
 
@@ -420,7 +430,7 @@ pub fn resume_reading(s: &mut Server) {
             .clients
             .get(key)
             .is_some_and(|c| !c.connecting && !c.close_asap);
-        if idle && !should_pause_reading(s, key) {
+        if idle && !should_pause_reading(s, key) && !s.net.pending_read.contains(&key) {
             s.net.pending_read.push_back(key);
         }
     }

@@ -156,8 +156,7 @@ impl Repl {
 
     /// True while this replica loads a new dataset aside and keeps serving the old one.
     pub fn async_loading(&self) -> bool {
-        self.follower.sync_in_progress()
-            && self.loads.values().any(|l| matches!(l, Load::Running(_)))
+        self.follower.is_replica() && self.loads.values().any(|l| matches!(l, Load::Running(_)))
     }
 
     /// The follower's link carried by client `key`, if it is one (and still the follower's).
