@@ -375,6 +375,14 @@ unsafe fn push_reply(l: *mut lua_State, reply: &Reply, resp: RespVersion) -> Res
         Reply::Bool(b) => lua_pushnumber(l, *b as i32 as f64),
         Reply::Verbatim(fmt, s) if r3 => push_verbatim(l, fmt.as_bytes(), s),
         Reply::Verbatim(_, s) => push_bytes(l, s),
+        Reply::BigNumber(digits) if r3 => {
+            new_wrapped(l, b"big_number");
+            push_bytes(l, digits);
+            lua_rawset(l, -3);
+        }
+        Reply::BigNumber(digits) => push_bytes(l, digits),
+        // Attributes are read and dropped, as Redis's Lua conversion does.
+        Reply::Attribute(_, reply) => push_reply(l, reply, resp)?,
         Reply::Raw(bytes) => match resp::frame::parse_frame(bytes) {
             Ok(Some((frame, _))) => push_frame(l, &frame, resp)?,
             _ => lua_pushboolean(l, 0),

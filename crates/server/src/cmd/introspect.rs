@@ -667,6 +667,14 @@ fn protocol(kind: &str) -> Reply {
         "verbatim" => Reply::Verbatim("txt", Bytes::from_static(b"This is a verbatim\nstring")),
         "true" => Reply::Bool(true),
         "false" => Reply::Bool(false),
+        "bignum" => Reply::BigNumber(Bytes::from_static(b"1234567999999999999999999999999999999")),
+        "attrib" => Reply::Attribute(
+            vec![(
+                Reply::bulk(b"key-popularity"),
+                Reply::Array(vec![Reply::bulk(b"key:123"), Reply::Int(90)]),
+            )],
+            Box::new(Reply::bulk(b"Some real reply following the attribute")),
+        ),
         _ => err("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
     }
 }
