@@ -43,6 +43,41 @@ fn disk_based_full_sync() {
     full_sync_case(&["--repl-diskless-sync", "no"], &[]);
 }
 
+/// Replicas arriving together at a primary with disk-based sync each get a snapshot of their
+/// own offset: concurrent disk jobs rename their files over the same `dbfilename`, and each
+/// sends the file it wrote (it used to reopen the path and could send another job's file,
+/// leaving a replica with data that does not match its offset).
+#[test]
+fn disk_syncs_started_together_send_their_own_files() {
+    let p = redwing(&["--repl-diskless-sync", "no"]);
+    fill(&mut p.conn(), 20_000);
+    let replicas: Vec<_> = (0..3).map(|_| redwing(&[])).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, mut c) = (stop.clone(), p.conn());
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                c.cmd(&["INCR", "counter"]);
+                c.cmd(&["SET", &format!("w:{}", i % 5000), &i.to_string()]);
+                i += 1;
+            }
+        })
+    };
+    for r in &replicas {
+        replicaof(r, &p);
+    }
+    for r in &replicas {
+        wait_synced(&p, r);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = writer.join();
+    for r in &replicas {
+        wait_synced(&p, r);
+        assert_eq!(digest(&p), digest(r), "{}", p.log());
+    }
+}
+
 #[test]
 fn diskless_load_modes() {
     full_sync_case(&[], &["--repl-diskless-load", "swapdb"]);
