@@ -192,6 +192,12 @@ impl Link {
         self.last_io_ms = now_ms;
     }
 
+    /// `repl-timeout` changed: it applies to this connection from now on (Valkey reads the
+    /// parameter at each check).
+    pub fn set_timeout_ms(&mut self, timeout_ms: i64) {
+        self.cfg.timeout_ms = timeout_ms;
+    }
+
     /// The TCP connection is up: send PING (a snapshot connection goes straight to AUTH and
     /// its REPLCONF).
     pub fn on_connected(&mut self, now_ms: i64) -> Vec<Action> {
@@ -613,7 +619,7 @@ impl Link {
             | LinkState::ReadyForPsync
             | LinkState::AwaitPsyncReply
             | LinkState::DualAwaitRdbIdReply => {
-                vec![Action::Fail("Timeout connecting to the MASTER...".into())]
+                vec![Action::Fail("Timeout connecting to the PRIMARY...".into())]
             }
             // The snapshot connection's own timeouts cover this wait.
             LinkState::DualAwaitEndOff => vec![],

@@ -261,7 +261,10 @@ impl Server {
         if got > 0 {
             self.on_input(key, got);
         }
-        if closed && got == 0 {
+        // Input read earlier in this loop iteration and not processed yet (the client was read
+        // more than once) is processed before the close is acted on.
+        let unprocessed = closed && got == 0 && self.net.ready.iter().any(|&(k, _)| k == key);
+        if closed && got == 0 && !unprocessed {
             self.free_client(key);
             return;
         }
@@ -269,8 +272,10 @@ impl Server {
         // (a client that writes a command and closes, a primary that sends the end of a
         // payload and closes), then the client is freed.
         if let Some(c) = self.net.clients.get_mut(key) {
-            c.peer_closed = closed;
-            self.net.ready.push((key, c.id));
+            c.peer_closed |= closed;
+            if !unprocessed {
+                self.net.ready.push((key, c.id));
+            }
         }
     }
 
@@ -309,7 +314,7 @@ impl Server {
             if c.id != id {
                 continue;
             }
-            if c.link_slot().is_some() && !c.is_primary_link() {
+            if c.link_id().is_some() && !c.is_primary_link() {
                 crate::repl::replica::link_input(self, key);
             } else {
                 crate::core::process_input(self, key);
@@ -515,7 +520,7 @@ impl Server {
             return;
         };
         c.last_interaction_ms = now;
-        if c.link_slot().is_some() {
+        if c.link_id().is_some() {
             crate::repl::on_primary_input(self, key, got);
         }
     }

@@ -91,7 +91,7 @@ impl Server {
                 evict_due: false,
             },
             persist: crate::persist::state::Persist::new(waker.clone()),
-            repl: crate::repl::state::Repl::new(waker),
+            repl: crate::repl::state::Repl::new(waker, &cfg),
             stats: Stats::default(),
             life: Life {
                 run_id: crate::util::random_hex40(),

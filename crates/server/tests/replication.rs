@@ -1,6 +1,8 @@
 //! Redwing → Redwing replication through real processes: full syncs in every form, partial
 //! resyncs, backlog overflow, chains, failover without full syncs, restarts, WAIT,
-//! min-replicas, read-only replicas, primary-driven expiry, and REPLICAOF without disruption.
+//! min-replicas, read-only replicas, primary-driven expiry, and REPLICAOF without disruption
+//! (the revised contract of DESIGN.md: a replica at once, nothing held, the old stream applied
+//! until the new primary answers).
 
 mod common;
 
@@ -39,6 +41,41 @@ fn diskless_full_sync_and_streaming() {
 #[test]
 fn disk_based_full_sync() {
     full_sync_case(&["--repl-diskless-sync", "no"], &[]);
+}
+
+/// Replicas arriving together at a primary with disk-based sync each get a snapshot of their
+/// own offset: concurrent disk jobs rename their files over the same `dbfilename`, and each
+/// sends the file it wrote (it used to reopen the path and could send another job's file,
+/// leaving a replica with data that does not match its offset).
+#[test]
+fn disk_syncs_started_together_send_their_own_files() {
+    let p = redwing(&["--repl-diskless-sync", "no"]);
+    fill(&mut p.conn(), 20_000);
+    let replicas: Vec<_> = (0..3).map(|_| redwing(&[])).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, mut c) = (stop.clone(), p.conn());
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                c.cmd(&["INCR", "counter"]);
+                c.cmd(&["SET", &format!("w:{}", i % 5000), &i.to_string()]);
+                i += 1;
+            }
+        })
+    };
+    for r in &replicas {
+        replicaof(r, &p);
+    }
+    for r in &replicas {
+        wait_synced(&p, r);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = writer.join();
+    for r in &replicas {
+        wait_synced(&p, r);
+        assert_eq!(digest(&p), digest(r), "{}", p.log());
+    }
 }
 
 #[test]
@@ -487,30 +524,227 @@ fn replica_is_read_only_and_expiry_is_primary_driven() {
     wait_for("DEL propagated", T, || rc.int(&["DBSIZE"]) == 0);
 }
 
-#[test]
-fn replicaof_unreachable_host_changes_nothing() {
-    let p = redwing(&[]);
-    let dead_port = testkit::proc::free_port();
-    let mut pc = p.conn();
-    pc.cmd(&["SET", "k", "v"]);
-    assert_eq!(
-        pc.text(&["REPLICAOF", "127.0.0.1", &dead_port.to_string()]),
-        "OK"
-    );
-    wait_for("attempt failed and reported", T, || {
-        !field(&mut pc, "replication", "replicaof_pending_last_error").is_empty()
+/// A primary that completes the handshake and never answers PSYNC (what a node sees of a new
+/// primary slow to answer); the connections stay open. Returns its port.
+fn silent_primary() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut sock) = conn else { return };
+            std::thread::spawn(move || {
+                let mut parser = resp::RequestParser::new(1 << 20);
+                let mut inbuf = bytes::BytesMut::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match sock.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    inbuf.extend_from_slice(&buf[..n]);
+                    while let Ok(resp::Parsed::Command(argv)) = parser.parse(&mut inbuf) {
+                        let reply: &[u8] = match argv[0].to_ascii_lowercase().as_slice() {
+                            b"ping" => b"+PONG\r\n",
+                            b"psync" | b"sync" => b"",
+                            _ => b"+OK\r\n",
+                        };
+                        if sock.write_all(reply).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
     });
-    assert_eq!(field(&mut pc, "replication", "role"), "master");
-    assert_eq!(pc.text(&["SET", "still", "writable"]), "OK");
-    assert_eq!(pc.text(&["GET", "k"]), "v");
-    pc.cmd(&["REPLICAOF", "NO", "ONE"]);
-    assert_eq!(field(&mut pc, "replication", "replicaof_pending_host"), "");
+    port
 }
 
+fn role(c: &mut Conn) -> Vec<String> {
+    match c.cmd(&["ROLE"]) {
+        resp::frame::Frame::Array(items) => items.iter().map(|f| f.text()).collect(),
+        other => panic!("ROLE: {other:?}"),
+    }
+}
+
+/// The revised REPLICAOF contract (DESIGN.md): ROLE and INFO show the new primary at once with
+/// the link down, writes are refused with READONLY from that moment, reads, PING and PUBLISH
+/// answer at once; REPLICAOF NO ONE makes the node a primary again with its data.
 #[test]
-fn replicaof_pending_serves_partial_resyncs_but_no_full_sync() {
-    // A node told to follow an unreachable primary keeps its replicas (a killed link resumes
-    // partially) but does not full-sync a new replica with data it is about to replace.
+fn replicaof_unreachable_host_is_a_replica_at_once() {
+    let p = redwing(&[]);
+    let dead_port = testkit::proc::free_port().to_string();
+    let mut pc = p.conn();
+    pc.cmd(&["SET", "k", "v"]);
+    assert_eq!(pc.text(&["REPLICAOF", "127.0.0.1", &dead_port]), "OK");
+    let r = role(&mut pc);
+    assert_eq!(r[..3], ["slave", "127.0.0.1", dead_port.as_str()]);
+    assert!(["connect", "connecting"].contains(&r[3].as_str()), "{r:?}");
+    assert_eq!(r[4], "-1");
+    assert_eq!(field(&mut pc, "replication", "role"), "slave");
+    assert_eq!(field(&mut pc, "replication", "master_host"), "127.0.0.1");
+    assert_eq!(field(&mut pc, "replication", "master_port"), dead_port);
+    assert_eq!(field(&mut pc, "replication", "master_link_status"), "down");
+    assert_eq!(field(&mut pc, "replication", "replicaof_pending_host"), "");
+    let e = pc.cmd(&["SET", "still", "writable"]);
+    assert!(e.text().starts_with("READONLY"), "{e:?}");
+    assert_eq!(pc.text(&["GET", "k"]), "v");
+    assert_eq!(pc.text(&["PING"]), "PONG");
+    assert_eq!(pc.int(&["PUBLISH", "ch", "m"]), 0);
+    wait_for("the attempt failed and is retried", T, || {
+        !field(&mut pc, "replication", "master_last_error").is_empty()
+    });
+    let cfg = format!("{:?}", pc.cmd(&["CONFIG", "GET", "replicaof"]));
+    assert!(cfg.contains(&format!("127.0.0.1 {dead_port}")), "{cfg}");
+    assert_eq!(pc.text(&["REPLICAOF", "NO", "ONE"]), "OK");
+    assert_eq!(role(&mut pc)[0], "master");
+    assert_eq!(pc.text(&["SET", "writable", "again"]), "OK");
+    assert_eq!(pc.text(&["GET", "k"]), "v");
+}
+
+/// While the new primary has not answered PSYNC nothing is held: writes are refused at once,
+/// reads, PING and PUBLISH answer, INFO and ROLE show the handshake.
+#[test]
+fn nothing_is_held_while_the_new_primary_has_not_answered_psync() {
+    let r = redwing(&[]);
+    let silent = silent_primary().to_string();
+    let mut rc = r.conn();
+    rc.cmd(&["SET", "k", "v"]);
+    assert_eq!(rc.text(&["REPLICAOF", "127.0.0.1", &silent]), "OK");
+    r.wait_log("Trying a partial resynchronization", T);
+    assert_eq!(
+        role(&mut rc),
+        ["slave", "127.0.0.1", silent.as_str(), "handshake", "-1"]
+    );
+    assert_eq!(field(&mut rc, "replication", "master_link_status"), "down");
+    assert_eq!(
+        field(&mut rc, "replication", "master_sync_in_progress"),
+        "0"
+    );
+    rc.set_timeout(std::time::Duration::from_secs(2));
+    assert!(rc.cmd(&["SET", "x", "1"]).text().starts_with("READONLY"));
+    assert!(rc.cmd(&["INCR", "n"]).text().starts_with("READONLY"));
+    assert_eq!(rc.text(&["GET", "k"]), "v");
+    assert_eq!(rc.text(&["PING"]), "PONG");
+    assert_eq!(rc.int(&["PUBLISH", "ch", "m"]), 0);
+    let mut other = r.conn();
+    other.set_timeout(std::time::Duration::from_secs(2));
+    assert!(other.cmd(&["DEL", "k"]).text().starts_with("READONLY"));
+    assert_eq!(rc.text(&["REPLICAOF", "NO", "ONE"]), "OK");
+    assert_eq!(rc.text(&["SET", "x", "1"]), "OK");
+}
+
+/// A replica told to follow a sibling keeps applying its old primary's stream until the
+/// sibling answers, then asks it with the exact offset: a partial resync, without LOADING.
+#[test]
+fn a_replica_applies_the_old_stream_until_the_new_primary_answers() {
+    let a = redwing(&[]);
+    let b = redwing(&[]);
+    let c = redwing(&[]);
+    fill(&mut a.conn(), 100);
+    replicaof(&b, &a);
+    replicaof(&c, &a);
+    wait_synced(&a, &b);
+    wait_synced(&a, &c);
+    let proxy = testkit::Proxy::start(c.port).expect("proxy");
+    proxy.set_stalled(true);
+    let mut bc = b.conn();
+    let to = proxy.port.to_string();
+    assert_eq!(bc.text(&["REPLICAOF", "127.0.0.1", &to]), "OK");
+    assert_eq!(field(&mut bc, "replication", "master_port"), to);
+    assert_eq!(field(&mut bc, "replication", "master_link_status"), "down");
+    let mut ac = a.conn();
+    for i in 0..50 {
+        ac.cmd(&["INCR", "counter"]);
+        ac.cmd(&["SET", &format!("while-switching:{i}"), "v"]);
+    }
+    wait_for("the old primary's stream applied meanwhile", T, || {
+        bc.cmd(&["GET", "counter"]).text() == "50"
+    });
+    assert!(bc.cmd(&["SET", "x", "1"]).text().starts_with("READONLY"));
+    wait_synced(&a, &c);
+    let log_before = b.log().len();
+    proxy.heal();
+    wait_synced(&c, &b);
+    ac.cmd(&["INCR", "counter"]);
+    wait_synced(&a, &c);
+    wait_synced(&c, &b);
+    assert_eq!(bc.text(&["GET", "counter"]), "51");
+    assert_eq!(digest(&a), digest(&b));
+    assert_eq!(stat(&c, "sync_full"), 0, "no full sync: {}", b.log());
+    assert_eq!(stat(&c, "sync_partial_ok"), 1);
+    let log = b.log();
+    let since = &log[log_before..];
+    assert!(
+        since.contains("Master accepted a Partial Resynchronization"),
+        "{since}"
+    );
+    assert!(!since.contains("Loading DB in memory"), "{since}");
+}
+
+/// REPLICAOF naming the primary already followed (or being connected to) changes nothing.
+#[test]
+fn replicaof_the_same_primary_again_changes_nothing() {
+    let p = redwing(&[]);
+    let r = redwing(&[]);
+    fill(&mut p.conn(), 50);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut rc = r.conn();
+    let port = p.port.to_string();
+    assert_eq!(
+        rc.text(&["REPLICAOF", "127.0.0.1", &port]),
+        "OK Already connected to specified master"
+    );
+    assert_eq!(role(&mut rc)[3], "connected");
+    p.conn().cmd(&["SET", "after", "1"]);
+    wait_synced(&p, &r);
+    assert_eq!((stat(&p, "sync_full"), stat(&p, "sync_partial_ok")), (1, 0));
+    assert_eq!(r.log().matches("Connecting to MASTER").count(), 1);
+    // Also while the first attempt is still under way.
+    let dead = testkit::proc::free_port().to_string();
+    assert_eq!(rc.text(&["REPLICAOF", "127.0.0.1", &dead]), "OK");
+    assert_eq!(
+        rc.text(&["REPLICAOF", "127.0.0.1", &dead]),
+        "OK Already connected to specified master"
+    );
+    let enabled = format!("REPLICAOF 127.0.0.1:{dead} enabled");
+    assert_eq!(r.log().matches(&enabled).count(), 1);
+}
+
+/// REPLICAOF NO ONE cancels a REPLICAOF under way: the node is a primary again with its data
+/// and history (the old id valid for its replicas), and never syncs from the other node.
+#[test]
+fn replicaof_no_one_cancels_a_pending_replicaof() {
+    let p = redwing(&[]);
+    let r = redwing(&[]);
+    let other = redwing(&[]);
+    fill(&mut p.conn(), 50);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    other.pause();
+    let mut rc = r.conn();
+    let replid = field(&mut rc, "replication", "master_replid");
+    assert_eq!(
+        rc.text(&["REPLICAOF", "127.0.0.1", &other.port.to_string()]),
+        "OK"
+    );
+    assert_eq!(rc.text(&["REPLICAOF", "NO", "ONE"]), "OK");
+    assert_eq!(role(&mut rc)[0], "master");
+    assert_eq!(field(&mut rc, "replication", "master_replid2"), replid);
+    assert_eq!(rc.text(&["SET", "mine", "1"]), "OK");
+    other.resume();
+    let mut oc = other.conn();
+    assert_eq!(field(&mut oc, "replication", "connected_slaves"), "0");
+    assert_eq!(stat(&other, "sync_full"), 0);
+    assert_eq!(rc.text(&["GET", "key:1"]), "value:1");
+}
+
+/// A primary told to follow an unreachable node is a replica whose link is down: like Valkey,
+/// it answers any sync with -NOMASTERLINK; once a primary again (REPLICAOF NO ONE) its
+/// replicas continue partially and a new one is served a full sync.
+#[test]
+fn a_replica_with_its_link_down_refuses_syncs_until_promoted() {
     let p = redwing(&[]);
     let r1 = redwing(&[]);
     fill(&mut p.conn(), 50);
@@ -520,23 +754,26 @@ fn replicaof_pending_serves_partial_resyncs_but_no_full_sync() {
     let dead = testkit::proc::free_port().to_string();
     assert_eq!(pc.text(&["REPLICAOF", "127.0.0.1", &dead]), "OK");
     pc.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
-    pc.cmd(&["SET", "after-kill", "1"]);
-    wait_synced(&p, &r1);
-    assert_eq!(stat(&p, "sync_partial_ok"), 1);
     let r2 = redwing(&[]);
     replicaof(&r2, &p);
     let refused = "Can't SYNC while not connected with my master";
-    wait_for("the new replica's full sync refused", T, || {
-        r2.log().contains(refused)
+    wait_for("both replicas refused", T, || {
+        r1.log().contains(refused) && r2.log().contains(refused)
     });
     assert_eq!(stat(&p, "sync_full"), 1, "only r1's first sync");
+    assert_eq!(stat(&p, "sync_partial_ok"), 0);
     pc.cmd(&["REPLICAOF", "NO", "ONE"]);
+    pc.cmd(&["SET", "after-promotion", "1"]);
+    wait_synced(&p, &r1);
     wait_synced(&p, &r2);
+    assert_eq!(digest(&p), digest(&r1));
     assert_eq!(digest(&p), digest(&r2));
+    assert_eq!(stat(&p, "sync_partial_ok"), 1, "r1 continued");
+    assert_eq!(stat(&p, "sync_full"), 2, "r2's full sync");
 }
 
 #[test]
-fn replicaof_pending_does_not_reconnect_the_old_primary() {
+fn replicaof_does_not_reconnect_the_primary_being_left() {
     // A replica whose link to its primary is down is told to follow an unreachable node;
     // the old primary comes back empty (a fresh history). The replica must not reconnect to
     // the primary it is leaving and full-sync its empty dataset: it keeps its data and

@@ -371,8 +371,15 @@ impl Follower {
         &self.cfg
     }
 
+    /// New parameters; `repl-timeout` also applies to the connections already open.
     pub fn on_config(&mut self, cfg: FollowerConfig) {
+        let timeout = cfg.link.timeout_ms;
         self.cfg = cfg;
+        for which in [Which::Main, Which::Rdb, Which::Leaving] {
+            if let Some(c) = self.conn_mut(which) {
+                c.link.set_timeout_ms(timeout);
+            }
+        }
     }
 
     /// True if this node follows a primary (ROLE `slave`, writes refused).
@@ -391,24 +398,24 @@ impl Follower {
     }
 
     /// ROLE's link state: `connect`, `connecting`, `handshake`, `sync`, `connected` (`None`
-    /// on a primary).
+    /// on a primary). As in Valkey, a dual-channel sync is `handshake` until the main
+    /// connection's PSYNC is answered (its state is still "waiting for the PSYNC reply"),
+    /// then `sync`.
     pub fn role_state(&self) -> Option<&'static str> {
-        Some(match self.state {
+        Some(match &self.state {
             State::Primary => return None,
             State::Idle { .. } => "connect",
             State::Connecting { .. } => "connecting",
-            State::Handshake { .. } => "handshake",
-            State::FullSync { .. } | State::DualSync { .. } | State::DualLoaded { .. } => "sync",
+            State::Handshake { .. } | State::DualLoaded { .. } => "handshake",
+            State::DualSync { dual, .. } if !dual.continued => "handshake",
+            State::FullSync { .. } | State::DualSync { .. } => "sync",
             State::Streaming { .. } => "connected",
         })
     }
 
-    /// INFO `master_sync_in_progress`.
+    /// INFO `master_sync_in_progress` (Valkey's `REPL_STATE_TRANSFER`: ROLE `sync`).
     pub fn sync_in_progress(&self) -> bool {
-        matches!(
-            self.state,
-            State::FullSync { .. } | State::DualSync { .. } | State::DualLoaded { .. }
-        )
+        self.role_state() == Some("sync")
     }
 
     /// Where this node stands upstream, for the primary machine.

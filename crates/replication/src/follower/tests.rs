@@ -447,7 +447,12 @@ fn dual_start() -> (T, LinkId, LinkId) {
     t.handshake(main);
     let a = t.data(main, b"+DUALCHANNELSYNC\r\n");
     let rdb = connect_of(&a).expect("the snapshot connection");
-    assert_eq!(t.f.role_state(), Some("sync"));
+    assert_eq!(
+        t.f.role_state(),
+        Some("handshake"),
+        "until the main PSYNC is answered"
+    );
+    assert!(!t.f.sync_in_progress());
     let a = t.f.on_connected(&mut t.h, rdb, 0);
     assert!(sent(&a, rdb).starts_with(b"*9\r\n$8\r\nREPLCONF\r\n$4\r\ncapa"));
     assert_eq!(sent(&t.data(rdb, b"+OK\r\n"), rdb), b"SYNC\r\n");
@@ -468,6 +473,8 @@ fn dual_channel_continue_first_then_load_swaps_and_applies_the_buffer() {
         !a.iter().any(|x| matches!(x, Action::Apply { .. })),
         "buffered"
     );
+    assert_eq!(t.f.role_state(), Some("sync"));
+    assert!(t.f.sync_in_progress());
     let a = t.data(rdb, b"$3\r\nRDB");
     let load = load_of(&a).expect("load");
     assert!(a.contains(&Action::LoadEnd { load }));
@@ -501,7 +508,7 @@ fn dual_channel_load_first_waits_for_the_continue() {
     assert!(a.contains(&Action::Close { link: rdb }));
     assert!(!a.contains(&Action::SwapDataset { load }));
     assert!(matches!(t.f.state(), State::DualLoaded { .. }));
-    assert_eq!(t.f.role_state(), Some("sync"));
+    assert_eq!(t.f.role_state(), Some("handshake"));
     let a = t.data(main, format!("+CONTINUE {}\r\n", id('e')).as_bytes());
     assert!(logged(&a, "psync established after rdb load"));
     assert!(a.contains(&Action::SwapDataset { load }));
@@ -705,7 +712,7 @@ fn role_states_follow_the_link() {
     assert_eq!(t.f.role_state(), Some("handshake"));
     t.now = 11_001;
     let a = t.tick();
-    assert!(logged(&a, "Timeout connecting to the MASTER"));
+    assert!(logged(&a, "Timeout connecting to the PRIMARY"));
     assert_eq!(t.f.role_state(), Some("connect"));
 }
 

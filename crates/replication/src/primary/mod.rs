@@ -384,7 +384,9 @@ impl Primary {
             stats: SyncStats::default(),
             good_replicas: 0,
             no_replicas_since_ms: now_ms,
-            next_cron_ms: now_ms + 1000,
+            // Valkey's replicationCron first runs at the first serverCron: PING's cadence
+            // (cron seconds counted from start) has the same phase.
+            next_cron_ms: now_ms,
             cron_secs: 0,
             getack_requested: false,
         }

@@ -482,7 +482,13 @@ fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
 /// Idle timeouts and output-buffer limits.
 pub fn cron_clients(s: &mut Server, now: i64) {
     let timeout_ms = s.cfg.timeout_secs * 1000;
-    let limits = s.cfg.client_output_buffer_limit;
+    let mut limits = s.cfg.client_output_buffer_limit;
+    // As Valkey: a replica's hard limit is never below repl-backlog-size (what a partial
+    // resync may queue at once; the replica shares the backlog's memory).
+    if limits.replica.hard_bytes > 0 {
+        let backlog = s.cfg.repl_backlog_size_bytes.max(0) as u64;
+        limits.replica.hard_bytes = limits.replica.hard_bytes.max(backlog);
+    }
     let mut close = Vec::new();
     for (k, c) in s.net.clients.iter_mut() {
         if timeout_ms > 0

@@ -50,7 +50,8 @@ pub enum Apply {
     Listeners,
     /// Keys are evicted down to the new limit.
     Maxmemory,
-    /// Replication is reconfigured (backlog size, good-replica count, diskless settings).
+    /// Replication is reconfigured: the replication machines get their new parameters (and
+    /// the backlog its size); the server still reads the field where it uses it.
     Replication,
     /// The working directory changes.
     Dir,
@@ -288,8 +289,8 @@ params! {
     unixsocket: String = "unixsocket", S, "", IMMUTABLE, Read;
     unixsocketgroup: String = "unixsocketgroup", S, "", IMMUTABLE, Read;
     pidfile: String = "pidfile", S, "", IMMUTABLE, Read;
-    replica_announce_ip: String = "replica-announce-ip" ["slave-announce-ip"], S, "", 0, Read;
-    primary_user: String = "primaryuser" ["masteruser"], S, "", SENSITIVE, Read;
+    replica_announce_ip: String = "replica-announce-ip" ["slave-announce-ip"], S, "", 0, Replication;
+    primary_user: String = "primaryuser" ["masteruser"], S, "", SENSITIVE, Replication;
     cluster_announce_ip: String = "cluster-announce-ip", S, "", 0, Inert;
     cluster_announce_client_ipv4: String = "cluster-announce-client-ipv4", S, "", 0, Inert;
     cluster_announce_client_ipv6: String = "cluster-announce-client-ipv6", S, "", 0, Inert;
@@ -311,7 +312,7 @@ params! {
     req_res_logfile: String = "req-res-logfile", S, "", IMMUTABLE | HIDDEN, Inert;
     locale_collate: String = "locale-collate", S, "", 0, Inert;
     debug_context: String = "debug-context", S, "", DEBUG | HIDDEN, Inert;
-    primary_auth: String = "primaryauth" ["masterauth"], S, "", SENSITIVE, Read;
+    primary_auth: String = "primaryauth" ["masterauth"], S, "", SENSITIVE, Replication;
     requirepass: String = "requirepass", S, "", SENSITIVE, Read;
     availability_zone: String = "availability-zone", S, "", 0, Inert;
 
@@ -352,18 +353,18 @@ params! {
     lfu_log_factor: i64 = "lfu-log-factor", int(0, INT_MAX), "10", 0, Derived;
     lfu_decay_time_mins: i64 = "lfu-decay-time", int(0, INT_MAX), "1", 0, Derived;
     replica_priority: i64 = "replica-priority" ["slave-priority"], int(0, INT_MAX), "100", 0, Read;
-    repl_diskless_sync_delay_secs: i64 = "repl-diskless-sync-delay", int(0, INT_MAX), "5", 0, Read;
+    repl_diskless_sync_delay_secs: i64 = "repl-diskless-sync-delay", int(0, INT_MAX), "5", 0, Replication;
     maxmemory_samples: i64 = "maxmemory-samples", int(1, 64), "5", 0, Read;
     maxmemory_eviction_tenacity: i64 = "maxmemory-eviction-tenacity", int(0, 100), "10", 0, Read;
     timeout_secs: i64 = "timeout", int(0, INT_MAX), "0", 0, Read;
-    replica_announce_port: i64 = "replica-announce-port" ["slave-announce-port"], int(0, 65535), "0", 0, Read;
+    replica_announce_port: i64 = "replica-announce-port" ["slave-announce-port"], int(0, 65535), "0", 0, Replication;
     tcp_backlog: i64 = "tcp-backlog", int(0, INT_MAX), "511", IMMUTABLE, Read;
     cluster_port: i64 = "cluster-port", int(0, 65535), "0", IMMUTABLE, Inert;
     cluster_announce_bus_port: i64 = "cluster-announce-bus-port", int(0, 65535), "0", 0, Inert;
     cluster_announce_port: i64 = "cluster-announce-port", int(0, 65535), "0", 0, Inert;
     cluster_announce_tls_port: i64 = "cluster-announce-tls-port", int(0, 65535), "0", 0, Inert;
-    repl_timeout_secs: i64 = "repl-timeout", int(1, INT_MAX), "60", 0, Read;
-    repl_ping_replica_period_secs: i64 = "repl-ping-replica-period" ["repl-ping-slave-period"], int(1, INT_MAX), "10", 0, Read;
+    repl_timeout_secs: i64 = "repl-timeout", int(1, INT_MAX), "60", 0, Replication;
+    repl_ping_replica_period_secs: i64 = "repl-ping-replica-period" ["repl-ping-slave-period"], int(1, INT_MAX), "10", 0, Replication;
     list_compress_depth: i64 = "list-compress-depth", int(0, INT_MAX), "0", DEBUG, Inert;
     /// Microseconds slept per key by background saves (negative: per 1/-N keys); a test knob.
     rdb_key_save_delay_us: i64 = "rdb-key-save-delay", int(INT_MIN, INT_MAX), "0", HIDDEN, Read;
@@ -375,7 +376,7 @@ params! {
     min_replicas_max_lag_secs: i64 = "min-replicas-max-lag" ["min-slaves-max-lag"], int(0, INT_MAX), "10", 0, Replication;
     watchdog_period_ms: i64 = "watchdog-period", int(0, INT_MAX), "0", HIDDEN, Inert;
     shutdown_timeout_secs: i64 = "shutdown-timeout", int(0, INT_MAX), "10", 0, Read;
-    repl_diskless_sync_max_replicas: i64 = "repl-diskless-sync-max-replicas", int(0, INT_MAX), "0", 0, Read;
+    repl_diskless_sync_max_replicas: i64 = "repl-diskless-sync-max-replicas", int(0, INT_MAX), "0", 0, Replication;
     maxclients: i64 = "maxclients", int(1, UINT_MAX), "10000", 0, Read;
     unixsocketperm: Octal = "unixsocketperm", Kind::Octal { min: 0, max: 0o777 }, "0", IMMUTABLE, Read;
     socket_mark_id: i64 = "socket-mark-id", int(0, UINT_MAX), "0", IMMUTABLE, Inert;
@@ -409,7 +410,7 @@ params! {
     tracking_table_max_keys: i64 = "tracking-table-max-keys", int(0, LONG_MAX), "1000000", 0, Read;
     client_query_buffer_limit_bytes: i64 = "client-query-buffer-limit", mem(1024 * 1024, LONG_MAX), "1073741824", DEBUG, Read;
     maxmemory_clients: MemOrPercent = "maxmemory-clients", Kind::MemPercent { min: -100, max: LONG_MAX }, "0", 0, Inert;
-    repl_backlog_ttl_secs: i64 = "repl-backlog-ttl", int(0, LONG_MAX), "3600", 0, Read;
+    repl_backlog_ttl_secs: i64 = "repl-backlog-ttl", int(0, LONG_MAX), "3600", 0, Replication;
     auto_aof_rewrite_min_size_bytes: i64 = "auto-aof-rewrite-min-size", mem(0, LONG_MAX), "67108864", 0, Inert;
     loading_process_events_interval_bytes: i64 = "loading-process-events-interval-bytes", int(1024, INT_MAX), "2097152", HIDDEN, Read;
 
@@ -439,7 +440,7 @@ params! {
     /// The working directory (CONFIG GET prints the current one).
     dir: String = "dir", Kind::Special(Special::Dir), ".", PROTECTED | DENY_LOADING, Dir;
     save: SavePoints = "save", Kind::Special(Special::Save), "3600 1 300 100 60 10000", MULTI_ARG, Read;
-    client_output_buffer_limit: OutputLimits = "client-output-buffer-limit", Kind::Special(Special::ClientOutputBufferLimit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", MULTI_ARG, Read;
+    client_output_buffer_limit: OutputLimits = "client-output-buffer-limit", Kind::Special(Special::ClientOutputBufferLimit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", MULTI_ARG, Replication;
     oom_score_adj_values: OomScoreAdjValues = "oom-score-adj-values", Kind::Special(Special::OomScoreAdjValues), "0 200 800", MULTI_ARG, Inert;
     notify_keyspace_events: NotifyFlags = "notify-keyspace-events", Kind::Special(Special::NotifyKeyspaceEvents), "", 0, Derived;
     bind: BindAddrs = "bind", Kind::Special(Special::Bind), "* -::*", MULTI_ARG, Listeners;

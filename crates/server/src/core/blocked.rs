@@ -2,10 +2,9 @@
 //! the order they blocked (Redis's FIFO fairness), by running their command again through the
 //! core ([`super::Origin::Unblocked`]); a chain (BLMOVE pushing into a key another client
 //! waits on) is followed until nothing is ready. Also deadlines, CLIENT UNBLOCK, and commands
-//! held by CLIENT PAUSE (or while a REPLICAOF freezes writes).
+//! held by CLIENT PAUSE.
 
 use bytes::Bytes;
-use commands::spec::flags as f;
 use commands::CommandSpec;
 use resp::Reply;
 
@@ -132,12 +131,8 @@ pub fn force_unblock(s: &mut Server, key: usize, error: bool) -> bool {
     })
 }
 
-/// True if `spec` must wait: clients are paused (CLIENT PAUSE), or writes are frozen while a
-/// REPLICAOF waits for its PSYNC answer.
+/// True if `spec` must wait: clients are paused (CLIENT PAUSE).
 pub fn held_by_pause(s: &Server, spec: &CommandSpec) -> bool {
-    if s.repl.frozen && (spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE)) {
-        return true;
-    }
     s.exec.pause.holds(spec, now_ms())
 }
 
@@ -150,9 +145,9 @@ pub fn hold_paused(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     }
 }
 
-/// Runs the commands held by a pause (or freeze) that ended.
+/// Runs the commands held by a pause that ended.
 pub fn release_paused(s: &mut Server) {
-    if s.repl.frozen || s.exec.pause.active(now_ms()) {
+    if s.exec.pause.active(now_ms()) {
         return;
     }
     let held: Vec<usize> = s

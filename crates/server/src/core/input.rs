@@ -67,7 +67,7 @@ const BATCH: usize = 32;
 /// Ordinary authenticated clients have their pipelines parsed ahead; links between primary
 /// and replica are parsed one command at a time (offsets, handshake states).
 fn parses_ahead(c: &crate::net::client::Client) -> bool {
-    !c.is_primary_link() && !c.is_replica() && c.link_slot().is_none() && c.authenticated
+    !c.is_primary_link() && !c.is_replica() && c.link_id().is_none() && c.authenticated
 }
 
 /// For an ordinary client with nothing queued: parses the complete commands in its query

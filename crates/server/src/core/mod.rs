@@ -328,7 +328,7 @@ pub fn call(
     expired_to_stream(s, !handler_raised_expired);
     // Nothing reads the stream unless this node is a primary with a backlog (replicas proxy
     // their primary's bytes instead): then there is nothing to build.
-    let propagating = s.repl.buf.is_some() && !s.repl.is_replica();
+    let propagating = s.repl.propagating();
     s.persist.dirty += outcome.dirty;
     s.exec.evict_due |= outcome.dirty > 0;
     if propagating {

@@ -69,14 +69,9 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         Save | Bgsave | Dump | Restore => crate::persist::command(s, key, cmd, argv),
         Replicaof => crate::repl::replica::replicaof_command(s, key, argv),
         Sync => crate::repl::primary::sync_command(s, key, argv, false),
-        Psync => {
-            // PSYNC <my replid> <offset> FAILOVER: the target side of a coordinated failover
-            // becomes a primary, then serves the PSYNC as usual.
-            match crate::repl::replica::promote_for_failover(s, key, argv) {
-                Ok(()) => crate::repl::primary::sync_command(s, key, argv, true),
-                Err(e) => e,
-            }
-        }
+        // Also PSYNC <my replid> <offset> FAILOVER: the target side of a coordinated failover
+        // becomes a primary, then serves the PSYNC as usual.
+        Psync => crate::repl::primary::sync_command(s, key, argv, true),
         Replconf => crate::repl::primary::replconf_command(s, key, argv),
         Wait => crate::repl::primary::wait_command(s, key, argv),
     }

@@ -9,7 +9,7 @@ pub struct PauseState {
     pub until_ms: i64,
     /// Only writes are paused (WRITE mode).
     pub writes_only: bool,
-    /// The pause (or a REPLICAOF freeze) ended: the event loop runs the held commands.
+    /// The pause ended: the event loop runs the held commands.
     pub release_pending: bool,
 }
 

@@ -101,20 +101,10 @@ pub enum Role {
     Monitor,
     /// A replica of this node (after SYNC/PSYNC); listed in the replica table by client id.
     Replica,
-    /// One of this node's connections to a primary: handshaking until `streaming`, then the
-    /// primary client whose commands are applied and whose replies are dropped.
-    PrimaryLink { slot: LinkSlot, streaming: bool },
-}
-
-/// Which of the replica's links to a primary a connection belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkSlot {
-    /// The primary this node follows.
-    Current,
-    /// A REPLICAOF attempt not answered yet.
-    Pending,
-    /// The snapshot connection of the current link's dual-channel sync.
-    Rdb,
+    /// One of this node's connections to a primary (`link` is the follower machine's id of
+    /// it): its bytes go to the follower until `streaming`, then it is the primary client
+    /// whose commands are applied and whose replies are dropped.
+    PrimaryLink { link: u64, streaming: bool },
 }
 
 /// One key a client WATCHes.
@@ -246,8 +236,6 @@ pub struct Client {
     pub role: Role,
     /// Outgoing TCP connection still in progress.
     pub connecting: bool,
-    /// What the peer announced with REPLCONF before becoming a replica.
-    pub peer: Option<Box<replication::peer::PeerInfo>>,
     /// A full-sync transfer thread owns the write side of this socket.
     pub in_transfer: bool,
     /// The connection is being closed for a protocol error (never cached as a primary).
@@ -271,10 +259,10 @@ impl Client {
         )
     }
 
-    /// Which link to a primary this connection is, if it is one.
-    pub fn link_slot(&self) -> Option<LinkSlot> {
+    /// The follower's id of this connection, if it is one of this node's links to a primary.
+    pub fn link_id(&self) -> Option<u64> {
         match self.role {
-            Role::PrimaryLink { slot, .. } => Some(slot),
+            Role::PrimaryLink { link, .. } => Some(link),
             _ => None,
         }
     }
@@ -360,7 +348,6 @@ impl Client {
             commands_processed: 0,
             role: Role::Normal,
             connecting: false,
-            peer: None,
             in_transfer: false,
             protocol_error: false,
         }

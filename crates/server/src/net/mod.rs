@@ -134,18 +134,14 @@ impl Net {
         Ok(key)
     }
 
-    /// Registers an outgoing connection (a replica's link to its primary) as a client.
-    pub fn add_outgoing(
-        &mut self,
-        conn: Conn,
-        addr: String,
-        slot: client::LinkSlot,
-    ) -> std::io::Result<usize> {
+    /// Registers an outgoing connection (a replica's link to its primary, `link` being the
+    /// follower's id of it) as a client.
+    pub fn add_outgoing(&mut self, conn: Conn, addr: String, link: u64) -> std::io::Result<usize> {
         let key = self.add_client(conn, addr, String::new(), usize::MAX)?;
         if let Some(c) = self.clients.get_mut(key) {
             c.authenticated = true;
             c.role = client::Role::PrimaryLink {
-                slot,
+                link,
                 streaming: false,
             };
             c.connecting = true;

@@ -1,125 +1,109 @@
-//! Following a primary.
+//! The follower machine's executor: REPLICAOF and the start-up `replicaof` fed to
+//! [`replication::follower::Follower`], each of its links' events (connected, bytes read,
+//! closed) reported, each unit of a primary's stream applied by the core reported
+//! ([`stream_command_applied`], [`on_empty_line`]), and its actions performed — connections
+//! opened and closed, bytes sent, reading paused and resumed, stream bytes handed to the core,
+//! loads started aside on the loader thread ([`super::load`]), fed, aborted and swapped in,
+//! the role changed.
 //!
-//! There are at most two links: `current` (the primary we follow) and `pending` (a REPLICAOF
-//! attempt). A pending attempt connects, authenticates and handshakes without touching our
-//! role, link or data. Only when it is ready to send PSYNC do we freeze our history (hold writes
-//! on a primary, stop applying the old primary's stream on a replica), so that the offset we
-//! announce stays exact; the switch happens when the new primary answers +CONTINUE or
-//! +FULLRESYNC. Any failure unfreezes and leaves everything as it was, except the attempt's
-//! state and last error in INFO. A later REPLICAOF cancels an earlier pending one.
-//!
-//! Dual-channel full sync (Valkey): `+DUALCHANNELSYNC` commits the attempt like +FULLRESYNC
-//! would, and a second connection ([`LinkSlot::Rdb`]) fetches the snapshot while the main one
-//! PSYNCs from the snapshot's offset and buffers the stream locally. The new dataset is loaded
-//! aside as in a single-channel sync and swapped in once both the load and the +CONTINUE are
-//! done; then the buffer is applied. Any failure on either connection abandons the whole sync
-//! (the old dataset stays) and it is retried.
+//! What stays here because it needs the server: the sockets, the loader's back-pressure (a
+//! connection is not read while the loader has a lot queued), the check that each stream
+//! command arrived in its canonical encoding (else the link is closed as a protocol error,
+//! never cached), the DEBUG PAUSE-AFTER-FORK SIGSTOP before a dual-channel PSYNC, and the
+//! swap itself (WATCHes touched, the old databases freed in the background).
 
 use std::fmt::Write as _;
 use std::net::ToSocketAddrs;
 use std::sync::atomic::Ordering;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use commands::errors::err;
-use replication::link::Action;
-use replication::{Link, LinkConfig, LinkState};
+use replication::follower::{Action, LinkId, LoadId, State};
 use resp::Reply;
 
 use super::load::{LoadResult, Loader};
-use super::state::{Cached, RdbConn, Upstream};
-use crate::net::client::{Client, Conn, LinkSlot, Role};
+use super::state::{Deferred, Load};
+use crate::net::client::{BlockKind, Client, Conn, Role};
 use crate::server::Server;
 use crate::util::now_ms;
 use crate::{log_notice, log_warning};
 
-/// A new link to `host:port`, not connected yet.
-fn new_upstream(s: &Server, host: String, port: u16) -> Upstream {
-    let now = now_ms();
-    Upstream {
-        link: Link::new(link_config(s), now),
-        host,
-        port,
-        client: None,
-        connecting: false,
-        retry_at_ms: now,
-        last_error: None,
-        loader: None,
-        stream_buf: Vec::new(),
-        reploff: 0,
-        read_reploff: 0,
-        db: 0,
-        multi_bytes: Vec::new(),
-        down_since_ms: None,
-        last_io_ms: now,
-        psync_from: None,
-        pre_psync: false,
-        next_load_id: 1,
-        paused_reading: false,
-        dual: false,
-        rdb: None,
-        dual_loaded: None,
-        dual_continued: false,
-        buf_peak: 0,
+/// A loader with more than this queued stops the reading of the payload's connection.
+const LOADER_QUEUE_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// Performs the follower's actions in order.
+pub fn run(s: &mut Server, actions: Vec<Action>) {
+    s.repl.depth += 1;
+    for a in actions {
+        perform(s, a);
     }
+    s.repl.depth -= 1;
+    super::drain_deferred(s);
 }
 
-/// Closes link clients so that they no longer count as links.
-fn close_link_clients(s: &mut Server, keys: impl IntoIterator<Item = usize>) {
-    for k in keys {
-        if let Some(c) = s.net.clients.get_mut(k) {
-            c.role = Role::Normal;
-            c.close_asap = true;
+fn perform(s: &mut Server, a: Action) {
+    match a {
+        Action::Connect { link, host, port } => connect(s, link, &host, port),
+        Action::Send { link, bytes } => send(s, link, &bytes),
+        Action::Close { link } => close(s, link),
+        Action::PauseReading { link } => {
+            s.repl.paused.insert(link);
         }
+        Action::ResumeReading { link } => {
+            s.repl.paused.remove(&link);
+            if let Some(&key) = s.repl.links.get(&link) {
+                // Read again; a streaming link also applies what it read before the pause.
+                s.net.pending_read.push_back(key);
+                if s.net.clients.get(key).is_some_and(|c| c.is_primary_link()) {
+                    s.net.resume.push(key);
+                }
+            }
+        }
+        Action::StartStream { link, db } => start_stream(s, link, db),
+        Action::Apply { link, bytes } => {
+            if let Some(&key) = s.repl.links.get(&link) {
+                if let Some(c) = s.net.clients.get_mut(key) {
+                    c.query.extend_from_slice(&bytes);
+                    s.net.resume.push(key);
+                }
+            }
+        }
+        Action::StartLoad { load, .. } => start_load(s, load),
+        Action::LoadBytes { load, bytes } => {
+            if let Some(Load::Running(l)) = s.repl.loads.get_mut(&load) {
+                if let Err(e) = l.feed(bytes) {
+                    let why = format!("Write error writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {e}");
+                    s.repl.deferred.push_back(Deferred::LoadFailed(load, why));
+                }
+            }
+        }
+        Action::LoadEnd { load } => {
+            log_notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+            if let Some(Load::Running(l)) = s.repl.loads.get_mut(&load) {
+                if let Err(e) = l.finish() {
+                    let why = format!("Failed trying to rename the temp DB into dump.rdb in MASTER <-> REPLICA synchronization: {e}");
+                    s.repl.deferred.push_back(Deferred::LoadFailed(load, why));
+                }
+            }
+        }
+        Action::AbortLoad { load } => drop_load(s, load),
+        Action::SwapDataset { load } => match s.repl.loads.remove(&load) {
+            Some(Load::Loaded(loaded)) => install(s, *loaded),
+            other => {
+                log_warning!("Swap of load {load}, which is not loaded: the dataset is kept");
+                if let Some(l) = other {
+                    s.repl.loads.insert(load, l);
+                }
+            }
+        },
+        Action::DropSubReplicas => super::drop_sub_replicas(s),
+        Action::BecameReplica => become_replica(s),
+        Action::BecamePrimary => become_primary(s),
+        Action::Log { level, text } => super::log(level, &text),
     }
 }
 
-fn link_config(s: &Server) -> LinkConfig {
-    let announce_port = s.cfg.replica_announce_port;
-    let port = if announce_port != 0 {
-        announce_port
-    } else {
-        s.cfg.port
-    };
-    let pass = s.cfg.primary_auth.as_str();
-    let user = s.cfg.primary_user.as_str();
-    LinkConfig {
-        listening_port: port as u16,
-        announce_ip: Some(s.cfg.replica_announce_ip.as_str().to_string()).filter(|v| !v.is_empty()),
-        auth: (!pass.is_empty()).then(|| {
-            (
-                Some(user.to_string()).filter(|u| !u.is_empty()),
-                pass.to_string(),
-            )
-        }),
-        dual_channel: s.cfg.dual_channel_replication_enabled,
-        rdb_channel: false,
-        timeout_ms: s.cfg.repl_timeout_secs * 1000,
-    }
-}
-
-/// The link a slot belongs to (the snapshot connection belongs to the current link).
-fn upstream(s: &mut Server, slot: LinkSlot) -> Option<&mut Upstream> {
-    match slot {
-        LinkSlot::Current | LinkSlot::Rdb => s.repl.current.as_mut(),
-        LinkSlot::Pending => s.repl.pending.as_mut(),
-    }
-}
-
-/// The state machine of a slot's connection.
-fn link_of(s: &mut Server, slot: LinkSlot) -> Option<&mut Link> {
-    match slot {
-        LinkSlot::Rdb => s.repl.current.as_mut()?.rdb.as_mut().map(|r| &mut r.link),
-        _ => upstream(s, slot).map(|u| &mut u.link),
-    }
-}
-
-/// The client slot of a slot's connection.
-fn client_of(s: &mut Server, slot: LinkSlot) -> Option<usize> {
-    match slot {
-        LinkSlot::Rdb => s.repl.current.as_ref()?.rdb.as_ref()?.client,
-        _ => upstream(s, slot)?.client,
-    }
-}
+// ---------------------------------------------------------------------------- commands
 
 /// REPLICAOF host port | REPLICAOF NO ONE
 pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
@@ -130,109 +114,130 @@ pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         return err("ERR Command is not valid when client is a replica.");
     }
     let who = crate::net::client::client_info(c, now_ms());
-    if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
-        cancel_pending(s, "cancelled by REPLICAOF NO ONE");
-        if s.repl.is_replica() {
-            promote(s);
-            log_notice!("MASTER MODE enabled (user request from '{who}')");
+    let target = if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
+        None
+    } else {
+        match commands::args::int(&argv[2]) {
+            Ok(p) if (0..=65535).contains(&p) => {
+                Some((String::from_utf8_lossy(&argv[1]).into_owned(), p as u16))
+            }
+            _ => return err("ERR Invalid master port"),
         }
-        return Reply::Ok;
-    }
-    let port = match commands::args::int(&argv[2]) {
-        Ok(p) if (0..=65535).contains(&p) => p as u16,
-        _ => return err("ERR Invalid master port"),
     };
-    let host = String::from_utf8_lossy(&argv[1]).into_owned();
-    if s.repl
-        .current
-        .as_ref()
-        .is_some_and(|u| u.host == host && u.port == port)
-    {
-        cancel_pending(s, "superseded");
-        return Reply::status("OK Already connected to specified master");
-    }
-    if s.repl
-        .pending
-        .as_ref()
-        .is_some_and(|u| u.host == host && u.port == port)
-    {
-        return Reply::Ok;
-    }
-    cancel_pending(s, "superseded by a later REPLICAOF");
-    log_notice!("REPLICAOF {host}:{port} enabled (user request from '{who}')");
-    // A link to the primary we are leaving that is not streaming serves nothing, and letting
-    // it finish its handshake could full-sync us from a node we no longer follow (announcing
-    // a history nobody else has): drop it. A streaming link stays until the new one works.
-    let old_link_open = s.repl.current.as_ref().is_some_and(|u| u.client.is_some());
-    if old_link_open && !s.repl.link_up() {
-        link_failed(
-            s,
-            LinkSlot::Current,
-            &format!("Dropping the unfinished link to the old master for REPLICAOF {host}:{port}"),
-        );
-    }
-    s.repl.pending = Some(new_upstream(s, host, port));
-    connect(s, LinkSlot::Pending);
-    Reply::Ok
+    s.repl
+        .follower
+        .on_config(super::state::follower_config(&s.cfg));
+    let r = &mut s.repl;
+    let (reply, actions) = r.follower.replicaof(
+        &mut r.hist,
+        target,
+        &who,
+        now_ms(),
+        &mut crate::util::random_hex40,
+    );
+    run(s, actions);
+    sync_replicaof_config(s);
+    reply
 }
 
-/// Follow `host:port` at start-up (`replicaof` in the configuration): no old role to keep.
+/// Follow `host:port` from the start (`replicaof` in the configuration).
 pub fn start_as_replica(s: &mut Server, host: String, port: u16) {
-    s.repl.current = Some(new_upstream(s, host, port));
-    become_replica(s);
+    let actions = s.repl.follower.follow_at_start(host, port, now_ms());
+    run(s, actions);
 }
 
-fn cancel_pending(s: &mut Server, why: &str) {
-    if let Some(mut p) = s.repl.pending.take() {
-        log_notice!("Pending REPLICAOF {}:{} {}", p.host, p.port, why);
-        let mut keys = p.abandon_sync();
-        keys.extend(p.client);
-        close_link_clients(s, keys);
-        unfreeze(s);
+/// CONFIG GET/REWRITE `replicaof` report the primary followed now, as Redis does.
+fn sync_replicaof_config(s: &mut Server) {
+    let target = s.repl.follower.target().map(|(h, p)| (h.to_string(), p));
+    s.cfg.replicaof = crate::config::value::ReplicaOf(target);
+}
+
+/// The node follows a primary from now on: replica expiry rules, and clients blocked in a
+/// command are released with an error (Valkey's `disconnectAllBlockedClients`).
+fn become_replica(s: &mut Server) {
+    s.exec.ks.mode = keyspace::ExpiryMode::Replica;
+    crate::log::set_role(true);
+    sync_replicaof_config(s);
+    let blocked: Vec<usize> = s
+        .net
+        .clients
+        .iter()
+        .filter(|(_, c)| {
+            c.blocked
+                .as_ref()
+                .is_some_and(|b| b.kind != BlockKind::Paused)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    for k in blocked {
+        let Some(c) = s.net.clients.get_mut(k) else {
+            continue;
+        };
+        let Some(b) = s.exec.blocking.unblock(c) else {
+            continue;
+        };
+        c.reply(&Reply::error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"));
+        c.close_after_reply = true;
+        // The blocked command ends now, with an error (Valkey's `updateStatsOnUnblock`).
+        if let Ok(spec) = commands::call::resolve(&b.argv) {
+            let st = s.stats.command(spec);
+            st.calls += 1;
+            st.failed_calls += 1;
+        }
+        s.stats.total_commands += 1;
+        s.stats.count_error("UNBLOCKED");
     }
 }
 
-/// Starts a TCP connection for a link.
-fn connect(s: &mut Server, slot: LinkSlot) {
-    let Some(u) = upstream(s, slot) else { return };
-    let addr = match (u.host.as_str(), u.port)
-        .to_socket_addrs()
-        .map(|mut a| a.next())
-    {
+/// The node is a primary again (REPLICAOF NO ONE, PSYNC FAILOVER).
+fn become_primary(s: &mut Server) {
+    s.cfg.replicaof = crate::config::value::ReplicaOf(None);
+    s.exec.ks.mode = keyspace::ExpiryMode::Primary;
+    s.exec.ks.forget_replica_local_expires();
+    crate::log::set_role(false);
+}
+
+// ---------------------------------------------------------------------------- links
+
+/// Opens the TCP connection of `link`; a failure is reported to the follower as a close.
+fn connect(s: &mut Server, link: LinkId, host: &str, port: u16) {
+    let addr = match (host, port).to_socket_addrs().map(|mut a| a.next()) {
         Ok(Some(a)) => a,
         Ok(None) | Err(_) => {
-            let host = format!("{}:{}", u.host, u.port);
-            return link_failed(s, slot, &format!("Unable to resolve {host}"));
+            log_warning!("Unable to connect to MASTER: can't resolve {host}:{port}");
+            s.repl.deferred.push_back(Deferred::LinkClosed(link));
+            return;
         }
     };
     let stream = match mio::net::TcpStream::connect(addr) {
         Ok(st) => st,
-        Err(e) => return link_failed(s, slot, &format!("Unable to connect to MASTER: {e}")),
+        Err(e) => {
+            log_warning!("Unable to connect to MASTER: {e}");
+            s.repl.deferred.push_back(Deferred::LinkClosed(link));
+            return;
+        }
     };
     let _ = stream.set_nodelay(true);
-    let cfg = link_config(s);
     match s
         .net
-        .add_outgoing(Conn::Tcp(stream), addr.to_string(), slot)
+        .add_outgoing(Conn::Tcp(stream), addr.to_string(), link)
     {
         Ok(key) => {
-            if let Some(u) = upstream(s, slot) {
-                u.client = Some(key);
-                u.connecting = true;
-                u.link = Link::new(cfg, now_ms());
-            }
-            log_notice!("Connecting to MASTER {addr}");
+            s.repl.links.insert(link, key);
         }
-        Err(e) => link_failed(s, slot, &format!("Unable to connect to MASTER: {e}")),
+        Err(e) => {
+            log_warning!("Unable to connect to MASTER: {e}");
+            s.repl.deferred.push_back(Deferred::LinkClosed(link));
+        }
     }
 }
 
-/// The outgoing connection became writable: connected, or failed.
+/// The outgoing connection of client `key` became writable (or failed).
 pub fn on_connect_event(s: &mut Server, key: usize) {
     let Some(c) = s.net.clients.get(key) else {
         return;
     };
-    let Some(slot) = c.link_slot() else {
+    let Some(link) = s.repl.link_of(key, c.link_id()) else {
         return;
     };
     let result = match &c.conn {
@@ -247,717 +252,191 @@ pub fn on_connect_event(s: &mut Server, key: usize) {
             if let Some(c) = s.net.clients.get_mut(key) {
                 c.connecting = false;
             }
-            let actions = if slot == LinkSlot::Rdb {
-                log_notice!("MASTER <-> REPLICA sync: RDB channel connected");
-                match s.repl.current.as_mut().and_then(|u| u.rdb.as_mut()) {
-                    Some(r) => {
-                        r.connecting = false;
-                        r.link.on_connected(now_ms())
-                    }
-                    None => return,
-                }
-            } else {
-                log_notice!("MASTER <-> REPLICA sync started");
-                match upstream(s, slot) {
-                    Some(u) => {
-                        u.connecting = false;
-                        u.link.on_connected(now_ms())
-                    }
-                    None => return,
-                }
-            };
-            run_actions(s, slot, actions);
+            let r = &mut s.repl;
+            let actions = r.follower.on_connected(&mut r.hist, link, now_ms());
+            run(s, actions);
         }
+        // Not connected yet: a later event tells.
         Err(e)
             if e.contains("Transport endpoint is not connected") || e.contains("os error 107") => {}
-        Err(e) => link_failed(s, slot, &format!("Error condition on socket for SYNC: {e}")),
-    }
-}
-
-/// Bytes from a link that is not streaming yet: feed the state machine.
-pub fn link_input(s: &mut Server, key: usize) {
-    let Some(c) = s.net.clients.get_mut(key) else {
-        return;
-    };
-    let Some(slot) = c.link_slot() else {
-        return;
-    };
-    let data = c.query.split().freeze();
-    if data.is_empty() {
-        return;
-    }
-    let actions = match link_of(s, slot) {
-        Some(l) => l.on_data(now_ms(), &data),
-        None => return,
-    };
-    run_actions(s, slot, actions);
-}
-
-fn run_actions(s: &mut Server, mut slot: LinkSlot, actions: Vec<Action>) {
-    for a in actions {
-        if upstream(s, slot).is_none() {
-            return;
-        }
-        match a {
-            Action::Send(bytes) => send(s, slot, &bytes),
-            Action::HandshakeDone => handshake_done(s, slot),
-            Action::FullResync { replid, offset } => {
-                on_full_resync(s, slot, replid, offset);
-                // A pending attempt became the current link: the rest of this batch (payload,
-                // stream bytes) belongs to it.
-                slot = LinkSlot::Current;
+        Err(e) => {
+            log_warning!("Error condition on socket for SYNC: {e}");
+            if let Some(c) = s.net.clients.get_mut(key) {
+                c.close_asap = true;
             }
-            Action::PayloadStart { total } => start_loader(s, total),
-            Action::Payload(bytes) => feed_loader(s, bytes),
-            Action::PayloadEnd => finish_payload(s),
-            Action::Continue { replid } => {
-                on_continue(s, slot, replid);
-                slot = LinkSlot::Current;
-            }
-            Action::Stream(bytes) if slot != LinkSlot::Rdb => on_stream_bytes(s, bytes),
-            Action::Stream(_) => {}
-            Action::DualChannel => {
-                if slot == LinkSlot::Pending {
-                    commit_pending(s);
-                }
-                slot = LinkSlot::Current;
-                start_rdb_channel(s);
-            }
-            Action::EndOff(e) => on_endoff(s, e),
-            Action::DualContinue { replid } => on_dual_continue(s, replid),
-            Action::RetryLater(msg) => {
-                log_notice!(
-                    "Master is currently unable to PSYNC but should be in the future: {msg}"
-                );
-                link_failed(s, slot, &msg);
-            }
-            Action::Fail(msg) => link_failed(s, slot, &msg),
-            Action::Log(msg) => log_notice!("{msg}"),
         }
     }
 }
 
-fn send(s: &mut Server, slot: LinkSlot, bytes: &[u8]) {
-    let dual_psync = s.repl.current.as_ref().is_some_and(|u| {
-        slot == LinkSlot::Current && u.dual && u.link.state() == LinkState::AwaitPsyncReply
-    });
+fn send(s: &mut Server, link: LinkId, bytes: &[u8]) {
+    let dual_psync = matches!(s.repl.follower.state(), State::DualSync { main, .. } if main.id == link)
+        && bytes.starts_with(b"*3\r\n$5\r\nPSYNC\r\n");
     if dual_psync && s.repl.pause_before_dual_psync {
         log_notice!("DEBUG PAUSE-AFTER-FORK: stopping before the dual-channel PSYNC");
         // SAFETY: raise(3) with a valid signal number; the process resumes on SIGCONT.
         unsafe { libc::raise(libc::SIGSTOP) };
     }
-    if let Some(k) = client_of(s, slot) {
-        if let Some(c) = s.net.clients.get_mut(k) {
+    if let Some(&key) = s.repl.links.get(&link) {
+        if let Some(c) = s.net.clients.get_mut(key) {
             c.push_raw(bytes);
         }
     }
 }
 
-/// Decides what PSYNC asks for; a pending attempt freezes our history first.
-fn handshake_done(s: &mut Server, slot: LinkSlot) {
-    let from: Option<(String, i64)> = match slot {
-        // The snapshot connection never sends PSYNC.
-        LinkSlot::Rdb => return,
-        LinkSlot::Current => s
-            .repl
-            .cached
-            .as_ref()
-            .map(|c| (c.replid.clone(), c.offset + 1)),
-        LinkSlot::Pending => {
-            s.repl.frozen = true;
-            if let Some(u) = s.repl.current.as_ref().filter(|_| s.repl.link_up()) {
-                Some((s.repl.ids.replid.clone(), u.reploff + 1))
-            } else if let Some(c) = s.repl.cached.as_ref() {
-                Some((c.replid.clone(), c.offset + 1))
-            } else if !s.repl.is_replica() {
-                Some(s.repl.ids.psync_request())
-            } else {
-                None
-            }
-        }
-    };
-    match &from {
-        Some((id, off)) => log_notice!("Trying a partial resynchronization (request {id}:{off})."),
-        None => log_notice!("Partial resynchronization not possible (no cached master)"),
-    }
-    let Some(u) = upstream(s, slot) else { return };
-    u.psync_from = from.clone();
-    let actions = u
-        .link
-        .psync(from.as_ref().map(|(id, off)| (id.as_str(), *off)));
-    run_actions(s, slot, actions);
-}
-
-fn unfreeze(s: &mut Server) {
-    if s.repl.frozen {
-        s.repl.frozen = false;
-        s.exec.pause.release_pending = true;
-        if let Some(k) = s.repl.current.as_ref().and_then(|u| u.client) {
-            s.net.pending_read.push_back(k);
-        }
-    }
-}
-
-/// The pending attempt was answered: it becomes our link, replacing whatever we had.
-fn commit_pending(s: &mut Server) {
-    let Some(p) = s.repl.pending.take() else {
+/// Closes a link: what was read from it and not applied is discarded with the client.
+fn close(s: &mut Server, link: LinkId) {
+    s.repl.paused.remove(&link);
+    s.repl.units.remove(&link);
+    let Some(key) = s.repl.links.remove(&link) else {
         return;
     };
-    if let Some(mut old) = s.repl.current.take() {
-        let mut keys = old.abandon_sync();
-        keys.extend(old.client);
-        close_link_clients(s, keys);
-    }
-    let was_primary = s.repl.current.is_none() && s.exec.ks.mode != keyspace::ExpiryMode::Replica;
-    if let Some(k) = p.client {
-        if let Some(c) = s.net.clients.get_mut(k) {
-            c.role = Role::PrimaryLink {
-                slot: LinkSlot::Current,
-                streaming: false,
-            };
-        }
-    }
-    // CONFIG GET/REWRITE `replicaof` report the primary followed now, as Redis does.
-    s.cfg.replicaof = crate::config::value::ReplicaOf(Some((p.host.clone(), p.port)));
-    s.repl.current = Some(p);
-    s.repl.cached = None;
-    if was_primary {
-        become_replica(s);
-    }
-    s.repl.frozen = false;
-    s.exec.pause.release_pending = true;
-}
-
-/// This node now follows a primary: replica expiry rules, blocked clients released.
-fn become_replica(s: &mut Server) {
-    s.exec.ks.mode = keyspace::ExpiryMode::Replica;
-    crate::log::set_role(true);
-    let blocked: Vec<usize> = s
-        .net
-        .clients
-        .iter()
-        .filter(|(_, c)| {
-            c.blocked
-                .as_ref()
-                .is_some_and(|b| b.kind == crate::net::client::BlockKind::Keys)
-        })
-        .map(|(k, _)| k)
-        .collect();
-    for k in blocked {
-        let Some(c) = s.net.clients.get_mut(k) else {
-            continue;
-        };
-        s.exec.blocking.unblock(c);
-        c.reply(&Reply::error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"));
-        c.close_after_reply = true;
+    if let Some(c) = s.net.clients.get_mut(key) {
+        c.role = Role::Normal;
+        c.close_asap = true;
     }
 }
 
-/// REPLICAOF NO ONE: stop following; the current history continues under a new id and the
-/// old id stays valid for our replicas and siblings (PSYNC2).
-/// `PSYNC <replid> <offset> FAILOVER`: our primary, running FAILOVER, hands over to us. The
-/// id must be ours (else Redis's error); we then become a primary (our id moves to replid2)
-/// and the PSYNC is served as usual.
-pub fn promote_for_failover(s: &mut Server, key: usize, argv: &[Bytes]) -> Result<(), Reply> {
-    let failover = argv
-        .get(3)
-        .is_some_and(|a| a.eq_ignore_ascii_case(b"failover"));
-    if !failover {
-        return Ok(());
-    }
-    let own_id = argv
-        .get(1)
-        .is_some_and(|id| id.eq_ignore_ascii_case(s.repl.ids.replid.as_bytes()));
-    if !own_id {
-        return Err(err("ERR PSYNC FAILOVER replid must match my replid."));
-    }
-    if s.repl.is_replica() {
-        let who = s
-            .net
-            .clients
-            .get(key)
-            .map(|c| crate::net::client::client_info(c, now_ms()))
-            .unwrap_or_default();
-        promote(s);
-        log_notice!("MASTER MODE enabled (failover request from '{who}')");
-    }
-    Ok(())
-}
-
-pub fn promote(s: &mut Server) {
-    s.cfg.replicaof = crate::config::value::ReplicaOf(None);
-    if let Some(mut u) = s.repl.current.take() {
-        let mut keys = u.abandon_sync();
-        keys.extend(u.client);
-        close_link_clients(s, keys);
-    }
-    s.repl.cached = None;
-    s.repl.ids.shift(crate::util::random_hex40());
-    log_notice!(
-        "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
-        s.repl.ids.replid2,
-        s.repl.ids.second_offset,
-        s.repl.ids.replid
-    );
-    let size = s.cfg.repl_backlog_size_bytes as usize;
-    s.repl.ensure_backlog(size);
-    s.repl.disconnect_replicas(&mut s.net);
-    s.repl.last_db = -1;
-    s.exec.ks.mode = keyspace::ExpiryMode::Primary;
-    s.exec.ks.forget_replica_local_expires();
-    crate::log::set_role(false);
-}
-
-fn on_full_resync(s: &mut Server, slot: LinkSlot, replid: Option<String>, offset: i64) {
-    if slot == LinkSlot::Pending {
-        commit_pending(s);
-    }
-    let Some(u) = s.repl.current.as_mut() else {
+/// From now on `link` carries the stream: its client applies what arrives as commands from
+/// our primary, starting in database `db`.
+fn start_stream(s: &mut Server, link: LinkId, db: i64) {
+    s.repl.units.remove(&link);
+    let Some(&key) = s.repl.links.get(&link) else {
         return;
     };
-    u.pre_psync = replid.is_none();
-    log_notice!(
-        "Full resync from master: {}:{}",
-        replid.as_deref().unwrap_or("?"),
-        offset
-    );
-}
-
-fn start_loader(s: &mut Server, total: Option<u64>) {
-    let file = (s.cfg.repl_diskless_load == crate::config::value::DisklessLoad::Disabled)
-        .then(|| crate::persist::rdb_path(s));
-    let opts = persistence::LoadOptions {
-        verify_checksum: s.cfg.rdbchecksum,
-        databases: s.exec.ks.db_count(),
-        limits: crate::persist::limits(s),
-        drop_expired_at_ms: None,
-        key_load_delay_us: s.cfg.key_load_delay_us,
-        report_expired: false,
-    };
-    let tx = s.repl.events.sender();
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    let id = u.next_load_id;
-    u.next_load_id += 1;
-    log_notice!(
-        "MASTER <-> REPLICA sync: receiving {} bytes from master to {}",
-        total.map_or("streamed".to_string(), |t| t.to_string()),
-        if file.is_some() { "disk" } else { "the loader" }
-    );
-    match Loader::start(id, opts, file, tx) {
-        Ok(l) => u.loader = Some(l),
-        Err(e) => link_failed(
-            s,
-            LinkSlot::Current,
-            &format!("Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}"),
-        ),
-    }
-}
-
-fn feed_loader(s: &mut Server, bytes: Vec<u8>) {
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    let Some(l) = u.loader.as_mut() else { return };
-    if let Err(e) = l.feed(bytes) {
-        link_failed(s, LinkSlot::Current, &format!("Write error writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {e}"));
-    }
-}
-
-fn finish_payload(s: &mut Server) {
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    log_notice!("MASTER <-> REPLICA sync: Loading DB in memory");
-    if let Some(l) = u.loader.as_mut() {
-        if let Err(e) = l.finish() {
-            return link_failed(s, LinkSlot::Current, &format!("Failed trying to rename the temp DB into dump.rdb in MASTER <-> REPLICA synchronization: {e}"));
-        }
-    }
-    early_ack(s);
-}
-
-/// While the snapshot loads aside, the stream is buffered here, not on the primary: an
-/// `ACK 0` (true of any replica, and no help to WAIT) releases a primary that holds the
-/// stream until a replica's first ACK after an EOF-form payload. Sent once the payload is
-/// in, and each second until stream bytes arrive (it must come after the primary has seen
-/// the transfer end).
-fn early_ack(s: &mut Server) {
-    let Some(u) = s.repl.current.as_ref() else {
-        return;
-    };
-    if u.dual || u.pre_psync || u.loader.is_none() || !u.stream_buf.is_empty() {
-        return;
-    }
-    if let Some(k) = u.client {
-        if let Some(c) = s.net.clients.get_mut(k) {
-            c.push_raw(&replication::proto::command(&["REPLCONF", "ACK", "0"]));
-        }
-    }
-}
-
-/// The loader finished: swap the new dataset in atomically, or keep the old one.
-pub fn on_load_done(s: &mut Server, res: LoadResult) {
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    if u.loader.as_ref().map(|l| l.id) != Some(res.id) {
-        return;
-    }
-    u.loader = None;
-    let loaded = match res.result {
-        Ok(l) => l,
-        Err(e) => {
-            log_warning!("Failed trying to load the MASTER synchronization DB from socket: {e}");
-            return link_failed(s, LinkSlot::Current, "load failed");
-        }
-    };
-    if u.dual {
-        let rdb_client = u.rdb.take().and_then(|r| r.client);
-        close_link_clients(s, rdb_client);
-        let Some(u) = s.repl.current.as_mut() else {
-            return;
-        };
-        if !u.dual_continued {
-            log_notice!(
-                "Dual channel sync - RDB loaded, waiting for the main channel's PSYNC reply"
-            );
-            u.dual_loaded = Some(Box::new(loaded));
-            return;
-        }
-        return finish_dual(s, loaded);
-    }
-    let (replid, offset) = u.link.full_sync.clone().unwrap_or((None, -1));
-    let stream_db = loaded
-        .repl
-        .as_ref()
-        .map_or(0, |r| r.stream_db.max(0) as usize);
-    install_dataset(s, loaded, replid, offset, stream_db);
-}
-
-/// Both halves of a dual-channel sync are done: install the snapshot at the `$ENDOFF`
-/// position, then apply the buffered stream.
-fn finish_dual(s: &mut Server, loaded: persistence::Loaded) {
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    let Some(e) = u.link.endoff.clone() else {
-        return link_failed(s, LinkSlot::Current, "dual-channel sync without $ENDOFF");
-    };
-    u.dual = false;
-    u.dual_continued = false;
-    log_notice!(
-        "Dual channel sync - loaded the snapshot; applying {} buffered bytes of the stream",
-        u.stream_buf.len()
-    );
-    install_dataset(s, loaded, Some(e.replid), e.offset, e.db.max(0) as usize);
-}
-
-/// Swaps `loaded` in as the dataset at replication position (`replid`, `offset`), then the
-/// link streams (starting with what was buffered meanwhile).
-fn install_dataset(
-    s: &mut Server,
-    loaded: persistence::Loaded,
-    replid: Option<String>,
-    offset: i64,
-    stream_db: usize,
-) {
-    for db in 0..s.exec.ks.db_count() {
-        s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
-    }
-    let old = s.exec.ks.replace_all(loaded.dbs);
-    keyspace::lazyfree::free_in_background(old, 1);
-    log_notice!(
-        "Done loading RDB, keys loaded: {}, keys expired: {}.",
-        loaded.keys_loaded,
-        loaded.keys_expired
-    );
-    // The history changed: sub-replicas must resync.
-    s.repl.disconnect_replicas(&mut s.net);
-    let size = s.cfg.repl_backlog_size_bytes as usize;
-    s.repl.ids.adopt(
-        replid.unwrap_or_else(crate::util::random_hex40),
-        offset.max(0),
-    );
-    s.repl.buf = Some(replication::ReplBuffer::new(offset.max(0), size));
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    u.link.on_load_done(true, "");
-    u.reploff = offset.max(0);
-    u.read_reploff = u.reploff + u.stream_buf.len() as i64;
-    u.db = stream_db;
-    log_notice!("MASTER <-> REPLICA sync: Finished with success");
-    start_streaming(s);
-    s.repl.send_ack(&mut s.net);
-}
-
-/// Dual-channel: the primary agreed; open the snapshot connection to the same address.
-fn start_rdb_channel(s: &mut Server) {
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    u.dual = true;
-    let target = (u.host.clone(), u.port);
-    log_notice!(
-        "MASTER <-> REPLICA sync: Primary offers dual-channel sync; opening the RDB channel"
-    );
-    let addr = match target.to_socket_addrs().map(|mut a| a.next()) {
-        Ok(Some(a)) => a,
-        _ => {
-            let msg = format!("Unable to resolve {}:{}", target.0, target.1);
-            return link_failed(s, LinkSlot::Current, &msg);
-        }
-    };
-    let stream = match mio::net::TcpStream::connect(addr) {
-        Ok(st) => st,
-        Err(e) => {
-            let msg = format!("Unable to connect to the MASTER's RDB channel: {e}");
-            return link_failed(s, LinkSlot::Current, &msg);
-        }
-    };
-    let _ = stream.set_nodelay(true);
-    let cfg = LinkConfig {
-        rdb_channel: true,
-        ..link_config(s)
-    };
-    match s
-        .net
-        .add_outgoing(Conn::Tcp(stream), addr.to_string(), LinkSlot::Rdb)
-    {
-        Ok(key) => {
-            if let Some(u) = s.repl.current.as_mut() {
-                u.rdb = Some(RdbConn {
-                    link: Link::new(cfg, now_ms()),
-                    client: Some(key),
-                    connecting: true,
-                });
-            }
-        }
-        Err(e) => {
-            let msg = format!("Unable to connect to the MASTER's RDB channel: {e}");
-            link_failed(s, LinkSlot::Current, &msg);
-        }
-    }
-}
-
-/// Dual-channel: the snapshot connection read `$ENDOFF`; the main connection associates with
-/// it and PSYNCs from that offset.
-fn on_endoff(s: &mut Server, e: replication::proto::EndOff) {
-    log_notice!(
-        "MASTER <-> REPLICA sync: received $ENDOFF: offset {}, replication id {}, RDB client id {}",
-        e.offset,
-        e.replid,
-        e.client_id
-    );
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    let actions = u.link.dual_endoff(&e);
-    run_actions(s, LinkSlot::Current, actions);
-}
-
-/// Dual-channel: PSYNC accepted on the main connection.
-fn on_dual_continue(s: &mut Server, _replid: Option<String>) {
-    log_notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization, RDB load in background.");
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    u.dual_continued = true;
-    if let Some(loaded) = u.dual_loaded.take() {
-        log_notice!("Dual channel sync - psync established after rdb load");
-        finish_dual(s, *loaded);
-    }
-}
-
-fn on_continue(s: &mut Server, slot: LinkSlot, replid: Option<String>) {
-    if slot == LinkSlot::Pending {
-        commit_pending(s);
-    }
-    let size = s.cfg.repl_backlog_size_bytes as usize;
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    let start = u.psync_from.as_ref().map_or(s.repl.ids.offset + 1, |p| p.1);
-    u.reploff = start - 1;
-    u.read_reploff = u.reploff;
-    if let Some(c) = &s.repl.cached {
-        u.db = c.db;
-    }
-    s.repl.cached = None;
-    s.repl.ids.offset = start - 1;
-    s.repl.ensure_backlog(size);
-    if let Some(id) = replid {
-        if !id.eq_ignore_ascii_case(&s.repl.ids.replid) {
-            s.repl.ids.switch_to(id);
-            log_notice!("Master replication ID changed to {}", s.repl.ids.replid);
-            s.repl.disconnect_replicas(&mut s.net);
-        }
-    }
-    log_notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
-    log_notice!("Successful partial resynchronization with master.");
-    start_streaming(s);
-}
-
-/// The link applies the stream from now on.
-fn start_streaming(s: &mut Server) {
-    let Some(u) = s.repl.current.as_mut() else {
-        return;
-    };
-    u.down_since_ms = None;
-    let resume = std::mem::take(&mut u.paused_reading);
-    let Some(k) = u.client else { return };
-    let buffered = std::mem::take(&mut u.stream_buf);
-    if resume {
-        log_notice!("Replication buffer applied; reading the primary link again.");
-        s.net.pending_read.push_back(k);
-    }
-    let db = u.db;
-    let Some(c) = s.net.clients.get_mut(k) else {
+    let dbs = s.exec.ks.db_count();
+    let Some(c) = s.net.clients.get_mut(key) else {
         return;
     };
     c.role = Role::PrimaryLink {
-        slot: c.link_slot().unwrap_or(LinkSlot::Current),
+        link,
         streaming: true,
     };
     c.authenticated = true;
     c.parser.auth_required = false;
     c.parser.from_primary = true;
-    c.db = db;
-    if !buffered.is_empty() {
-        let mut q = BytesMut::from(&buffered[..]);
-        q.extend_from_slice(&c.query);
-        c.query = q;
-    }
-    s.net.resume.push(k);
+    c.db = usize::try_from(db).ok().filter(|d| *d < dbs).unwrap_or(0);
+    s.net.resume.push(key);
 }
 
-fn on_stream_bytes(s: &mut Server, bytes: Vec<u8>) {
-    let hard = s.cfg.client_output_buffer_limit.replica.hard_bytes as usize;
-    let Some(u) = s.repl.current.as_mut() else {
+/// Bytes from a link that is not streaming: the follower reads them.
+pub fn link_input(s: &mut Server, key: usize) {
+    let Some(c) = s.net.clients.get_mut(key) else {
         return;
     };
-    if u.link.state() != LinkState::Streaming {
-        u.stream_buf.extend_from_slice(&bytes);
-        u.buf_peak = u.buf_peak.max(u.stream_buf.capacity());
-        // At the replica output-buffer hard limit (0 = none) stop reading: the primary keeps
-        // the rest in its buffer for us, and reading resumes once the buffer is applied.
-        if hard > 0 && u.stream_buf.len() >= hard && !u.paused_reading {
-            u.paused_reading = true;
-            log_warning!("Replication buffer limit reached, stopping buffering.");
-        }
+    let link = c.link_id();
+    let data = c.query.split().freeze();
+    let Some(link) = s.repl.link_of(key, link) else {
+        return;
+    };
+    if data.is_empty() {
         return;
     }
-    if let Some(k) = u.client {
-        if let Some(c) = s.net.clients.get_mut(k) {
-            c.query.extend_from_slice(&bytes);
-        }
-        s.net.resume.push(k);
-    }
+    let r = &mut s.repl;
+    let actions = r.follower.on_data(&mut r.hist, link, &data, now_ms());
+    run(s, actions);
 }
 
-/// A link failed: close it and retry later; a pending attempt also unfreezes.
-/// A failure on the snapshot connection abandons the whole (dual-channel) sync.
-fn link_failed(s: &mut Server, slot: LinkSlot, reason: &str) {
-    log_warning!("{reason}");
+/// `n` bytes were read from client `key`. A streaming link's bytes stay in its query buffer
+/// for the core to apply, unless the follower wants them itself.
+pub fn on_primary_input(s: &mut Server, key: usize, n: usize) {
+    s.stats.net_repl_input_bytes += n as u64;
+    let Some(c) = s.net.clients.get(key) else {
+        return;
+    };
+    if !c.is_primary_link() {
+        return;
+    }
+    let Some(link) = s.repl.link_of(key, c.link_id()) else {
+        return;
+    };
     let now = now_ms();
-    let slot = if slot == LinkSlot::Rdb {
-        LinkSlot::Current
-    } else {
-        slot
+    if s.repl.follower.on_stream_read(link, n, now) {
+        return;
+    }
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
     };
-    let replid = s.repl.ids.replid.clone();
-    let streaming = slot == LinkSlot::Current && s.repl.link_up();
-    let Some(u) = upstream(s, slot) else { return };
-    u.last_error = Some(reason.to_string());
-    u.retry_at_ms = now + 1000;
-    u.connecting = false;
-    if u.down_since_ms.is_none() {
-        u.down_since_ms = Some(now);
-    }
-    // A streaming link that fails (e.g. `MASTER timeout`) is cached like a lost connection,
-    // so the next attempt can PSYNC from where it stopped.
-    let cached = streaming.then_some(Cached {
-        replid,
-        offset: u.reploff,
-        db: u.db,
-    });
-    let cfg = link_config(s);
-    let Some(u) = upstream(s, slot) else { return };
-    if cached.is_some() {
-        u.link = Link::new(cfg, now);
-    }
-    let mut keys = u.abandon_sync();
-    keys.extend(u.client.take());
-    close_link_clients(s, keys);
-    if let Some(c) = cached {
-        s.repl.cached = Some(c);
-        log_notice!("Connection with master lost. Caching the disconnected master state.");
-    }
-    if slot == LinkSlot::Pending {
-        unfreeze(s);
-    }
+    let at = c.query.len().saturating_sub(n);
+    let bytes = c.query.split_off(at);
+    let r = &mut s.repl;
+    let actions = r.follower.on_data(&mut r.hist, link, &bytes, now);
+    run(s, actions);
 }
 
-/// The link client was freed (connection lost, CLIENT KILL TYPE master): cache the position
-/// of a streaming link and reconnect.
-pub fn on_client_freed(s: &mut Server, c: &Client) {
-    let Some(slot) = c.link_slot() else { return };
+/// A client was freed: if it carried one of the follower's links, the follower hears it.
+pub fn on_link_freed(s: &mut Server, c: &Client) {
     let key = c.token.0 - crate::net::CLIENT_BASE;
-    if slot == LinkSlot::Rdb {
-        let Some(u) = s.repl.current.as_mut() else {
-            return;
-        };
-        let Some(r) = u.rdb.as_mut().filter(|r| r.client == Some(key)) else {
-            return;
-        };
-        r.client = None;
-        // After the payload's end the primary closes this connection; before, it is a failure.
-        if r.link.state() != LinkState::Loading {
-            link_failed(
-                s,
-                LinkSlot::Current,
-                "Connection with the primary's RDB channel lost during the transfer",
-            );
-        }
+    let Some(link) = s.repl.link_of(key, c.link_id()) else {
         return;
+    };
+    s.repl.links.remove(&link);
+    s.repl.paused.remove(&link);
+    s.repl.units.remove(&link);
+    link_closed(s, link, c.protocol_error);
+}
+
+pub(super) fn link_closed(s: &mut Server, link: LinkId, protocol_error: bool) {
+    let r = &mut s.repl;
+    let actions = r
+        .follower
+        .on_closed(&mut r.hist, link, protocol_error, now_ms());
+    run(s, actions);
+}
+
+/// True if client `key`, a link streaming from a primary, may apply its stream now (not
+/// while the follower froze it: a primary being left, while the new one answers PSYNC).
+pub fn primary_link_ready(s: &mut Server, key: usize) -> bool {
+    !s.net
+        .clients
+        .get(key)
+        .and_then(|c| s.repl.link_of(key, c.link_id()))
+        .is_some_and(|l| s.repl.paused.contains(&l))
+}
+
+/// Back-pressure: a link is not read while the follower paused it, nor the connection
+/// carrying the payload while the loader has a lot queued.
+pub fn should_pause_reading(s: &Server, key: usize) -> bool {
+    let Some(link) = s
+        .net
+        .clients
+        .get(key)
+        .and_then(|c| s.repl.link_of(key, c.link_id()))
+    else {
+        return false;
+    };
+    if s.repl.paused.contains(&link) {
+        return true;
     }
-    let now = now_ms();
-    let streaming = c.is_primary_link();
-    let replid = s.repl.ids.replid.clone();
-    let cfg = link_config(s);
-    let Some(u) = upstream(s, slot) else { return };
-    if u.client != Some(c.token.0 - crate::net::CLIENT_BASE) {
-        return;
-    }
-    u.client = None;
-    u.connecting = false;
-    let rdb_clients = u.abandon_sync();
-    u.retry_at_ms = now;
-    if u.down_since_ms.is_none() {
-        u.down_since_ms = Some(now);
-    }
-    let cache = streaming && slot == LinkSlot::Current && !c.protocol_error;
-    let (off, db) = (u.reploff, c.db);
-    u.link = Link::new(cfg, now);
-    close_link_clients(s, rdb_clients);
-    if cache {
-        s.repl.cached = Some(Cached {
-            replid,
-            offset: off,
-            db,
+    let (payload_link, load) = match s.repl.follower.state() {
+        State::FullSync { main, load, .. } => (Some(main.id), *load),
+        State::DualSync { dual, .. } => (dual.rdb.as_ref().map(|r| r.id), dual.load),
+        _ => (None, None),
+    };
+    let loader_full = load
+        .and_then(|l| s.repl.loads.get(&l))
+        .is_some_and(|l| match l {
+            Load::Running(l) => l.queued.load(Ordering::Relaxed) > LOADER_QUEUE_LIMIT,
+            Load::Loaded(_) => false,
         });
-        log_notice!("Connection with master lost. Caching the disconnected master state.");
-    } else if slot == LinkSlot::Pending {
-        unfreeze(s);
+    loader_full && payload_link == Some(link)
+}
+
+/// Links that may be read again (the loader drained) are read (cron).
+pub fn resume_reading(s: &mut Server) {
+    let keys: Vec<usize> = s.repl.links.values().copied().collect();
+    for key in keys {
+        let idle = s
+            .net
+            .clients
+            .get(key)
+            .is_some_and(|c| !c.connecting && !c.close_asap);
+        if idle && !should_pause_reading(s, key) && !s.net.pending_read.contains(&key) {
+            s.net.pending_read.push_back(key);
+        }
     }
 }
 
-/// True if client `key`, our primary link, may apply commands now.
-pub fn primary_link_ready(s: &mut Server, key: usize) -> bool {
-    !(s.repl.frozen && s.repl.current.as_ref().and_then(|u| u.client) == Some(key))
-}
+// ---------------------------------------------------------------------------- the stream
 
 /// A command read from the primary's stream, re-encoded: the bytes to account and proxy.
 /// A command whose canonical encoding is not what was received cannot be proxied byte for
@@ -978,185 +457,201 @@ pub fn stream_command_bytes(
     Some(raw)
 }
 
-/// A command of the primary's stream was applied: it counts in the offset and is proxied to
-/// this node's replicas — a MULTI block as a unit, at its EXEC.
+/// A command of a primary's stream was applied: the follower adds it to this node's history
+/// (a MULTI block as one unit, at its EXEC).
 pub fn stream_command_applied(s: &mut Server, key: usize, raw: Vec<u8>) {
-    let in_multi = s.net.clients.get(key).is_some_and(|c| c.multi.is_some());
-    let Some(u) = s.repl.current.as_mut() else {
+    let Some(c) = s.net.clients.get(key) else {
         return;
     };
-    if in_multi {
-        u.multi_bytes.extend_from_slice(&raw);
-        return;
+    let (in_multi, db) = (c.multi.is_some(), c.db);
+    if let Some(link) = s.repl.link_of(key, c.link_id()) {
+        unit_applied(s, link, raw, in_multi, db);
     }
-    let mut applied = std::mem::take(&mut u.multi_bytes);
-    applied.extend_from_slice(&raw);
-    u.reploff += applied.len() as i64;
-    if let Some(c) = s.net.clients.get(key) {
-        u.db = c.db;
-    }
-    s.repl.append(&applied);
 }
 
-/// A bare newline in the stream counts in the offset (and is proxied); from a replica it is a
+fn unit_applied(s: &mut Server, link: LinkId, raw: Vec<u8>, in_multi: bool, db: usize) {
+    if in_multi {
+        s.repl
+            .units
+            .entry(link)
+            .or_default()
+            .extend_from_slice(&raw);
+        return;
+    }
+    let unit = match s.repl.units.remove(&link) {
+        Some(mut before) => {
+            before.extend_from_slice(&raw);
+            before
+        }
+        None => raw,
+    };
+    let r = &mut s.repl;
+    r.follower.on_applied(&mut r.hist, link, &unit, db as i64);
+}
+
+/// A bare newline: in a primary's stream it counts as applied bytes; from a replica it is a
 /// liveness signal.
 pub fn on_empty_line(s: &mut Server, key: usize, consumed: usize) {
     let Some(c) = s.net.clients.get(key) else {
         return;
     };
     if c.is_primary_link() {
+        let (in_multi, db) = (c.multi.is_some(), c.db);
+        let Some(link) = s.repl.link_of(key, c.link_id()) else {
+            return;
+        };
         let bytes: &[u8] = if consumed >= 2 { b"\r\n" } else { b"\n" };
-        if let Some(u) = s.repl.current.as_mut() {
-            u.reploff += bytes.len() as i64;
-        }
-        s.repl.append(bytes);
+        unit_applied(s, link, bytes.to_vec(), in_multi, db);
     } else if c.is_replica() {
         let id = c.id;
-        s.repl.on_replica_newline(id);
+        s.repl.primary.on_replica_newline(id, now_ms());
     }
 }
 
-pub fn on_primary_input(s: &mut Server, key: usize, n: usize) {
-    let now = now_ms();
-    if let Some(u) = s.repl.current.as_mut().filter(|u| u.client == Some(key)) {
-        u.read_reploff += n as i64;
-        u.last_io_ms = now;
-    }
-    s.stats.net_repl_input_bytes += n as u64;
-}
-
-/// A protocol error on the primary link: close it and do not cache it (next sync is full).
+/// A protocol error on a primary link: it is closed and never cached (the next sync is full).
 pub fn on_primary_protocol_error(s: &mut Server, key: usize) {
     log_warning!("WARNING: Receiving inline protocol from master, master stream corruption? Closing the master connection and discarding the cached master.");
     if let Some(c) = s.net.clients.get_mut(key) {
         c.protocol_error = true;
-    }
-    if let Some(c) = s.net.clients.get_mut(key) {
         c.close_asap = true;
     }
 }
 
-pub fn before_sleep(_s: &mut Server) {}
-
-/// Connects, times out, ACKs once a second, keeps the primary informed while loading.
-pub fn cron(s: &mut Server, now: i64) {
-    let timeout = s.cfg.repl_timeout_secs * 1000;
-    // While a REPLICAOF is pending, the primary we are leaving is not reconnected: only a
-    // link that is still streaming is kept until the new one works.
-    let leaving = s.repl.pending.is_some();
-    for slot in [LinkSlot::Current, LinkSlot::Pending] {
-        let Some(u) = upstream(s, slot) else { continue };
-        if u.client.is_none() {
-            if now >= u.retry_at_ms && !s.exec.loading && !(leaving && slot == LinkSlot::Current) {
-                connect(s, slot);
-            }
-            continue;
-        }
-        let rdb_actions = u.rdb.as_mut().map(|r| r.link.on_tick(now));
-        let actions = u.link.on_tick(now);
-        if let Some(a) = rdb_actions.filter(|a| !a.is_empty()) {
-            run_actions(s, LinkSlot::Rdb, a);
-            continue;
-        }
-        let Some(u) = upstream(s, slot) else { continue };
-        if slot == LinkSlot::Current
-            && u.link.state() == LinkState::Streaming
-            && now - u.last_io_ms > timeout
-        {
-            link_failed(s, slot, "MASTER timeout: no data nor PING received...");
-            continue;
-        }
-        run_actions(s, slot, actions);
-    }
-    if s.life.cron_loops.is_multiple_of(s.life.hz) {
-        s.repl.send_ack(&mut s.net);
-        let loading = s
-            .repl
-            .current
-            .as_ref()
-            .filter(|u| u.loader.is_some())
-            .and_then(|u| u.client);
-        if let Some(k) = loading {
-            if let Some(c) = s.net.clients.get_mut(k) {
-                c.push_raw(b"\n");
-            }
-            early_ack(s);
-        }
-    }
-    resume_reading(s);
-}
-
-/// Back-pressure: a connection is not read while the loader has a lot queued (the one
-/// carrying the payload), or while the local stream buffer is at its limit (the main one).
-pub fn should_pause_reading(s: &Server, key: usize) -> bool {
-    let Some(u) = s.repl.current.as_ref() else {
-        return false;
-    };
-    let payload_conn = match u.rdb.as_ref() {
-        Some(r) => r.client,
-        None => u.client,
-    };
-    let loader_full = u
-        .loader
-        .as_ref()
-        .is_some_and(|l| l.queued.load(Ordering::Relaxed) > 256 * 1024 * 1024);
-    (loader_full && payload_conn == Some(key)) || (u.paused_reading && u.client == Some(key))
-}
-
-fn resume_reading(s: &mut Server) {
-    let Some(u) = s.repl.current.as_ref() else {
+/// `REPLCONF GETACK` executed from client `client`: if it is a link streaming from our
+/// primary, the follower answers it.
+pub fn on_getack(s: &mut Server, client: u64) {
+    let Some(key) = s.net.client_key(client) else {
         return;
     };
-    let keys = [u.client, u.rdb.as_ref().and_then(|r| r.client)];
-    for k in keys.into_iter().flatten() {
-        if !should_pause_reading(s, k) {
-            s.net.pending_read.push_back(k);
+    let Some(link) = s
+        .net
+        .clients
+        .get(key)
+        .filter(|c| c.is_primary_link())
+        .and_then(|c| s.repl.link_of(key, c.link_id()))
+    else {
+        return;
+    };
+    let actions = s.repl.follower.on_getack(&s.repl.hist, link);
+    run(s, actions);
+}
+
+// ---------------------------------------------------------------------------- loads
+
+fn start_load(s: &mut Server, load: LoadId) {
+    let file = (s.cfg.repl_diskless_load == crate::config::value::DisklessLoad::Disabled)
+        .then(|| crate::persist::rdb_path(s));
+    let opts = persistence::LoadOptions {
+        verify_checksum: s.cfg.rdbchecksum,
+        databases: s.exec.ks.db_count(),
+        limits: crate::persist::limits(s),
+        drop_expired_at_ms: None,
+        key_load_delay_us: s.cfg.key_load_delay_us,
+        report_expired: false,
+    };
+    match Loader::start(load, opts, file, s.repl.events.sender()) {
+        Ok(l) => {
+            s.repl.loads.insert(load, Load::Running(l));
+        }
+        Err(e) => {
+            let why =
+                format!("Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}");
+            s.repl.deferred.push_back(Deferred::LoadFailed(load, why));
         }
     }
 }
 
-/// INFO replication fields of a replica.
-pub fn info_fields(s: &Server, u: &Upstream, now: i64, out: &mut String) {
-    let up = s.repl.link_up();
-    let last_io = if u.client.is_some() {
-        (now - u.last_io_ms) / 1000
+/// Forgets a load: a running one stops with its channel, a loaded dataset is freed in the
+/// background.
+fn drop_load(s: &mut Server, load: LoadId) {
+    if let Some(Load::Loaded(l)) = s.repl.loads.remove(&load) {
+        keyspace::lazyfree::free_in_background(l.dbs, 1);
+    }
+}
+
+/// The loader thread finished.
+pub fn on_load_done(s: &mut Server, res: LoadResult) {
+    if !matches!(s.repl.loads.get(&res.id), Some(Load::Running(_))) {
+        // Abandoned meanwhile.
+        if let Ok(l) = res.result {
+            keyspace::lazyfree::free_in_background(l.dbs, 1);
+        }
+        return;
+    }
+    s.repl.loads.remove(&res.id);
+    let result = match res.result {
+        Ok(loaded) => {
+            let db = loaded.repl.as_ref().map_or(-1, |r| r.stream_db);
+            s.repl.loads.insert(res.id, Load::Loaded(Box::new(loaded)));
+            Ok(db)
+        }
+        Err(e) => Err(e),
+    };
+    load_finished(s, res.id, result);
+}
+
+/// Reports a load's end to the follower; a loaded dataset it no longer wants is freed.
+pub(super) fn load_finished(s: &mut Server, load: LoadId, result: Result<i64, String>) {
+    let r = &mut s.repl;
+    let actions = r.follower.on_load_done(
+        &mut r.hist,
+        load,
+        result,
+        now_ms(),
+        &mut crate::util::random_hex40,
+    );
+    run(s, actions);
+    let wanted = match s.repl.follower.state() {
+        State::FullSync { load: l, .. } => *l == Some(load),
+        State::DualSync { dual, .. } => dual.load == Some(load),
+        State::DualLoaded { load: l, .. } => *l == load,
+        _ => false,
+    };
+    if !wanted {
+        drop_load(s, load);
+    }
+}
+
+/// Swaps the loaded databases in, atomically (one exchange on the event loop).
+fn install(s: &mut Server, loaded: persistence::Loaded) {
+    for db in 0..s.exec.ks.db_count() {
+        s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
+    }
+    let old = s.exec.ks.replace_all(loaded.dbs);
+    keyspace::lazyfree::free_in_background(old, 1);
+    log_notice!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        loaded.keys_loaded,
+        loaded.keys_expired
+    );
+}
+
+// ---------------------------------------------------------------------------- INFO
+
+/// INFO replication fields of a replica, in Valkey 8's order.
+pub fn info_fields(s: &Server, now: i64, out: &mut String) {
+    let f = &s.repl.follower;
+    let (host, port) = f.target().unwrap_or(("", 0));
+    let up = f.link_up();
+    let last_io = if up {
+        (now - f.last_io_ms()) / 1000
     } else {
         -1
     };
-    let in_transfer = matches!(
-        u.link.state(),
-        LinkState::DualAwaitEndOff
-            | LinkState::DualAwaitRdbIdReply
-            | LinkState::AwaitPayload
-            | LinkState::Payload
-            | LinkState::Loading
-    ) || u.dual;
-    // The payload arrives on the snapshot connection in a dual-channel sync.
-    let payload_link = u.rdb.as_ref().map_or(&u.link, |r| &r.link);
-    let (read_off, applied) = if u.client.is_some() || s.repl.cached.is_none() {
-        (u.read_reploff, u.reploff)
-    } else {
-        s.repl
-            .cached
-            .as_ref()
-            .map_or((0, 0), |c| (c.offset, c.offset))
-    };
+    let sync = f.sync_in_progress();
+    let (read_off, applied) = f.offsets(&s.repl.hist);
     let _ = write!(
         out,
-        "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\nreplicas_repl_buffer_size:{}\r\nreplicas_repl_buffer_peak:{}\r\n",
-        u.host,
-        u.port,
+        "role:slave\r\nmaster_host:{host}\r\nmaster_port:{port}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{last_io}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{read_off}\r\nslave_repl_offset:{applied}\r\nreplicas_repl_buffer_size:{}\r\nreplicas_repl_buffer_peak:{}\r\n",
         if up { "up" } else { "down" },
-        last_io,
-        in_transfer as u8,
-        read_off,
-        applied,
-        u.stream_buf.capacity(),
-        u.buf_peak
+        sync as u8,
+        f.buffer_size(),
+        f.buffer_peak()
     );
-    if in_transfer {
-        let total = payload_link.payload_total.map_or(-1, |t| t as i64);
-        let read = payload_link.payload_read as i64;
+    if sync {
+        let (read, total) = f.payload_progress().unwrap_or((0, None));
+        let total = total.map_or(-1, |t| t as i64);
+        let read = read as i64;
         let perc = if total > 0 {
             read as f64 * 100.0 / total as f64
         } else if total == 0 {
@@ -1168,14 +663,14 @@ pub fn info_fields(s: &Server, u: &Upstream, now: i64, out: &mut String) {
             out,
             "master_sync_total_bytes:{total}\r\nmaster_sync_read_bytes:{read}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{perc:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
             if total >= 0 { total - read } else { -1 },
-            (now - u.last_io_ms) / 1000
+            (now - f.last_io_ms()) / 1000
         );
     }
     if !up {
-        let since = u.down_since_ms.map_or(-1, |d| (now - d) / 1000);
+        let since = f.down_since_ms().map_or(-1, |d| (now - d) / 1000);
         let _ = write!(out, "master_link_down_since_seconds:{since}\r\n");
     }
-    if let Some(e) = &u.last_error {
+    if let Some(e) = f.last_error() {
         let _ = write!(out, "master_last_error:{e}\r\n");
     }
     let _ = write!(

@@ -1,14 +1,19 @@
-//! The replication state of this node: its ids and stream buffer, its replicas (as a primary),
-//! its links to a primary (as a replica), and counters. Only data and the queries and updates
-//! that need nothing else; the decisions and the socket work are in [`super::primary`] and
-//! [`super::replica`].
+//! The replication state of this node: the three machines of the `replication` crate —
+//! [`History`] (ids, stream buffer and backlog), [`Primary`] (its replicas) and [`Follower`]
+//! (its primary) — and what only the executor knows: which client carries each of the
+//! follower's links, the loads and snapshot transfers running on other threads, and events
+//! waiting to be reported to a machine. Data and queries only; the executor is in
+//! [`super::primary`] and [`super::replica`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use replication::peer::{PeerInfo, PeerState};
-use replication::{Link, ReplBuffer, ReplIds};
+use replication::follower::{Follower, FollowerConfig, LinkId, LoadId};
+use replication::primary::{ClientId, JobId, OutputLimit, Primary, PrimaryConfig};
+use replication::{History, LinkConfig};
+
+use crate::config::Config;
 
 use super::load::{LoadResult, Loader};
 use super::transfer::JobDone;
@@ -19,319 +24,194 @@ pub enum ReplBgEvent {
     LoadDone(Box<LoadResult>),
 }
 
-#[derive(Default, Clone, Copy)]
-pub struct ReplStats {
-    pub sync_full: u64,
-    pub sync_partial_ok: u64,
-    pub sync_partial_err: u64,
+/// A payload load the follower started.
+pub enum Load {
+    /// The loader thread is parsing it.
+    Running(Loader),
+    /// Loaded aside, waiting for the follower's `SwapDataset` (a dual-channel sync whose
+    /// main connection has not been continued yet).
+    Loaded(Box<persistence::Loaded>),
+}
+
+/// A snapshot transfer running on its thread.
+pub struct Job {
+    pub cancel: Arc<AtomicBool>,
+    /// Members whose socket could not be handed to the thread: failed from the start.
+    pub failed: Vec<(ClientId, Result<(), String>)>,
+}
+
+/// What happened while the executor was performing a machine's actions, reported to the
+/// machine once those actions are done (never from inside them).
+#[derive(Debug)]
+pub enum Deferred {
+    /// A connection the follower asked for could not be opened.
+    LinkClosed(LinkId),
+    /// A load could not be started or fed.
+    LoadFailed(LoadId, String),
+    /// A snapshot job could not start at all.
+    JobFailed(JobId, String),
 }
 
 /// Replication state of this node.
 pub struct Repl {
     /// Results of the transfer and loader threads.
     pub events: crate::bg::BgChannel<ReplBgEvent>,
-    pub ids: ReplIds,
-    /// The stream buffer/backlog (`None` until a replica first attaches).
-    pub buf: Option<ReplBuffer>,
-    /// Database of the last SELECT written to the stream (-1 forces a SELECT).
-    pub last_db: i64,
-    /// Replicas of this node, by client id.
-    pub replicas: BTreeMap<u64, Replica>,
-    /// Transfers running, by job id.
-    pub jobs: HashMap<u64, JobState>,
-    pub next_job: u64,
-    /// Our primary, when we are a replica.
-    pub current: Option<Upstream>,
-    /// A REPLICAOF attempt that has not been answered yet (nothing changes until it is).
-    pub pending: Option<Upstream>,
-    /// Position kept when the link to our primary is lost (for PSYNC).
-    pub cached: Option<Cached>,
-    pub stats: ReplStats,
-    pub no_replicas_since_ms: i64,
-    /// Replication cron seconds since start (Redis's `replication_cron_loops`).
-    pub cron_secs: u64,
-    pub getack_requested: bool,
-    pub good_replicas: usize,
-    /// Writes are held while a REPLICAOF attempt waits for its PSYNC reply.
-    pub frozen: bool,
-    pub last_ack_sent_ms: i64,
+    pub hist: History,
+    pub primary: Primary,
+    pub follower: Follower,
+    /// The follower's connections: link id → client slab key.
+    pub links: BTreeMap<LinkId, usize>,
+    /// Links the follower asked not to read (local buffer full, or the link to a primary
+    /// being left, frozen while the new one answers PSYNC: its stream is not applied either).
+    pub paused: BTreeSet<LinkId>,
+    /// Stream bytes of a MULTI block being applied on a link, reported as one unit at EXEC.
+    pub units: BTreeMap<LinkId, Vec<u8>>,
+    pub loads: BTreeMap<LoadId, Load>,
+    /// Snapshot transfers running, by job.
+    pub jobs: BTreeMap<JobId, Job>,
+    pub deferred: VecDeque<Deferred>,
+    /// Nesting of action lists being performed: deferred events are reported at 0.
+    pub depth: u32,
     pub failover_state: &'static str,
-    /// Dual-channel: how long a finished snapshot connection keeps its backlog pin for the
-    /// main connection's PSYNC (`DEBUG DELAY-RDB-CLIENT-FREE-SECONDS`).
+    /// `DEBUG DELAY-RDB-CLIENT-FREE-SECONDS` (the primary machine's grace period).
     pub rdb_client_grace_secs: u64,
-    /// Dual-channel snapshot connections whose main connection has not PSYNCed yet, by
-    /// client id (INFO `replicas_waiting_psync`). Each pins the backlog from its offset.
-    pub waiting_psync: BTreeMap<u64, WaitingPsync>,
     /// `DEBUG PAUSE-AFTER-FORK 1`: SIGSTOP before a dual-channel PSYNC.
     pub pause_before_dual_psync: bool,
 }
 
 impl Repl {
-    pub fn new(waker: std::sync::Arc<mio::Waker>) -> Repl {
+    pub fn new(waker: Arc<mio::Waker>, cfg: &Config) -> Repl {
+        let now = crate::util::now_ms();
+        let backlog_size = cfg.repl_backlog_size_bytes.max(0) as usize;
         Repl {
             events: crate::bg::BgChannel::new(waker),
-            ids: ReplIds::new(crate::util::random_hex40()),
-            buf: None,
-            last_db: -1,
-            replicas: BTreeMap::new(),
-            jobs: HashMap::new(),
-            next_job: 1,
-            current: None,
-            pending: None,
-            cached: None,
-            stats: ReplStats::default(),
-            no_replicas_since_ms: crate::util::now_ms(),
-            cron_secs: 0,
-            getack_requested: false,
-            good_replicas: 0,
-            frozen: false,
-            last_ack_sent_ms: 0,
+            hist: History::new(crate::util::random_hex40(), backlog_size),
+            primary: Primary::new(primary_config(cfg, 60), now),
+            follower: Follower::new(follower_config(cfg), now),
+            links: BTreeMap::new(),
+            paused: BTreeSet::new(),
+            units: BTreeMap::new(),
+            loads: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            deferred: VecDeque::new(),
+            depth: 0,
             failover_state: "no-failover",
             rdb_client_grace_secs: 60,
-            waiting_psync: BTreeMap::new(),
             pause_before_dual_psync: false,
         }
     }
 
-    /// True if this node follows a primary.
+    /// True if this node follows a primary (from the moment of REPLICAOF): writes are
+    /// refused, ROLE says `slave`.
     pub fn is_replica(&self) -> bool {
-        self.current.is_some()
+        self.follower.is_replica()
     }
 
     /// True if the link to our primary is streaming.
     pub fn link_up(&self) -> bool {
-        self.current.as_ref().is_some_and(|u| {
-            u.link.state() == replication::LinkState::Streaming && u.client.is_some()
-        })
+        self.follower.link_up()
     }
 
     /// `master_repl_offset`.
     pub fn offset(&self) -> i64 {
-        self.ids.offset
+        self.hist.offset()
     }
 
-    /// True while client `key` applies our primary's stream.
-    pub fn is_replica_applying(&self, key: usize) -> bool {
-        self.current.as_ref().and_then(|u| u.client) == Some(key)
+    /// True if commands executed here go to the stream: a top primary with a backlog
+    /// (replicas proxy their primary's bytes instead).
+    pub fn propagating(&self) -> bool {
+        self.hist.backlog().is_some() && !self.follower.is_replica()
     }
 
     pub fn reset_stats(&mut self) {
-        self.stats = ReplStats::default();
+        self.primary.reset_stats();
     }
 
     pub fn backlog_memory(&self) -> usize {
-        self.buf.as_ref().map_or(0, ReplBuffer::memory)
+        self.hist.backlog().map_or(0, |b| b.memory())
     }
 
+    /// The follower's local stream buffer during a sync.
     pub fn local_buffer_memory(&self) -> usize {
-        self.current.as_ref().map_or(0, |u| u.stream_buf.len())
+        self.follower.buffer_size()
     }
 
     /// (sync_full, sync_partial_ok, sync_partial_err)
     pub fn sync_stats(&self) -> (u64, u64, u64) {
-        (
-            self.stats.sync_full,
-            self.stats.sync_partial_ok,
-            self.stats.sync_partial_err,
-        )
-    }
-
-    /// Backlog window as (first byte, histlen), if there is a backlog.
-    pub fn backlog_window(&self) -> Option<(i64, i64)> {
-        self.buf.as_ref().map(|b| (b.first_byte(), b.histlen()))
-    }
-
-    /// Appends raw stream bytes (proxying on a replica, or generated on a primary).
-    pub fn append(&mut self, bytes: &[u8]) {
-        if let Some(b) = self.buf.as_mut() {
-            b.append(bytes);
-            self.ids.offset = b.end();
-        }
+        let st = self.primary.stats();
+        (st.sync_full, st.sync_partial_ok, st.sync_partial_err)
     }
 
     /// Replication position to record in an RDB saved now (repl-id, repl-offset,
     /// repl-stream-db): what this node can later continue from.
     pub fn rdb_info(&self) -> Option<persistence::ReplInfo> {
-        if let Some(u) = &self.current {
-            if self.link_up() {
-                return Some(persistence::ReplInfo {
-                    replid: self.ids.replid.clone(),
-                    offset: u.reploff,
-                    stream_db: u.db as i64,
-                });
-            }
-            return self.cached.as_ref().map(|c| persistence::ReplInfo {
-                replid: c.replid.clone(),
-                offset: c.offset,
-                stream_db: c.db as i64,
-            });
-        }
-        self.buf.as_ref()?;
-        Some(persistence::ReplInfo {
-            replid: self.ids.replid.clone(),
-            offset: self.ids.offset,
-            stream_db: self.last_db.max(0),
-        })
+        self.follower
+            .saved_position(&self.hist)
+            .map(|p| persistence::ReplInfo {
+                replid: p.replid,
+                offset: p.offset,
+                stream_db: p.stream_db,
+            })
     }
 
     /// True while this replica loads a new dataset aside and keeps serving the old one.
     pub fn async_loading(&self) -> bool {
-        self.current.as_ref().is_some_and(|u| u.loader.is_some())
+        self.follower.is_replica() && self.loads.values().any(|l| matches!(l, Load::Running(_)))
     }
 
-    /// REPLCONF ACK <applied offset> to our primary, when the link is streaming (legacy SYNC
-    /// links get none).
-    pub fn send_ack(&self, net: &mut crate::net::Net) {
-        let Some(u) = self.current.as_ref() else {
-            return;
-        };
-        if u.pre_psync || !self.link_up() {
-            return;
-        }
-        if let Some(c) = u.client.and_then(|k| net.clients.get_mut(k)) {
-            let ack = replication::proto::command(&["REPLCONF", "ACK", &u.reploff.to_string()]);
-            c.push_raw(&ack);
-        }
-    }
-
-    /// Closes every replica of this node (its history is being replaced).
-    pub fn disconnect_replicas(&self, net: &mut crate::net::Net) {
-        for id in self.replicas.keys() {
-            if let Some(c) = net.client_by_id(*id) {
-                c.close_asap = true;
-            }
-        }
-    }
-
-    /// A bare newline from a replica: a liveness signal while it loads.
-    pub fn on_replica_newline(&mut self, id: u64) {
-        if let Some(r) = self.replicas.get_mut(&id) {
-            r.ack_time_ms = crate::util::now_ms();
-        }
-    }
-
-    /// Creates the backlog at the current offset if missing.
-    pub fn ensure_backlog(&mut self, size: usize) {
-        if self.buf.is_none() {
-            self.buf = Some(ReplBuffer::new(self.ids.offset, size));
-        }
+    /// The follower's link carried by client `key`, if it is one (and still the follower's).
+    pub fn link_of(&self, key: usize, link: Option<LinkId>) -> Option<LinkId> {
+        link.filter(|l| self.links.get(l) == Some(&key))
     }
 }
 
-/// A replica as the primary sees it.
-pub struct Replica {
-    pub client_id: u64,
-    pub info: PeerInfo,
-    pub state: PeerState,
-    /// Peer address (used when no ip was announced).
-    pub addr_ip: String,
-    pub ack_offset: i64,
-    pub ack_time_ms: i64,
-    /// Next stream byte to queue into the replica's output.
-    pub next_offset: i64,
-    pub waiting_since_ms: i64,
-    /// Legacy SYNC: no +FULLRESYNC, no ACK timeout.
-    pub pre_psync: bool,
-    /// Transfer carrying its snapshot, if one is running.
-    pub job: Option<u64>,
-    pub snapshot_offset: i64,
-    /// An ACK arrived before the transfer was reported done: stream at once after it.
-    pub early_ack: bool,
-}
-
-impl Replica {
-    /// The address reported in INFO and ROLE.
-    pub fn ip(&self) -> &str {
-        self.info.ip.as_deref().unwrap_or(&self.addr_ip)
+/// The primary machine's parameters from the configuration.
+pub fn primary_config(cfg: &Config, rdb_client_grace_secs: u64) -> PrimaryConfig {
+    let lim = cfg.client_output_buffer_limit.replica;
+    PrimaryConfig {
+        diskless_sync: cfg.repl_diskless_sync,
+        diskless_sync_delay_ms: cfg.repl_diskless_sync_delay_secs.saturating_mul(1000),
+        diskless_sync_max_replicas: cfg.repl_diskless_sync_max_replicas.max(0) as usize,
+        dual_channel: cfg.dual_channel_replication_enabled,
+        ping_period_secs: cfg.repl_ping_replica_period_secs.max(1) as u64,
+        timeout_ms: cfg.repl_timeout_secs.saturating_mul(1000),
+        backlog_ttl_ms: cfg.repl_backlog_ttl_secs.saturating_mul(1000),
+        min_replicas_to_write: cfg.min_replicas_to_write.max(0) as usize,
+        min_replicas_max_lag_ms: cfg.min_replicas_max_lag_secs.saturating_mul(1000),
+        output_limit: OutputLimit {
+            hard_bytes: lim.hard_bytes,
+            soft_bytes: lim.soft_bytes,
+            soft_ms: (lim.soft_secs as i64).saturating_mul(1000),
+        },
+        rdb_client_grace_ms: (rdb_client_grace_secs as i64).saturating_mul(1000),
     }
 }
 
-/// A dual-channel snapshot connection waiting for its main connection's PSYNC.
-pub struct WaitingPsync {
-    /// The snapshot's offset; the backlog is pinned from the byte after it.
-    pub offset: i64,
-    /// When the snapshot connection closed (the grace period runs from then).
-    pub closed_at_ms: Option<i64>,
-}
-
-/// A running transfer.
-pub struct JobState {
-    pub replicas: Vec<u64>,
-    pub eof_form: bool,
-    pub cancel: Arc<AtomicBool>,
-}
-
-/// Position remembered when the link to the primary is lost, for the next PSYNC.
-#[derive(Clone, Debug)]
-pub struct Cached {
-    pub replid: String,
-    /// Last applied byte.
-    pub offset: i64,
-    pub db: usize,
-}
-
-/// A link to a primary (current or pending).
-pub struct Upstream {
-    pub host: String,
-    pub port: u16,
-    pub link: Link,
-    /// Client slot of the connection.
-    pub client: Option<usize>,
-    pub connecting: bool,
-    pub retry_at_ms: i64,
-    pub last_error: Option<String>,
-    pub loader: Option<Loader>,
-    /// Stream bytes that arrived while the payload was loading.
-    pub stream_buf: Vec<u8>,
-    /// Applied offset (`slave_repl_offset`).
-    pub reploff: i64,
-    /// Read offset (`slave_read_repl_offset`).
-    pub read_reploff: i64,
-    /// Database selected by the primary's stream.
-    pub db: usize,
-    /// Bytes of an open MULTI block, applied and proxied at EXEC.
-    pub multi_bytes: Vec<u8>,
-    pub down_since_ms: Option<i64>,
-    pub last_io_ms: i64,
-    /// What our PSYNC asked for (id, first byte).
-    pub psync_from: Option<(String, i64)>,
-    /// Legacy SYNC fallback: no ACKs.
-    pub pre_psync: bool,
-    pub next_load_id: u64,
-    /// The link is not read: the local stream buffer reached its limit (the primary buffers
-    /// instead), until the buffered stream is applied.
-    pub paused_reading: bool,
-    /// This sync is a dual-channel one.
-    pub dual: bool,
-    /// Dual-channel: the snapshot connection.
-    pub rdb: Option<RdbConn>,
-    /// Dual-channel: a snapshot loaded before the main connection's +CONTINUE arrived.
-    pub dual_loaded: Option<Box<persistence::Loaded>>,
-    /// Dual-channel: the main connection's PSYNC was accepted.
-    pub dual_continued: bool,
-    /// High-water mark of `stream_buf` (INFO `replicas_repl_buffer_peak`).
-    pub buf_peak: usize,
-}
-
-/// The snapshot connection of a dual-channel sync.
-pub struct RdbConn {
-    pub link: Link,
-    pub client: Option<usize>,
-    pub connecting: bool,
-}
-
-impl Upstream {
-    /// Forgets a sync in progress (loader, buffers, the dual-channel state); returns the
-    /// client slots to close. A loaded dataset still waiting is freed in the background.
-    pub fn abandon_sync(&mut self) -> Vec<usize> {
-        self.loader = None;
-        self.stream_buf = Vec::new();
-        self.paused_reading = false;
-        self.dual = false;
-        self.dual_continued = false;
-        if let Some(l) = self.dual_loaded.take() {
-            keyspace::lazyfree::free_in_background(l.dbs, 1);
-        }
-        self.rdb.take().and_then(|r| r.client).into_iter().collect()
+/// The follower machine's parameters from the configuration.
+pub fn follower_config(cfg: &Config) -> FollowerConfig {
+    let port = if cfg.replica_announce_port != 0 {
+        cfg.replica_announce_port
+    } else {
+        cfg.port
+    };
+    let pass = cfg.primary_auth.as_str();
+    let user = cfg.primary_user.as_str();
+    FollowerConfig {
+        link: LinkConfig {
+            listening_port: port.clamp(0, 65535) as u16,
+            announce_ip: Some(cfg.replica_announce_ip.as_str().to_string())
+                .filter(|v| !v.is_empty()),
+            auth: (!pass.is_empty()).then(|| {
+                (
+                    Some(user.to_string()).filter(|u| !u.is_empty()),
+                    pass.to_string(),
+                )
+            }),
+            dual_channel: cfg.dual_channel_replication_enabled,
+            rdb_channel: false,
+            timeout_ms: cfg.repl_timeout_secs.saturating_mul(1000),
+        },
+        buffer_limit_bytes: cfg.client_output_buffer_limit.replica.hard_bytes,
+        retry_ms: 1000,
     }
 }

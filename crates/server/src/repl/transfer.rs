@@ -8,7 +8,7 @@
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -228,7 +228,9 @@ fn send_eof(
     out.send(mark.as_bytes())
 }
 
-/// Disk form: write the RDB file (newlines keep replicas alive meanwhile), then send it.
+/// Disk form: write the RDB file (newlines keep replicas alive meanwhile), then send it. The
+/// file sent is the one this job wrote, read through a handle opened before it is renamed
+/// over `path`: another disk job (or a BGSAVE) may rename its own file there meanwhile.
 fn send_disk(
     out: &mut FanOut,
     snap: Snapshot,
@@ -236,14 +238,12 @@ fn send_disk(
     opts: &SaveOptions,
     cancel: &AtomicBool,
     keys: &AtomicU64,
-    path: &PathBuf,
+    path: &Path,
 ) -> io::Result<()> {
     let done = AtomicBool::new(false);
-    let saved = std::thread::scope(|scope| {
+    let written = std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
-            let r = persistence::file::atomic_write(path, |w| {
-                persistence::write_snapshot(snap, info, opts, w, cancel, keys).map(|(w, _)| w)
-            });
+            let r = write_own_file(snap, info, opts, cancel, keys, path);
             done.store(true, Ordering::Release);
             r
         });
@@ -260,9 +260,8 @@ fn send_disk(
         writer
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("snapshot writer panicked")))
-    })?;
-    let _ = saved;
-    let mut file = std::fs::File::open(path)?;
+    });
+    let mut file = written?;
     let len = file.metadata()?.len();
     out.send(format!("${len}\r\n").as_bytes())?;
     let mut buf = vec![0u8; 256 * 1024];
@@ -273,4 +272,31 @@ fn send_disk(
         }
         out.send(&buf[..n])?;
     }
+}
+
+/// Writes the snapshot to a temp file, opens it for reading, then renames it over `path`
+/// (crash-safe, as every save); returns the read handle, positioned at the start.
+fn write_own_file(
+    snap: Snapshot,
+    info: &SaveInfo,
+    opts: &SaveOptions,
+    cancel: &AtomicBool,
+    keys: &AtomicU64,
+    path: &Path,
+) -> io::Result<std::fs::File> {
+    let tmp = persistence::file::temp_path(path);
+    let result = (|| {
+        let file = std::fs::File::create(&tmp)?;
+        let sink = io::BufWriter::with_capacity(1 << 20, file);
+        let (sink, _) = persistence::write_snapshot(snap, info, opts, sink, cancel, keys)?;
+        persistence::file::flush_sync(sink)?;
+        let reader = std::fs::File::open(&tmp)?;
+        std::fs::rename(&tmp, path)?;
+        persistence::file::sync_dir(path)?;
+        Ok(reader)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
