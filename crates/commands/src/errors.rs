@@ -113,6 +113,16 @@ pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> Reply {
     ))
 }
 
+/// `addReplySubcommandSyntaxError`: `ERR unknown subcommand or wrong number of arguments for
+/// '<sub>'. Try <CMD> HELP.`
+pub fn subcommand_syntax(cmd: &[u8], sub: &[u8]) -> Reply {
+    let sub: String = c_text(sub).chars().take(128).collect();
+    Reply::error(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+        c_text(cmd).to_uppercase()
+    ))
+}
+
 pub fn err(text: &'static str) -> Reply {
     Reply::error(text)
 }
@@ -210,3 +220,10 @@ pub fn geo_need_by(cmd: &[u8]) -> Reply {
         c_text(cmd)
     ))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Server commands: DEBUG
+// ---------------------------------------------------------------------------------------------
+
+pub const DEBUG_RELOAD_OPTIONS: &str =
+    "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";

@@ -50,7 +50,14 @@ pub struct Life {
     pub last_cron: Instant,
     pub mem_peak: u64,
     pub mem_startup: u64,
+    /// Serves other clients while a script is busy (see `event_loop`'s busy pass). The event
+    /// loop installs it when it starts; the execution core calls it from inside a running
+    /// script, which it could not do by naming the event loop (the loop sits above the core).
+    pub serve_while_busy: fn(&mut Server),
 }
+
+/// The busy pass before the event loop runs: nothing to serve.
+fn no_busy_pass(_: &mut Server) {}
 
 impl Server {
     pub fn new(cfg: Config) -> io::Result<Server> {
@@ -85,6 +92,7 @@ impl Server {
                 call_dirty: 0,
                 call_rewrite: None,
                 active_expire: true,
+                scripting: Default::default(),
             },
             persist: crate::persist::state::Persist::new(waker.clone()),
             repl: crate::repl::state::Repl::new(waker),
@@ -103,6 +111,7 @@ impl Server {
                 last_cron: Instant::now(),
                 mem_peak: 0,
                 mem_startup: crate::exec::evict::used_memory(),
+                serve_while_busy: no_busy_pass,
             },
             cfg,
         };

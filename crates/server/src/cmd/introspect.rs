@@ -344,6 +344,8 @@ pub fn memory(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 ("replication.backlog", s.repl.backlog_memory() as i64),
                 ("clients.slaves", 0),
                 ("clients.normal", s.net.clients.iter().map(|(_, c)| (c.query.capacity() + c.out.capacity()) as i64).sum()),
+                ("lua.caches", s.exec.scripting.counters().scripts_eval as i64),
+                ("functions.caches", s.exec.scripting.counters().functions_caches as i64),
                 ("keys.count", s.exec.ks.dbs().iter().map(|d| d.len() as i64).sum()),
                 ("dataset.bytes", used.saturating_sub(s.startup_memory()) as i64),
             ];
@@ -529,12 +531,17 @@ fn repr(a: &[u8]) -> String {
 
 /// Sends an executed command to MONITOR clients.
 pub fn feed_monitors(s: &mut Server, key: usize, argv: &[Bytes]) {
-    let us = now_us();
     let (db, addr) = match s.net.clients.get(key) {
         Some(c) if c.is_primary_link() => (c.db, "master".to_string()),
         Some(c) => (c.db, c.addr.clone()),
         None => (0, "lua".into()),
     };
+    feed_monitors_as(s, db, &addr, argv);
+}
+
+/// Feeds monitors a command run in `db` by `addr` (`lua` for a script's commands).
+pub fn feed_monitors_as(s: &mut Server, db: usize, addr: &str, argv: &[Bytes]) {
+    let us = now_us();
     let mut line = format!(
         "+{}.{:06} [{} {}]",
         us / 1_000_000,
@@ -575,8 +582,11 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 "    Create <count> string keys named key:<num>.",
                 "PROTOCOL <type>",
                 "    Reply with a test value of the specified type.",
-                "RELOAD [NOSAVE]",
-                "    Save the RDB on disk and reload it back to memory.",
+                "RELOAD [option ...]",
+                "    Save the RDB on disk and reload it back to memory. Available options:",
+                "    * MERGE: Merge the content of the RDB file with the current data set.",
+                "    * NOFLUSH: Do not empty the data set before loading the RDB file.",
+                "    * NOSAVE: The RDB file is loaded without saving it first.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background.",
                 "SLEEP <seconds>",
@@ -620,8 +630,24 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         "populate" if (3..=5).contains(&argv.len()) => populate(s, db, argv),
         "protocol" if argv.len() == 3 => protocol(&arg_lower(argv, 2)),
         "reload" => {
-            let nosave = argv[2..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"));
-            crate::persist::debug_reload(s, nosave)
+            let mut opts = crate::persist::Reload {
+                save: true,
+                flush: true,
+                merge: false,
+            };
+            for a in &argv[2..] {
+                match String::from_utf8_lossy(a).to_ascii_lowercase().as_str() {
+                    "merge" => opts.merge = true,
+                    "noflush" => opts.flush = false,
+                    "nosave" => opts.save = false,
+                    _ => return err(errors::DEBUG_RELOAD_OPTIONS),
+                }
+            }
+            crate::persist::debug_reload(s, opts)
+        }
+        "set-disable-deny-scripts" if argv.len() == 3 => {
+            s.exec.scripting.disable_deny_script = commands::args::int(&argv[2]).is_ok_and(|v| v != 0);
+            Reply::Ok
         }
         _ => crate::repl::debug_or_unknown(s, key, argv),
     }

@@ -7,6 +7,7 @@ pub mod conn;
 pub mod info;
 pub mod introspect;
 pub mod keyspace_cmd;
+pub mod script_cmd;
 
 use bytes::Bytes;
 use commands::errors;

@@ -6,7 +6,6 @@
 
 use bytes::Bytes;
 use commands::spec::flags as f;
-use commands::CommandSpec;
 use resp::Reply;
 
 use super::Origin;
@@ -119,11 +118,11 @@ pub fn force_unblock(s: &mut Server, key: usize, error: bool) -> bool {
 
 /// True if `spec` must wait: clients are paused (CLIENT PAUSE), or writes are frozen while a
 /// REPLICAOF waits for its PSYNC answer.
-pub fn held_by_pause(s: &Server, spec: &CommandSpec) -> bool {
-    if s.repl.frozen && (spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE)) {
+pub fn held_by_pause(s: &Server, flags: u64) -> bool {
+    if s.repl.frozen && flags & (f::WRITE | f::MAY_REPLICATE) != 0 {
         return true;
     }
-    s.exec.pause.holds(spec, now_ms())
+    s.exec.pause.holds(flags, now_ms())
 }
 
 /// Parks a command until the pause ends.

@@ -23,6 +23,7 @@
 pub mod blocked;
 pub mod input;
 pub mod multi;
+pub mod script;
 pub mod server_cmds;
 
 use bytes::Bytes;
@@ -48,6 +49,11 @@ pub enum Origin {
     /// A blocked client's command run again because a key it waits on changed: if it still
     /// finds nothing, the client stays blocked and nothing is recorded.
     Unblocked,
+    /// `server.call` / `server.pcall` of a running script ([`script`]): the caller's client
+    /// lends its database and protocol (set to the script's), nothing blocks, the reply goes
+    /// back to Lua, and the effects join the caller's execution unit unless the script
+    /// turned replication off (`server.set_repl`).
+    Script { replicate: bool },
 }
 
 /// Full name for errors and stats (`config|get`), precomputed in the table.
@@ -67,7 +73,7 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     if !spec.arity_ok(argv.len()) || matches!(spec.handler, Handler::Container) {
         return reject(s, key, errors::wrong_arity(name), Some(name), &argv);
     }
-    if let Some(e) = precheck(s, key, spec) {
+    if let Some(e) = precheck(s, key, spec, &argv) {
         return reject(s, key, e, Some(name), &argv);
     }
     let Some(c) = s.net.clients.get_mut(key) else {
@@ -90,7 +96,8 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     } else {
         Origin::Client
     };
-    if origin == Origin::Client && !c.is_replica() && blocked::held_by_pause(s, spec) {
+    let flags = s.exec.scripting.command_flags(spec, &argv);
+    if origin == Origin::Client && !c.is_replica() && blocked::held_by_pause(s, flags) {
         blocked::hold_paused(s, key, argv);
         return;
     }
@@ -127,7 +134,16 @@ fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Byte
 }
 
 /// The checks of `processCommand`, in Redis's order. Returns the error to reply, if any.
-fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Reply> {
+fn precheck(
+    s: &mut Server,
+    key: usize,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+) -> Option<Reply> {
+    // EVAL and FCALL take the flags their script declared (Valkey's `getCommandFlags`).
+    let flags = s.exec.scripting.command_flags(spec, argv);
+    let has = |flag: u64| flags & flag != 0;
+    let busy = s.exec.scripting.busy();
     let c = s.net.clients.get(key)?;
     let in_multi = c.multi.is_some();
     let from_primary = c.is_primary_link();
@@ -140,15 +156,22 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     if in_multi && spec.has(f::NO_MULTI) {
         return Some(err("ERR Command not allowed inside a transaction"));
     }
-    let is_write = spec.is_write() || (spec.name == "exec" && multi::queued_has(c, f::WRITE));
-    let deny_oom =
-        spec.has(f::DENYOOM) || (spec.name == "exec" && multi::queued_has(c, f::DENYOOM));
-    if deny_oom && !from_primary {
+    let is_write = has(f::WRITE) || (spec.name == "exec" && multi::queued_has(c, f::WRITE));
+    let deny_oom = has(f::DENYOOM) || (spec.name == "exec" && multi::queued_has(c, f::DENYOOM));
+    // Scripts decide their own OOM checks from the state when the command started (Valkey's
+    // `pre_command_oom_state`), so EVAL, FCALL and EXEC (which may run them) measure it too.
+    // Not while a script is busy: evictions would mix with its effects.
+    let runs_scripts = script::runs_scripts(spec);
+    if !busy {
+        s.exec.scripting.pre_command_oom = false;
+    }
+    if (deny_oom || runs_scripts) && !from_primary && !busy {
         let is_replica = s.repl.is_replica();
         let refused =
             crate::exec::evict::perform_evictions(&mut s.exec, &s.net, &s.cfg, is_replica);
+        s.exec.scripting.pre_command_oom = refused;
         flush_units(s);
-        if refused {
+        if refused && deny_oom {
             return Some(err(errors::OOM));
         }
     }
@@ -183,13 +206,17 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     if s.repl.is_replica()
         && !s.repl.link_up()
         && !s.cfg.replica_serve_stale_data
-        && !spec.has(f::STALE)
+        && !has(f::STALE)
         && !from_primary
     {
         return Some(err(errors::MASTERDOWN));
     }
     if s.exec.loading && !spec.has(f::LOADING) {
         return Some(err("LOADING Redwing is loading the dataset in memory"));
+    }
+    // A script past the busy threshold: only the commands allowed while busy run.
+    if busy && !spec.has(f::ALLOW_BUSY) {
+        return Some(s.exec.scripting.busy_error());
     }
     None
 }
@@ -211,13 +238,14 @@ pub fn call(
     let resp = c.resp;
     let may_block = match origin {
         Origin::Client => c.multi.is_none() && s.exec.prop.depth() == 0,
-        Origin::Primary => false,
+        Origin::Primary | Origin::Script { .. } => false,
         Origin::Unblocked => true,
     };
     s.exec.ks.no_touch = c.no_touch;
-    if origin != Origin::Unblocked {
+    if matches!(origin, Origin::Client | Origin::Primary) {
         c.last_cmd = name;
     }
+    let offset_before = s.repl.offset();
     s.exec.prop.enter();
     let (reply, outcome) = match spec.handler {
         Handler::Data(handler) => {
@@ -261,13 +289,16 @@ pub fn call(
         return None;
     }
     let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
-    record_stats(s, key, spec, argv, &reply, elapsed_us);
+    let from_script = matches!(origin, Origin::Script { .. });
+    record_stats(s, key, spec, argv, &reply, elapsed_us, from_script);
     // A data command raised `expired` itself, in its own order, for keys its lookups deleted.
     let handler_raised_expired = matches!(spec.handler, Handler::Data(_));
     expired_to_stream(s, !handler_raised_expired);
     // Nothing reads the stream unless this node is a primary with a backlog (replicas proxy
     // their primary's bytes instead): then there is nothing to build.
-    let propagating = s.repl.buf.is_some() && !s.repl.is_replica();
+    let propagating = s.repl.buf.is_some()
+        && !s.repl.is_replica()
+        && origin != Origin::Script { replicate: false };
     s.persist.dirty += outcome.dirty;
     if propagating {
         // SELECT inside the handler (and MOVE/SWAPDB-like cases) changed the database: what
@@ -282,8 +313,10 @@ pub fn call(
     }
     s.exec.prop.leave();
     flush_units(s);
-    if outcome.dirty > 0 {
-        let offset = s.repl.offset();
+    // WAIT counts from the offset after the client's last write: its own command's, or its
+    // script's, whose effects reached the stream when the script's unit closed.
+    let offset = s.repl.offset();
+    if outcome.dirty > 0 || offset != offset_before {
         if let Some(c) = s.net.clients.get_mut(key) {
             c.woff = offset;
         }
@@ -298,20 +331,26 @@ fn record_stats(
     argv: &[Bytes],
     reply: &Reply,
     us: u64,
+    from_script: bool,
 ) {
     s.stats.total_commands += 1;
     let st = s.stats.command(spec);
     st.calls += 1;
     st.usec += us;
+    // A script's error that a failed `server.call` already counted is counted once.
+    let counted = std::mem::take(&mut s.exec.scripting.error_counted);
     if let Some(code) = reply.error_code() {
         st.failed_calls += 1;
-        s.stats.count_error(code);
+        if !counted {
+            s.stats.count_error(code);
+        }
     }
     if !spec.has(f::SKIP_SLOWLOG) {
         let client = s
             .net
             .clients
             .get(key)
+            .filter(|_| !from_script)
             .map(|c| (c.addr.as_str(), c.name.as_ref()));
         crate::stats::slowlog_maybe_add(&mut s.stats, &s.cfg, client, argv, us);
         let event = if spec.has(f::FAST) {
@@ -322,7 +361,12 @@ fn record_stats(
         crate::stats::latency_maybe_add(&mut s.stats, &s.cfg, event, us / 1000);
     }
     if !spec.has(f::SKIP_MONITOR) && !s.exec.monitors.is_empty() && !spec.has(f::ADMIN) {
-        crate::cmd::introspect::feed_monitors(s, key, argv);
+        if from_script {
+            let db = s.net.clients.get(key).map_or(0, |c| c.db);
+            crate::cmd::introspect::feed_monitors_as(s, db, "lua", argv);
+        } else {
+            crate::cmd::introspect::feed_monitors(s, key, argv);
+        }
     }
 }
 
@@ -420,7 +464,11 @@ pub fn after_command(s: &mut Server) {
         s.exec.ks.events.expired = ev.expired;
         propagate_expired(s);
     }
-    blocked::serve_ready(s);
+    // A command served while a script is busy does not serve blocked clients: the script's
+    // effects so far are not a finished unit (Valkey waits for the script too).
+    if s.exec.scripting.running.is_none() {
+        blocked::serve_ready(s);
+    }
 }
 
 /// One command of this node's primary's stream: applied as the primary client (checks that

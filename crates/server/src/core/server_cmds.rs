@@ -81,5 +81,9 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         }
         Replconf => crate::repl::primary::replconf_command(s, key, argv),
         Wait => crate::repl::primary::wait_command(s, key, argv),
+        Eval | EvalRo | Evalsha | EvalshaRo => super::script::eval(s, key, cmd, argv),
+        Fcall | FcallRo => super::script::fcall(s, key, cmd, argv),
+        Script => cmd::script_cmd::script(s, argv),
+        Function => cmd::script_cmd::function(s, key, argv),
     }
 }

@@ -1,6 +1,6 @@
 //! The executor's state: the keyspace and everything commands read and change besides it
 //! (settings derived from the configuration, propagation, blocked clients, WATCHes, pub/sub,
-//! CLIENT PAUSE), and the operations on them that do not need the rest of the server.
+//! CLIENT PAUSE, the scripting engine), and the operations on them that do not need the rest of the server.
 //!
 //! Not here: sockets (see [`crate::net`]), replication and persistence, the command table's
 //! dispatch (see [`crate::core`]).
@@ -10,6 +10,7 @@ pub mod evict;
 pub mod pause;
 pub mod propagate;
 pub mod pubsub;
+pub mod scripts;
 pub mod watch;
 
 use bytes::Bytes;
@@ -49,4 +50,6 @@ pub struct Exec {
     pub call_rewrite: Option<Vec<Vec<Bytes>>>,
     /// DEBUG SET-ACTIVE-EXPIRE.
     pub active_expire: bool,
+    /// EVAL's and FUNCTION's engine and the script running now.
+    pub scripting: scripts::ScriptState,
 }

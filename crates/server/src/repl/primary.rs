@@ -236,10 +236,24 @@ pub fn start_full_syncs(s: &mut Server, force: bool) {
     }
     let diskless_cfg = s.cfg.repl_diskless_sync;
     let all_eof = waiting.iter().all(|id| s.repl.replicas[id].info.capa_eof);
+    // `rdb-filter-only`: no data; the functions only when the filter names them
+    // (`redis-cli --functions-rdb`), not for "" (`redis-cli --replica`).
+    let filter_of = |id: &u64| {
+        s.repl.replicas[id]
+            .info
+            .rdb_filter
+            .as_deref()
+            .map(str::trim)
+    };
     let filtered: Vec<u64> = waiting
         .iter()
         .copied()
-        .filter(|id| s.repl.replicas[id].info.rdb_filter.is_some())
+        .filter(|id| filter_of(id).is_some_and(|f| !f.eq_ignore_ascii_case("functions")))
+        .collect();
+    let functions_only: Vec<u64> = waiting
+        .iter()
+        .copied()
+        .filter(|id| filter_of(id).is_some_and(|f| f.eq_ignore_ascii_case("functions")))
         .collect();
     let normal: Vec<u64> = waiting
         .iter()
@@ -257,16 +271,20 @@ pub fn start_full_syncs(s: &mut Server, force: bool) {
             return;
         }
     }
-    for (group, empty) in [(normal, false), (filtered, true)] {
+    for (group, empty, functions) in [
+        (normal, false, true),
+        (filtered, true, false),
+        (functions_only, true, true),
+    ] {
         if !group.is_empty() {
             let socket =
                 (diskless_cfg || empty) && group.iter().all(|id| s.repl.replicas[id].info.capa_eof);
-            start_job(s, group, socket, empty);
+            start_job(s, group, socket, empty, functions);
         }
     }
 }
 
-fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
+fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool, functions: bool) {
     let job_id = s.repl.next_job;
     s.repl.next_job += 1;
     let offset = s.repl.offset();
@@ -342,6 +360,9 @@ fn start_job(s: &mut Server, group: Vec<u64>, socket: bool, empty: bool) {
     }
     let cancel = Arc::new(AtomicBool::new(false));
     let mut info = crate::persist::save_info(s);
+    if !functions {
+        info.functions.clear();
+    }
     info.repl = Some(persistence::ReplInfo {
         replid,
         offset,

@@ -663,6 +663,15 @@ fn install_dataset(
     offset: i64,
     stream_db: usize,
 ) {
+    // The payload's FUNCTION libraries replace ours, or the whole sync fails (old data kept).
+    if let Err(e) = s
+        .exec
+        .scripting
+        .install_from_rdb(&loaded.functions, false, false)
+    {
+        log_warning!("Failed trying to load the MASTER synchronization DB from socket: {e}");
+        return link_failed(s, LinkSlot::Current, "load failed");
+    }
     for db in 0..s.exec.ks.db_count() {
         s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
     }
