@@ -765,7 +765,7 @@ unsafe extern "C-unwind" fn register_function(l: *mut lua_State) -> c_int {
             2 => read_positional_args(l)?,
             _ => return Err(fail_msg(l, errors::REGISTER_ARGS)),
         };
-        let problem = if !valid_name(crate::convert::cstr_part(&f.name)) {
+        let problem = if !valid_name(&f.name) {
             Some(errors::BAD_NAME)
         } else if frame.functions.iter().any(|g| g.name == f.name) {
             Some(errors::FUNCTION_EXISTS_IN_LIBRARY)

@@ -119,10 +119,21 @@ impl Server {
                 self.read_client(key, ev.is_read_closed() || ev.is_error());
             }
         }
-        for (key, id) in std::mem::take(&mut self.net.ready) {
-            if key == caller || self.net.clients.get(key).is_none_or(|c| c.id != id) {
-                continue;
-            }
+        // What this pass read, and what clients read earlier in the loop iteration that ran
+        // the script still hold (the outer loop processes them only after the script).
+        self.net.ready.clear();
+        let waiting: Vec<(usize, u64)> = self
+            .net
+            .clients
+            .iter()
+            .filter(|(k, c)| {
+                *k != caller
+                    && c.link_slot().is_none()
+                    && (!c.pending.is_empty() || !c.query.is_empty() || c.peer_closed)
+            })
+            .map(|(k, c)| (k, c.id))
+            .collect();
+        for (key, id) in waiting {
             crate::core::process_input(self, key);
             if self
                 .net
@@ -132,6 +143,13 @@ impl Server {
             {
                 self.free_client(key);
             }
+        }
+        if let Some(code) = self.life.exit_code {
+            // SHUTDOWN NOSAVE: no new connection from here, and exit before the connection
+            // that asked is closed (its client sees the close, then nobody listens).
+            log_warning!("Exiting while a script is busy (SHUTDOWN NOSAVE).");
+            self.close_listeners();
+            std::process::exit(code);
         }
         let pending: Vec<(usize, bool)> = self
             .net
@@ -148,10 +166,6 @@ impl Server {
             }
         }
         self.net.pending_read.extend(later);
-        if let Some(code) = self.life.exit_code {
-            log_warning!("Exiting while a script is busy (SHUTDOWN NOSAVE).");
-            std::process::exit(code);
-        }
         self.exec.ks.now_ms = now_ms;
         self.exec.ks.no_touch = no_touch;
         self.exec.ks.obey_all = obey_all;

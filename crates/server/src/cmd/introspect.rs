@@ -628,7 +628,10 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             )),
         },
         "populate" if (3..=5).contains(&argv.len()) => populate(s, db, argv),
-        "protocol" if argv.len() == 3 => protocol(&arg_lower(argv, 2)),
+        "protocol" if argv.len() == 3 => {
+            let resp3 = super::caller!(s, key).resp == resp::RespVersion::Resp3;
+            protocol(&arg_lower(argv, 2), resp3)
+        }
         "reload" => {
             let mut opts = crate::persist::Reload {
                 save: true,
@@ -679,8 +682,16 @@ fn populate(s: &mut Server, db: usize, argv: &[Bytes]) -> Reply {
     Reply::Ok
 }
 
-fn protocol(kind: &str) -> Reply {
+fn protocol(kind: &str, resp3: bool) -> Reply {
+    const BIGNUM: &str = "1234567999999999999999999999999999999";
     match kind {
+        // Encoded here: replies have no big-number or attribute type of their own.
+        "bignum" if resp3 => Reply::Raw(Bytes::from(format!("({BIGNUM}\r\n"))),
+        "bignum" => Reply::bulk(BIGNUM.as_bytes()),
+        "attrib" if resp3 => Reply::Raw(Bytes::from_static(
+            b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n$39\r\nSome real reply following the attribute\r\n",
+        )),
+        "attrib" => Reply::bulk(b"Some real reply following the attribute"),
         "string" => Reply::bulk(b"Hello World"),
         "integer" => Reply::Int(12345),
         #[allow(clippy::approx_constant)] // DEBUG PROTOCOL double replies 3.141, as Redis.

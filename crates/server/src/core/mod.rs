@@ -253,6 +253,7 @@ pub fn call(
             ctx.resp = resp;
             ctx.may_block = may_block;
             ctx.unblocking = origin == Origin::Unblocked;
+            ctx.from_script = matches!(origin, Origin::Script { .. });
             commands::call::run(handler, &mut ctx, argv)
         }
         Handler::Server(cmd) => {

@@ -146,6 +146,7 @@ fn run(
         name,
         command: argv.to_vec(),
         started: std::time::Instant::now(),
+        started_unix_us: crate::util::now_us(),
         caller: key,
         obey: caller.obey,
         write_dirty: false,

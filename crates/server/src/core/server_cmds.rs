@@ -51,7 +51,11 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         Info => cmd::info::info(s, argv),
         Command => cmd::introspect::command(s, argv),
         Time => {
-            let us = crate::util::now_us();
+            // Inside a script, the time is the script's (frozen for the execution unit).
+            let us = match s.exec.scripting.running.as_ref() {
+                Some(r) => r.started_unix_us,
+                None => crate::util::now_us(),
+            };
             Reply::Array(vec![
                 Reply::bulk((us / 1_000_000).to_string().as_bytes()),
                 Reply::bulk((us % 1_000_000).to_string().as_bytes()),

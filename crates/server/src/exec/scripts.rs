@@ -67,6 +67,9 @@ pub struct Running {
     /// The caller's command line (FUNCTION STATS `command`).
     pub command: Vec<Bytes>,
     pub started: Instant,
+    /// Unix µs when it started: TIME inside the script answers this (Valkey's time cached
+    /// for the execution unit).
+    pub started_unix_us: i64,
     /// The caller's slab key: its input is not read while the script is busy.
     pub caller: usize,
     /// The caller is our primary (never killable).
@@ -82,8 +85,10 @@ pub struct Running {
 /// The scripting state of the executor.
 pub struct ScriptState {
     engine: Option<Box<Scripting>>,
-    /// The counters when the engine was lent.
+    /// The counters and the library codes when the engine was lent (an RDB saved while a
+    /// script runs — FLUSHALL with save points — still carries the libraries).
     lent: Counters,
+    lent_codes: Vec<Bytes>,
     pub running: Option<Running>,
     /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call `noscript` commands.
     pub disable_deny_script: bool,
@@ -100,6 +105,7 @@ impl Default for ScriptState {
         ScriptState {
             engine: Some(Box::new(Scripting::new(scripting::Versions::default()))),
             lent: Counters::default(),
+            lent_codes: Vec::new(),
             running: None,
             disable_deny_script: false,
             pre_command_oom: false,
@@ -121,12 +127,14 @@ impl ScriptState {
     /// Takes the engine for a run; `None` if a run already has it.
     pub fn lend(&mut self) -> Option<Box<Scripting>> {
         self.lent = self.counters();
+        self.lent_codes = self.library_codes();
         self.engine.take()
     }
 
     /// Returns the engine after a run.
     pub fn give_back(&mut self, engine: Box<Scripting>) {
         self.engine = Some(engine);
+        self.lent_codes.clear();
     }
 
     /// A script passed the busy threshold and is still running.
@@ -167,10 +175,10 @@ impl ScriptState {
 
     /// The code of every library, for the FUNCTION2 records of an RDB.
     pub fn library_codes(&self) -> Vec<Bytes> {
-        self.engine
-            .as_deref()
-            .map(|e| e.functions.codes().cloned().collect())
-            .unwrap_or_default()
+        match self.engine.as_deref() {
+            Some(e) => e.functions.codes().cloned().collect(),
+            None => self.lent_codes.clone(),
+        }
     }
 
     /// Installs the libraries of a loaded RDB: all of them or none (then `Err` says why, and
