@@ -1,8 +1,8 @@
 //! Scripting on real processes: EVAL/EVALSHA and the script cache, FUNCTION libraries and
 //! FCALL, busy scripts (`-BUSY`, SCRIPT KILL / FUNCTION KILL, UNKILLABLE), the replication of
 //! scripts' effects (checked on a Redwing replica and by reading the primary's stream),
-//! libraries in every RDB (DEBUG RELOAD, restart, full syncs to Redwing and Valkey replicas and
-//! from a Valkey primary, `--functions-rdb`), FUNCTION DUMP/RESTORE payloads exchanged with
+//! libraries in every RDB (DEBUG RELOAD, restart, full syncs to Redwing, Valkey and Redis 7.0
+//! replicas and from a Valkey primary, `--functions-rdb`), FUNCTION DUMP/RESTORE payloads exchanged with
 //! Valkey, OOM rules, and two client recipes written the way their libraries write them
 //! (redis-py's `Lock`, a sliding-window rate limiter).
 
@@ -518,7 +518,7 @@ fn libraries_survive_debug_reload_and_restart() {
 }
 
 #[test]
-fn libraries_follow_full_syncs_between_redwing_and_valkey() {
+fn libraries_and_script_effects_follow_full_syncs_with_valkey_and_redis() {
     // Redwing primary → Redwing and Valkey replicas (one- and dual-channel).
     let p = redwing(&[]);
     let mut c = p.conn();
@@ -543,7 +543,29 @@ fn libraries_follow_full_syncs_between_redwing_and_valkey() {
         let mut rc = r.conn();
         assert_eq!(bulk(&rc.cmd(&["FCALL_RO", "myget", "1", "k"])), "v");
         assert_eq!(info_int(&mut rc, "memory", "number_of_libraries"), 1);
+        // Scripts' effects stream to it like any writes.
+        ok(
+            &mut c,
+            &[
+                "EVAL",
+                "redis.call('INCR', KEYS[1]); redis.call('SELECT', 2); \
+                 redis.call('RPUSH', KEYS[2], ARGV[1]); return 1",
+                "2",
+                "counter",
+                "list",
+                "x",
+            ],
+        );
+        ok(&mut c, &["FCALL", "myhset", "1", "h", "f", "v"]);
+        wait_synced(&p, &r);
+        assert_eq!(digest(&p), digest(&r));
     }
+    // A Redis 7.0 replica loads the libraries of a Redwing primary too.
+    let r = redis(&[]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    assert_eq!(bulk(&r.conn().cmd(&["FCALL_RO", "myget", "1", "k"])), "v");
+    assert_eq!(digest(&p), digest(&r));
     // Valkey primary → Redwing replica, and a library loaded on the primary afterwards.
     let vp = valkey(&[]);
     let mut vc = vp.conn();
