@@ -111,6 +111,8 @@ class SkipEntry:
         self.unit, self.test, self.expect, self.reason, self.line = unit, test, expect, reason, line
 
     def matches(self, name):
+        if self.test.startswith("@"):
+            return False
         if self.test == "*":
             return True
         if self.test.startswith("/"):
@@ -133,11 +135,12 @@ def load_skiplist(path):
         unit, test, expect, reason = parts
         if expect not in ("fail", "skip"):
             problems.append(f"{path.name}:{n}: kind must be fail or skip, not {expect!r}")
-        if not re.match(r"^(issue \d+|accepted|harness)\b", reason):
+        if not re.match(r"^(issue \d+|accepted|harness|gap)\b", reason):
             problems.append(
-                f"{path.name}:{n}: the reason must start with 'issue N' (a capability not built"
-                " yet), 'accepted' (a justified difference) or 'harness' (a limit of running the"
-                " suite here)"
+                f"{path.name}:{n}: the reason must start with 'issue N' (a capability of an open"
+                " issue, not built yet), 'gap' (a missing behaviour no open issue covers yet),"
+                " 'accepted' (a justified difference) or 'harness' (a limit of running the suite"
+                " here)"
             )
         if test == "*" and expect != "skip":
             problems.append(f"{path.name}:{n}: a whole unit (*) can only be skipped")
@@ -169,8 +172,10 @@ def prepare_workdir(work, valkey_dir, server):
 
 
 def parse_output(text):
-    """Per-test outcomes from a runtest log: {name: [outcome...]} plus unit-level errors."""
+    """Per-test outcomes from a runtest log: {name: [outcome...]}, the first lines of each
+    failure's message ({name: text}), and unit-level errors."""
     tests = {}
+    details = {}
     unit_errors = []
     lines = [ANSI.sub("", l) for l in text.splitlines()]
     for i, line in enumerate(lines):
@@ -178,6 +183,7 @@ def parse_output(text):
             tests.setdefault(m.group(1), []).append("ok")
         elif m := ERR.match(line):
             tests.setdefault(m.group(1), []).append("err")
+            details.setdefault(m.group(1), " ".join(l.strip() for l in lines[i + 1:i + 3])[:400])
         elif line.startswith("[err]: "):
             unit_errors.append(line[7:] + " | " + " ".join(lines[i + 1:i + 3])[:300])
         elif line.startswith("[exception]: "):
@@ -186,42 +192,72 @@ def parse_output(text):
             tests.setdefault(m.group(1), []).append("skip")
         elif m := IGNORE.match(line):
             tests.setdefault(m.group(1), []).append("ignore")
-    return tests, unit_errors
+    return tests, details, unit_errors
+
+
+PORTS_PER_SLOT = 1500
+
+
+def free_port_block(jobs):
+    """A port range for `jobs` slots whose harness ports are free now, so that several runs on
+    one machine (other checkouts, the reference run) do not collide."""
+    import random
+    import socket
+    starts = list(range(20000, 60000 - jobs * PORTS_PER_SLOT, 500))
+    random.shuffle(starts)
+    for base in starts:
+        try:
+            for slot in range(jobs):
+                for port in (base + slot * PORTS_PER_SLOT, base + slot * PORTS_PER_SLOT + 100):
+                    with socket.socket() as sock:
+                        sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    sys.exit("valkey-suite: no free port block between 20000 and 60000")
 
 
 def run_unit(unit, work, slot, args, skips):
     whole = [e for e in skips if e.unit == unit and e.test == "*"]
     if whole:
         return {"unit": unit, "status": "skipped", "reason": whole[0].reason, "tests": {},
-                "unit_errors": [], "seconds": 0}
+                "details": {}, "unit_errors": [], "seconds": 0}
     cmd = ["tclsh8.6", "tests/test_helper.tcl", "--single", unit, "--clients", "1", "--durable",
-           "--timeout", str(args.stall_timeout), "--baseport", str(21000 + slot * 1500),
+           "--timeout", str(args.stall_timeout), "--baseport", str(args.baseport + slot * PORTS_PER_SLOT),
            "--portcount", "1400", "--dont-pre-clean"]
     for e in skips:
         if e.unit == unit and e.expect == "skip":
             cmd += ["--skiptest", e.test]
     log_path = args.out / (unit.replace("/", "_") + ".log")
     started = time.monotonic()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            proc.wait(timeout=args.unit_timeout)
-            status = "finished" if proc.returncode == 0 else "failed"
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            status = "timeout"
+    for attempt in range(3):
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            try:
+                proc.wait(timeout=args.unit_timeout)
+                status = "finished" if proc.returncode == 0 else "failed"
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                status = "timeout"
+        # The harness's own listening port taken by another program between our probe and its
+        # start: nothing ran, so run it again.
+        head = log_path.read_text(errors="replace")[:2000]
+        if status != "failed" or "couldn't open socket: address already in use" not in head:
+            break
+        time.sleep(1 + attempt)
     seconds = round(time.monotonic() - started, 1)
     text = log_path.read_text(errors="replace")
-    tests, unit_errors = parse_output(text)
+    tests, details, unit_errors = parse_output(text)
     plain = ANSI.sub("", text)
     if "All tests passed" not in plain and "[err]" not in plain and status == "failed":
+        # No result at all: the harness itself failed (not a test).
         unit_errors.append("runtest exited %d without results (see %s)" % (proc.returncode, log_path.name))
     if status == "timeout":
         unit_errors.append(f"unit killed after {args.unit_timeout} s (see {log_path.name})")
-    return {"unit": unit, "status": status, "tests": tests, "unit_errors": unit_errors,
-            "seconds": seconds}
+    return {"unit": unit, "status": status, "tests": tests, "details": details,
+            "unit_errors": unit_errors, "seconds": seconds}
 
 
 def judge(result, skips):
@@ -254,14 +290,44 @@ def judge(result, skips):
             counts["err"] += errs
             if errs:
                 problems.append(f"unexpected failure: '{name}'")
+    # Errors outside any test (a server that refused to start with a block's configuration,
+    # an exception in setup code) are listed as `@<text found in the error>`.
     for err in result["unit_errors"]:
-        problems.append("unit error: " + err)
+        entry = next((e for e in entries if e.test.startswith("@") and e.test[1:] in err), None)
+        if entry:
+            used.add(entry.line)
+            counts["listed_fail"] += 1
+        else:
+            problems.append("unit error: " + err)
     if result["status"] == "skipped":
         return counts, problems
     for e in entries:
         if e.line not in used and e.test != "*" and not e.test.startswith("/"):
-            problems.append(f"skip-list entry (line {e.line}) matched no test: '{e.test}'")
+            what = "error" if e.test.startswith("@") else "test"
+            problems.append(f"stale skip-list entry (line {e.line}) matched no {what}: '{e.test}'")
     return counts, problems
+
+
+# Reasons guessed from a failure's message (a first draft for --propose; reviewed by hand).
+GUESSES = [
+    (r"unknown command '(eval|evalsha|eval_ro|evalsha_ro|script|function|fcall|fcall_ro)'",
+     "issue 13: scripting ({0})"),
+    (r"unknown command '(acl|auth)'|NOPERM|WRONGPASS|ACL", "issue 15: ACL ({0})"),
+    (r"unknown command '(bgrewriteaof|waitaof)'|loadaof|appendonly|aof", "issue 16: AOF ({0})"),
+    (r"unknown command '(failover)'", "issue 14: FAILOVER"),
+    (r"unknown command '(x[a-z]+)'", "issue 12: streams ({0})"),
+    (r"unknown command '(migrate)'", "gap: MIGRATE is not implemented (no open issue)"),
+    (r"unknown subcommand '([a-z-]+)'", "TODO: subcommand {0}"),
+    (r"unknown command '([a-z_]+)'", "TODO: command {0}"),
+]
+
+
+def guess_reason(detail):
+    for pattern, reason in GUESSES:
+        m = re.search(pattern, detail, re.I)
+        if m:
+            return reason.format(*(g.lower() for g in m.groups() if g) or [""])
+    return "TODO: " + detail[:160].replace(" :: ", " ")
 
 
 def summary_table(rows, reference):
@@ -291,10 +357,15 @@ def main():
                     help="'redwing' (target/release/redwing-server), 'valkey' (the reference), or a path")
     ap.add_argument("--valkey-dir", type=Path, help="reference build (default: scripts/build-valkey.sh)")
     ap.add_argument("--jobs", type=int, default=2, help="units run in parallel")
+    ap.add_argument("--baseport", type=int,
+                    help="first port of the range the harness uses (default: a free block)")
     ap.add_argument("--out", type=Path, default=ROOT / ".cache" / "suite-results")
     ap.add_argument("--unit-timeout", type=int, default=1200, help="seconds before a unit is killed")
     ap.add_argument("--stall-timeout", type=int, default=300, help="runtest's own no-progress timeout")
     ap.add_argument("--no-skiplist", action="store_true", help="run everything, judge nothing")
+    ap.add_argument("--propose", type=Path,
+                    help="write skip-list lines for the unexpected failures to this file, with a "
+                         "reason guessed from the failure message (to review before adding)")
     ap.add_argument("--reference", type=Path, default=ROOT / "conformance" / "results" / "valkey-8.0.1.json",
                     help="per-unit figures of Valkey itself, for the table")
     args = ap.parse_args()
@@ -332,6 +403,8 @@ def main():
         units = SETS[args.set]
 
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.baseport is None:
+        args.baseport = free_port_block(args.jobs)
     works = [prepare_workdir(ROOT / ".cache" / f"suite-work-{i}", valkey_dir, server)
              for i in range(args.jobs)]
     print(f"valkey-suite: {len(units)} units against {server} ({args.jobs} at a time)", flush=True)
@@ -371,6 +444,16 @@ def main():
         ref = {u: {"ok": c["ok"], "err": c["err"]} for u, c, r, _ in results}
         (args.out / "valkey-8.0.1.json").write_text(json.dumps(ref, indent=1, sort_keys=True))
     print(table)
+    if args.propose:
+        lines = []
+        for unit, counts, res, _ in results:
+            for name, outcomes in sorted(res["tests"].items()):
+                listed = any(e.unit == unit and e.matches(name) for e in skips)
+                if "err" in outcomes and not listed:
+                    detail = res.get("details", {}).get(name, "")
+                    lines.append(f"{unit} :: {name} :: fail :: {guess_reason(detail)}")
+        args.propose.write_text("\n".join(lines) + "\n")
+        print(f"valkey-suite: {len(lines)} proposed entries in {args.propose}")
     total_problems = sum(len(p) for *_, p in results)
     print(f"valkey-suite: {len(units)} units in {time.monotonic() - started:.0f} s, "
           f"{total_problems} problems; details in {args.out}")

@@ -11,10 +11,15 @@ export VALKEY_SERVER
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --no-fail-fast
+# Valkey 8.0.1's own test suite, unmodified, against the release binary: the replication and
+# data-type units of the CI set (conformance/run.py --set ci), checked against the tracked skip
+# list (conformance/skiplist.txt). The whole suite: `conformance/run.py --set all`.
+cargo build --release --bin redwing-server
+python3 conformance/run.py --set ci --jobs 2 --valkey-dir "$(dirname "$(dirname "$VALKEY_SERVER")")"
 # Every fuzz target runs briefly in CI (scripts/fuzz.sh installs cargo-fuzz if missing);
 # RUN_FUZZ=1 does the same locally, FUZZ_SECONDS sets the time per target.
 if [ "${CI:-}" = "true" ] || [ "${RUN_FUZZ:-}" = "1" ]; then
-    for target in reader lzf_decompress dump_payload resp_request resp_frame repl_replies script_reply function_restore bitfield_args geo_args; do
+    for target in reader lzf_decompress dump_payload resp_request resp_frame repl_replies script_reply function_restore bitfield_args geo_args stream_id; do
         scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-20}"
     done
 fi

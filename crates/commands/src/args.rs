@@ -65,6 +65,22 @@ pub fn timeout(arg: &[u8], now_ms: i64) -> ArgResult<Option<i64>> {
         .ok_or_else(|| errors::err(errors::TIMEOUT_RANGE))
 }
 
+/// A timeout in milliseconds (WAIT, CLIENT PAUSE) → absolute deadline in ms (`None` = no
+/// timeout), with Redis's errors.
+pub fn timeout_ms(arg: &[u8], now_ms: i64) -> ArgResult<Option<i64>> {
+    let ms = int_or(arg, "ERR timeout is not an integer or out of range")?;
+    if ms < 0 {
+        return Err(errors::err(errors::TIMEOUT_NEGATIVE));
+    }
+    if ms == 0 {
+        return Ok(None);
+    }
+    now_ms
+        .checked_add(ms)
+        .map(Some)
+        .ok_or_else(|| errors::err(errors::TIMEOUT_RANGE))
+}
+
 /// A timeout in seconds as `strtold` reads it (so overflow gives infinity, not an error).
 fn timeout_seconds(arg: &[u8]) -> Option<f64> {
     if let Some(v) = resp::float::parse_double(arg) {

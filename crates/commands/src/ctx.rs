@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use keyspace::{Keyspace, Obj};
 use resp::RespVersion;
+use types::stream::StreamLimits;
 use types::{HashLimits, ListLimits, SetLimits, ZSetLimits};
 
 /// Configuration values that data commands depend on (filled by the server from its config).
@@ -14,6 +15,8 @@ pub struct Settings {
     pub set: SetLimits,
     pub zset: ZSetLimits,
     pub list: ListLimits,
+    /// `stream-node-max-bytes` / `stream-node-max-entries`.
+    pub stream: StreamLimits,
     /// Largest string a command may create (`proto-max-bulk-len`).
     pub proto_max_bulk_len: usize,
     pub hll_sparse_max_bytes: usize,
@@ -32,6 +35,7 @@ impl Default for Settings {
             set: SetLimits::default(),
             zset: ZSetLimits::default(),
             list: ListLimits::default(),
+            stream: StreamLimits::default(),
             proto_max_bulk_len: 512 * 1024 * 1024,
             hll_sparse_max_bytes: 3000,
             lazyfree_lazy_user_del: false,
@@ -53,7 +57,8 @@ pub struct BlockRequest {
     /// received.
     pub argv: Option<Vec<Bytes>>,
     /// The client must also be woken when a key is deleted or changes type, to fail
-    /// (XREADGROUP: Valkey's `unblock_on_nokey`).
+    /// (XREADGROUP: Valkey's `unblock_on_nokey`, counted by INFO
+    /// `total_blocking_keys_on_nokey`).
     pub on_nokey: bool,
 }
 

@@ -113,16 +113,6 @@ pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> Reply {
     ))
 }
 
-/// `addReplySubcommandSyntaxError`: `ERR unknown subcommand or wrong number of arguments for
-/// '<sub>'. Try <CMD> HELP.`
-pub fn subcommand_syntax(cmd: &[u8], sub: &[u8]) -> Reply {
-    let sub: String = c_text(sub).chars().take(128).collect();
-    Reply::error(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
-        c_text(cmd).to_uppercase()
-    ))
-}
-
 pub fn err(text: &'static str) -> Reply {
     Reply::error(text)
 }
@@ -172,6 +162,116 @@ pub const PFDEBUG_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
 /// `ERR Unknown PFDEBUG subcommand '<sub>'`.
 pub fn unknown_pfdebug(sub: &[u8]) -> Reply {
     Reply::error(format!("ERR Unknown PFDEBUG subcommand '{}'", c_text(sub)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams (streams/)
+// ---------------------------------------------------------------------------------------------
+
+pub const STREAM_INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
+pub const STREAM_MAXLEN_MINID: &str =
+    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible";
+pub const STREAM_MAXLEN_NEGATIVE: &str = "ERR The MAXLEN argument must be >= 0.";
+pub const STREAM_LIMIT_NEGATIVE: &str = "ERR The LIMIT argument must be >= 0.";
+pub const STREAM_LIMIT_NO_STRATEGY: &str =
+    "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy";
+pub const STREAM_XTRIM_NO_STRATEGY: &str =
+    "ERR syntax error, XTRIM must be called with a trimming strategy";
+pub const STREAM_LIMIT_NO_TILDE: &str =
+    "ERR syntax error, LIMIT cannot be used without the special ~ option";
+pub const STREAM_XADD_ZERO_ID: &str = "ERR The ID specified in XADD must be greater than 0-0";
+pub const STREAM_EXHAUSTED: &str =
+    "ERR The stream has exhausted the last possible ID, unable to add more items";
+pub const STREAM_XADD_ID_SMALL: &str =
+    "ERR The ID specified in XADD is equal or smaller than the target stream top item";
+pub const STREAM_TOO_LARGE: &str = "ERR Elements are too large to be stored";
+pub const STREAM_INVALID_START: &str = "ERR invalid start ID for the interval";
+pub const STREAM_INVALID_END: &str = "ERR invalid end ID for the interval";
+pub const STREAM_GROUP_XREAD: &str =
+    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.";
+pub const STREAM_NOACK_XREAD: &str =
+    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.";
+pub const STREAM_MISSING_GROUP: &str = "ERR Missing GROUP option for XREADGROUP";
+pub const STREAM_DOLLAR_XREADGROUP: &str = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
+pub const STREAM_PLUS_XREADGROUP: &str = "ERR The + ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The + ID would just return an empty result set.";
+pub const STREAM_LAST_ID_ZERO: &str = "ERR the stream last element ID is 0-0";
+pub const STREAM_GT_XREAD: &str = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
+pub const STREAM_TIMEOUT_NOT_INT: &str = "ERR timeout is not an integer or out of range";
+pub const STREAM_ENTRIESREAD: &str = "ERR value for ENTRIESREAD must be positive or -1";
+pub const STREAM_XGROUP_NO_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+pub const STREAM_BUSYGROUP: &str = "BUSYGROUP Consumer Group name already exists";
+pub const STREAM_ENTRIES_ADDED_NEGATIVE: &str = "ERR entries_added must be positive";
+pub const STREAM_XSETID_BELOW_GIVEN_MAXDEL: &str =
+    "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id";
+pub const STREAM_XSETID_BELOW_MAXDEL: &str =
+    "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id";
+pub const STREAM_XSETID_BELOW_TOP: &str =
+    "ERR The ID specified in XSETID is smaller than the target stream top item";
+pub const STREAM_XSETID_ADDED_BELOW_LEN: &str =
+    "ERR The entries_added specified in XSETID is smaller than the target stream length";
+pub const STREAM_XCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XCLAIM";
+pub const STREAM_XCLAIM_IDLE: &str = "ERR Invalid IDLE option argument for XCLAIM";
+pub const STREAM_XCLAIM_TIME: &str = "ERR Invalid TIME option argument for XCLAIM";
+pub const STREAM_XCLAIM_RETRYCOUNT: &str = "ERR Invalid RETRYCOUNT option argument for XCLAIM";
+pub const STREAM_XAUTOCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XAUTOCLAIM";
+pub const STREAM_XAUTOCLAIM_COUNT: &str = "ERR COUNT must be > 0";
+pub const STREAM_XAUTOCLAIM_NO_MEMORY: &str =
+    "ERR Insufficient memory, failed allocating transient memory, COUNT too high.";
+
+/// Text of an argument inside an error reply built by `addReplyErrorFormat`: cut at a NUL,
+/// and with CR/LF turned into spaces (Valkey keeps error replies on one line).
+fn err_arg(arg: &[u8]) -> String {
+    c_text(arg).replace(['\r', '\n'], " ")
+}
+
+/// `ERR Unbalanced '<cmd>' list of streams: for each stream key an ID or '<sym>' must be
+/// specified.`
+pub fn stream_unbalanced(cmd: &str, symbol: char) -> Reply {
+    Reply::error(format!(
+        "ERR Unbalanced '{cmd}' list of streams: for each stream key an ID or '{symbol}' must be specified."
+    ))
+}
+
+/// `NOGROUP No such key '<key>' or consumer group '<group>' in XREADGROUP with GROUP option`.
+pub fn stream_nogroup_xreadgroup(key: &[u8], group: &[u8]) -> Reply {
+    Reply::error(format!(
+        "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
+        err_arg(key),
+        err_arg(group)
+    ))
+}
+
+/// `NOGROUP No such key '<key>' or consumer group '<group>'` (XPENDING, XCLAIM, XAUTOCLAIM).
+pub fn stream_nogroup(key: &[u8], group: &[u8]) -> Reply {
+    Reply::error(format!(
+        "NOGROUP No such key '{}' or consumer group '{}'",
+        err_arg(key),
+        err_arg(group)
+    ))
+}
+
+/// `NOGROUP No such consumer group '<group>' for key name '<key>'` (XGROUP, XINFO).
+pub fn stream_nogroup_for_key(group: &[u8], key: &[u8]) -> Reply {
+    Reply::error(format!(
+        "NOGROUP No such consumer group '{}' for key name '{}'",
+        err_arg(group),
+        err_arg(key)
+    ))
+}
+
+/// `ERR Unrecognized XCLAIM option '<opt>'`.
+pub fn stream_xclaim_option(opt: &[u8]) -> Reply {
+    Reply::error(format!("ERR Unrecognized XCLAIM option '{}'", err_arg(opt)))
+}
+
+/// `addReplySubcommandSyntaxError`: `ERR unknown subcommand or wrong number of arguments for
+/// '<sub>'. Try <CMD> HELP.`
+pub fn subcommand_syntax(cmd: &[u8], sub: &[u8]) -> Reply {
+    let sub: String = err_arg(sub).chars().take(128).collect();
+    Reply::error(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+        err_arg(cmd).to_uppercase()
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

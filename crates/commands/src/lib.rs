@@ -25,6 +25,7 @@ pub mod server_rows;
 pub mod sets;
 pub mod spec;
 pub mod spec_notes;
+pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod testing;

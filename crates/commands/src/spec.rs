@@ -36,6 +36,9 @@ pub mod flags {
     pub const NO_MULTI: u64 = 1 << 21;
     pub const MOVABLE_KEYS: u64 = 1 << 22;
     pub const ALLOW_BUSY: u64 = 1 << 23;
+    /// May lazily expire keys unrelated to its arguments (RANDOMKEY, SCAN): what it
+    /// propagates is not a transaction. Hidden from COMMAND INFO, as in Valkey.
+    pub const TOUCHES_ARBITRARY_KEYS: u64 = 1 << 24;
 
     /// Names in COMMAND INFO order (Redis's `addReplyFlagsForCommand`).
     pub const NAMES: &[(u64, &str)] = &[

@@ -216,6 +216,12 @@ pub static TIPS: &[(&str, &[&str])] = &[
     ),
     ("zrandmember", &["nondeterministic_output"]),
     ("zscan", &["nondeterministic_output"]),
+    ("xadd", &["nondeterministic_output"]),
+    ("xautoclaim", &["nondeterministic_output"]),
+    ("xclaim", &["nondeterministic_output"]),
+    ("xinfo|consumers", &["nondeterministic_output"]),
+    ("xpending", &["nondeterministic_output"]),
+    ("xtrim", &["nondeterministic_output"]),
 ];
 
 /// Notes of a command's first key spec.
@@ -230,6 +236,7 @@ pub static KEY_NOTES: &[(&str, &str)] = &[
     ("set", "RW and ACCESS due to the optional `GET` argument"),
     ("sort", "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
     ("sort_ro", "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+    ("xadd", "UPDATE instead of INSERT because of the optional trimming feature"),
 ];
 
 pub fn tips(full_name: &str) -> &'static [&'static str] {

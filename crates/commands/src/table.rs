@@ -17,6 +17,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         crate::zsets::COMMANDS,
         crate::bitops::COMMANDS,
         crate::geo::COMMANDS,
+        crate::streams::COMMANDS,
         crate::server_rows::COMMANDS,
     ]
 }

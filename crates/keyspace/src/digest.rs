@@ -6,6 +6,8 @@
 
 use sha1::{Digest, Sha1};
 
+use types::stream::id as stream_id;
+
 use crate::obj::{Obj, ValueRef};
 use crate::Db;
 
@@ -63,11 +65,12 @@ fn mix_value(d: &mut Digest20, obj: &Obj) {
             }
         }
         ValueRef::Stream(s) => {
-            for e in &s.entries {
-                mix_digest(d, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
-                for (f, v) in &e.fields {
-                    mix_digest(d, f);
-                    mix_digest(d, v);
+            // Entries only (groups are not part of a stream's digest in Valkey).
+            for e in s.entries.range(stream_id::MIN, stream_id::MAX, false) {
+                mix_digest(d, format!("{}.{}", e.id().ms, e.id().seq).as_bytes());
+                for (f, v) in e.fields() {
+                    mix_digest(d, &f.to_vec());
+                    mix_digest(d, &v.to_vec());
                 }
             }
         }

@@ -261,6 +261,19 @@ impl Keyspace {
         Some(obj)
     }
 
+    /// Mutable lookup for a change Valkey does not signal (no `signalModifiedKey`: consumer
+    /// group bookkeeping such as XACK or XGROUP SETID): WATCH and blocked clients are not
+    /// told. Everything else is as [`Keyspace::get_mut`].
+    pub fn get_mut_silent(&mut self, db: usize, key: &[u8]) -> Option<&mut Obj> {
+        let loc = self.locate_live(db, key, true)?;
+        let no_touch = self.no_touch;
+        let obj = self.dbs[db].keys.at_mut(loc);
+        if !no_touch {
+            self.lru.on_access(obj);
+        }
+        Some(obj)
+    }
+
     /// Starts loading what looking up these members of the collection at `key` will read
     /// (set members, hash fields, sorted-set members; by [`types::hash_key`]). No effect on
     /// other values, missing keys, or compact encodings (which are small and contiguous).
@@ -378,7 +391,10 @@ impl Keyspace {
 
     /// Empties a database, returning its old contents (to be freed lazily or not).
     /// Callers invalidate WATCHes of keys that exist before flushing (Redis's rule).
+    /// Empties `db`, returning its contents. Clients blocked on its keys are signalled (an
+    /// XREADGROUP whose key is gone fails with NOGROUP, as in Valkey).
     pub fn flush_db(&mut self, db: usize) -> Db {
+        self.events.touched_dbs.push(db);
         std::mem::take(&mut self.dbs[db])
     }
 

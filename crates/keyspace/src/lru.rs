@@ -97,6 +97,24 @@ impl LruState {
         counter.saturating_sub(periods)
     }
 
+    /// RESTORE ... IDLETIME / FREQ (Redis's `objectSetLRUOrLFU`): with an LFU policy the
+    /// frequency is set (when given), otherwise the access time is set `idle_secs` back.
+    pub fn set_idle_or_freq(&self, obj: &Obj, idle_secs: Option<i64>, freq: Option<u8>) {
+        if self.lfu {
+            if let Some(f) = freq {
+                obj.set_lru((self.minutes << 8) | f as u32);
+            }
+        } else if let Some(idle) = idle_secs {
+            let idle = (idle.max(0) as u64 % LRU_CLOCK_MAX as u64) as u32;
+            let abs = if idle <= self.clock {
+                self.clock - idle
+            } else {
+                LRU_CLOCK_MAX - (idle - self.clock)
+            };
+            obj.set_lru(abs);
+        }
+    }
+
     /// OBJECT IDLETIME in milliseconds (`estimateObjectIdleTime`).
     pub fn idle_ms(&self, obj: &Obj) -> u64 {
         let lru = obj.lru();

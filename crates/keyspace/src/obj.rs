@@ -435,7 +435,7 @@ impl Obj {
             Some(Boxed::Hash(h)) => h.mem_usage(),
             Some(Boxed::Set(s)) => s.mem_usage(),
             Some(Boxed::ZSet(z)) => z.mem_usage(),
-            Some(Boxed::Stream(s)) => types::stream::mem_usage(s),
+            Some(Boxed::Stream(s)) => s.mem_usage(),
         }
     }
 
@@ -452,7 +452,7 @@ impl Obj {
             ValueRef::Hash(h) => h.len(),
             ValueRef::Set(s) => s.len(),
             ValueRef::ZSet(z) => z.len(),
-            ValueRef::Stream(s) => s.entries.len(),
+            ValueRef::Stream(s) => s.free_effort(),
         }
     }
 }

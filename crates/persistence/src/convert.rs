@@ -13,6 +13,7 @@ pub struct Limits {
     pub set: types::SetLimits,
     pub zset: types::ZSetLimits,
     pub list: types::ListLimits,
+    pub stream: types::stream::StreamLimits,
 }
 
 /// The RDB type id we write for a value (types both Redis 7.0 and Valkey 8 load).
@@ -62,7 +63,7 @@ pub fn write_value<W: Write>(w: &mut Writer<W>, obj: &Obj) -> io::Result<()> {
                 w.binary_double(s)
             })
         }
-        ValueRef::Stream(s) => w.stream(s),
+        ValueRef::Stream(s) => s.write_rdb(w),
     }
 }
 
@@ -87,7 +88,10 @@ pub fn to_obj(key: &[u8], value: Value, expire_ms: Option<i64>, limits: &Limits)
             v.iter().map(|(m, s)| (m.as_slice(), *s)),
             limits.zset,
         )),
-        Value::Stream(s) => Boxed::Stream(s),
+        Value::Stream(s) => Boxed::Stream(Box::new(types::stream::Stream::from_rdb(
+            *s,
+            &limits.stream,
+        ))),
     };
     Some(Obj::new(key, NewValue::Boxed(boxed), expire_ms))
 }
@@ -109,6 +113,6 @@ pub fn to_value(obj: &Obj) -> Value {
         ValueRef::Set(s) => Value::Set(s.members()),
         ValueRef::Hash(h) => Value::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
         ValueRef::ZSet(z) => Value::SortedSet(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
-        ValueRef::Stream(s) => Value::Stream(Box::new(s.clone())),
+        ValueRef::Stream(s) => Value::Stream(Box::new(s.to_rdb())),
     }
 }

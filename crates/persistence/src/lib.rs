@@ -5,6 +5,8 @@
 //! The codec itself is the pure `rdb` crate; this crate maps our value types onto it. No
 //! sockets and no event loop here: callers hand in `Read`/`Write` implementations.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod convert;
 pub mod dump;
 pub mod error;

@@ -19,14 +19,10 @@ pub const DUMP_RDB_VERSION: u16 = 10;
 const FOOTER: usize = 10;
 
 /// Serialises `value` as a DUMP payload (LZF compression on, as Redis's
-/// default `rdbcompression yes`).
-///
-/// # Panics
-/// Only for a stream entry too large for a 4 GiB listpack node, which no
-/// Redis stream can hold; use [`dump_payload_with`] to get an error instead.
-pub fn dump_payload(value: &Value) -> Vec<u8> {
+/// default `rdbcompression yes`). Writing to memory fails only for a stream entry too large
+/// for a 4 GiB listpack node, which no Redis stream can hold.
+pub fn dump_payload(value: &Value) -> io::Result<Vec<u8>> {
     dump_payload_with(value.type_id(), |w| w.value(value))
-        .expect("writing to a Vec only fails for a stream entry over 4 GiB")
 }
 
 /// Streaming variant: writes the type byte, lets `body` write the value with
@@ -95,7 +91,7 @@ mod tests {
 
     #[test]
     fn layout_matches_redis() {
-        let p = dump_payload(&Value::String(b"hello".to_vec()));
+        let p = dump_payload(&Value::String(b"hello".to_vec())).unwrap();
         // type 0, len 5, "hello", version 10, CRC.
         assert_eq!(&p[..9], b"\x00\x05hello\x0a\x00");
         assert_eq!(p.len(), 9 + 8);
@@ -109,7 +105,7 @@ mod tests {
 
     #[test]
     fn footer_errors_are_distinguishable() {
-        let p = dump_payload(&Value::List(vec![b"a".to_vec()]));
+        let p = dump_payload(&Value::List(vec![b"a".to_vec()])).unwrap();
         assert!(parse_dump_payload(&p[..5], true)
             .unwrap_err()
             .is_bad_dump_footer());
@@ -129,7 +125,7 @@ mod tests {
 
     #[test]
     fn trailing_garbage_is_rejected() {
-        let p = dump_payload(&Value::String(b"x".to_vec()));
+        let p = dump_payload(&Value::String(b"x".to_vec())).unwrap();
         let n = p.len();
         let mut with_junk = p[..n - 10].to_vec();
         with_junk.push(0);

@@ -324,6 +324,18 @@ pub(crate) fn encode_nodes(entries: &[StreamEntry]) -> std::io::Result<Vec<(Stre
     Ok(nodes)
 }
 
+/// One listpack node holding all of `entries` (no splitting); `None` if there are none.
+pub(crate) fn encode_node(entries: &[StreamEntry]) -> std::io::Result<Option<(StreamId, Vec<u8>)>> {
+    let Some((first, tail)) = entries.split_first() else {
+        return Ok(None);
+    };
+    let mut node = NodeBuilder::new(first);
+    for e in tail {
+        node.push(e);
+    }
+    Ok(Some((first.id, node.finish()?)))
+}
+
 struct NodeBuilder<'a> {
     master: StreamId,
     master_fields: Vec<&'a [u8]>,

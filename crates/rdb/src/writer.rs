@@ -11,8 +11,8 @@ use std::io::{self, Write};
 use crate::crc64::crc64;
 use crate::lzf;
 use crate::num::parse_canonical_i64;
-use crate::stream::encode_nodes;
-use crate::value::{opcode as op, KeyEntry, Stream, StreamId, Value};
+use crate::stream::{encode_node, encode_nodes};
+use crate::value::{opcode as op, ConsumerGroup, KeyEntry, Stream, StreamEntry, StreamId, Value};
 
 const BUF_SIZE: usize = 64 * 1024;
 
@@ -223,13 +223,39 @@ impl<W: Write> Writer<W> {
             self.string(&key.to_be_bytes())?;
             self.string(lp)?;
         }
+        self.stream_tail(s, &s.groups)
+    }
+
+    /// Starts a STREAM_LISTPACKS_2 body written node by node (for callers that keep their
+    /// own node layout): `nodes` nodes must follow, each written with [`Writer::stream_node`],
+    /// then [`Writer::stream_tail`].
+    pub fn stream_begin(&mut self, nodes: u64) -> io::Result<()> {
+        self.len(nodes)
+    }
+
+    /// One node: `entries` (non-empty, in ID order) as one listpack keyed by the first ID.
+    pub fn stream_node(&mut self, entries: &[StreamEntry]) -> io::Result<()> {
+        let Some((key, lp)) = encode_node(entries)? else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "empty stream node",
+            ));
+        };
+        self.string(&key.to_be_bytes())?;
+        self.string(&lp)
+    }
+
+    /// Ends a stream body: the counters of `meta` (its `entries` and `groups` are not read)
+    /// and the consumer groups.
+    pub fn stream_tail(&mut self, meta: &Stream, groups: &[ConsumerGroup]) -> io::Result<()> {
+        let s = meta;
         self.len(s.length)?;
         self.id(s.last_id)?;
         self.id(s.first_id)?;
         self.id(s.max_deleted_id)?;
         self.len(s.entries_added)?;
-        self.len(s.groups.len() as u64)?;
-        for g in &s.groups {
+        self.len(groups.len() as u64)?;
+        for g in groups {
             self.string(&g.name)?;
             self.id(g.last_id)?;
             // -1 ("unknown") is stored as a 64-bit length and read back as -1.

@@ -271,7 +271,7 @@ fn dump_payload_corruption() {
         Value::SortedSet(vec![(b"a".to_vec(), 2.0), (b"b".to_vec(), -1.0)]),
     ]
     .iter()
-    .map(dump_payload)
+    .map(|v| dump_payload(v).expect("payload writes"))
     .collect();
     let mut rng = Rng(777);
     for p in &payloads {

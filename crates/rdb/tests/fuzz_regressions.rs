@@ -115,7 +115,8 @@ fn normalise(v: Value) -> Value {
 fn dump_property(data: &[u8]) -> bool {
     match parse_dump_payload(data, false) {
         Ok(v) => {
-            let again = parse_dump_payload(&dump_payload(&v), true).expect("own payload parses");
+            let again = parse_dump_payload(&dump_payload(&v).expect("own payload writes"), true)
+                .expect("own payload parses");
             assert_eq!(normalise(again), normalise(v));
             true
         }

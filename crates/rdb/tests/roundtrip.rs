@@ -242,7 +242,7 @@ proptest! {
 
     #[test]
     fn dump_round_trip(v in value()) {
-        let payload = dump_payload(&v);
+        let payload = dump_payload(&v).expect("payload writes");
         let back = parse_dump_payload(&payload, true).unwrap_or_else(|e| panic!("{e}"));
         prop_assert_eq!(normalise(back), normalise(v));
     }

@@ -388,7 +388,7 @@ impl Link {
                 out.push(Action::Send(cmds));
             }
             Pending::Auth if err => {
-                out.push(Action::Fail(format!("Unable to AUTH to MASTER: {line}")))
+                out.push(Action::Fail(format!("Unable to AUTH to PRIMARY: {line}")))
             }
             Pending::RdbCapa if err => out.push(Action::Fail(format!(
                 "Server does not support sync with offset, dual channel sync approach cannot be used: {line}"

@@ -10,6 +10,8 @@
 //!
 //! This crate has no sockets, no async runtime and no knowledge of commands.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod error;
 pub mod float;
 pub mod frame;

@@ -46,6 +46,10 @@ pub enum Reply {
     Verbatim(&'static str, Bytes),
     /// RESP3 push; RESP2 array (pub/sub messages).
     Push(Vec<Reply>),
+    /// RESP3 big number (decimal digits); RESP2 bulk string.
+    BigNumber(Bytes),
+    /// RESP3 attributes followed by the reply they describe; RESP2 only the reply.
+    Attribute(Vec<(Reply, Reply)>, Box<Reply>),
     /// Bytes already encoded (the caller guarantees they are valid RESP for this client).
     Raw(Bytes),
     /// Several replies back to back, not wrapped in an array (SUBSCRIBE a b answers with one
@@ -137,6 +141,18 @@ impl Reply {
                 out.extend_from_slice(b"\r\n");
             }
             Reply::Verbatim(_, data) => encode_bulk(out, data),
+            Reply::BigNumber(digits) if r3 => line(out, b'(', digits),
+            Reply::BigNumber(digits) => encode_bulk(out, digits),
+            Reply::Attribute(attrs, reply) => {
+                if r3 {
+                    int_line(out, b'|', attrs.len() as i64);
+                    for (k, v) in attrs {
+                        k.encode(proto, out);
+                        v.encode(proto, out);
+                    }
+                }
+                reply.encode(proto, out);
+            }
             Reply::Raw(b) => out.extend_from_slice(b),
             Reply::Seq(items) => items.iter().for_each(|r| r.encode(proto, out)),
         }

@@ -375,7 +375,15 @@ unsafe fn push_reply(l: *mut lua_State, reply: &Reply, resp: RespVersion) -> Res
         Reply::Bool(b) => lua_pushnumber(l, *b as i32 as f64),
         Reply::Verbatim(fmt, s) if r3 => push_verbatim(l, fmt.as_bytes(), s),
         Reply::Verbatim(_, s) => push_bytes(l, s),
-        Reply::Raw(bytes) => match resp::frame::parse_frame(skip_attribute(bytes)) {
+        Reply::BigNumber(digits) if r3 => {
+            new_wrapped(l, b"big_number");
+            push_bytes(l, digits);
+            lua_rawset(l, -3);
+        }
+        Reply::BigNumber(digits) => push_bytes(l, digits),
+        // Attributes are read and dropped, as Redis's Lua conversion does.
+        Reply::Attribute(_, reply) => push_reply(l, reply, resp)?,
+        Reply::Raw(bytes) => match resp::frame::parse_frame(bytes) {
             Ok(Some((frame, _))) => push_frame(l, &frame, resp)?,
             _ => lua_pushboolean(l, 0),
         },
@@ -431,31 +439,6 @@ unsafe fn push_array<'a>(
         lua_rawset(l, -3);
     }
     Ok(())
-}
-
-/// The reply after a leading RESP3 attribute (`|<n>` and its n key/value pairs), which scripts
-/// do not see (as in Valkey, whose Lua parser skips attributes).
-fn skip_attribute(bytes: &[u8]) -> &[u8] {
-    let Some(rest) = bytes.strip_prefix(b"|") else {
-        return bytes;
-    };
-    let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
-        return bytes;
-    };
-    let Some(n) = std::str::from_utf8(&rest[..eol])
-        .ok()
-        .and_then(|t| t.parse::<usize>().ok())
-    else {
-        return bytes;
-    };
-    let mut at = &rest[eol + 2..];
-    for _ in 0..n.saturating_mul(2) {
-        match resp::frame::parse_frame(at) {
-            Ok(Some((_, used))) => at = &at[used..],
-            _ => return bytes,
-        }
-    }
-    at
 }
 
 /// Pushes an already-encoded reply (`Reply::Raw`) parsed back into a frame.
@@ -527,19 +510,4 @@ unsafe fn push_frame(l: *mut lua_State, f: &Frame, resp: RespVersion) -> Result<
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::skip_attribute;
-
-    #[test]
-    fn attributes_before_a_reply_are_skipped() {
-        let raw = b"|1\r\n$3\r\nkey\r\n*2\r\n:1\r\n:2\r\n+real\r\n";
-        assert_eq!(skip_attribute(raw), b"+real\r\n");
-        assert_eq!(skip_attribute(b"+plain\r\n"), b"+plain\r\n");
-        // Malformed: left as it is (the caller's parser rejects it).
-        assert_eq!(skip_attribute(b"|x\r\n"), b"|x\r\n");
-        assert_eq!(skip_attribute(b"|2\r\n:1\r\n"), b"|2\r\n:1\r\n");
-    }
 }

@@ -50,6 +50,17 @@ impl Server {
             if self.life.last_cron.elapsed() >= Duration::from_millis(1000 / self.life.hz) {
                 self.cron();
             }
+            // Blocked clients time out on their deadline, not on the next cron tick (Valkey's
+            // `handleBlockedClientsTimeout` in beforeSleep).
+            let now = crate::util::now_ms();
+            if self
+                .exec
+                .blocking
+                .next_deadline_ms()
+                .is_some_and(|d| d <= now)
+            {
+                crate::core::blocked::expire_timeouts(self, now);
+            }
             self.before_sleep();
             if let Some(code) = self.life.exit_code {
                 return code;
@@ -458,6 +469,11 @@ impl Server {
             .pubsub
             .unsubscribe_all(c.id, &c.channels, &c.patterns);
         self.exec.blocking.remove_client(c.id);
+        // A parked client (on keys, WAIT or a pause) stops counting in blocked_clients.
+        if c.blocked.is_some() {
+            self.exec.blocking.blocked_clients =
+                self.exec.blocking.blocked_clients.saturating_sub(1);
+        }
         self.exec.monitors.retain(|&id| id != c.id);
         crate::repl::on_client_freed(self, &c);
         log_verbose!("Client closed connection {}", c.addr);

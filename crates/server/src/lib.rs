@@ -6,6 +6,8 @@
 //! from `resp`. What must not live here: command semantics on data (they belong in
 //! `commands`) and replication decisions (they belong in the pure `replication` crate).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod bg;
 pub mod clock;
 pub mod cmd;

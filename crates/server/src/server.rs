@@ -141,6 +141,10 @@ impl Server {
             list: types::ListLimits {
                 fill: c.list_max_listpack_size,
             },
+            stream: types::stream::StreamLimits {
+                node_max_bytes: c.stream_node_max_bytes.max(0) as u64,
+                node_max_entries: c.stream_node_max_entries.max(0) as u64,
+            },
             proto_max_bulk_len: usize_of(c.proto_max_bulk_len_bytes),
             hll_sparse_max_bytes: usize_of(c.hll_sparse_max_bytes),
             lazyfree_lazy_user_del: c.lazyfree_lazy_user_del,

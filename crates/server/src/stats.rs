@@ -153,10 +153,11 @@ pub fn slowlog_maybe_add(
     micros: u64,
 ) {
     let threshold = cfg.slowlog_log_slower_than_us;
-    if threshold < 0 || (micros as i64) < threshold {
+    let max_len = cfg.slowlog_max_len.max(0) as usize;
+    // A zero length disables the log (no entry id is used), as in Valkey.
+    if threshold < 0 || max_len == 0 || (micros as i64) < threshold {
         return;
     }
-    let max_len = cfg.slowlog_max_len.max(0) as usize;
     let (addr, name) = match client {
         Some((a, n)) => (a.to_string(), n.cloned().unwrap_or_default()),
         None => (String::new(), Bytes::new()),

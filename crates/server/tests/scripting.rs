@@ -39,10 +39,11 @@ fn info_int(c: &mut Conn, section: &str, name: &str) -> i64 {
     field(c, section, name).parse().unwrap_or(-1)
 }
 
+/// A library in the API all three servers know (`redis.*`: Redis 7.0 has no `server` alias).
 const LIB: &str = "#!lua name=mylib\n\
-    local function hset(keys, args) return server.call('HSET', keys[1], args[1], args[2]) end\n\
-    server.register_function('myhset', hset)\n\
-    server.register_function{function_name='myget', callback=function(keys) return server.call('GET', keys[1]) end, flags={'no-writes'}}";
+    local function hset(keys, args) return redis.call('HSET', keys[1], args[1], args[2]) end\n\
+    redis.register_function('myhset', hset)\n\
+    redis.register_function{function_name='myget', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}}";
 
 #[test]
 fn eval_evalsha_and_the_script_cache() {

@@ -280,10 +280,8 @@ fn close_client(s: &mut Server, key: usize, is_self: bool) {
 }
 
 fn pause(s: &mut Server, argv: &[Bytes], now: i64) -> Reply {
-    let ms = match commands::args::int_or(&argv[2], "ERR timeout is not an integer or out of range")
-    {
-        Ok(v) if v >= 0 => v,
-        Ok(_) => return err("ERR timeout is negative"),
+    let until = match commands::args::timeout_ms(&argv[2], now) {
+        Ok(d) => d.unwrap_or(now),
         Err(e) => return e,
     };
     let writes_only = match argv
@@ -295,7 +293,6 @@ fn pause(s: &mut Server, argv: &[Bytes], now: i64) -> Reply {
         Some(m) if m == "write" => true,
         Some(_) => return err("ERR CLIENT PAUSE mode must be WRITE or ALL"),
     };
-    let until = now + ms;
     // A longer or stricter pause wins over a shorter one, as in Redis.
     if until > s.exec.pause.until_ms || (!writes_only && s.exec.pause.writes_only) {
         s.exec.pause.until_ms = s.exec.pause.until_ms.max(until);

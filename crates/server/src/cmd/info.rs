@@ -188,7 +188,12 @@ fn clients_section(s: &mut Server, out: &mut String) {
     field!(
         out,
         "total_blocking_keys:{}",
-        s.exec.blocking.blocked_clients
+        s.exec.blocking.blocking_keys()
+    );
+    field!(
+        out,
+        "total_blocking_keys_on_nokey:{}",
+        s.exec.blocking.blocking_keys_on_nokey()
     );
 }
 

@@ -628,10 +628,7 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             )),
         },
         "populate" if (3..=5).contains(&argv.len()) => populate(s, db, argv),
-        "protocol" if argv.len() == 3 => {
-            let resp3 = super::caller!(s, key).resp == resp::RespVersion::Resp3;
-            protocol(&arg_lower(argv, 2), resp3)
-        }
+        "protocol" if argv.len() == 3 => protocol(&arg_lower(argv, 2)),
         "reload" => {
             let mut opts = crate::persist::Reload {
                 save: true,
@@ -682,16 +679,8 @@ fn populate(s: &mut Server, db: usize, argv: &[Bytes]) -> Reply {
     Reply::Ok
 }
 
-fn protocol(kind: &str, resp3: bool) -> Reply {
-    const BIGNUM: &str = "1234567999999999999999999999999999999";
+fn protocol(kind: &str) -> Reply {
     match kind {
-        // Encoded here: replies have no big-number or attribute type of their own.
-        "bignum" if resp3 => Reply::Raw(Bytes::from(format!("({BIGNUM}\r\n"))),
-        "bignum" => Reply::bulk(BIGNUM.as_bytes()),
-        "attrib" if resp3 => Reply::Raw(Bytes::from_static(
-            b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n$39\r\nSome real reply following the attribute\r\n",
-        )),
-        "attrib" => Reply::bulk(b"Some real reply following the attribute"),
         "string" => Reply::bulk(b"Hello World"),
         "integer" => Reply::Int(12345),
         #[allow(clippy::approx_constant)] // DEBUG PROTOCOL double replies 3.141, as Redis.
@@ -704,6 +693,14 @@ fn protocol(kind: &str, resp3: bool) -> Reply {
         "verbatim" => Reply::Verbatim("txt", Bytes::from_static(b"This is a verbatim\nstring")),
         "true" => Reply::Bool(true),
         "false" => Reply::Bool(false),
+        "bignum" => Reply::BigNumber(Bytes::from_static(b"1234567999999999999999999999999999999")),
+        "attrib" => Reply::Attribute(
+            vec![(
+                Reply::bulk(b"key-popularity"),
+                Reply::Array(vec![Reply::bulk(b"key:123"), Reply::Int(90)]),
+            )],
+            Box::new(Reply::bulk(b"Some real reply following the attribute")),
+        ),
         _ => err("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
     }
 }

@@ -88,11 +88,30 @@ fn release(s: &mut Server, key: usize, reply: impl FnOnce(&Server, &Blocked) -> 
         return false;
     };
     let r = reply(s, &b);
+    count_unserved(s, &b, &r);
     if let Some(c) = s.net.clients.get_mut(key) {
         c.reply(&r);
     }
     super::process_input(s, key);
     true
+}
+
+/// A command parked on keys that ends without being served (timeout, CLIENT UNBLOCK) is
+/// counted then, as Valkey's `updateStatsOnUnblock`.
+fn count_unserved(s: &mut Server, b: &Blocked, reply: &Reply) {
+    if b.kind != BlockKind::Keys {
+        return;
+    }
+    let Ok(spec) = commands::call::resolve(&b.argv) else {
+        return;
+    };
+    s.stats.total_commands += 1;
+    let st = s.stats.command(spec);
+    st.calls += 1;
+    if let Some(code) = reply.error_code() {
+        st.failed_calls += 1;
+        s.stats.count_error(code);
+    }
 }
 
 /// Replies to clients whose deadline passed.
@@ -125,18 +144,13 @@ pub fn held_by_pause(s: &Server, flags: u64) -> bool {
     s.exec.pause.holds(flags, now_ms())
 }
 
-/// Parks a command until the pause ends.
+/// Parks a command until the pause ends (a paused client counts in `blocked_clients`).
 pub fn hold_paused(s: &mut Server, key: usize, argv: Vec<Bytes>) {
-    let Some(c) = s.net.clients.get_mut(key) else {
-        return;
-    };
-    c.blocked = Some(Blocked {
-        argv,
-        keys: Vec::new(),
-        db: c.db,
-        deadline_ms: None,
-        kind: BlockKind::Paused,
-    });
+    if let Some(c) = s.net.clients.get_mut(key) {
+        s.exec
+            .blocking
+            .block(c, argv, Vec::new(), None, BlockKind::Paused);
+    }
 }
 
 /// Runs the commands held by a pause (or freeze) that ended.
@@ -156,7 +170,10 @@ pub fn release_paused(s: &mut Server) {
         .map(|(k, _)| k)
         .collect();
     for key in held {
-        let Some(b) = s.net.clients.get_mut(key).and_then(|c| c.blocked.take()) else {
+        let Some(c) = s.net.clients.get_mut(key) else {
+            continue;
+        };
+        let Some(b) = s.exec.blocking.unblock(c) else {
             continue;
         };
         super::process_command(s, key, b.argv);

@@ -203,10 +203,12 @@ fn precheck(
         let name = full_name(spec);
         return Some(Reply::error(format!("ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")));
     }
+    // EXEC is stale-safe only if every queued command is (Redis's `cmd_inv_flags`).
+    let stale_ok = has(f::STALE) && !(spec.name == "exec" && multi::queued_lacks(c, f::STALE));
     if s.repl.is_replica()
         && !s.repl.link_up()
         && !s.cfg.replica_serve_stale_data
-        && !has(f::STALE)
+        && !stale_ok
         && !from_primary
     {
         return Some(err(errors::MASTERDOWN));
@@ -242,12 +244,16 @@ pub fn call(
         Origin::Unblocked => true,
     };
     s.exec.ks.no_touch = c.no_touch;
-    if matches!(origin, Origin::Client | Origin::Primary) {
+    // CLIENT LIST's `cmd=` is the top-level command (EXEC, not what it ran).
+    if origin != Origin::Unblocked && s.exec.prop.depth() == 0 {
         c.last_cmd = name;
     }
     let offset_before = s.repl.offset();
     s.exec.prop.enter();
-    let (reply, outcome) = match spec.handler {
+    if s.exec.prop.depth() == 1 && spec.has(f::TOUCHES_ARBITRARY_KEYS) {
+        s.exec.prop.separate_current();
+    }
+    let (reply, mut outcome) = match spec.handler {
         Handler::Data(handler) => {
             let mut ctx = Ctx::new(&mut s.exec.ks, db, &s.exec.settings);
             ctx.resp = resp;
@@ -275,8 +281,10 @@ pub fn call(
         }
         Handler::Container => (errors::wrong_arity(name), Default::default()),
     };
-    if let Some(b) = outcome.block {
-        s.exec.prop.leave();
+    // A command that parks still has its effects (XREADGROUP creating its consumer, keys its
+    // lookups expired); it is counted in the statistics only when it ends.
+    let parked = outcome.block.is_some();
+    if let Some(b) = outcome.block.take() {
         if origin == Origin::Client {
             if let Some(c) = s.net.clients.get_mut(key) {
                 s.exec
@@ -285,13 +293,17 @@ pub fn call(
                 if let (Some(new_argv), Some(blocked)) = (b.argv, c.blocked.as_mut()) {
                     blocked.argv = new_argv;
                 }
+                if b.on_nokey {
+                    s.exec.blocking.wake_on_nokey(c.id);
+                }
             }
         }
-        return None;
     }
-    let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
-    let from_script = matches!(origin, Origin::Script { .. });
-    record_stats(s, key, spec, argv, &reply, elapsed_us, from_script);
+    if !parked {
+        let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
+        let from_script = matches!(origin, Origin::Script { .. });
+        record_stats(s, key, spec, argv, &reply, elapsed_us, from_script);
+    }
     // A data command raised `expired` itself, in its own order, for keys its lookups deleted.
     let handler_raised_expired = matches!(spec.handler, Handler::Data(_));
     expired_to_stream(s, !handler_raised_expired);
@@ -322,7 +334,7 @@ pub fn call(
             c.woff = offset;
         }
     }
-    Some(reply)
+    (!parked).then_some(reply)
 }
 
 fn record_stats(

@@ -36,6 +36,16 @@ pub fn queued_has(c: &Client, flag: u64) -> bool {
     })
 }
 
+/// True if a command queued in `c`'s transaction lacks `flag` (EXEC is stale-safe only when
+/// all of them are).
+pub fn queued_lacks(c: &Client, flag: u64) -> bool {
+    c.multi.as_ref().is_some_and(|m| {
+        m.queue
+            .iter()
+            .any(|a| commands::call::resolve(a).is_ok_and(|sp| !sp.has(flag)))
+    })
+}
+
 /// A rejected EXEC: the transaction is discarded with EXECABORT and the reason.
 pub fn abort(s: &mut Server, key: usize, reason: &Reply) {
     unwatch_all(s, key);

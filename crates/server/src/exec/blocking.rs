@@ -24,6 +24,8 @@ pub struct Blocking {
     /// Clients blocked in WAIT.
     pub waiting_acks: Vec<u64>,
     pub blocked_clients: usize,
+    /// Clients also woken by the deletion of their keys, to fail (XREADGROUP).
+    nokey_clients: HashSet<u64>,
 }
 
 impl Blocking {
@@ -36,8 +38,28 @@ impl Blocking {
         self.deadlines.iter().map(|d| d.0).min()
     }
 
+    /// Keys with blocked clients (INFO `total_blocking_keys`).
+    pub fn blocking_keys(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Keys with a client that a deletion wakes (INFO `total_blocking_keys_on_nokey`).
+    pub fn blocking_keys_on_nokey(&self) -> usize {
+        if self.nokey_clients.is_empty() {
+            return 0;
+        }
+        let nokey = |ids: &VecDeque<u64>| ids.iter().any(|id| self.nokey_clients.contains(id));
+        self.by_key.values().filter(|ids| nokey(ids)).count()
+    }
+
+    /// Marks a parked client as one a key deletion must wake (Valkey's `unblock_on_nokey`).
+    pub fn wake_on_nokey(&mut self, id: u64) {
+        self.nokey_clients.insert(id);
+    }
+
     /// Forgets a client that is going away.
     pub fn remove_client(&mut self, id: u64) {
+        self.nokey_clients.remove(&id);
         self.by_key.retain(|_, ids| {
             ids.retain(|&x| x != id);
             !ids.is_empty()
@@ -93,6 +115,7 @@ impl Blocking {
         }
         self.deadlines.retain(|d| d.1 != id);
         self.waiting_acks.retain(|&x| x != id);
+        self.nokey_clients.remove(&id);
         self.blocked_clients = self.blocked_clients.saturating_sub(1);
         Some(b)
     }

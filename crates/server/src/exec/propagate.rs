@@ -17,6 +17,10 @@ pub struct Propagator {
     current: Vec<Propagated>,
     /// Finished units not yet written to the stream.
     ready: Vec<Vec<Propagated>>,
+    /// The current unit is not a transaction: its commands go out one by one (a top-level
+    /// command that touches arbitrary keys, like RANDOMKEY or SCAN, lazily expiring keys
+    /// that have nothing to do with each other).
+    separate: bool,
 }
 
 impl Propagator {
@@ -44,10 +48,24 @@ impl Propagator {
         self.current.push((db, cmd));
     }
 
+    /// The unit being executed is not a transaction (Redis's `CMD_TOUCHES_ARBITRARY_KEYS`).
+    pub fn separate_current(&mut self) {
+        self.separate = true;
+    }
+
     /// Closes the current unit unless a command is still executing (work done outside any
     /// command, such as an eviction or an active expiry, forms its own unit).
     pub fn end_unit(&mut self) {
-        if self.depth == 0 && !self.current.is_empty() {
+        if self.depth != 0 {
+            return;
+        }
+        if std::mem::take(&mut self.separate) {
+            self.ready.extend(
+                std::mem::take(&mut self.current)
+                    .into_iter()
+                    .map(|c| vec![c]),
+            );
+        } else if !self.current.is_empty() {
             self.ready.push(std::mem::take(&mut self.current));
         }
     }
@@ -87,5 +105,21 @@ mod tests {
         assert_eq!(units.len(), 2);
         assert_eq!(units[0].len(), 2);
         assert_eq!(units[1], vec![(0, cmd("del"))]);
+    }
+
+    #[test]
+    fn a_separate_unit_goes_out_command_by_command() {
+        let mut p = Propagator::default();
+        p.enter();
+        p.separate_current();
+        p.push(0, cmd("del a"));
+        p.push(0, cmd("del b"));
+        p.leave();
+        assert_eq!(p.take_ready().len(), 2);
+        p.enter();
+        p.push(0, cmd("x"));
+        p.push(0, cmd("y"));
+        p.leave();
+        assert_eq!(p.take_ready().len(), 1, "the flag lasts one unit");
     }
 }

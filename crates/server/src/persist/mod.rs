@@ -52,6 +52,7 @@ pub fn limits(s: &Server) -> persistence::Limits {
         set: s.exec.settings.set,
         zset: s.exec.settings.zset,
         list: s.exec.settings.list,
+        stream: s.exec.settings.stream,
     }
 }
 
@@ -260,6 +261,7 @@ fn dump(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]
 fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     let (mut replace, mut absttl) = (false, false);
+    let (mut idle_secs, mut freq) = (None, None);
     let mut j = 4;
     while j < argv.len() {
         let opt = String::from_utf8_lossy(&argv[j]).to_ascii_lowercase();
@@ -268,7 +270,7 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             "absttl" => absttl = true,
             "idletime" if j + 1 < argv.len() => {
                 match commands::args::int(&argv[j + 1]) {
-                    Ok(v) if v >= 0 => {}
+                    Ok(v) if v >= 0 => idle_secs = Some(v),
                     Ok(_) => return err("ERR Invalid IDLETIME value, must be >= 0"),
                     Err(e) => return e,
                 }
@@ -276,7 +278,7 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             }
             "freq" if j + 1 < argv.len() => {
                 match commands::args::int(&argv[j + 1]) {
-                    Ok(v) if (0..=255).contains(&v) => {}
+                    Ok(v) if (0..=255).contains(&v) => freq = Some(v as u8),
                     Ok(_) => return err("ERR Invalid FREQ value, must be >= 0 and <= 255"),
                     Err(e) => return e,
                 }
@@ -313,11 +315,37 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if expire.is_some_and(|e| s.exec.ks.already_expired(e)) {
         if s.exec.ks.remove(db, &argv[1]).is_some() {
             s.exec.call_dirty += 1;
-            s.exec.call_rewrite = Some(vec![vec![Bytes::from_static(b"DEL"), argv[1].clone()]]);
+            let del: &'static [u8] = if s.cfg.lazyfree_lazy_server_del {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            s.exec.call_rewrite = Some(vec![vec![Bytes::from_static(del), argv[1].clone()]]);
+            s.exec.events.push(commands::notify::KeyEvent {
+                class: commands::notify::GENERIC,
+                event: "del",
+                key: argv[1].clone(),
+                db,
+            });
         }
         return Reply::Ok;
     }
-    s.exec.ks.put(db, obj);
+    let existed = s.exec.ks.put(db, obj).is_some();
+    let event = |class, event| commands::notify::KeyEvent {
+        class,
+        event,
+        key: argv[1].clone(),
+        db,
+    };
+    if !existed {
+        s.exec.events.push(event(commands::notify::NEW, "new"));
+    }
+    s.exec
+        .events
+        .push(event(commands::notify::GENERIC, "restore"));
+    if let Some(o) = s.exec.ks.db(db).get(&argv[1]) {
+        s.exec.ks.lru.set_idle_or_freq(o, idle_secs, freq);
+    }
     s.exec.call_dirty += 1;
     if let (Some(e), false) = (expire, absttl) {
         let mut rewritten = argv.to_vec();

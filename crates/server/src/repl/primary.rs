@@ -557,12 +557,10 @@ pub fn wait_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         Ok(v) => v,
         Err(e) => return e,
     };
-    let timeout =
-        match commands::args::int_or(&argv[2], "ERR timeout is not an integer or out of range") {
-            Ok(v) if v < 0 => return err("ERR timeout is negative"),
-            Ok(v) => v,
-            Err(e) => return e,
-        };
+    let deadline = match commands::args::timeout_ms(&argv[2], now_ms()) {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
     let Some(c) = s.net.clients.get(key) else {
         return Reply::Raw(bytes::Bytes::new());
     };
@@ -571,7 +569,6 @@ pub fn wait_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if acked as i64 >= num || c.multi.is_some() || s.exec.prop.depth() > 1 {
         return Reply::Int(acked as i64);
     }
-    let deadline = (timeout > 0).then(|| now_ms() + timeout);
     if let Some(c) = s.net.clients.get_mut(key) {
         s.exec.blocking.block(
             c,
