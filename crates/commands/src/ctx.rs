@@ -81,6 +81,9 @@ pub struct Ctx<'a> {
     pub block: Option<BlockRequest>,
     /// The command is replayed for a client that was blocked (its deadline has not passed).
     pub unblocking: bool,
+    /// Called by a script (`server.call`): results whose order is otherwise arbitrary are
+    /// made deterministic (SORT of a set by a constant), as for Valkey's script client.
+    pub from_script: bool,
     /// Keyspace events raised by this call, in order (Redis's `notifyKeyspaceEvent`); only
     /// the classes enabled in [`Settings::notify_classes`] are recorded. Read them with
     /// [`Ctx::take_notifications`], which adds the `expired` events still pending.
@@ -101,6 +104,7 @@ impl<'a> Ctx<'a> {
             may_block: false,
             block: None,
             unblocking: false,
+            from_script: false,
             expired_seen: ks.events.expired.len(),
             notifications: Vec::new(),
             ks,

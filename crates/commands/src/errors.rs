@@ -397,3 +397,10 @@ pub fn geo_need_by(cmd: &[u8]) -> Reply {
         c_text(cmd)
     ))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Server commands: DEBUG
+// ---------------------------------------------------------------------------------------------
+
+pub const DEBUG_RELOAD_OPTIONS: &str =
+    "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";

@@ -2,6 +2,8 @@
 //! configuration, introspection, persistence and replication). Data commands live in their
 //! family modules.
 
+use bytes::Bytes;
+
 use crate::row;
 use crate::spec::{acl, flags as f, CommandSpec, Handler, Keys, ServerCmd};
 
@@ -684,6 +686,192 @@ static OBJECT_SUBS: &[CommandSpec] = &[
     ),
 ];
 
+/// Keys of EVAL/EVALSHA/FCALL and their `_RO` forms: `numkeys` at 2, the keys after it (none
+/// when the count is not a usable number).
+fn script_keys(argv: &[Bytes]) -> Vec<usize> {
+    let n = argv
+        .get(2)
+        .and_then(|n| resp::request::parse_i64(n))
+        .unwrap_or(0);
+    let avail = argv.len().saturating_sub(3);
+    let n = usize::try_from(n).unwrap_or(0).min(avail);
+    (3..3 + n).collect()
+}
+
+const SCRIPT_RW: &[&str] = &["RW", "ACCESS", "UPDATE"];
+const SCRIPT_RO: &[&str] = &["RO", "ACCESS"];
+
+static SCRIPT_SUBS: &[CommandSpec] = &[
+    row!(
+        "exists",
+        -3,
+        f::NOSCRIPT,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "2.6.0",
+        "Determines whether server-side Lua scripts exist in the script cache.",
+        Handler::Server(ServerCmd::Script)
+    ),
+    row!(
+        "flush",
+        -2,
+        f::NOSCRIPT,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "2.6.0",
+        "Removes all server-side Lua scripts from the script cache.",
+        Handler::Server(ServerCmd::Script)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        Handler::Server(ServerCmd::Script)
+    ),
+    row!(
+        "kill",
+        2,
+        f::NOSCRIPT | f::ALLOW_BUSY,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "2.6.0",
+        "Terminates a server-side Lua script during execution.",
+        Handler::Server(ServerCmd::Script)
+    ),
+    row!(
+        "load",
+        3,
+        f::NOSCRIPT | f::STALE,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "2.6.0",
+        "Loads a server-side Lua script to the script cache.",
+        Handler::Server(ServerCmd::Script)
+    ),
+    row!(
+        "show",
+        3,
+        f::NOSCRIPT,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "8.0.0",
+        "Show server-side Lua script in the script cache.",
+        Handler::Server(ServerCmd::Script)
+    ),
+];
+
+static FUNCTION_SUBS: &[CommandSpec] = &[
+    row!(
+        "delete",
+        3,
+        f::NOSCRIPT | f::WRITE,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "7.0.0",
+        "Deletes a library and its functions.",
+        Handler::Server(ServerCmd::Function)
+    ),
+    row!(
+        "dump",
+        2,
+        f::NOSCRIPT,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "7.0.0",
+        "Dumps all libraries into a serialized binary payload.",
+        Handler::Server(ServerCmd::Function)
+    ),
+    row!(
+        "flush",
+        -2,
+        f::NOSCRIPT | f::WRITE,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "7.0.0",
+        "Deletes all libraries and functions.",
+        Handler::Server(ServerCmd::Function)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "7.0.0",
+        "Returns helpful text about the different subcommands.",
+        Handler::Server(ServerCmd::Function)
+    ),
+    row!(
+        "kill",
+        2,
+        f::NOSCRIPT | f::ALLOW_BUSY,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "7.0.0",
+        "Terminates a function during execution.",
+        Handler::Server(ServerCmd::Function)
+    ),
+    row!(
+        "list",
+        -2,
+        f::NOSCRIPT,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "7.0.0",
+        "Returns information about all libraries.",
+        Handler::Server(ServerCmd::Function)
+    ),
+    row!(
+        "load",
+        -3,
+        f::NOSCRIPT | f::WRITE | f::DENYOOM,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "7.0.0",
+        "Creates a library.",
+        Handler::Server(ServerCmd::Function)
+    ),
+    row!(
+        "restore",
+        -3,
+        f::NOSCRIPT | f::WRITE | f::DENYOOM,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "7.0.0",
+        "Restores all libraries from a payload.",
+        Handler::Server(ServerCmd::Function)
+    ),
+    row!(
+        "stats",
+        2,
+        f::NOSCRIPT | f::ALLOW_BUSY,
+        acl::SCRIPTING,
+        Keys::NONE,
+        "scripting",
+        "7.0.0",
+        "Returns information about a function during execution.",
+        Handler::Server(ServerCmd::Function)
+    ),
+];
+
 pub static COMMANDS: &[CommandSpec] = &[
     row!("auth", -2, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::NO_AUTH | f::SENTINEL | f::ALLOW_BUSY, acl::CONNECTION, Keys::NONE, "connection", "1.0.0", "Authenticates the connection.", Handler::Server(ServerCmd::Auth)),
     row!("hello", -1, f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::NO_AUTH | f::SENTINEL | f::ALLOW_BUSY, acl::CONNECTION, Keys::NONE, "connection", "6.0.0", "Handshakes with the server.", Handler::Server(ServerCmd::Hello)),
@@ -744,4 +932,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("dump", 2, f::READONLY, acl::KEYSPACE, Keys::range(1, 0, 1, &["RO", "ACCESS"]), "generic", "2.6.0", "Returns a serialized representation of the value stored at a key.", Handler::Server(ServerCmd::Dump)),
     row!("restore", -4, f::WRITE | f::DENYOOM, acl::KEYSPACE | acl::DANGEROUS, Keys::range(1, 0, 1, &["OW", "UPDATE"]), "generic", "2.6.0", "Creates a key from the serialized representation of a value.", Handler::Server(ServerCmd::Restore)),
     container!("object", -2, "generic", "2.2.3", "A container for object introspection commands.", OBJECT_SUBS),
+    row!("eval", -3, f::NOSCRIPT | f::SKIP_MONITOR | f::MAY_REPLICATE | f::NO_MANDATORY_KEYS | f::STALE, acl::SCRIPTING, Keys::movable(script_keys, SCRIPT_RW), "scripting", "2.6.0", "Executes a server-side Lua script.", Handler::Server(ServerCmd::Eval)),
+    row!("eval_ro", -3, f::NOSCRIPT | f::SKIP_MONITOR | f::NO_MANDATORY_KEYS | f::STALE | f::READONLY, acl::SCRIPTING, Keys::movable(script_keys, SCRIPT_RO), "scripting", "7.0.0", "Executes a read-only server-side Lua script.", Handler::Server(ServerCmd::EvalRo)),
+    row!("evalsha", -3, f::NOSCRIPT | f::SKIP_MONITOR | f::MAY_REPLICATE | f::NO_MANDATORY_KEYS | f::STALE, acl::SCRIPTING, Keys::movable(script_keys, SCRIPT_RW), "scripting", "2.6.0", "Executes a server-side Lua script by SHA1 digest.", Handler::Server(ServerCmd::Evalsha)),
+    row!("evalsha_ro", -3, f::NOSCRIPT | f::SKIP_MONITOR | f::NO_MANDATORY_KEYS | f::STALE | f::READONLY, acl::SCRIPTING, Keys::movable(script_keys, SCRIPT_RO), "scripting", "7.0.0", "Executes a read-only server-side Lua script by SHA1 digest.", Handler::Server(ServerCmd::EvalshaRo)),
+    row!("fcall", -3, f::NOSCRIPT | f::SKIP_MONITOR | f::MAY_REPLICATE | f::NO_MANDATORY_KEYS | f::STALE, acl::SCRIPTING, Keys::movable(script_keys, SCRIPT_RW), "scripting", "7.0.0", "Invokes a function.", Handler::Server(ServerCmd::Fcall)),
+    row!("fcall_ro", -3, f::NOSCRIPT | f::SKIP_MONITOR | f::NO_MANDATORY_KEYS | f::STALE | f::READONLY, acl::SCRIPTING, Keys::movable(script_keys, SCRIPT_RO), "scripting", "7.0.0", "Invokes a read-only function.", Handler::Server(ServerCmd::FcallRo)),
+    container!("script", -2, "scripting", "2.6.0", "A container for Lua scripts management commands.", SCRIPT_SUBS),
+    container!("function", -2, "scripting", "7.0.0", "A container for function commands.", FUNCTION_SUBS),
 ];

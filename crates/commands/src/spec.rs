@@ -272,6 +272,14 @@ pub enum ServerCmd {
     Object,
     Restore,
     Dump,
+    Eval,
+    EvalRo,
+    Evalsha,
+    EvalshaRo,
+    Fcall,
+    FcallRo,
+    Script,
+    Function,
 }
 
 /// One row of the command table.

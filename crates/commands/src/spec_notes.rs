@@ -34,6 +34,35 @@ pub static TIPS: &[(&str, &[&str])] = &[
         "flushdb",
         &["request_policy:all_shards", "response_policy:all_succeeded"],
     ),
+    (
+        "function|delete",
+        &["request_policy:all_shards", "response_policy:all_succeeded"],
+    ),
+    (
+        "function|flush",
+        &["request_policy:all_shards", "response_policy:all_succeeded"],
+    ),
+    (
+        "function|kill",
+        &["request_policy:all_shards", "response_policy:one_succeeded"],
+    ),
+    ("function|list", &["nondeterministic_output_order"]),
+    (
+        "function|load",
+        &["request_policy:all_shards", "response_policy:all_succeeded"],
+    ),
+    (
+        "function|restore",
+        &["request_policy:all_shards", "response_policy:all_succeeded"],
+    ),
+    (
+        "function|stats",
+        &[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ],
+    ),
     ("hgetall", &["nondeterministic_output_order"]),
     ("hkeys", &["nondeterministic_output_order"]),
     ("hrandfield", &["nondeterministic_output"]),
@@ -153,6 +182,25 @@ pub static TIPS: &[(&str, &[&str])] = &[
         "scan",
         &["nondeterministic_output", "request_policy:special"],
     ),
+    (
+        "script|exists",
+        &[
+            "request_policy:all_shards",
+            "response_policy:agg_logical_and",
+        ],
+    ),
+    (
+        "script|flush",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
+    (
+        "script|kill",
+        &["request_policy:all_shards", "response_policy:one_succeeded"],
+    ),
+    (
+        "script|load",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
     ("sdiff", &["nondeterministic_output_order"]),
     ("sinter", &["nondeterministic_output_order"]),
     (
@@ -203,6 +251,10 @@ pub static TIPS: &[(&str, &[&str])] = &[
 /// Notes of a command's first key spec.
 pub static KEY_NOTES: &[(&str, &str)] = &[
     ("bitfield", "This command allows both access and modification of the key"),
+    ("eval", "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"),
+    ("eval_ro", "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"),
+    ("fcall", "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"),
+    ("fcall_ro", "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"),
     ("getex", "RW and UPDATE because it changes the TTL"),
     ("pfcount", "RW because it may change the internal representation of the key, and propagate to replicas"),
     ("set", "RW and ACCESS due to the optional `GET` argument"),

@@ -36,6 +36,10 @@ pub struct Loaded {
     pub keys_expired: u64,
     /// The keys dropped as expired, when [`LoadOptions::report_expired`] asked for them.
     pub expired: Vec<(usize, Vec<u8>)>,
+    /// The code of each FUNCTION2 record, in file order. Compiling them is the caller's part
+    /// (the scripting engine lives on the event loop): a load is installed only if they all
+    /// load too.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Loads an RDB from `src`. `bytes_read` is updated as the load progresses.
@@ -58,6 +62,7 @@ pub fn load<R: Read>(
         keys_loaded: 0,
         keys_expired: 0,
         expired: Vec::new(),
+        functions: Vec::new(),
     };
     let mut db = 0usize;
     let mut delay_counter = 0u64;
@@ -75,15 +80,7 @@ pub fn load<R: Read>(
                 db = n as usize;
             }
             Item::ResizeDb { .. } => {}
-            Item::Function(_) => {
-                return Err(PersistError::Rdb(rdb::RdbError::new(
-                    reader.bytes_read(),
-                    rdb::ErrorKind::Unsupported(
-                        "the RDB contains functions (FUNCTION2), which Redwing does not support"
-                            .into(),
-                    ),
-                )))
-            }
+            Item::Function(code) => out.functions.push(code),
             Item::Key(entry) => {
                 if opts
                     .drop_expired_at_ms

@@ -40,13 +40,16 @@ pub struct ReplInfo {
     pub stream_db: i64,
 }
 
-/// Aux fields of the file.
+/// Aux fields of the file, and the FUNCTION libraries it carries.
 #[derive(Clone, Debug)]
 pub struct SaveInfo {
     pub redis_ver: String,
     pub ctime: i64,
     pub used_mem: u64,
     pub repl: Option<ReplInfo>,
+    /// The code of each FUNCTION library, written as FUNCTION2 records after the aux fields
+    /// (where Valkey's `rdbSaveFunctions` puts them), in this order.
+    pub functions: Vec<bytes::Bytes>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -94,6 +97,9 @@ pub fn write_snapshot<W: Write>(
         w.aux(b"repl-offset", r.offset.to_string().as_bytes())?;
     }
     w.aux(b"aof-base", b"0")?;
+    for code in &info.functions {
+        w.function(code)?;
+    }
     let mut stats = SaveStats::default();
     let mut delay_counter = 0u64;
     for (db, (segs, expires)) in snap.dbs.into_iter().zip(snap.expires).enumerate() {

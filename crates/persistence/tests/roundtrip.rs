@@ -17,6 +17,7 @@ fn info() -> SaveInfo {
             offset: 1234,
             stream_db: 3,
         }),
+        functions: Vec::new(),
     }
 }
 
@@ -224,4 +225,40 @@ fn dump_restore_round_trip() {
         persistence::dump::restore(b"k", b"garbage-payload", None, true, &Default::default()),
         Err(persistence::PersistError::BadDumpFooter)
     ));
+}
+
+#[test]
+fn function_libraries_round_trip_in_order_before_the_keys() {
+    let mut h = Harness::new();
+    h.run(&["SET", "k", "v"]);
+    let codes = [
+        "#!lua name=first\nserver.register_function('f1', function() return 1 end)",
+        "#!lua name=second\nserver.register_function('f2', function() return 2 end)",
+    ];
+    let mut i = info();
+    i.functions = codes
+        .iter()
+        .map(|c| bytes::Bytes::from_static(c.as_bytes()))
+        .collect();
+    let (bytes, _) = write_snapshot(
+        h.ks.snapshot(),
+        &i,
+        &SaveOptions::default(),
+        Vec::new(),
+        &AtomicBool::new(false),
+        &AtomicU64::new(0),
+    )
+    .expect("write to Vec");
+    let first = bytes.iter().position(|&b| b == rdb::opcode::FUNCTION2);
+    let select = bytes.iter().position(|&b| b == rdb::opcode::SELECTDB);
+    assert!(
+        first < select,
+        "FUNCTION2 records come before the databases"
+    );
+    let loaded = load(&bytes[..], &load_opts(), &AtomicU64::new(0)).expect("load");
+    assert_eq!(
+        loaded.functions,
+        codes.map(|c| c.as_bytes().to_vec()).to_vec()
+    );
+    assert_eq!(loaded.keys_loaded, 1);
 }

@@ -103,6 +103,7 @@ fn streams_survive_save_and_load() {
         ctime: 1_700_000_000,
         used_mem: 1000,
         repl: None,
+        functions: Vec::new(),
     };
     let (bytes, _) = write_snapshot(
         h.ks.snapshot(),

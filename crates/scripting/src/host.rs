@@ -81,22 +81,38 @@ impl RunCtx {
     /// SCRIPT KILL (`by_script_kill`) or FUNCTION KILL against this run: `Ok` marks it killed
     /// (the next interrupt check stops it), `Err` is the reply.
     pub fn kill(&mut self, by_script_kill: bool, server_name: &str) -> Result<(), Reply> {
-        if self.obey_client {
-            return Err(Reply::error(crate::errors::UNKILLABLE_PRIMARY));
-        }
-        if self.write_dirty {
-            return Err(Reply::error(crate::errors::UNKILLABLE_WRITTEN));
-        }
-        match (by_script_kill, self.kind) {
-            (true, RunKind::Function) => {
-                Err(Reply::error(crate::errors::busy_function(server_name)))
-            }
-            (false, RunKind::Eval) => Err(Reply::error(crate::errors::busy_eval(server_name))),
-            _ => {
-                self.killed = true;
-                Ok(())
-            }
-        }
+        kill_check(
+            self.kind,
+            self.obey_client,
+            self.write_dirty,
+            by_script_kill,
+            server_name,
+        )?;
+        self.killed = true;
+        Ok(())
+    }
+}
+
+/// Valkey's `scriptKill` checks against a run of `kind`: sent by our primary, already wrote,
+/// or killed with the other family's command. `Ok` means the run may be killed. A host that
+/// keeps its own copy of the run's state (while it serves other clients) uses this directly.
+pub fn kill_check(
+    kind: RunKind,
+    obey_client: bool,
+    write_dirty: bool,
+    by_script_kill: bool,
+    server_name: &str,
+) -> Result<(), Reply> {
+    if obey_client {
+        return Err(Reply::error(crate::errors::UNKILLABLE_PRIMARY));
+    }
+    if write_dirty {
+        return Err(Reply::error(crate::errors::UNKILLABLE_WRITTEN));
+    }
+    match (by_script_kill, kind) {
+        (true, RunKind::Function) => Err(Reply::error(crate::errors::busy_function(server_name))),
+        (false, RunKind::Eval) => Err(Reply::error(crate::errors::busy_eval(server_name))),
+        _ => Ok(()),
     }
 }
 

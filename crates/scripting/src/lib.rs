@@ -60,18 +60,22 @@ pub use functions::{
     Functions, Library, Metadata, RestorePolicy, Stats, ENGINE, LOAD_TIMEOUT,
 };
 pub use host::{
-    AclCheck, CallOutcome, Caller, DiskError, Host, Interrupt, LogLevel, ReplFlags, RunCtx,
-    RunKind, ServerState,
+    kill_check, AclCheck, CallOutcome, Caller, DiskError, Host, Interrupt, LogLevel, ReplFlags,
+    RunCtx, RunKind, ServerState,
 };
 pub use run::{RunOptions, RunOutcome};
 
 use std::cell::Cell;
 use std::rc::Rc;
 
+use resp::Reply;
+
 /// Both engines of a server.
 pub struct Scripting {
     pub eval: EvalEngine,
     pub functions: Functions,
+    rand: libs::rand::SharedRand,
+    versions: Versions,
 }
 
 impl Scripting {
@@ -79,8 +83,39 @@ impl Scripting {
         let rand = Rc::new(Cell::new(libs::rand::Rand48::default()));
         Scripting {
             eval: EvalEngine::new(rand.clone(), versions.clone()),
-            functions: Functions::new(rand, versions),
+            functions: Functions::new(rand.clone(), versions.clone()),
+            rand,
+            versions,
         }
+    }
+
+    /// A new library set built from library codes (an RDB's FUNCTION2 records), in a fresh
+    /// Lua state, without touching the current one: the caller installs it with
+    /// [`Scripting::install_functions`] only when the rest of its load succeeded too. With
+    /// `keep_current` the current libraries are loaded first (DEBUG RELOAD NOFLUSH) and
+    /// `replace` lets a loaded library replace one of them (MERGE); otherwise a library
+    /// loaded twice fails the whole set, as Valkey's `rdbFunctionLoad` does.
+    pub fn stage_functions(
+        &self,
+        codes: &[Vec<u8>],
+        keep_current: bool,
+        replace: bool,
+    ) -> Result<Functions, Reply> {
+        let mut staged = Functions::new(self.rand.clone(), self.versions.clone());
+        if keep_current {
+            for code in self.functions.codes() {
+                staged.load_from_rdb(code, false)?;
+            }
+        }
+        for code in codes {
+            staged.load_from_rdb(code, replace)?;
+        }
+        Ok(staged)
+    }
+
+    /// Replaces the library set (the old one, with its Lua state, is dropped).
+    pub fn install_functions(&mut self, staged: Functions) {
+        self.functions = staged;
     }
 }
 

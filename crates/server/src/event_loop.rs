@@ -20,6 +20,7 @@ const READ_CHUNK: usize = 16 * 1024;
 impl Server {
     /// Runs until shutdown; returns the process exit code.
     pub fn run(&mut self) -> i32 {
+        self.life.serve_while_busy = Server::serve_while_busy;
         let mut events = Events::with_capacity(1024);
         loop {
             let timeout = self.poll_timeout();
@@ -73,6 +74,120 @@ impl Server {
                 return code;
             }
         }
+    }
+
+    /// The busy pass: one bounded round of serving other clients from inside a script that
+    /// passed `busy-reply-threshold` (the execution core calls it through
+    /// `Life::serve_while_busy` at the script's interrupt checks, every 100,000 Lua
+    /// instructions).
+    ///
+    /// It polls once without waiting, accepts connections, writes pending replies, and reads
+    /// and runs what ordinary clients sent: each command goes through the usual
+    /// `process_command`, whose checks answer `-BUSY` to everything but the commands flagged
+    /// `allow_busy` (SCRIPT KILL and FUNCTION KILL mark the script killed; FUNCTION STATS,
+    /// SHUTDOWN NOSAVE, MULTI, WATCH, AUTH, REPLCONF...). It never re-enters the running
+    /// script: EVAL and FCALL are answered `-BUSY`, and the engine is lent to the run anyway.
+    /// Left for after the script, as Valkey leaves them: the caller's input (its client is in
+    /// use, like Valkey's protected client: neither read, written nor freed here), the
+    /// replication links' input (a primary's stream is applied after the script, a full sync
+    /// is never installed under it), background reports, signals and the cron. What such
+    /// clients had ready is re-read by the main loop (`pending_read`). The script's frozen
+    /// time and the executor flags it runs with are restored when the pass ends. A SHUTDOWN
+    /// accepted here exits at once, as Valkey's does.
+    fn serve_while_busy(&mut self) {
+        let Some(caller) = self.exec.scripting.running.as_ref().map(|r| r.caller) else {
+            return;
+        };
+        let now_ms = self.exec.ks.now_ms;
+        let no_touch = self.exec.ks.no_touch;
+        let obey_all = std::mem::replace(&mut self.exec.ks.obey_all, false);
+        let mut events = Events::with_capacity(256);
+        if let Err(e) = self.net.poll.poll(&mut events, Some(Duration::ZERO)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log_warning!("Event loop error: {e}");
+            }
+        }
+        let mut later = Vec::new();
+        for ev in events.iter() {
+            let token = ev.token().0;
+            if (LISTENER_BASE..CLIENT_BASE).contains(&token) {
+                self.accept(token - LISTENER_BASE);
+                continue;
+            }
+            let Some(key) = token.checked_sub(CLIENT_BASE) else {
+                continue;
+            };
+            let Some(c) = self.net.clients.get(key) else {
+                continue;
+            };
+            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+            if c.connecting {
+                crate::repl::replica::on_connect_event(self, key);
+                continue;
+            }
+            if key == caller || c.link_id().is_some() {
+                if readable {
+                    later.push(key);
+                }
+                continue;
+            }
+            if ev.is_writable() {
+                self.write_client(key);
+            }
+            if readable && self.net.clients.contains(key) {
+                self.read_client(key, ev.is_read_closed() || ev.is_error());
+            }
+        }
+        // What this pass read, and what clients read earlier in the loop iteration that ran
+        // the script still hold (the outer loop processes them only after the script).
+        self.net.ready.clear();
+        let waiting: Vec<(usize, u64)> = self
+            .net
+            .clients
+            .iter()
+            .filter(|(k, c)| {
+                *k != caller
+                    && c.link_id().is_none()
+                    && (!c.pending.is_empty() || !c.query.is_empty() || c.peer_closed)
+            })
+            .map(|(k, c)| (k, c.id))
+            .collect();
+        for (key, id) in waiting {
+            crate::core::process_input(self, key);
+            if self
+                .net
+                .clients
+                .get(key)
+                .is_some_and(|c| c.id == id && c.peer_closed)
+            {
+                self.free_client(key);
+            }
+        }
+        if let Some(code) = self.life.exit_code {
+            // SHUTDOWN NOSAVE: no new connection from here, and exit before the connection
+            // that asked is closed (its client sees the close, then nobody listens).
+            log_warning!("Exiting while a script is busy (SHUTDOWN NOSAVE).");
+            self.close_listeners();
+            std::process::exit(code);
+        }
+        let pending: Vec<(usize, bool)> = self
+            .net
+            .clients
+            .iter()
+            .filter(|(k, c)| *k != caller && (c.has_output() || c.close_asap))
+            .map(|(k, c)| (k, c.close_asap))
+            .collect();
+        for (key, close) in pending {
+            if close {
+                self.free_client(key);
+            } else {
+                self.write_client(key);
+            }
+        }
+        self.net.pending_read.extend(later);
+        self.exec.ks.now_ms = now_ms;
+        self.exec.ks.no_touch = no_touch;
+        self.exec.ks.obey_all = obey_all;
     }
 
     fn poll_timeout(&self) -> Duration {

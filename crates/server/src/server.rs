@@ -52,7 +52,14 @@ pub struct Life {
     pub mem_startup: u64,
     /// DEBUG PAUSE-CRON: the cron does nothing while set.
     pub cron_paused: bool,
+    /// Serves other clients while a script is busy (see `event_loop`'s busy pass). The event
+    /// loop installs it when it starts; the execution core calls it from inside a running
+    /// script, which it could not do by naming the event loop (the loop sits above the core).
+    pub serve_while_busy: fn(&mut Server),
 }
+
+/// The busy pass before the event loop runs: nothing to serve.
+fn no_busy_pass(_: &mut Server) {}
 
 impl Server {
     pub fn new(cfg: Config) -> io::Result<Server> {
@@ -89,6 +96,7 @@ impl Server {
                 call_rewrite: None,
                 active_expire: true,
                 evict_due: false,
+                scripting: Default::default(),
             },
             persist: crate::persist::state::Persist::new(waker.clone()),
             repl: crate::repl::state::Repl::new(waker, &cfg),
@@ -108,6 +116,7 @@ impl Server {
                 mem_peak: 0,
                 mem_startup: crate::exec::evict::used_memory(),
                 cron_paused: false,
+                serve_while_busy: no_busy_pass,
             },
             cfg,
         };

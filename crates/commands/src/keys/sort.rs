@@ -376,8 +376,9 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], readonly: bool) -> Reply {
     if kind.is_some_and(|k| !matches!(k, Kind::List | Kind::Set | Kind::ZSet)) {
         return err(errors::WRONGTYPE);
     }
-    if o.dontsort && kind == Some(Kind::Set) && o.store.is_some() {
-        // A set's order is not deterministic: replicas must store the same list.
+    if o.dontsort && kind == Some(Kind::Set) && (o.store.is_some() || ctx.from_script) {
+        // A set's order is not deterministic: replicas must store the same list, and a script
+        // must see the same result on every node.
         o.dontsort = false;
         o.alpha = true;
         o.by = None;

@@ -30,6 +30,7 @@ pub const CASES: &[(&[&[u8]], &[u8])] = &[
     (&[b"FUNCTION", b"LOAD", b"#!lua name=bad\nreturn math.random()"], b"-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'math'\r\n"),
     (&[b"FUNCTION", b"LOAD", b"#!lua name=bad\nredis.call('ping')"], b"-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'\r\n"),
     (&[b"FUNCTION", b"LOAD", b"#!lua name=bad\nredis.register_function('a-b', function() end)"], b"-ERR Error registering functions: ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long\r\n"),
+    (&[b"FUNCTION", b"LOAD", b"#!lua name=bad\nredis.register_function('a\\0b', function() end)"], b"-ERR Error registering functions: ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long\r\n"),
     (&[b"FUNCTION", b"LOAD", b"#!lua name=bad\nredis.register_function('a', function() end) redis.register_function('a', function() end)"], b"-ERR Error registering functions: ERR Function already exists in the library\r\n"),
     (&[b"FUNCTION", b"LOAD", b"#!lua name=bad\nredis.register_function('f1', function() end)"], b"-ERR Function f1 already exists\r\n"),
     (&[b"FUNCTION", b"LOAD", b"#!lua name=bad\nredis.register_function()"], b"-ERR Error registering functions: ERR wrong number of arguments to server.register_function\r\n"),

@@ -97,8 +97,24 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         "populate" if (3..=5).contains(&argc) => populate(s, db, argv),
         "protocol" if argc == 3 => protocol(&arg_lower(argv, 2)),
         "reload" => {
-            let nosave = argv[2..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"));
-            crate::persist::debug_reload(s, nosave)
+            let mut opts = crate::persist::Reload {
+                save: true,
+                flush: true,
+                merge: false,
+            };
+            for a in &argv[2..] {
+                match String::from_utf8_lossy(a).to_ascii_lowercase().as_str() {
+                    "merge" => opts.merge = true,
+                    "noflush" => opts.flush = false,
+                    "nosave" => opts.save = false,
+                    _ => return Reply::error(errors::DEBUG_RELOAD_OPTIONS),
+                }
+            }
+            crate::persist::debug_reload(s, opts)
+        }
+        "set-disable-deny-scripts" if argc == 3 => {
+            s.exec.scripting.disable_deny_script = atoi(&argv[2]) != 0;
+            Reply::Ok
         }
         _ => crate::repl::debug_or_unknown(s, key, argv),
     }
@@ -132,9 +148,11 @@ const HELP: &[&str] = &[
     "    Reply with a test value of the specified type. <type> can be: string,",
     "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
     "    true, false.",
-    "RELOAD [NOSAVE]",
-    "    Save the RDB on disk and reload it back to memory (NOSAVE: load the existing",
-    "    RDB file).",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Available options:",
+    "    * MERGE: Merge the content of the RDB file with the current data set.",
+    "    * NOFLUSH: Do not empty the data set before loading the RDB file.",
+    "    * NOSAVE: The RDB file is loaded without saving it first.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the behavior). Setting it to 1 reenables back the",

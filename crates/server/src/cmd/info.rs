@@ -242,7 +242,10 @@ fn memory_section(s: &mut Server, out: &mut String) {
         .filter(|(_, c)| c.is_replica())
         .map(|(_, c)| c.pending_output() as u64)
         .sum();
-    let overhead = s.startup_memory() + repl_backlog + clients_normal + clients_replicas;
+    let sc = s.exec.scripting.counters();
+    let scripts_caches = (sc.scripts_eval + sc.functions_caches) as u64;
+    let overhead =
+        s.startup_memory() + repl_backlog + clients_normal + clients_replicas + scripts_caches;
     let dataset = used.saturating_sub(overhead);
     let maxmemory = s.cfg.maxmemory_bytes;
     let sysmem = total_system_memory();
@@ -279,19 +282,28 @@ fn memory_section(s: &mut Server, out: &mut String) {
     field!(out, "allocator_resident:{resident}");
     field!(out, "total_system_memory:{sysmem}");
     field!(out, "total_system_memory_human:{}", human_bytes(sysmem));
-    field!(out, "used_memory_lua:31744");
-    field!(out, "used_memory_vm_eval:31744");
-    field!(out, "used_memory_lua_human:31.00K");
-    field!(out, "used_memory_scripts_eval:0");
-    field!(out, "number_of_cached_scripts:0");
-    field!(out, "number_of_functions:0");
-    field!(out, "number_of_libraries:0");
-    field!(out, "used_memory_vm_functions:32768");
-    field!(out, "used_memory_vm_total:64512");
-    field!(out, "used_memory_vm_total_human:63.00K");
-    field!(out, "used_memory_functions:0");
-    field!(out, "used_memory_scripts:0");
-    field!(out, "used_memory_scripts_human:0B");
+    let vm_total = (sc.vm_eval + sc.vm_functions) as u64;
+    field!(out, "used_memory_lua:{}", sc.vm_eval);
+    field!(out, "used_memory_vm_eval:{}", sc.vm_eval);
+    field!(
+        out,
+        "used_memory_lua_human:{}",
+        human_bytes(sc.vm_eval as u64)
+    );
+    field!(out, "used_memory_scripts_eval:{}", sc.scripts_eval);
+    field!(out, "number_of_cached_scripts:{}", sc.cached_scripts);
+    field!(out, "number_of_functions:{}", sc.functions);
+    field!(out, "number_of_libraries:{}", sc.libraries);
+    field!(out, "used_memory_vm_functions:{}", sc.vm_functions);
+    field!(out, "used_memory_vm_total:{vm_total}");
+    field!(out, "used_memory_vm_total_human:{}", human_bytes(vm_total));
+    field!(out, "used_memory_functions:{}", sc.functions_caches);
+    field!(out, "used_memory_scripts:{scripts_caches}");
+    field!(
+        out,
+        "used_memory_scripts_human:{}",
+        human_bytes(scripts_caches)
+    );
     field!(out, "maxmemory:{maxmemory}");
     field!(out, "maxmemory_human:{}", human_bytes(maxmemory));
     field!(out, "maxmemory_policy:{}", s.cfg.maxmemory_policy.name());
@@ -422,6 +434,11 @@ fn stats_section(s: &mut Server, out: &mut String) {
     field!(out, "expire_cycle_cpu_milliseconds:0");
     field!(out, "evicted_keys:{}", ks.evicted_keys);
     field!(out, "evicted_clients:0");
+    field!(
+        out,
+        "evicted_scripts:{}",
+        s.exec.scripting.counters().evicted_scripts
+    );
     field!(out, "total_eviction_exceeded_time:0");
     field!(out, "current_eviction_exceeded_time:0");
     field!(out, "keyspace_hits:{}", ks.hits);

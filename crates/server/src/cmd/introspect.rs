@@ -345,6 +345,8 @@ pub fn memory(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 ("replication.backlog", s.repl.backlog_memory() as i64),
                 ("clients.slaves", 0),
                 ("clients.normal", s.net.clients.iter().map(|(_, c)| (c.query.capacity() + c.out.capacity()) as i64).sum()),
+                ("lua.caches", s.exec.scripting.counters().scripts_eval as i64),
+                ("functions.caches", s.exec.scripting.counters().functions_caches as i64),
                 ("keys.count", s.exec.ks.dbs().iter().map(|d| d.len() as i64).sum()),
                 ("dataset.bytes", used.saturating_sub(s.startup_memory()) as i64),
             ];
@@ -472,12 +474,17 @@ fn repr(a: &[u8]) -> String {
 
 /// Sends an executed command to MONITOR clients.
 pub fn feed_monitors(s: &mut Server, key: usize, argv: &[Bytes]) {
-    let us = now_us();
     let (db, addr) = match s.net.clients.get(key) {
         Some(c) if c.is_primary_link() => (c.db, "master".to_string()),
         Some(c) => (c.db, c.addr.clone()),
         None => (0, "lua".into()),
     };
+    feed_monitors_as(s, db, &addr, argv);
+}
+
+/// Feeds monitors a command run in `db` by `addr` (`lua` for a script's commands).
+pub fn feed_monitors_as(s: &mut Server, db: usize, addr: &str, argv: &[Bytes]) {
+    let us = now_us();
     let mut line = format!(
         "+{}.{:06} [{} {}]",
         us / 1_000_000,

@@ -89,6 +89,10 @@ pub fn shutdown(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if s.net.clients.get(key).is_some_and(|c| c.multi.is_some()) {
         return err("ERR Command not allowed inside a transaction");
     }
+    // While a script is busy only SHUTDOWN NOSAVE is served (the data set is mid-script).
+    if !req.nosave && s.exec.scripting.busy() {
+        return s.exec.scripting.busy_error();
+    }
     crate::persist::try_shutdown(s, req);
     if s.life.exit_code.is_some() {
         // Like Redis, a successful SHUTDOWN does not reply: the connection just closes.

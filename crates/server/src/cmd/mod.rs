@@ -10,6 +10,7 @@ pub mod introspect;
 pub mod keyspace_cmd;
 pub mod latency;
 pub mod lolwut;
+pub mod script_cmd;
 
 use bytes::Bytes;
 use commands::errors;

@@ -387,7 +387,7 @@ params! {
     slowlog_max_len: i64 = "slowlog-max-len", int(0, LONG_MAX), "128", 0, Read;
     acllog_max_len: i64 = "acllog-max-len", int(0, LONG_MAX), "128", 0, Inert;
     cluster_blacklist_ttl_secs: i64 = "cluster-blacklist-ttl", int(0, LONG_MAX), "60", 0, Inert;
-    busy_reply_threshold_ms: i64 = "busy-reply-threshold" ["lua-time-limit"], int(0, LONG_MAX), "5000", 0, Inert;
+    busy_reply_threshold_ms: i64 = "busy-reply-threshold" ["lua-time-limit"], int(0, LONG_MAX), "5000", 0, Read;
     cluster_node_timeout_ms: i64 = "cluster-node-timeout", int(0, LONG_MAX), "15000", 0, Inert;
     cluster_ping_interval_ms: i64 = "cluster-ping-interval", int(0, LONG_MAX), "0", HIDDEN, Inert;
     slowlog_log_slower_than_us: i64 = "slowlog-log-slower-than", int(-1, LONG_MAX), "10000", 0, Read;

@@ -5,7 +5,6 @@
 //! held by CLIENT PAUSE.
 
 use bytes::Bytes;
-use commands::CommandSpec;
 use resp::Reply;
 
 use super::Origin;
@@ -131,9 +130,9 @@ pub fn force_unblock(s: &mut Server, key: usize, error: bool) -> bool {
     })
 }
 
-/// True if `spec` must wait: clients are paused (CLIENT PAUSE).
-pub fn held_by_pause(s: &Server, spec: &CommandSpec) -> bool {
-    s.exec.pause.holds(spec, now_ms())
+/// True if `flags` (a command's) must wait: clients are paused (CLIENT PAUSE).
+pub fn held_by_pause(s: &Server, flags: u64) -> bool {
+    s.exec.pause.holds(flags, now_ms())
 }
 
 /// Parks a command until the pause ends (a paused client counts in `blocked_clients`).

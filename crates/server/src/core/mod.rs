@@ -23,6 +23,7 @@
 pub mod blocked;
 pub mod input;
 pub mod multi;
+pub mod script;
 pub mod server_cmds;
 
 use bytes::Bytes;
@@ -48,6 +49,11 @@ pub enum Origin {
     /// A blocked client's command run again because a key it waits on changed: if it still
     /// finds nothing, the client stays blocked and nothing is recorded.
     Unblocked,
+    /// `server.call` / `server.pcall` of a running script ([`script`]): the caller's client
+    /// lends its database and protocol (set to the script's), nothing blocks, the reply goes
+    /// back to Lua, and the effects join the caller's execution unit unless the script
+    /// turned replication off (`server.set_repl`).
+    Script { replicate: bool },
 }
 
 /// Full name for errors and stats (`config|get`), precomputed in the table.
@@ -91,7 +97,7 @@ fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     if !spec.arity_ok(argv.len()) || matches!(spec.handler, Handler::Container) {
         return reject(s, key, errors::wrong_arity(name), Some(name), &argv);
     }
-    if let Some(e) = precheck(s, key, spec) {
+    if let Some(e) = precheck(s, key, spec, &argv) {
         return reject(s, key, e, Some(name), &argv);
     }
     let Some(c) = s.net.clients.get_mut(key) else {
@@ -114,7 +120,8 @@ fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     } else {
         Origin::Client
     };
-    if origin == Origin::Client && !c.is_replica() && blocked::held_by_pause(s, spec) {
+    let flags = s.exec.scripting.command_flags(spec, &argv);
+    if origin == Origin::Client && !c.is_replica() && blocked::held_by_pause(s, flags) {
         blocked::hold_paused(s, key, argv);
         return;
     }
@@ -151,7 +158,16 @@ fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Byte
 }
 
 /// The checks of `processCommand`, in Redis's order. Returns the error to reply, if any.
-fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Reply> {
+fn precheck(
+    s: &mut Server,
+    key: usize,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+) -> Option<Reply> {
+    // EVAL and FCALL take the flags their script declared (Valkey's `getCommandFlags`).
+    let flags = s.exec.scripting.command_flags(spec, argv);
+    let has = |flag: u64| flags & flag != 0;
+    let busy = s.exec.scripting.busy();
     let c = s.net.clients.get(key)?;
     let in_multi = c.multi.is_some();
     let from_primary = c.is_primary_link();
@@ -164,17 +180,24 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     if in_multi && spec.has(f::NO_MULTI) {
         return Some(err("ERR Command not allowed inside a transaction"));
     }
-    let is_write = spec.is_write() || (spec.name == "exec" && multi::queued_has(c, f::WRITE));
-    let deny_oom =
-        spec.has(f::DENYOOM) || (spec.name == "exec" && multi::queued_has(c, f::DENYOOM));
+    let is_write = has(f::WRITE) || (spec.name == "exec" && multi::queued_has(c, f::WRITE));
+    let deny_oom = has(f::DENYOOM) || (spec.name == "exec" && multi::queued_has(c, f::DENYOOM));
     // Memory is reclaimed before deny-oom commands, which are refused if it cannot be, and, as
     // Valkey reclaims before any command, before the first other command after a write (a
-    // cheaper proxy: reading jemalloc's counters costs more than most commands).
-    let due = std::mem::take(&mut s.exec.evict_due) || deny_oom;
+    // cheaper proxy: reading jemalloc's counters costs more than most commands). Scripts decide
+    // their own OOM checks from the state when the command started (Valkey's
+    // `pre_command_oom_state`), so EVAL, FCALL and EXEC (which may run them) measure it too.
+    // Not while a script is busy: evictions would mix with its effects.
+    let runs_scripts = script::runs_scripts(spec);
+    if !busy {
+        s.exec.scripting.pre_command_oom = false;
+    }
+    let due = !busy && (std::mem::take(&mut s.exec.evict_due) || deny_oom || runs_scripts);
     if s.cfg.maxmemory_bytes > 0 && !from_primary && due {
         let is_replica = s.repl.is_replica();
         let refused =
             crate::exec::evict::perform_evictions(&mut s.exec, &s.net, &s.cfg, is_replica);
+        s.exec.scripting.pre_command_oom = refused;
         flush_units(s);
         if refused && deny_oom {
             return Some(err(errors::OOM));
@@ -217,7 +240,7 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
         return Some(errors::nosub(spec.name));
     }
     // EXEC is stale-safe only if every queued command is (Redis's `cmd_inv_flags`).
-    let stale_ok = spec.has(f::STALE) && !(spec.name == "exec" && multi::queued_lacks(c, f::STALE));
+    let stale_ok = has(f::STALE) && !(spec.name == "exec" && multi::queued_lacks(c, f::STALE));
     if s.repl.is_replica()
         && !s.repl.link_up()
         && !s.cfg.replica_serve_stale_data
@@ -228,6 +251,10 @@ fn precheck(s: &mut Server, key: usize, spec: &'static CommandSpec) -> Option<Re
     }
     if s.exec.loading && !spec.has(f::LOADING) {
         return Some(err("LOADING Redwing is loading the dataset in memory"));
+    }
+    // A script past the busy threshold: only the commands allowed while busy run.
+    if busy && !spec.has(f::ALLOW_BUSY) {
+        return Some(s.exec.scripting.busy_error());
     }
     None
 }
@@ -256,7 +283,7 @@ pub fn call(
     let resp = c.resp;
     let may_block = match origin {
         Origin::Client => c.multi.is_none() && s.exec.prop.depth() == 0,
-        Origin::Primary => false,
+        Origin::Primary | Origin::Script { .. } => false,
         Origin::Unblocked => true,
     };
     s.exec.ks.no_touch = c.no_touch;
@@ -264,6 +291,7 @@ pub fn call(
     if origin != Origin::Unblocked && s.exec.prop.depth() == 0 {
         c.last_cmd = name;
     }
+    let offset_before = s.repl.offset();
     s.exec.prop.enter();
     if s.exec.prop.depth() == 1 && spec.has(f::TOUCHES_ARBITRARY_KEYS) {
         s.exec.prop.separate_current();
@@ -274,6 +302,7 @@ pub fn call(
             ctx.resp = resp;
             ctx.may_block = may_block;
             ctx.unblocking = origin == Origin::Unblocked;
+            ctx.from_script = matches!(origin, Origin::Script { .. });
             commands::call::run(handler, &mut ctx, argv)
         }
         Handler::Server(cmd) => {
@@ -302,7 +331,7 @@ pub fn call(
     if let Some(b) = outcome.block.take() {
         if origin == Origin::Client {
             // MONITOR sees a blocking command once, when it is first called.
-            feed_monitors_maybe(s, key, spec, argv);
+            feed_monitors_maybe(s, key, spec, argv, false);
             if let Some(c) = s.net.clients.get_mut(key) {
                 s.exec
                     .blocking
@@ -318,9 +347,10 @@ pub fn call(
     }
     if !parked {
         let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
-        record_stats(s, key, spec, argv, &reply, elapsed_us);
+        let from_script = matches!(origin, Origin::Script { .. });
+        record_stats(s, key, spec, argv, &reply, elapsed_us, from_script);
         if origin != Origin::Unblocked {
-            feed_monitors_maybe(s, key, spec, argv);
+            feed_monitors_maybe(s, key, spec, argv, from_script);
         }
     }
     // A data command raised `expired` itself, in its own order, for keys its lookups deleted.
@@ -328,7 +358,7 @@ pub fn call(
     expired_to_stream(s, !handler_raised_expired);
     // Nothing reads the stream unless this node is a primary with a backlog (replicas proxy
     // their primary's bytes instead): then there is nothing to build.
-    let propagating = s.repl.propagating();
+    let propagating = s.repl.propagating() && origin != Origin::Script { replicate: false };
     s.persist.dirty += outcome.dirty;
     s.exec.evict_due |= outcome.dirty > 0;
     if propagating {
@@ -344,8 +374,10 @@ pub fn call(
     }
     s.exec.prop.leave();
     flush_units(s);
-    if outcome.dirty > 0 {
-        let offset = s.repl.offset();
+    // WAIT counts from the offset after the client's last write: its own command's, or its
+    // script's, whose effects reached the stream when the script's unit closed.
+    let offset = s.repl.offset();
+    if outcome.dirty > 0 || offset != offset_before {
         if let Some(c) = s.net.clients.get_mut(key) {
             c.woff = offset;
         }
@@ -360,6 +392,7 @@ fn record_stats(
     argv: &[Bytes],
     reply: &Reply,
     us: u64,
+    from_script: bool,
 ) {
     s.stats.total_commands += 1;
     if let Some(c) = s.net.clients.get_mut(key) {
@@ -375,15 +408,20 @@ fn record_stats(
     if tracking_latency {
         st.record_latency(us);
     }
+    // A script's error that a failed `server.call` already counted is counted once.
+    let counted = std::mem::take(&mut s.exec.scripting.error_counted);
     if let Some(code) = reply.error_code() {
         st.failed_calls += 1;
-        s.stats.count_error(code);
+        if !counted {
+            s.stats.count_error(code);
+        }
     }
     if !spec.has(f::SKIP_SLOWLOG) {
         let client = s
             .net
             .clients
             .get(key)
+            .filter(|_| !from_script)
             .map(|c| (c.addr.as_str(), c.name.as_ref()));
         crate::stats::slowlog_maybe_add(&mut s.stats, &s.cfg, client, argv, us);
         let event = if spec.has(f::FAST) {
@@ -395,9 +433,20 @@ fn record_stats(
     }
 }
 
-fn feed_monitors_maybe(s: &mut Server, key: usize, spec: &'static CommandSpec, argv: &[Bytes]) {
+fn feed_monitors_maybe(
+    s: &mut Server,
+    key: usize,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+    from_script: bool,
+) {
     if !spec.has(f::SKIP_MONITOR) && !s.exec.monitors.is_empty() && !spec.has(f::ADMIN) {
-        crate::cmd::introspect::feed_monitors(s, key, argv);
+        if from_script {
+            let db = s.net.clients.get(key).map_or(0, |c| c.db);
+            crate::cmd::introspect::feed_monitors_as(s, db, "lua", argv);
+        } else {
+            crate::cmd::introspect::feed_monitors(s, key, argv);
+        }
     }
 }
 
@@ -496,7 +545,11 @@ pub fn after_command(s: &mut Server) {
         s.exec.ks.events.expired = ev.expired;
         propagate_expired(s);
     }
-    blocked::serve_ready(s);
+    // A command served while a script is busy does not serve blocked clients: the script's
+    // effects so far are not a finished unit (Valkey waits for the script too).
+    if s.exec.scripting.running.is_none() {
+        blocked::serve_ready(s);
+    }
 }
 
 /// One command of this node's primary's stream: applied as the primary client (checks that

@@ -48,7 +48,11 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         Info => cmd::info::info(s, argv),
         Command => cmd::introspect::command(s, argv),
         Time => {
-            let us = crate::util::now_us();
+            // Inside a script, the time is the script's (frozen for the execution unit).
+            let us = match s.exec.scripting.running.as_ref() {
+                Some(r) => r.started_unix_us,
+                None => crate::util::now_us(),
+            };
             Reply::Array(vec![
                 Reply::bulk((us / 1_000_000).to_string().as_bytes()),
                 Reply::bulk((us % 1_000_000).to_string().as_bytes()),
@@ -74,6 +78,10 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         Psync => crate::repl::primary::sync_command(s, key, argv, true),
         Replconf => crate::repl::primary::replconf_command(s, key, argv),
         Wait => crate::repl::primary::wait_command(s, key, argv),
+        Eval | EvalRo | Evalsha | EvalshaRo => super::script::eval(s, key, cmd, argv),
+        Fcall | FcallRo => super::script::fcall(s, key, cmd, argv),
+        Script => cmd::script_cmd::script(s, argv),
+        Function => cmd::script_cmd::function(s, key, argv),
     }
 }
 

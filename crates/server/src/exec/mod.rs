@@ -1,7 +1,7 @@
 //! The executor's state: the keyspace and everything commands read and change besides it
 //! (settings derived from the configuration, propagation, blocked clients, WATCHes, pub/sub,
-//! client-side caching, CLIENT PAUSE), and the operations on them that do not need the rest
-//! of the server.
+//! client-side caching, CLIENT PAUSE, the scripting engine), and the operations on them that do
+//! not need the rest of the server.
 //!
 //! Not here: sockets (see [`crate::net`]), replication and persistence, the command table's
 //! dispatch (see [`crate::core`]).
@@ -11,6 +11,7 @@ pub mod evict;
 pub mod pause;
 pub mod propagate;
 pub mod pubsub;
+pub mod scripts;
 pub mod tracking;
 pub mod watch;
 
@@ -56,4 +57,6 @@ pub struct Exec {
     /// A write ran since memory was last checked against maxmemory: the next command of any
     /// kind checks it (see `core`'s checks).
     pub evict_due: bool,
+    /// EVAL's and FUNCTION's engine and the script running now.
+    pub scripting: scripts::ScriptState,
 }

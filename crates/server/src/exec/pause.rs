@@ -1,7 +1,6 @@
 //! CLIENT PAUSE: until when clients are paused, and for which commands.
 
 use commands::spec::flags as f;
-use commands::CommandSpec;
 
 #[derive(Default)]
 pub struct PauseState {
@@ -25,9 +24,9 @@ impl PauseState {
         self.active(now_ms)
     }
 
-    /// `spec` must wait for the pause to end.
-    pub fn holds(&self, spec: &CommandSpec, now_ms: i64) -> bool {
-        self.active(now_ms)
-            && (!self.writes_only || spec.has(f::WRITE) || spec.has(f::MAY_REPLICATE))
+    /// A command with these flags (the dispatcher's: a script's declared flags for EVAL and
+    /// FCALL) must wait for the pause to end.
+    pub fn holds(&self, flags: u64, now_ms: i64) -> bool {
+        self.active(now_ms) && (!self.writes_only || flags & (f::WRITE | f::MAY_REPLICATE) != 0)
     }
 }

@@ -34,13 +34,15 @@ fn save_options(s: &Server) -> SaveOptions {
     }
 }
 
-/// Aux fields for a save taken now (with replication info when it applies).
+/// Aux fields for a save taken now (with replication info when it applies), and the FUNCTION
+/// libraries every RDB carries (files, full syncs, DEBUG RELOAD).
 pub fn save_info(s: &Server) -> SaveInfo {
     SaveInfo {
         redis_ver: crate::REDIS_VERSION.into(),
         ctime: now_ms() / 1000,
         used_mem: crate::exec::evict::used_memory(),
         repl: s.repl.rdb_info(),
+        functions: s.exec.scripting.library_codes(),
     }
 }
 
@@ -466,6 +468,15 @@ pub fn on_load_done(s: &mut Server, res: Result<Loaded, String>) -> Option<Loade
                 "DB loaded from disk: {:.3} seconds",
                 (now_ms() - started) as f64 / 1000.0
             );
+            if let Err(e) = s
+                .exec
+                .scripting
+                .install_from_rdb(&loaded.functions, false, false)
+            {
+                log_warning!("Fatal error loading the DB: {e}. Exiting.");
+                s.life.exit_code = Some(1);
+                return None;
+            }
             s.persist.last_load_keys_loaded = loaded.keys_loaded;
             s.persist.last_load_keys_expired = loaded.keys_expired;
             let old = s.exec.ks.replace_all(loaded.dbs);
@@ -483,19 +494,33 @@ pub fn on_load_done(s: &mut Server, res: Result<Loaded, String>) -> Option<Loade
     }
 }
 
-/// DEBUG RELOAD [NOSAVE]: save, then load the file back synchronously.
-pub fn debug_reload(s: &mut Server, nosave: bool) -> Reply {
-    if !nosave {
+/// DEBUG RELOAD's options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reload {
+    /// Save the RDB first (not with NOSAVE).
+    pub save: bool,
+    /// Empty the data set before loading (not with NOFLUSH).
+    pub flush: bool,
+    /// A loaded key or library replaces the current one (MERGE); otherwise a duplicate fails
+    /// the reload.
+    pub merge: bool,
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, then load the file back synchronously.
+/// Nothing changes unless the whole file (keys and libraries) loads.
+pub fn debug_reload(s: &mut Server, opts: Reload) -> Reply {
+    if opts.save {
         if let Err(e) = save_sync(s) {
             return Reply::error(format!("ERR Error trying to save the DB: {e}"));
         }
     }
+    let failed = || Reply::error("ERR Error trying to load the RDB dump, check server logs.");
     let path = rdb_path(s);
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) => return Reply::error(format!("ERR Error trying to load the RDB dump: {e}")),
     };
-    let opts = LoadOptions {
+    let load_opts = LoadOptions {
         verify_checksum: !s.persist.skip_checksum_validation,
         databases: s.exec.ks.db_count(),
         limits: limits(s),
@@ -503,25 +528,57 @@ pub fn debug_reload(s: &mut Server, nosave: bool) -> Reply {
         key_load_delay_us: 0,
         report_expired: false,
     };
-    match persistence::load(
+    let mut loaded = match persistence::load(
         BufReader::with_capacity(1 << 20, file),
-        &opts,
+        &load_opts,
         &AtomicU64::new(0),
     ) {
-        Ok(loaded) => {
-            for db in 0..s.exec.ks.db_count() {
-                s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
-            }
-            let old = s.exec.ks.replace_all(loaded.dbs);
-            keyspace::lazyfree::free_in_background(old, 1);
-            log_notice!("DB reloaded by DEBUG RELOAD");
-            Reply::Ok
-        }
+        Ok(l) => l,
         Err(e) => {
             log_warning!("Error trying to load the RDB dump: {e}");
-            Reply::error("ERR Error trying to load the RDB dump, check server logs.")
+            return failed();
+        }
+    };
+    if !opts.flush && !opts.merge {
+        let dup = loaded.dbs.iter().enumerate().find_map(|(db, d)| {
+            d.iter()
+                .find(|o| s.exec.ks.db(db).get(o.key()).is_some())
+                .map(|o| String::from_utf8_lossy(o.key()).into_owned())
+        });
+        if let Some(key) = dup {
+            log_warning!(
+                "Error trying to load the RDB dump: duplicate key '{key}' found in the RDB file"
+            );
+            return failed();
         }
     }
+    let keep = !opts.flush;
+    if let Err(e) = s
+        .exec
+        .scripting
+        .install_from_rdb(&loaded.functions, keep, opts.merge)
+    {
+        log_warning!("Error trying to load the RDB dump: {e}");
+        return failed();
+    }
+    for db in 0..s.exec.ks.db_count() {
+        s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
+    }
+    if opts.flush {
+        let old = s.exec.ks.replace_all(loaded.dbs);
+        keyspace::lazyfree::free_in_background(old, 1);
+    } else {
+        for (db, d) in loaded.dbs.iter_mut().enumerate() {
+            let keys: Vec<Vec<u8>> = d.iter().map(|o| o.key().to_vec()).collect();
+            for k in keys {
+                if let Some(obj) = d.take(&k) {
+                    s.exec.ks.put(db, obj);
+                }
+            }
+        }
+    }
+    log_notice!("DB reloaded by DEBUG RELOAD");
+    Reply::Ok
 }
 
 /// INFO persistence fields.

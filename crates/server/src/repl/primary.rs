@@ -189,6 +189,11 @@ fn promote_for_failover(s: &mut Server, key: usize, argv: &[Bytes]) -> Result<()
     Ok(())
 }
 
+/// True if a payload built for `rdb-filter-only <filter>` leaves the FUNCTION libraries out.
+fn functions_filtered_out(filter: Option<&str>) -> bool {
+    filter.is_some_and(|f| !f.trim().eq_ignore_ascii_case("functions"))
+}
+
 /// Starts a snapshot transfer: the sockets of its members (with what they still had to
 /// write, then the machine's prefix) go to a thread that writes the snapshot into them.
 fn start_job(s: &mut Server, job: SnapshotJob) {
@@ -238,6 +243,11 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
         return;
     }
     let mut info = crate::persist::save_info(s);
+    // `rdb-filter-only`: no data; the functions only when the filter names them
+    // (`redis-cli --functions-rdb`), not for "" (`redis-cli --replica`).
+    if functions_filtered_out(job.filter.as_deref()) {
+        info.functions.clear();
+    }
     info.repl = Some(persistence::ReplInfo {
         replid: job.replid,
         offset: job.offset,

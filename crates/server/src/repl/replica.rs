@@ -580,11 +580,19 @@ pub fn on_load_done(s: &mut Server, res: LoadResult) {
     }
     s.repl.loads.remove(&res.id);
     let result = match res.result {
-        Ok(loaded) => {
-            let db = loaded.repl.as_ref().map_or(-1, |r| r.stream_db);
-            s.repl.loads.insert(res.id, Load::Loaded(Box::new(loaded)));
-            Ok(db)
-        }
+        // The payload's FUNCTION libraries must install too, or the whole sync fails (the
+        // old data kept).
+        Ok(loaded) => match s.exec.scripting.check_rdb_libraries(&loaded.functions) {
+            Ok(()) => {
+                let db = loaded.repl.as_ref().map_or(-1, |r| r.stream_db);
+                s.repl.loads.insert(res.id, Load::Loaded(Box::new(loaded)));
+                Ok(db)
+            }
+            Err(e) => {
+                keyspace::lazyfree::free_in_background(loaded.dbs, 1);
+                Err(e)
+            }
+        },
         Err(e) => Err(e),
     };
     load_finished(s, res.id, result);
@@ -616,6 +624,14 @@ pub(super) fn load_finished(s: &mut Server, load: LoadId, result: Result<i64, St
 fn install(s: &mut Server, loaded: persistence::Loaded) {
     for db in 0..s.exec.ks.db_count() {
         s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
+    }
+    if let Err(e) = s
+        .exec
+        .scripting
+        .install_from_rdb(&loaded.functions, false, false)
+    {
+        // Checked when the load finished; only a script running now could refuse it.
+        log_warning!("The primary's FUNCTION libraries were not installed: {e}");
     }
     let old = s.exec.ks.replace_all(loaded.dbs);
     keyspace::lazyfree::free_in_background(old, 1);
