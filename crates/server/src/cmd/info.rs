@@ -461,6 +461,10 @@ fn stats_section(s: &mut Server, out: &mut String) {
     );
     field!(out, "reply_buffer_shrinks:0");
     field!(out, "reply_buffer_expands:0");
+    field!(out, "acl_access_denied_auth:{}", st.acl_denied_auth);
+    field!(out, "acl_access_denied_cmd:{}", st.acl_denied_cmd);
+    field!(out, "acl_access_denied_key:{}", st.acl_denied_key);
+    field!(out, "acl_access_denied_channel:{}", st.acl_denied_channel);
 }
 
 fn replication_section(s: &mut Server, out: &mut String) {

@@ -168,6 +168,8 @@ pub struct Client {
     pub lib_ver: Option<Bytes>,
     pub db: usize,
     pub resp: RespVersion,
+    /// The ACL user this connection runs as (its name; the registry has its rules).
+    pub user: Bytes,
     pub authenticated: bool,
     pub query: BytesMut,
     pub parser: RequestParser,
@@ -291,6 +293,7 @@ impl Client {
             lib_ver: None,
             db: 0,
             resp: RespVersion::Resp2,
+            user: Bytes::from_static(b"default"),
             authenticated: false,
             query: BytesMut::with_capacity(16 * 1024),
             parser: RequestParser::new(max_bulk),
@@ -466,7 +469,7 @@ pub fn client_info(c: &Client, now: i64) -> String {
     let omem = c.pending_output();
     let tot_mem = c.query.capacity() + c.out.capacity() + c.out_chunks_bytes + 1024;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -489,6 +492,7 @@ pub fn client_info(c: &Client, now: i64) -> String {
         tot_mem,
         events,
         c.last_cmd,
+        String::from_utf8_lossy(&c.user),
         if c.resp == resp::RespVersion::Resp3 { 3 } else { 2 },
         lib(&c.lib_name),
         lib(&c.lib_ver),
