@@ -8,7 +8,8 @@
 # protocol parsers (fuzz/: resp_request, resp_frame, repl_replies), the scripting engine
 # (fuzz/: script_reply — Lua values to replies, function_restore — FUNCTION RESTORE payloads),
 # the BITFIELD and geo argument parsers (fuzz/: bitfield_args, geo_args), and the stream-ID
-# parser and stream nodes (fuzz/: stream_id).
+# parser and stream nodes (fuzz/: stream_id), ACL SETUSER rules and aclfiles (fuzz/: acl_rules,
+# acl_file).
 # cargo-fuzz needs nightly-only compiler flags (-Zsanitizer=address, ...).
 # Only the stable toolchain is installed, so RUSTC_BOOTSTRAP=1 lets the stable
 # compiler accept them. Crashes land in <fuzz dir>/artifacts/<target>/; turn each into a

@@ -19,7 +19,7 @@ python3 conformance/run.py --set ci --jobs 2 --valkey-dir "$(dirname "$(dirname 
 # Every fuzz target runs briefly in CI (scripts/fuzz.sh installs cargo-fuzz if missing);
 # RUN_FUZZ=1 does the same locally, FUZZ_SECONDS sets the time per target.
 if [ "${CI:-}" = "true" ] || [ "${RUN_FUZZ:-}" = "1" ]; then
-    for target in reader lzf_decompress dump_payload resp_request resp_frame repl_replies script_reply function_restore bitfield_args geo_args stream_id; do
+    for target in reader lzf_decompress dump_payload resp_request resp_frame repl_replies script_reply function_restore bitfield_args geo_args stream_id acl_rules acl_file; do
         scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-20}"
     done
 fi

@@ -88,6 +88,9 @@ pub struct Ctx<'a> {
     /// the classes enabled in [`Settings::notify_classes`] are recorded. Read them with
     /// [`Ctx::take_notifications`], which adds the `expired` events still pending.
     pub notifications: Vec<crate::notify::KeyEvent>,
+    /// The calling user may read every key (`ACLUserCheckCmdWithUnrestrictedKeyAccess`): SORT
+    /// refuses its BY and GET patterns otherwise. The server computes it for SORT only.
+    pub acl_full_read: bool,
     /// How many entries of the keyspace's expired-key log were already turned into `expired`
     /// events (the log is drained by the server, not by this call).
     expired_seen: usize,
@@ -107,6 +110,7 @@ impl<'a> Ctx<'a> {
             from_script: false,
             expired_seen: ks.events.expired.len(),
             notifications: Vec::new(),
+            acl_full_read: true,
             ks,
         }
     }

@@ -187,6 +187,8 @@ pub const EXPIRE_NX_EXCLUSIVE: &str =
     "ERR NX and XX, GT or LT options at the same time are not compatible";
 pub const EXPIRE_GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
 pub const SORT_NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
+pub const SORT_BY_ACL: &str = "ERR BY option of SORT denied due to insufficient ACL permissions.";
+pub const SORT_GET_ACL: &str = "ERR GET option of SORT denied due to insufficient ACL permissions.";
 /// `getIntFromObjectOrReply` without a custom message, for integers outside the C `int` range.
 pub const INT_RANGE: &str =
     "ERR value is out of range, value must between -2147483648 and 2147483647";
@@ -404,3 +406,45 @@ pub fn geo_need_by(cmd: &[u8]) -> Reply {
 
 pub const DEBUG_RELOAD_OPTIONS: &str =
     "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
+
+// ---------------------------------------------------------------------------------------------
+// ACL, AUTH and HELLO (the server's `access` module and `cmd::acl_cmd`); the rule errors of
+// ACL SETUSER and aclfiles are the `acl` crate's (`acl::RuleError::text`)
+// ---------------------------------------------------------------------------------------------
+
+pub const AUTH_NO_PASSWORD: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+pub const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
+pub const ACL_USERNAME_SPACES: &str = "ERR Usernames can't contain spaces or null characters";
+pub const ACL_DELETE_DEFAULT: &str = "ERR The 'default' user cannot be removed";
+pub const ACL_NO_FILE: &str = "ERR This instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a configuration file set) in order to store users in the configuration.";
+pub const ACL_SAVE_FAILED: &str = "ERR There was an error trying to save the ACLs. Please check the server logs for more information";
+pub const ACL_GENPASS_BITS: &str = "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096";
+/// The start of the DENIED line a non-loopback client gets in protected mode (the whole line
+/// is `PROTECTED_MODE_DENIED`).
+pub const PROTECTED_MODE_DENIED: &str = "-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting from the same host the server is running, however MAKE SURE it's not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// `NOPERM <message>` of a command refused by the ACL check (`getAclErrorMessage`, not verbose).
+pub fn noperm(message: &str) -> Reply {
+    Reply::error(format!("NOPERM {message}"))
+}
+
+/// The NOPERM error of a queued command that the ACL rules no longer allow at EXEC.
+pub fn noperm_at_exec(reason: &str) -> Reply {
+    Reply::error(format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"))
+}
+
+/// `ERR Unknown category '<name>'` (ACL CAT; at most 128 bytes of the name).
+pub fn acl_unknown_category(name: &[u8]) -> Reply {
+    let name: String = c_text(name).chars().take(128).collect();
+    Reply::error(format!("ERR Unknown category '{name}'"))
+}
+
+/// `ERR User '<name>' not found` (ACL DRYRUN).
+pub fn acl_no_user(name: &[u8]) -> Reply {
+    Reply::error(format!("ERR User '{}' not found", c_text(name)))
+}
+
+/// `ERR Command '<name>' not found` (ACL DRYRUN).
+pub fn acl_no_command(name: &[u8]) -> Reply {
+    Reply::error(format!("ERR Command '{}' not found", c_text(name)))
+}

@@ -17,6 +17,7 @@ pub mod errors;
 pub mod geo;
 pub mod hashes;
 pub mod hll;
+pub mod keyrefs;
 pub mod keys;
 pub mod ldouble;
 pub mod lists;

@@ -294,6 +294,24 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     ),
 ];
 
+/// ACL's subcommands (Valkey 8.0.1's `acl-*.json`).
+#[rustfmt::skip]
+static ACL_SUBS: &[CommandSpec] = &[
+    row!("cat", -2, f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Lists the ACL categories, or the commands inside a category.", Handler::Server(ServerCmd::Acl)),
+    row!("deluser", -3, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Deletes ACL users, and terminates their connections.", Handler::Server(ServerCmd::Acl)),
+    row!("dryrun", -4, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "7.0.0", "Simulates the execution of a command by a user, without executing the command.", Handler::Server(ServerCmd::Acl)),
+    row!("genpass", -2, f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Generates a pseudorandom, secure password that can be used to identify ACL users.", Handler::Server(ServerCmd::Acl)),
+    row!("getuser", 3, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Lists the ACL rules of a user.", Handler::Server(ServerCmd::Acl)),
+    row!("help", 2, f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Returns helpful text about the different subcommands.", Handler::Server(ServerCmd::Acl)),
+    row!("list", 2, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Dumps the effective rules in ACL file format.", Handler::Server(ServerCmd::Acl)),
+    row!("load", 2, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Reloads the rules from the configured ACL file.", Handler::Server(ServerCmd::Acl)),
+    row!("log", -2, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Lists recent security events generated due to ACL rules.", Handler::Server(ServerCmd::Acl)),
+    row!("save", 2, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Saves the effective ACL rules in the configured ACL file.", Handler::Server(ServerCmd::Acl)),
+    row!("setuser", -3, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Creates and modifies an ACL user and its rules.", Handler::Server(ServerCmd::Acl)),
+    row!("users", 2, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Lists all ACL users.", Handler::Server(ServerCmd::Acl)),
+    row!("whoami", 2, f::NOSCRIPT | f::LOADING | f::STALE | f::SENTINEL, 0, Keys::NONE, "server", "6.0.0", "Returns the authenticated username of the current connection.", Handler::Server(ServerCmd::Acl)),
+];
+
 static CONFIG_SUBS: &[CommandSpec] = &[
     row!(
         "get",
@@ -896,6 +914,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     container!("pubsub", -2, "pubsub", "2.8.0", "A container for Pub/Sub commands.", PUBSUB_SUBS),
     container!("client", -2, "connection", "2.4.0", "A container for client connection commands.", CLIENT_SUBS),
     container!("config", -2, "server", "2.0.0", "A container for server configuration commands.", CONFIG_SUBS),
+    container!("acl", -2, "server", "6.0.0", "A container for Access List Control commands.", ACL_SUBS),
     row!("info", -1, f::LOADING | f::STALE | f::SENTINEL, acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Returns information and statistics about the server.", Handler::Server(ServerCmd::Info)),
     CommandSpec {
         name: "command",

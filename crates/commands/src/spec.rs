@@ -225,6 +225,7 @@ pub enum Handler {
 /// Commands implemented by the server crate, identified here so the table stays complete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ServerCmd {
+    Acl,
     Auth,
     Hello,
     Ping,

@@ -4,6 +4,18 @@
 
 /// `request_policy:...` / `response_policy:...` / `nondeterministic_output` tips by full name.
 pub static TIPS: &[(&str, &[&str])] = &[
+    (
+        "acl|deluser",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
+    (
+        "acl|save",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
+    (
+        "acl|setuser",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
     ("client|info", &["nondeterministic_output"]),
     ("client|list", &["nondeterministic_output"]),
     ("command|docs", &["nondeterministic_output_order"]),

@@ -284,24 +284,21 @@ impl Server {
                     return;
                 }
             };
-        let Some(c) = self.net.clients.get_mut(key) else {
-            return;
-        };
-        c.authenticated = self.cfg.requirepass.is_empty();
-        c.parser.auth_required = !c.authenticated;
+        crate::access::set_default_auth(self, key);
         self.stats.total_connections += 1;
-        log_verbose!("Accepted {}", c.addr);
+        if let Some(c) = self.net.clients.get(key) {
+            log_verbose!("Accepted {}", c.addr);
+        }
     }
 
-    /// Redis's protected mode: no password, default bind, and a non-loopback peer.
+    /// Protected mode (Valkey's `clientAcceptHandler`): with `protected-mode yes` and a
+    /// default user without passwords, only loopback and unix-socket clients are accepted.
     fn protected_mode_denial(&self, local: bool) -> Option<&'static str> {
-        if local || !self.cfg.protected_mode || !self.cfg.requirepass.is_empty() {
+        let default_nopass = self.acl.users.default_user().nopass;
+        if local || !self.cfg.protected_mode || !default_nopass {
             return None;
         }
-        if self.cfg.bind.0 != ["*", "-::*"] {
-            return None;
-        }
-        Some("-DENIED Redwing is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redwing you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redwing from the same host the server is running, however MAKE SURE Redwing is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redwing configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n")
+        Some(commands::errors::PROTECTED_MODE_DENIED)
     }
 
     /// Reads what the socket has (up to a budget), then processes complete commands.

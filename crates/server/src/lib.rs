@@ -8,6 +8,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod access;
 pub mod bg;
 pub mod clock;
 pub mod cmd;
@@ -74,6 +75,10 @@ pub fn run(args: Vec<String>) -> i32 {
         return 1;
     }
     banner(&server, file.is_some());
+    if let Err(e) = access::load_at_startup(&mut server) {
+        log_warning!("{e}");
+        return 1;
+    }
     if let Err(e) = server.listen() {
         log_warning!(
             "Failed listening on port {} (tcp), aborting: {e}",

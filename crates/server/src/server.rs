@@ -32,6 +32,8 @@ pub struct Server {
     pub persist: crate::persist::state::Persist,
     pub repl: crate::repl::state::Repl,
     pub stats: Stats,
+    /// ACL users and the ACL LOG.
+    pub acl: crate::access::state::AclState,
     /// Process lifetime: identity, cron timing, shutdown.
     pub life: Life,
 }
@@ -101,6 +103,7 @@ impl Server {
             persist: crate::persist::state::Persist::new(waker.clone()),
             repl: crate::repl::state::Repl::new(waker, &cfg),
             stats: Stats::default(),
+            acl: crate::access::state::AclState::new(cfg.acl_pubsub_default == "allchannels"),
             life: Life {
                 run_id: crate::util::random_hex40(),
                 start: Instant::now(),
@@ -162,6 +165,7 @@ impl Server {
         self.exec.ks.lru.lfu_log_factor = c.lfu_log_factor.clamp(0, u32::MAX as i64) as u32;
         self.exec.ks.lru.lfu_decay_time = c.lfu_decay_time_mins.clamp(0, u32::MAX as i64) as u32;
         self.life.hz = c.hz.clamp(1, 500) as u64;
+        self.acl.users.pubsub_all = c.acl_pubsub_default == "allchannels";
         crate::log::set_level(crate::log::Level::parse(c.loglevel.name()));
         for (_, cl) in self.net.clients.iter_mut() {
             cl.parser.max_bulk_len = self.exec.settings.proto_max_bulk_len;

@@ -139,6 +139,12 @@ pub struct Stats {
     pub client_output_buffer_limit_disconnections: u64,
     pub client_query_buffer_limit_disconnections: u64,
     pub eventloop: EventLoopStats,
+    /// ACL denials (INFO `acl_access_denied_*`): failed authentications, commands, keys,
+    /// channels.
+    pub acl_denied_auth: u64,
+    pub acl_denied_cmd: u64,
+    pub acl_denied_key: u64,
+    pub acl_denied_channel: u64,
     /// Ring buffers for instantaneous_* metrics: (time ms, commands, in bytes, out bytes).
     samples: VecDeque<Sample>,
 }

@@ -61,7 +61,7 @@ fn c_str(arg: &[u8]) -> &[u8] {
     &arg[..arg.iter().position(|&b| b == 0).unwrap_or(arg.len())]
 }
 
-fn parse_opts(a: &[Bytes], readonly: bool) -> Result<SortOpts<'_>, Reply> {
+fn parse_opts(a: &[Bytes], readonly: bool, full_read: bool) -> Result<SortOpts<'_>, Reply> {
     let mut o = SortOpts {
         desc: false,
         alpha: false,
@@ -93,9 +93,15 @@ fn parse_opts(a: &[Bytes], readonly: bool) -> Result<SortOpts<'_>, Reply> {
             o.by = Some(&a[j + 1]);
             if !c_str(&a[j + 1]).contains(&b'*') {
                 o.dontsort = true;
+            } else if !full_read {
+                // A real pattern reads keys the ACL check did not see.
+                return Err(err(errors::SORT_BY_ACL));
             }
             j += 1;
         } else if is(opt, "get") && left >= 1 {
+            if !full_read {
+                return Err(err(errors::SORT_GET_ACL));
+            }
             o.gets.push(&a[j + 1]);
             j += 1;
         } else {
@@ -367,7 +373,7 @@ fn store(ctx: &mut Ctx, dest: &Bytes, out: Vec<Option<Bytes>>) -> Reply {
 }
 
 fn sort_generic(ctx: &mut Ctx, a: &[Bytes], readonly: bool) -> Reply {
-    let mut o = match parse_opts(a, readonly) {
+    let mut o = match parse_opts(a, readonly, ctx.acl_full_read) {
         Ok(o) => o,
         Err(e) => return e,
     };

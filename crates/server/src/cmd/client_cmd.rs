@@ -358,8 +358,12 @@ fn kill(s: &mut Server, key: usize, argv: &[Bytes], now: i64) -> Reply {
             }
             "addr" => addr = Some(val),
             "laddr" => laddr = Some(val),
-            "user" if val == "default" => user = Some(val),
-            "user" => return errors::no_such_user(&pair[1]),
+            "user" => {
+                if s.acl.users.get(&pair[1]).is_none() {
+                    return errors::no_such_user(&pair[1]);
+                }
+                user = Some(pair[1].clone());
+            }
             "maxage" => match commands::args::int(&pair[1]) {
                 Ok(v) if v > 0 => maxage = Some(v),
                 Ok(_) => return err(errors::CLIENT_KILL_MAXAGE_POSITIVE),
@@ -382,7 +386,9 @@ fn kill(s: &mut Server, key: usize, argv: &[Bytes], now: i64) -> Reply {
                 && ty.as_deref().is_none_or(|t| type_matches(c, t))
                 && addr.as_deref().is_none_or(|a| c.addr == a)
                 && laddr.as_deref().is_none_or(|a| c.laddr == a)
-                && user.as_deref().is_none_or(|u| u == "default")
+                && user
+                    .as_ref()
+                    .is_none_or(|u| c.user == *u && !c.is_primary_link())
                 && maxage.is_none_or(|m| (now - c.ctime_ms) / 1000 >= m)
                 && !(skipme && *k == key)
         })

@@ -41,7 +41,11 @@ pub fn config(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         }
         "rewrite" if argv.len() == 2 => match s.cfg.file.clone() {
             None => errors::err("ERR The server is running without a config file"),
-            Some(path) => match crate::config::rewrite_file(&path, &s.cfg) {
+            Some(path) => match crate::config::rewrite_file(
+                &path,
+                &s.cfg,
+                crate::access::config_lines(s).as_deref(),
+            ) {
                 Ok(()) => {
                     log_notice!("CONFIG REWRITE executed with success.");
                     Reply::Ok
@@ -121,6 +125,9 @@ fn apply(
     }
     if first(Apply::Replication).is_some() {
         crate::repl::on_config_changed(s);
+    }
+    if first(Apply::DefaultPassword).is_some() {
+        crate::access::requirepass_changed(s);
     }
     Ok(())
 }

@@ -6,11 +6,6 @@ use resp::{Reply, RespVersion};
 
 use crate::server::Server;
 
-fn check_password(s: &Server, user: &[u8], pass: &[u8]) -> bool {
-    let required = s.cfg.requirepass.as_str();
-    user == b"default" && (required.is_empty() || required.as_bytes() == pass)
-}
-
 pub fn auth(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if argv.len() > 3 {
         return err(errors::SYNTAX);
@@ -18,22 +13,21 @@ pub fn auth(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     let (user, pass): (&[u8], &[u8]) = if argv.len() == 3 {
         (&argv[1], &argv[2])
     } else {
+        // The old form: the default user, which must have a password.
+        if s.acl.users.default_user().nopass {
+            return err(errors::AUTH_NO_PASSWORD);
+        }
         (b"default", &argv[1])
     };
-    if argv.len() == 2 && s.cfg.requirepass.is_empty() {
-        return err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
-    }
-    if check_password(s, user, pass) {
-        let c = super::caller!(s, key);
-        c.authenticated = true;
-        c.parser.auth_required = false;
+    if crate::access::authenticate(s, key, user, pass, &argv[0]) {
         Reply::Ok
     } else {
         err(errors::WRONGPASS)
     }
 }
 
-/// HELLO [protover [AUTH user pass] [SETNAME name]]
+/// HELLO [protover [AUTH user pass] [SETNAME name]]: every option is read first (the last AUTH
+/// and SETNAME win), then the client authenticates, then the name and protocol are applied.
 pub fn hello(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     let mut ver = None;
     let mut j = 1;
@@ -46,17 +40,13 @@ pub fn hello(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         j = 2;
     }
     let mut setname = None;
+    let mut credentials = None;
     while j < argv.len() {
-        let opt = String::from_utf8_lossy(&argv[j]).to_ascii_lowercase();
-        if opt == "auth" && j + 2 < argv.len() {
-            if !check_password(s, &argv[j + 1], &argv[j + 2]) {
-                return err(errors::WRONGPASS);
-            }
-            let c = super::caller!(s, key);
-            c.authenticated = true;
-            c.parser.auth_required = false;
+        let more = argv.len() - 1 - j;
+        if argv[j].eq_ignore_ascii_case(b"auth") && more >= 2 {
+            credentials = Some((&argv[j + 1], &argv[j + 2]));
             j += 3;
-        } else if opt == "setname" && j + 1 < argv.len() {
+        } else if argv[j].eq_ignore_ascii_case(b"setname") && more >= 1 {
             if let Err(e) = super::client_cmd::validate_name(&argv[j + 1]) {
                 return e;
             }
@@ -65,13 +55,18 @@ pub fn hello(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         } else {
             return Reply::error(format!(
                 "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(&argv[j])
+                errors::c_text(&argv[j])
             ));
+        }
+    }
+    if let Some((user, pass)) = credentials {
+        if !crate::access::authenticate(s, key, user, pass, &argv[0]) {
+            return err(errors::WRONGPASS);
         }
     }
     let c = super::caller!(s, key);
     if !c.authenticated {
-        return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return err(errors::HELLO_NOAUTH);
     }
     if let Some(n) = setname {
         c.name = if n.is_empty() { None } else { Some(n) };
@@ -124,7 +119,6 @@ pub fn reset(s: &mut Server, key: usize) -> Reply {
     if let Some(c) = s.net.clients.get_mut(key) {
         s.exec.watches.unwatch_all(c);
     }
-    let needs_auth = !s.cfg.requirepass.is_empty();
     let c = super::caller!(s, key);
     s.exec.pubsub.unsubscribe_all(c);
     crate::exec::tracking::disable(&mut s.exec.tracking, c);
@@ -140,10 +134,7 @@ pub fn reset(s: &mut Server, key: usize) -> Reply {
         c.role = crate::net::client::Role::Normal;
         s.exec.monitors.retain(|&id| id != c.id);
     }
-    if needs_auth {
-        c.authenticated = false;
-        c.parser.auth_required = true;
-    }
+    crate::access::set_default_auth(s, key);
     Reply::status("RESET")
 }
 

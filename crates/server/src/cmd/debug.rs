@@ -89,7 +89,11 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         }
         "config-rewrite-force-all" if argc == 2 => match s.cfg.file.clone() {
             None => err("ERR The server is running without a config file"),
-            Some(path) => match crate::config::rewrite_file_all(&path, &s.cfg) {
+            Some(path) => match crate::config::rewrite_file_all(
+                &path,
+                &s.cfg,
+                crate::access::config_lines(s).as_deref(),
+            ) {
                 Ok(()) => Reply::Ok,
                 Err(e) => Reply::error(format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {e}")),
             },

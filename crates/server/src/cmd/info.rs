@@ -506,6 +506,10 @@ fn stats_section(s: &mut Server, out: &mut String) {
         "instantaneous_eventloop_duration_usec:{}",
         el.duration_per_cycle.get()
     );
+    field!(out, "acl_access_denied_auth:{}", st.acl_denied_auth);
+    field!(out, "acl_access_denied_cmd:{}", st.acl_denied_cmd);
+    field!(out, "acl_access_denied_key:{}", st.acl_denied_key);
+    field!(out, "acl_access_denied_channel:{}", st.acl_denied_channel);
 }
 
 /// Per-command latency percentiles (`latency-tracking`, `latency-tracking-info-percentiles`).

@@ -234,23 +234,24 @@ fn getkeys(cmd: &[Bytes], with_flags: bool) -> Reply {
     if !spec.arity_ok(cmd.len()) {
         return err("ERR Invalid number of arguments specified for command");
     }
-    let pos = spec.keys.positions(cmd);
-    if pos.is_empty() {
+    // The keys and flags the ACL check sees (`commands::keyrefs`).
+    let refs = commands::keyrefs::key_refs(spec, cmd);
+    if refs.is_empty() {
         return err("ERR The command has no key arguments");
     }
     Reply::Array(
-        pos.into_iter()
-            .map(|i| {
+        refs.into_iter()
+            .map(|k| {
+                let key = Reply::Bulk(cmd[k.pos].clone());
                 if with_flags {
-                    let fl = spec
-                        .keys
-                        .spec_flags
+                    let fl = k
+                        .flags
                         .iter()
                         .map(|x| Reply::status(x.to_string()))
                         .collect();
-                    Reply::Array(vec![Reply::Bulk(cmd[i].clone()), Reply::Array(fl)])
+                    Reply::Array(vec![key, Reply::Array(fl)])
                 } else {
-                    Reply::Bulk(cmd[i].clone())
+                    key
                 }
             })
             .collect(),

@@ -1,6 +1,7 @@
 //! Commands implemented by the server itself (they need clients, configuration, replication
 //! or persistence state). Data commands live in the `commands` crate.
 
+pub mod acl_cmd;
 pub mod client_cmd;
 pub mod config_cmd;
 pub mod conn;

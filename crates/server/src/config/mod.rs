@@ -83,6 +83,11 @@ fn split_args(v: &str) -> Option<Vec<String>> {
     })
 }
 
+/// Splits a line into arguments keeping their bytes (passwords may be binary).
+fn split_args_raw(v: &str) -> Option<Vec<Vec<u8>>> {
+    resp::request::split_args(v.as_bytes())
+}
+
 /// The include nesting bound (a file including itself stops here with an error).
 const MAX_INCLUDE_DEPTH: usize = 16;
 
@@ -143,6 +148,14 @@ impl Config {
                 self.apply_line(param, &argv[1..], state).map_err(at)?;
             } else if params::is_deprecated(name, argv.len()) {
                 continue;
+            } else if name.eq_ignore_ascii_case("user") && argv.len() >= 2 {
+                let raw: Vec<bytes::Bytes> = split_args_raw(line)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(bytes::Bytes::from)
+                    .collect();
+                let user = acl::users::config_user(&raw, &self.users).map_err(at)?;
+                self.users.push(user);
             } else if name.eq_ignore_ascii_case("include") && argv.len() == 2 {
                 self.include(Path::new(&argv[1]), state, depth)?;
             } else {

@@ -55,6 +55,8 @@ pub enum Apply {
     Replication,
     /// The working directory changes.
     Dir,
+    /// The default ACL user's password follows `requirepass` (Valkey's `updateRequirePass`).
+    DefaultPassword,
 }
 
 /// A parameter's own validation of a canonical value: the reason it is refused.
@@ -111,6 +113,8 @@ macro_rules! params {
             $( $(#[$m])* pub $field: $ty, )*
             /// Absolute path of the configuration file, for CONFIG REWRITE.
             pub file: Option<std::path::PathBuf>,
+            /// `user` directives, validated, in file order (loaded into the ACL at start-up).
+            pub users: Vec<acl::users::ConfigUser>,
         }
 
         impl Config {
@@ -119,6 +123,7 @@ macro_rules! params {
                 Config {
                     $( $field: Typed::from_canonical($default), )*
                     file: None,
+                    users: Vec::new(),
                 }
             }
         }
@@ -185,12 +190,6 @@ fn no_tls_replication(v: &str) -> Result<(), String> {
 fn no_tls_port(v: &str) -> Result<(), String> {
     if v != "0" {
         return Err("TLS is not supported by Redwing".into());
-    }
-    Ok(())
-}
-fn no_aclfile(v: &str) -> Result<(), String> {
-    if !v.is_empty() {
-        return Err("ACL files are not supported by Redwing".into());
     }
     Ok(())
 }
@@ -285,7 +284,7 @@ params! {
     hide_user_data_from_log: bool = "hide-user-data-from-log", B, "yes", 0, Inert;
 
     // --- Strings ---------------------------------------------------------------------------
-    aclfile: String = "aclfile", S, "", IMMUTABLE, Inert, no_aclfile;
+    aclfile: String = "aclfile", S, "", IMMUTABLE, Read;
     unixsocket: String = "unixsocket", S, "", IMMUTABLE, Read;
     unixsocketgroup: String = "unixsocketgroup", S, "", IMMUTABLE, Read;
     pidfile: String = "pidfile", S, "", IMMUTABLE, Read;
@@ -313,7 +312,7 @@ params! {
     locale_collate: String = "locale-collate", S, "", 0, Inert;
     debug_context: String = "debug-context", S, "", DEBUG | HIDDEN, Inert;
     primary_auth: String = "primaryauth" ["masterauth"], S, "", SENSITIVE, Replication;
-    requirepass: String = "requirepass", S, "", SENSITIVE, Read;
+    requirepass: String = "requirepass", S, "", SENSITIVE, DefaultPassword;
     availability_zone: String = "availability-zone", S, "", 0, Inert;
 
     // --- Enums -----------------------------------------------------------------------------
@@ -324,7 +323,7 @@ params! {
     maxmemory_policy: MaxmemoryPolicy = "maxmemory-policy", Kind::Enum(MaxmemoryPolicy::NAMES), "noeviction", 0, Derived;
     appendfsync: String = "appendfsync", Kind::Enum(&["always", "everysec", "no"]), "everysec", 0, Inert;
     oom_score_adj: String = "oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", 0, Inert;
-    acl_pubsub_default: String = "acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels", 0, Inert;
+    acl_pubsub_default: String = "acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels", 0, Derived;
     sanitize_dump_payload: SanitizeDumpPayload = "sanitize-dump-payload", Kind::Enum(SanitizeDumpPayload::NAMES), "no", DEBUG, Read;
     enable_protected_configs: ProtectedAction = "enable-protected-configs", PROTECTED_ACTIONS, "no", IMMUTABLE, Read;
     enable_debug_command: ProtectedAction = "enable-debug-command", PROTECTED_ACTIONS, "no", IMMUTABLE, Read;
@@ -385,7 +384,7 @@ params! {
     client_default_resp: i64 = "client-default-resp", int(2, 3), "2", IMMUTABLE | HIDDEN, Read;
     active_defrag_max_scan_fields: i64 = "active-defrag-max-scan-fields", int(1, LONG_MAX), "1000", 0, Inert;
     slowlog_max_len: i64 = "slowlog-max-len", int(0, LONG_MAX), "128", 0, Read;
-    acllog_max_len: i64 = "acllog-max-len", int(0, LONG_MAX), "128", 0, Inert;
+    acllog_max_len: i64 = "acllog-max-len", int(0, LONG_MAX), "128", 0, Read;
     cluster_blacklist_ttl_secs: i64 = "cluster-blacklist-ttl", int(0, LONG_MAX), "60", 0, Inert;
     busy_reply_threshold_ms: i64 = "busy-reply-threshold" ["lua-time-limit"], int(0, LONG_MAX), "5000", 0, Read;
     cluster_node_timeout_ms: i64 = "cluster-node-timeout", int(0, LONG_MAX), "15000", 0, Inert;

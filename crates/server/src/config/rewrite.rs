@@ -87,18 +87,29 @@ fn is_default(param: &Param, value: &str) -> bool {
     }
 }
 
-/// Rewrites `path` with the values of `cfg`.
-pub fn rewrite_file(path: &Path, cfg: &Config) -> std::io::Result<()> {
-    rewrite(path, cfg, false)
+/// Rewrites `path` with the values of `cfg`. `users` are the `user` lines of the ACL users
+/// (they replace the file's `user` lines in place, extra ones are appended); `None` (an
+/// aclfile holds the users) drops the file's `user` lines.
+pub fn rewrite_file(path: &Path, cfg: &Config, users: Option<&[String]>) -> std::io::Result<()> {
+    rewrite(path, cfg, users, false)
 }
 
 /// DEBUG CONFIG-REWRITE-FORCE-ALL: as [`rewrite_file`], but every parameter is written, at
 /// its default or not.
-pub fn rewrite_file_all(path: &Path, cfg: &Config) -> std::io::Result<()> {
-    rewrite(path, cfg, true)
+pub fn rewrite_file_all(
+    path: &Path,
+    cfg: &Config,
+    users: Option<&[String]>,
+) -> std::io::Result<()> {
+    rewrite(path, cfg, users, true)
 }
 
-fn rewrite(path: &Path, cfg: &Config, force_all: bool) -> std::io::Result<()> {
+fn rewrite(
+    path: &Path,
+    cfg: &Config,
+    users: Option<&[String]>,
+    force_all: bool,
+) -> std::io::Result<()> {
     let old = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -106,6 +117,7 @@ fn rewrite(path: &Path, cfg: &Config, force_all: bool) -> std::io::Result<()> {
     };
     let mut out: Vec<String> = Vec::new();
     let mut written: std::collections::HashSet<&'static str> = std::collections::HashSet::new();
+    let mut user_lines = users.unwrap_or_default().iter();
     for raw in old.lines() {
         let line = raw.trim();
         if line == MARKER {
@@ -114,6 +126,14 @@ fn rewrite(path: &Path, cfg: &Config, force_all: bool) -> std::io::Result<()> {
         let name = resp::request::split_args(line.as_bytes())
             .and_then(|a| a.into_iter().next())
             .map(|n| String::from_utf8_lossy(&n).into_owned());
+        if !line.starts_with('#')
+            && name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case("user"))
+        {
+            out.extend(user_lines.next().cloned());
+            continue;
+        }
         let param = match (&name, line.starts_with('#')) {
             (Some(n), false) => lookup(n),
             _ => None,
@@ -141,6 +161,13 @@ fn rewrite(path: &Path, cfg: &Config, force_all: bool) -> std::io::Result<()> {
             appended = true;
         }
         out.extend(lines_for(p, &value));
+    }
+    for l in user_lines {
+        if !appended {
+            out.push(MARKER.to_string());
+            appended = true;
+        }
+        out.push(l.clone());
     }
     let tmp = path.with_extension(format!("rewrite.{}", std::process::id()));
     {
@@ -174,7 +201,7 @@ mod tests {
         cfg.set_canonical(lookup("maxmemory").unwrap(), "1048576");
         cfg.set_canonical(lookup("replica-read-only").unwrap(), "no");
         cfg.set_canonical(lookup("save").unwrap(), "100 1 200 2");
-        rewrite_file(&f, &cfg).unwrap();
+        rewrite_file(&f, &cfg, Some(&[])).unwrap();
         let text = std::fs::read_to_string(&f).unwrap();
         let cwd = std::env::current_dir().unwrap().display().to_string();
         assert_eq!(

@@ -44,6 +44,22 @@ fn serve_one(s: &mut Server, key: usize) -> bool {
     let Ok(spec) = commands::call::resolve(&argv) else {
         return false;
     };
+    // A reprocessed command meets the ACL check again (Valkey runs `processCommand` again):
+    // a user whose rules changed while it waited gets NOPERM, counted as a rejected call.
+    if let Err(d) = crate::access::acl_check(s, key, spec, &argv, Some(acl::Context::Toplevel)) {
+        let e = crate::access::noperm(s, key, spec, &argv, d);
+        if let Some(code) = e.error_code() {
+            s.stats.count_error(code);
+        }
+        s.stats.command(spec).rejected_calls += 1;
+        let Some(c) = s.net.clients.get_mut(key) else {
+            return false;
+        };
+        s.exec.blocking.unblock(c);
+        c.reply(&e);
+        super::process_input(s, key);
+        return true;
+    }
     // The command runs now, not when the command that woke it started (a key that expired
     // meanwhile, e.g. during a long MULTI, is seen as expired and the client blocks again).
     s.exec.ks.now_ms = s.exec.clock.now_ms();

@@ -94,6 +94,11 @@ fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
         Err(e) => return reject(s, key, e, None, &argv),
     };
     let name = full_name(spec);
+    // CLIENT LIST's `cmd=` (and the ACL LOG's client info) name the command found, even one
+    // refused below, as Valkey's `c->lastcmd`.
+    if let Some(c) = s.net.clients.get_mut(key) {
+        c.last_cmd = name;
+    }
     if !spec.arity_ok(argv.len()) || matches!(spec.handler, Handler::Container) {
         return reject(s, key, errors::wrong_arity(name), Some(name), &argv);
     }
@@ -171,7 +176,7 @@ fn precheck(
     let c = s.net.clients.get(key)?;
     let in_multi = c.multi.is_some();
     let from_primary = c.is_primary_link();
-    if !c.authenticated && !spec.has(f::NO_AUTH) {
+    if !from_primary && crate::access::auth_required(s, c.authenticated) && !spec.has(f::NO_AUTH) {
         return Some(err(errors::NOAUTH));
     }
     if let Some(e) = crate::cmd::introspect::protected_denied(s, spec, c.is_local()) {
@@ -180,6 +185,10 @@ fn precheck(
     if in_multi && spec.has(f::NO_MULTI) {
         return Some(err("ERR Command not allowed inside a transaction"));
     }
+    if let Err(d) = crate::access::acl_check(s, key, spec, argv, None) {
+        return Some(crate::access::noperm(s, key, spec, argv, d));
+    }
+    let c = s.net.clients.get(key)?;
     let is_write = has(f::WRITE) || (spec.name == "exec" && multi::queued_has(c, f::WRITE));
     let deny_oom = has(f::DENYOOM) || (spec.name == "exec" && multi::queued_has(c, f::DENYOOM));
     // Memory is reclaimed before deny-oom commands, which are refused if it cannot be, and, as
@@ -296,9 +305,13 @@ pub fn call(
     if s.exec.prop.depth() == 1 && spec.has(f::TOUCHES_ARBITRARY_KEYS) {
         s.exec.prop.separate_current();
     }
+    // SORT's BY/GET patterns need a user who may read every key.
+    let acl_full_read = !matches!(spec.name, "sort" | "sort_ro")
+        || crate::access::full_read_access(s, key, spec, argv);
     let (reply, mut outcome) = match spec.handler {
         Handler::Data(handler) => {
             let mut ctx = Ctx::new(&mut s.exec.ks, db, &s.exec.settings);
+            ctx.acl_full_read = acl_full_read;
             ctx.resp = resp;
             ctx.may_block = may_block;
             ctx.unblocking = origin == Origin::Unblocked;

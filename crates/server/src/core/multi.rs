@@ -111,7 +111,13 @@ fn exec(s: &mut Server, key: usize) -> Reply {
     let mut replies = Vec::with_capacity(state.queue.len());
     for argv in state.queue {
         let reply = match commands::call::resolve(&argv) {
-            Ok(spec) => super::call(s, key, spec, &argv, super::Origin::Client),
+            // The rules may have changed since the command was queued (Valkey checks again).
+            Ok(spec) => {
+                match crate::access::acl_check(s, key, spec, &argv, Some(acl::Context::Multi)) {
+                    Ok(()) => super::call(s, key, spec, &argv, super::Origin::Client),
+                    Err(d) => Some(crate::access::noperm_at_exec(d)),
+                }
+            }
             Err(e) => Some(e),
         };
         // Inside a transaction nothing blocks: a blocking command answers at once.

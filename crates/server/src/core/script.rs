@@ -188,6 +188,16 @@ struct ScriptHost<'a> {
     db: usize,
 }
 
+/// True if `argc` arguments fit a command of `arity` (negative: at least that many).
+fn arity_fits(arity: i32, argc: usize) -> bool {
+    let (arity, argc) = (arity as i64, argc as i64);
+    if arity >= 0 {
+        arity == argc
+    } else {
+        argc >= -arity
+    }
+}
+
 impl ScriptHost<'_> {
     /// A check refused the call: counted as Valkey's `scriptCall` counts a rejection.
     fn rejected(&mut self, spec: Option<&'static CommandSpec>, text: Cow<'static, str>) {
@@ -214,7 +224,16 @@ impl Host for ScriptHost<'_> {
             noscript: spec.has(f::NOSCRIPT) && !self.s.exec.scripting.disable_deny_script,
         });
         let state = server_state(self.s);
-        if let Err(text) = script_call(run, called, argv.len(), Ok(()), &state) {
+        // The caller's user must be allowed the command (checked once the arity is right, so
+        // that a malformed call is not logged as a denial).
+        let acl = match spec {
+            Some(spec) if arity_fits(spec.arity, argv.len()) => {
+                crate::access::acl_check(self.s, self.caller, spec, &argv, Some(acl::Context::Lua))
+                    .map_err(|d| crate::access::message(self.s, self.caller, spec, &argv, d))
+            }
+            _ => Ok(()),
+        };
+        if let Err(text) = script_call(run, called, argv.len(), acl, &state) {
             self.rejected(spec, text.clone());
             return CallOutcome::Rejected(text);
         }
@@ -241,10 +260,20 @@ impl Host for ScriptHost<'_> {
     }
 
     fn acl_check_cmd(&mut self, _run: &RunCtx, argv: &[Bytes]) -> AclCheck {
-        // Only the default user exists, and it may run every command.
-        match commands::call::resolve(argv) {
-            Ok(_) => AclCheck::Allowed,
-            Err(_) => AclCheck::UnknownCommand,
+        let Ok(spec) = commands::call::resolve(argv) else {
+            return AclCheck::UnknownCommand;
+        };
+        let users = &self.s.acl.users;
+        let user = self
+            .s
+            .net
+            .clients
+            .get(self.caller)
+            .and_then(|c| users.get(&c.user))
+            .unwrap_or_else(|| users.default_user());
+        match acl::check(user, spec, argv) {
+            Ok(()) => AclCheck::Allowed,
+            Err(_) => AclCheck::Denied,
         }
     }
 

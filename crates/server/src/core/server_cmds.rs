@@ -14,6 +14,7 @@ use crate::server::Server;
 pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) -> Reply {
     use ServerCmd::*;
     match cmd {
+        Acl => cmd::acl_cmd::acl(s, key, argv),
         Auth => cmd::conn::auth(s, key, argv),
         Hello => cmd::conn::hello(s, key, argv),
         Ping => cmd::conn::ping(s, key, argv),

@@ -177,6 +177,8 @@ pub struct Client {
     pub lib_ver: Option<Bytes>,
     pub db: usize,
     pub resp: RespVersion,
+    /// The ACL user this connection runs as (its name; the registry has its rules).
+    pub user: Bytes,
     pub authenticated: bool,
     pub query: BytesMut,
     pub parser: RequestParser,
@@ -311,6 +313,7 @@ impl Client {
             lib_ver: None,
             db: 0,
             resp: RespVersion::Resp2,
+            user: Bytes::from_static(b"default"),
             authenticated: false,
             query: BytesMut::with_capacity(16 * 1024),
             parser: RequestParser::new(max_bulk),
@@ -522,7 +525,7 @@ pub fn client_info(c: &Client, now: i64) -> String {
     let omem = c.pending_output();
     let tot_mem = c.query.capacity() + c.out.capacity() + c.out_chunks_bytes + 1024;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir={} resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} tot-cmds={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user={} redir={} resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} tot-cmds={}",
         c.id,
         c.addr,
         c.laddr,
@@ -546,6 +549,7 @@ pub fn client_info(c: &Client, now: i64) -> String {
         tot_mem,
         events,
         c.last_cmd,
+        String::from_utf8_lossy(&c.user),
         c.tracking.as_ref().map_or(-1, |t| t.redirect as i64),
         if c.resp == resp::RespVersion::Resp3 { 3 } else { 2 },
         lib(&c.lib_name),
