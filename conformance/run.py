@@ -171,6 +171,23 @@ def prepare_workdir(work, valkey_dir, server):
     return work
 
 
+def block_error(lines, start):
+    """The message under an `[err]:` outside any test. A server that refused a block's
+    configuration prints `CONFIGURATION:` (the whole file) then `ERROR:`: the message is the
+    error, then the non-default directives of the file that explain it (`appendonly yes`,
+    `cluster-enabled yes`), so a skip-list `@` entry can name either."""
+    block = []
+    for line in lines[start:start + 120]:
+        if not line.strip() or line.startswith("["):
+            break
+        block.append(line.strip())
+    if "ERROR:" in block:
+        k = block.index("ERROR:")
+        shown = [l for l in block[:k] if l in ("appendonly yes", "cluster-enabled yes")]
+        return " ".join(block[k + 1:k + 4] + shown)[:400]
+    return " ".join(block[:2])[:300]
+
+
 def parse_output(text):
     """Per-test outcomes from a runtest log: {name: [outcome...]}, the first lines of each
     failure's message ({name: text}), and unit-level errors."""
@@ -185,7 +202,7 @@ def parse_output(text):
             tests.setdefault(m.group(1), []).append("err")
             details.setdefault(m.group(1), " ".join(l.strip() for l in lines[i + 1:i + 3])[:400])
         elif line.startswith("[err]: "):
-            unit_errors.append(line[7:] + " | " + " ".join(lines[i + 1:i + 3])[:300])
+            unit_errors.append(line[7:] + " | " + block_error(lines, i + 1))
         elif line.startswith("[exception]: "):
             unit_errors.append("exception: " + line[13:] + " | " + " ".join(lines[i + 1:i + 4])[:300])
         elif m := SKIP.match(line):
@@ -326,7 +343,7 @@ def guess_reason(detail):
     for pattern, reason in GUESSES:
         m = re.search(pattern, detail, re.I)
         if m:
-            return reason.format(*(g.lower() for g in m.groups() if g) or [""])
+            return reason.format(*([g.lower() for g in m.groups() if g] or [""]))
     return "TODO: " + detail[:160].replace(" :: ", " ")
 
 

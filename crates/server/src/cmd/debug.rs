@@ -53,6 +53,12 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 ),
             }
         }
+        "replicate" if argc >= 3 => {
+            // The arguments go to the replicas as a command, not executed here (tests use it
+            // to send a replica what its primary would never send).
+            s.exec.call_rewrite = Some(vec![argv[2..].to_vec()]);
+            Reply::Ok
+        }
         "set-active-expire" if argc == 3 => {
             s.exec.active_expire = atoi(&argv[2]) != 0;
             Reply::Ok
@@ -157,6 +163,8 @@ const HELP: &[&str] = &[
     "    * MERGE: Merge the content of the RDB file with the current data set.",
     "    * NOFLUSH: Do not empty the data set before loading the RDB file.",
     "    * NOSAVE: The RDB file is loaded without saving it first.",
+    "REPLICATE <command> [<arg> ...]",
+    "    Send <command> to the replicas as if this node had executed it.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the behavior). Setting it to 1 reenables back the",

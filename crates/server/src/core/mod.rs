@@ -91,7 +91,13 @@ fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     s.exec.ks.now_ms = s.exec.clock.now_ms();
     let spec = match commands::call::resolve(&argv) {
         Ok(spec) => spec,
-        Err(e) => return reject(s, key, e, None, &argv),
+        Err(e) => {
+            // CLIENT LIST's `cmd=NULL` and the `<unknown>` command of a replica's log line.
+            if let Some(c) = s.net.clients.get_mut(key) {
+                c.last_cmd = "NULL";
+            }
+            return reject(s, key, e, None, &argv);
+        }
     };
     let name = full_name(spec);
     // CLIENT LIST's `cmd=` (and the ACL LOG's client info) name the command found, even one
@@ -361,7 +367,7 @@ pub fn call(
     if !parked {
         let elapsed_us = s.exec.clock.mono_us().saturating_sub(start);
         let from_script = matches!(origin, Origin::Script { .. });
-        record_stats(s, key, spec, argv, &reply, elapsed_us, from_script);
+        record_stats(s, key, spec, argv, &reply, elapsed_us);
         if origin != Origin::Unblocked {
             feed_monitors_maybe(s, key, spec, argv, from_script);
         }
@@ -405,7 +411,6 @@ fn record_stats(
     argv: &[Bytes],
     reply: &Reply,
     us: u64,
-    from_script: bool,
 ) {
     s.stats.total_commands += 1;
     if let Some(c) = s.net.clients.get_mut(key) {
@@ -430,11 +435,11 @@ fn record_stats(
         }
     }
     if !spec.has(f::SKIP_SLOWLOG) {
+        // A script's commands are logged with the client that ran the script (Valkey 8).
         let client = s
             .net
             .clients
             .get(key)
-            .filter(|_| !from_script)
             .map(|c| (c.addr.as_str(), c.name.as_ref()));
         crate::stats::slowlog_maybe_add(&mut s.stats, &s.cfg, client, argv, us);
         let event = if spec.has(f::FAST) {
@@ -575,5 +580,43 @@ pub fn apply_from_primary(s: &mut Server, key: usize, argv: Vec<Bytes>, consumed
     s.exec.ks.obey_all = true;
     process_command(s, key, argv);
     s.exec.ks.obey_all = false;
+    primary_command_failed(s, key);
     crate::repl::replica::stream_command_applied(s, key, raw);
+}
+
+/// A command of the primary's stream failed here (Valkey's `afterErrorReply` for a primary
+/// client): the data may now differ from the primary's, so it is never silent — a
+/// `== CRITICAL ==` log line naming the error and the command, INFO
+/// `unexpected_error_replies`, and under `propagation-error-behavior panic` or
+/// `panic-on-replicas` a read-only replica stops at once rather than diverge.
+fn primary_command_failed(s: &mut Server, key: usize) {
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
+    let Some(mut error) = c.primary_error.take() else {
+        return;
+    };
+    let cmd = if c.last_cmd == "NULL" {
+        "<unknown>"
+    } else {
+        c.last_cmd
+    };
+    if error.len() > 4096 {
+        let mut end = 4096;
+        while !error.is_char_boundary(end) {
+            end -= 1;
+        }
+        error.truncate(end);
+    }
+    crate::log_warning!("== CRITICAL == This replica is sending an error to its primary: '{error}' after processing the command '{cmd}'");
+    s.stats.unexpected_error_replies += 1;
+    use crate::config::value::PropagationErrorBehavior as B;
+    let panics = matches!(
+        s.cfg.propagation_error_behavior,
+        B::Panic | B::PanicOnReplicas
+    );
+    if panics && s.cfg.replica_read_only {
+        crate::log_warning!("This replica panicked sending an error to its primary after processing the command '{cmd}'");
+        std::process::exit(1);
+    }
 }

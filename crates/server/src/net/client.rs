@@ -223,6 +223,9 @@ pub struct Client {
     pub ctime_ms: i64,
     pub last_interaction_ms: i64,
     pub last_cmd: &'static str,
+    /// The link to this node's primary: the first error its command produced (replies to the
+    /// primary are never sent; the core logs it, as Valkey's `afterErrorReply`).
+    pub primary_error: Option<String>,
     /// When the soft output limit started being exceeded (unix ms), if it is.
     pub soft_limit_since_ms: Option<i64>,
     /// Replication offset after this client's last write (WAIT).
@@ -343,6 +346,7 @@ impl Client {
             ctime_ms: now_ms,
             last_interaction_ms: now_ms,
             last_cmd: "NULL",
+            primary_error: None,
             soft_limit_since_ms: None,
             woff: 0,
             read_pending: false,
@@ -358,7 +362,13 @@ impl Client {
 
     /// Appends a reply (respecting CLIENT REPLY OFF/SKIP and the primary link's silence).
     pub fn reply(&mut self, r: &Reply) {
-        if self.is_primary_link() || self.reply_mode != ReplyMode::On {
+        if self.is_primary_link() {
+            if let (Reply::Error(text), None) = (r, &self.primary_error) {
+                self.primary_error = Some(text.to_string());
+            }
+            return;
+        }
+        if self.reply_mode != ReplyMode::On {
             return;
         }
         r.encode(self.resp, &mut self.out);

@@ -78,7 +78,10 @@ fn perform(s: &mut Server, a: Action) {
             }
         }
         Action::LoadEnd { load } => {
-            log_notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+            // A diskless load said so when it started (it loads as the bytes arrive).
+            if s.cfg.repl_diskless_load == crate::config::value::DisklessLoad::Disabled {
+                log_notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+            }
             if let Some(Load::Running(l)) = s.repl.loads.get_mut(&load) {
                 if let Err(e) = l.finish() {
                     let why = format!("Failed trying to rename the temp DB into dump.rdb in MASTER <-> REPLICA synchronization: {e}");
@@ -549,8 +552,12 @@ fn start_load(s: &mut Server, load: LoadId) {
         key_load_delay_us: s.cfg.key_load_delay_us,
         report_expired: false,
     };
+    let diskless = file.is_none();
     match Loader::start(load, opts, file, s.repl.events.sender()) {
         Ok(l) => {
+            if diskless {
+                log_notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+            }
             s.repl.loads.insert(load, Load::Running(l));
         }
         Err(e) => {
@@ -564,8 +571,13 @@ fn start_load(s: &mut Server, load: LoadId) {
 /// Forgets a load: a running one stops with its channel, a loaded dataset is freed in the
 /// background.
 fn drop_load(s: &mut Server, load: LoadId) {
-    if let Some(Load::Loaded(l)) = s.repl.loads.remove(&load) {
-        keyspace::lazyfree::free_in_background(l.dbs, 1);
+    match s.repl.loads.remove(&load) {
+        Some(Load::Loaded(l)) => keyspace::lazyfree::free_in_background(l.dbs, 1),
+        // Valkey's words for a payload cut short, which operators' log watches look for.
+        Some(Load::Running(_)) => log_warning!(
+            "Internal error in RDB reading: the payload ended before its end mark (the link to the primary closed); the load is abandoned and the current data kept"
+        ),
+        None => {}
     }
 }
 
