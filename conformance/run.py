@@ -203,6 +203,11 @@ def parse_output(text):
             details.setdefault(m.group(1), " ".join(l.strip() for l in lines[i + 1:i + 3])[:400])
         elif line.startswith("[err]: "):
             unit_errors.append(line[7:] + " | " + block_error(lines, i + 1))
+        elif line.startswith("[TIMEOUT]: "):
+            # runtest's no-progress timeout: the unit stopped at the test in progress.
+            stuck = next((l.split("(IN PROGRESS)", 1)[1].strip() for l in lines[i + 1:i + 8]
+                          if "(IN PROGRESS)" in l), "?")
+            unit_errors.append(f"harness timeout (no progress) in test '{stuck}'")
         elif line.startswith("[exception]: "):
             unit_errors.append("exception: " + line[13:] + " | " + " ".join(lines[i + 1:i + 4])[:300])
         elif m := SKIP.match(line):

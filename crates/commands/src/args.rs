@@ -47,10 +47,14 @@ pub fn c_is(arg: &[u8], kw: &str) -> bool {
 /// (`None` = forever), with Redis's errors.
 pub fn timeout(arg: &[u8], now_ms: i64) -> ArgResult<Option<i64>> {
     let secs = timeout_seconds(arg).ok_or_else(|| errors::err(errors::TIMEOUT_NOT_FLOAT))?;
-    // Redis computes `(long long) ceill(secs * 1000)`: values past that range (1e400, inf)
-    // come out negative.
+    // Valkey 8 (`getTimeoutFromObjectOrReply`): past LLONG_MAX milliseconds (1e400, inf,
+    // 0x7FFFFFFFFFFFFF seconds) is out of range, then a negative value is refused. (Redis 7.0
+    // cast first and answered "timeout is negative" for those.)
     let ms = (secs * 1000.0).ceil();
-    if ms < 0.0 || !ms.is_finite() || ms >= i64::MAX as f64 {
+    if ms >= i64::MAX as f64 {
+        return Err(errors::err(errors::TIMEOUT_RANGE));
+    }
+    if ms < 0.0 || !ms.is_finite() {
         return Err(errors::err(errors::TIMEOUT_NEGATIVE));
     }
     if ms > (i64::MAX / 2) as f64 {

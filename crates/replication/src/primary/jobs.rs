@@ -135,6 +135,19 @@ impl Primary {
         let Some(j) = self.jobs.remove(&job) else {
             return out;
         };
+        // Every connection failing is the job failing (a fork child writing to dropped
+        // sockets exits with an error in Valkey, which logs the same line).
+        let all_failed = !j.members.is_empty()
+            && j.members.iter().all(|m| {
+                results
+                    .iter()
+                    .find(|(c, _)| c == m)
+                    .is_none_or(|(_, r)| r.is_err())
+            });
+        let error = match error {
+            None if all_failed => Some("every replica connection failed"),
+            e => e,
+        };
         match error {
             None => log(
                 &mut out,

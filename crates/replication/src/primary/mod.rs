@@ -195,6 +195,10 @@ pub struct Replica {
     /// Legacy SYNC: no `+FULLRESYNC`, no ACKs expected, no ACK timeout.
     pub pre_psync: bool,
     soft_limit_since_ms: Option<i64>,
+    /// Order of registration: INFO and ROLE list replicas in the order they became replicas
+    /// (Valkey's list order; a dual-channel main connection registers after its snapshot
+    /// connection although it connected first).
+    seq: u64,
 }
 
 impl Replica {
@@ -355,6 +359,8 @@ pub struct Primary {
     waiting_psync: BTreeMap<ClientId, WaitingPsync>,
     stats: SyncStats,
     good_replicas: usize,
+    /// The next replica's registration order ([`Replica`]'s `seq`).
+    next_seq: u64,
     no_replicas_since_ms: i64,
     /// When the next once-a-second work is due.
     next_cron_ms: i64,
@@ -383,6 +389,7 @@ impl Primary {
             waiting_psync: BTreeMap::new(),
             stats: SyncStats::default(),
             good_replicas: 0,
+            next_seq: 0,
             no_replicas_since_ms: now_ms,
             // Valkey's replicationCron first runs at the first serverCron: PING's cadence
             // (cron seconds counted from start) has the same phase.
@@ -407,9 +414,12 @@ impl Primary {
         self.stats = SyncStats::default();
     }
 
-    /// Replicas by client id, in connection order (INFO `slaveN`, ROLE).
+    /// Replicas in the order they became replicas (INFO `slaveN`, ROLE).
     pub fn replicas(&self) -> impl Iterator<Item = (ClientId, &Replica)> {
-        self.replicas.iter().map(|(id, r)| (*id, r))
+        let mut all: Vec<(ClientId, &Replica)> =
+            self.replicas.iter().map(|(id, r)| (*id, r)).collect();
+        all.sort_by_key(|(_, r)| r.seq);
+        all.into_iter()
     }
 
     pub fn replica(&self, client: ClientId) -> Option<&Replica> {
@@ -745,6 +755,7 @@ impl Primary {
         pre_psync: bool,
         now_ms: i64,
     ) {
+        self.next_seq += 1;
         self.replicas.insert(
             client,
             Replica {
@@ -755,6 +766,7 @@ impl Primary {
                 ack_time_ms: now_ms,
                 pre_psync,
                 soft_limit_since_ms: None,
+                seq: self.next_seq,
             },
         );
     }
@@ -797,6 +809,14 @@ impl Primary {
             pre_psync,
             now_ms,
         );
+        if self.jobs.values().any(|j| j.target == Target::Socket) {
+            // A socket transfer cannot take a new member: this one waits for the next job.
+            log(
+                out,
+                LogLevel::Notice,
+                "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC".into(),
+            );
+        }
         let delayed = self.cfg.diskless_sync && self.cfg.diskless_sync_delay_ms > 0;
         if delayed && self.replicas.get(&client).is_some_and(|r| r.info.capa_eof) {
             log(

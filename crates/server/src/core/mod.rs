@@ -191,6 +191,11 @@ fn precheck(
     if in_multi && spec.has(f::NO_MULTI) {
         return Some(err("ERR Command not allowed inside a transaction"));
     }
+    // A replica's connection carries only REPLCONF ACKs; nothing it sends may touch the data
+    // (Valkey: replicas are exempt from CLIENT PAUSE, so they must not write around it).
+    if c.is_replica() && has(f::WRITE | f::READONLY | f::MAY_REPLICATE) {
+        return Some(err("ERR Replica can't interact with the keyspace"));
+    }
     if let Err(d) = crate::access::acl_check(s, key, spec, argv, None) {
         return Some(crate::access::noperm(s, key, spec, argv, d));
     }

@@ -368,6 +368,28 @@ impl Client {
             }
             return;
         }
+        if self.is_replica() {
+            // A replica's connection carries the stream only: a command of its that produced
+            // a reply (anything but REPLCONF ACK) would corrupt what it reads (Valkey closes it).
+            if matches!(r, Reply::Raw(b) if b.is_empty()) {
+                return;
+            }
+            if let Reply::Error(e) = r {
+                crate::log_warning!(
+                    "== CRITICAL == This primary is sending an error to its replica: '{e}' after processing the command '{}'",
+                    self.last_cmd
+                );
+            }
+            if !self.close_asap {
+                crate::log_warning!(
+                    "Replica generated a reply to command '{}', disconnecting it: {}",
+                    self.last_cmd,
+                    client_info(self, crate::util::now_ms())
+                );
+                self.close_asap = true;
+            }
+            return;
+        }
         if self.reply_mode != ReplyMode::On {
             return;
         }
