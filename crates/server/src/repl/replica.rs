@@ -272,8 +272,12 @@ pub fn on_connect_event(s: &mut Server, key: usize) {
 }
 
 fn send(s: &mut Server, link: LinkId, bytes: &[u8]) {
-    let dual_psync = matches!(s.repl.follower.state(), State::DualSync { main, .. } if main.id == link)
-        && bytes.starts_with(b"*3\r\n$5\r\nPSYNC\r\n");
+    // The snapshot may already be loaded when the main connection sends its PSYNC (a small
+    // one loads before the `$ENDOFF` handling finishes): both dual-channel states count.
+    let dual_psync = match s.repl.follower.state() {
+        State::DualSync { main, .. } | State::DualLoaded { main, .. } => main.id == link,
+        _ => false,
+    } && bytes.starts_with(b"*3\r\n$5\r\nPSYNC\r\n");
     if dual_psync && s.repl.pause_before_dual_psync {
         log_notice!("DEBUG PAUSE-AFTER-FORK: stopping before the dual-channel PSYNC");
         // SAFETY: raise(3) with a valid signal number; the process resumes on SIGCONT.
