@@ -225,14 +225,19 @@ def free_port_block(jobs):
     one machine (other checkouts, the reference run) do not collide."""
     import random
     import socket
-    starts = list(range(20000, 60000 - jobs * PORTS_PER_SLOT, 500))
+    # The harness also binds port + 10000 of every port it uses (find_available_port), and
+    # its test server listens in the 32 ports below the base: the whole block plus 10000
+    # must stay under 65536.
+    starts = list(range(20000, 65536 - 10000 - jobs * PORTS_PER_SLOT - 100, 500))
     random.shuffle(starts)
     for base in starts:
         try:
             for slot in range(jobs):
-                for port in (base + slot * PORTS_PER_SLOT, base + slot * PORTS_PER_SLOT + 100):
-                    with socket.socket() as sock:
-                        sock.bind(("127.0.0.1", port))
+                first = base + slot * PORTS_PER_SLOT
+                for port in (first - 32, first - 1, first, first + 100):
+                    for p in (port, port + 10000):
+                        with socket.socket() as sock:
+                            sock.bind(("127.0.0.1", p))
         except OSError:
             continue
         return base
