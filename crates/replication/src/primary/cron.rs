@@ -88,7 +88,14 @@ impl Primary {
         let tick = self.cron_secs;
         self.cron_secs += 1;
         let period = self.cfg.ping_period_secs.max(1);
-        if upstream == Upstream::None && !self.replicas.is_empty() && tick.is_multiple_of(period) {
+        // Valkey pings at its cron loops 0, period, 2 x period, ...; its loop 0 runs at start-up,
+        // before any replica, where this one runs a second later: from tick 1 on, so that a
+        // replica attached in the first second does not see a PING that Valkey never sends.
+        if upstream == Upstream::None
+            && !self.replicas.is_empty()
+            && tick > 0
+            && tick.is_multiple_of(period)
+        {
             hist.feed(None, &["ping"]);
         }
         self.timeouts(hist, now_ms, &mut out);
