@@ -47,5 +47,10 @@ fi
 mkdir -p "$fuzz_dir/corpus/$target"
 cd "$fuzz_dir"
 # -j 1 and one fuzzing job: the machine's two cores are shared.
+# FUZZ_SEED fixes libFuzzer's seed (CI sets it, so a CI failure replays with the same seed);
+# unset, every run explores from a new one.
+seed_arg=()
+if [[ -n "${FUZZ_SEED:-}" ]]; then seed_arg=(-seed="$FUZZ_SEED"); fi
 RUSTC_BOOTSTRAP=1 CARGO_BUILD_JOBS=1 cargo fuzz run "$target" \
-    -- -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
+    -- -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+    ${seed_arg[@]+"${seed_arg[@]}"}

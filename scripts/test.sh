@@ -17,9 +17,10 @@ cargo test --workspace --no-fail-fast
 cargo build --release --bin redwing-server
 python3 conformance/run.py --set ci --jobs 2 --valkey-dir "$(dirname "$(dirname "$VALKEY_SERVER")")"
 # Every fuzz target runs briefly in CI (scripts/fuzz.sh installs cargo-fuzz if missing);
-# RUN_FUZZ=1 does the same locally, FUZZ_SECONDS sets the time per target.
+# RUN_FUZZ=1 does the same locally, FUZZ_SECONDS sets the time per target, FUZZ_SEED the seed
+# (1 unless set, so that a failure replays; scripts/fuzz.sh alone explores from a new seed).
 if [ "${CI:-}" = "true" ] || [ "${RUN_FUZZ:-}" = "1" ]; then
     for target in reader lzf_decompress dump_payload resp_request resp_frame repl_replies script_reply function_restore bitfield_args geo_args stream_id acl_rules acl_file; do
-        scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-20}"
+        FUZZ_SEED="${FUZZ_SEED:-1}" scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-20}"
     done
 fi
