@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: redwing-server vs the reference redis-server.
+"""Side-by-side benchmark: redwing-server vs the reference servers, Valkey 8.0.1 (built from
+the reference tarball by scripts/build-valkey.sh) and Debian's redis-server 7.0.
 
-Both servers run at once on loopback ports, with persistence off. For every round the
-workloads alternate between the two servers (the order flips each round), so a noisy
-neighbour on this shared machine hits both alike. We report medians over the rounds and
-the Redwing/Redis ratio (>1 means Redwing is faster, or for memory, uses more).
+The three servers run at once on loopback ports, with persistence off. For every round the
+workloads alternate between the servers (the order flips each round), so a noisy neighbour
+on this shared machine hits them alike. We report medians over the rounds and the ratios
+Redwing/Valkey and Redwing/Redis (>1 means Redwing is faster, or for memory, uses more).
 
 Throughput: redis-benchmark (the neutral client shipped with Redis) for SET GET INCR LPUSH
 LPOP SADD HSET ZADD MSET(10 keys), 50 clients, 64-byte values, keys drawn from a 1M key
@@ -30,30 +31,84 @@ from common import Server, encode, free_port, pipeline_load
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
+VALKEY = os.path.join(ROOT, ".cache", "valkey-8.0.1", "src", "valkey-server")
+# The servers in the order the tables show them: Redwing, then the references, Valkey first.
+REFERENCES = ("valkey", "redis")
+LABEL = {"redwing": "Redwing", "valkey": "Valkey 8.0.1", "redis": "redis-server 7.0"}
 
 TESTS = ["set", "get", "incr", "lpush", "lpop", "sadd", "hset", "zadd", "mset"]
+# The data families of issue 12, as redis-benchmark custom commands (`__rand_int__` is drawn
+# from the 1M key space). Every server gets the same commands against the same data.
+CUSTOM = {
+    "xadd": ["XADD", "bench:stream", "MAXLEN", "~", "100000", "*", "field", "x" * 64],
+    "xrange": ["XRANGE", "bench:stream", "-", "+", "COUNT", "10"],
+    "setbit": ["SETBIT", "bench:bitmap", "__rand_int__", "1"],
+    "getbit": ["GETBIT", "bench:bitmap", "__rand_int__"],
+    "bitcount": ["BITCOUNT", "bench:bitmap", "0", "1023"],
+    "geoadd": ["GEOADD", "bench:geo", "13.361389", "38.115556", "member:__rand_int__"],
+    "geosearch": ["GEOSEARCH", "bench:geo", "FROMLONLAT", "13.36", "38.11", "BYRADIUS", "10", "km",
+                  "COUNT", "10", "ASC"],
+    "lrange_100": None,  # redis-benchmark's own test: LRANGE of the first 100 elements
+}
+DATA_TESTS = list(CUSTOM)
 KEYSPACE = 1_000_000
 VALUE = b"x" * 64
 
 
+def start_servers(binaries, workdir, extra=()):
+    """One server per name in `binaries` (name -> executable), persistence off, each on its own
+    free loopback port; stopped by pid by the caller."""
+    servers = []
+    try:
+        for name, binary in binaries.items():
+            port = free_port()
+            argv = [binary, "--port", str(port), "--save", "", "--dir", workdir, "--appendonly", "no",
+                    *extra]
+            if name != "redwing":
+                argv += ["--daemonize", "no"]
+            servers.append(Server(name, argv, port, workdir))
+    except Exception:
+        for s in servers:
+            s.stop()
+        raise
+    return servers
+
+
+def version(binary):
+    return subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+
+
 def prefill(port):
     cmds = [encode((b"SET", b"key:%012d" % i, VALUE)) for i in range(KEYSPACE)]
+    # The stream, bitmap and geo set the data tests read (10,000 entries each).
+    cmds += [encode((b"XADD", b"bench:stream", b"*", b"field", VALUE)) for _ in range(10_000)]
+    cmds += [encode((b"SETBIT", b"bench:bitmap", b"%d" % (i * 97), b"1")) for i in range(10_000)]
+    cmds += [encode((b"GEOADD", b"bench:geo", b"%.6f" % (13.0 + (i % 100) / 100),
+                     b"%.6f" % (38.0 + (i // 100) / 100), b"member:%d" % i)) for i in range(10_000)]
     pipeline_load(port, cmds)
 
 
 def run_benchmark(port, test, pipeline, requests, clients):
     argv = [
         "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
-        "-t", test, "-n", str(requests), "-c", str(clients), "-d", "64",
+        "-n", str(requests), "-c", str(clients), "-d", "64",
         "-r", str(KEYSPACE), "-P", str(pipeline), "--csv",
     ]
+    if CUSTOM.get(test):
+        argv += CUSTOM[test]
+    else:
+        argv += ["-t", test]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=True).stdout
+    # The last line is the test's own (LRANGE tests print their LPUSH preparation first).
+    result = None
     for line in out.splitlines():
         cells = [c.strip('"') for c in line.split(",")]
         if len(cells) >= 2 and cells[0] != "test":
-            return {"rps": float(cells[1]), "p50_ms": float(cells[5]) if len(cells) > 5 else None,
-                    "p99_ms": float(cells[7]) if len(cells) > 7 else None}
-    raise RuntimeError(f"no result from redis-benchmark for {test}: {out!r}")
+            result = {"rps": float(cells[1]), "p50_ms": float(cells[5]) if len(cells) > 5 else None,
+                      "p99_ms": float(cells[7]) if len(cells) > 7 else None}
+    if result is None:
+        raise RuntimeError(f"no result from redis-benchmark for {test}: {out!r}")
+    return result
 
 
 def throughput(servers, rounds, requests, clients, pipelines, tests):
@@ -110,40 +165,46 @@ def summarize(tp, pipelines, tests):
     rows = []
     for p in pipelines:
         for t in tests:
-            a = statistics.median(x["rps"] for x in tp["redwing"][p][t])
-            b = statistics.median(x["rps"] for x in tp["redis"][p][t])
-            ca = statistics.median(x["cpu_us_per_req"] for x in tp["redwing"][p][t])
-            cb = statistics.median(x["cpu_us_per_req"] for x in tp["redis"][p][t])
-            rows.append({"pipeline": p, "test": t, "redwing_rps": a, "redis_rps": b, "ratio": a / b,
-                         "redwing_cpu_us": ca, "redis_cpu_us": cb})
+            row = {"pipeline": p, "test": t}
+            for name in ("redwing",) + REFERENCES:
+                row[f"{name}_rps"] = statistics.median(x["rps"] for x in tp[name][p][t])
+                row[f"{name}_cpu_us"] = statistics.median(x["cpu_us_per_req"] for x in tp[name][p][t])
+            for ref in REFERENCES:
+                row[f"ratio_{ref}"] = row["redwing_rps"] / row[f"{ref}_rps"]
+            rows.append(row)
     return rows
 
 
 def markdown(rows, mem, meta):
     lines = [
         f"Medians of {meta['rounds']} alternating rounds, redis-benchmark -c {meta['clients']} -d 64 "
-        f"-r 1000000 (pre-filled), {meta['host']}; reference {meta['redis_version']}.",
+        f"-r 1000000 (pre-filled), {meta['host']}; references: {meta['valkey_version']}; "
+        f"{meta['redis_version']}.",
         "",
         "Server CPU is the server process's user+system time per request: where redis-benchmark",
         "itself saturates a core (pipeline 1), it shows the difference throughput cannot.",
         "",
-        "| test | pipeline | Redwing req/s | redis-server req/s | Redwing / Redis "
-        "| Redwing CPU µs/req | redis-server CPU µs/req |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| test | pipeline | Redwing req/s | Valkey req/s | redis-server req/s | Redwing / Valkey "
+        "| Redwing / Redis | CPU µs/req Redwing · Valkey · Redis |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['test'].upper()} | {r['pipeline']} | {r['redwing_rps']:,.0f} | "
-                     f"{r['redis_rps']:,.0f} | **{r['ratio']:.2f}×** | {r.get('redwing_cpu_us', 0):.2f} | "
-                     f"{r.get('redis_cpu_us', 0):.2f} |")
+        lines.append(
+            f"| {r['test'].upper()} | {r['pipeline']} | {r['redwing_rps']:,.0f} | {r['valkey_rps']:,.0f} | "
+            f"{r['redis_rps']:,.0f} | **{r['ratio_valkey']:.2f}×** | {r['ratio_redis']:.2f}× | "
+            f"{r['redwing_cpu_us']:.2f} · {r['valkey_cpu_us']:.2f} · {r['redis_cpu_us']:.2f} |")
     if mem:
-        lines += ["", f"| memory per entry ({meta['entries']:,} entries) | Redwing used_memory | redis-server used_memory "
-                  "| ratio | Redwing RSS | redis-server RSS | ratio |", "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += ["", f"| memory per entry ({meta['entries']:,} entries) | Redwing | Valkey | redis-server "
+                  "| Redwing / Valkey | Redwing / Redis | RSS Redwing · Valkey · Redis |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for label, m in mem.items():
-            a, b = m["redwing"], m["redis"]
+            a, v, b = m["redwing"], m["valkey"], m["redis"]
             lines.append(
-                f"| {label} | {a['used_memory_per_entry']:.1f} B | {b['used_memory_per_entry']:.1f} B | "
-                f"{a['used_memory_per_entry'] / b['used_memory_per_entry']:.2f}× | {a['rss_per_entry']:.1f} B | "
-                f"{b['rss_per_entry']:.1f} B | {a['rss_per_entry'] / b['rss_per_entry']:.2f}× |")
+                f"| {label} | {a['used_memory_per_entry']:.1f} B | {v['used_memory_per_entry']:.1f} B | "
+                f"{b['used_memory_per_entry']:.1f} B | "
+                f"**{a['used_memory_per_entry'] / v['used_memory_per_entry']:.2f}×** | "
+                f"{a['used_memory_per_entry'] / b['used_memory_per_entry']:.2f}× | "
+                f"{a['rss_per_entry']:.1f} · {v['rss_per_entry']:.1f} · {b['rss_per_entry']:.1f} B |")
     return "\n".join(lines) + "\n"
 
 
@@ -159,18 +220,21 @@ def plot(rows, path):
     fig, axes = plt.subplots(1, len(pipelines), figsize=(6 * len(pipelines), 4.5))
     if len(pipelines) == 1:
         axes = [axes]
+    names = ("redwing",) + REFERENCES
+    width = 0.8 / len(names)
     for ax, p in zip(axes, pipelines):
         sub = [r for r in rows if r["pipeline"] == p]
         xs = range(len(sub))
-        ax.bar([x - 0.2 for x in xs], [r["redis_rps"] / 1000 for r in sub], 0.4, label="redis-server")
-        ax.bar([x + 0.2 for x in xs], [r["redwing_rps"] / 1000 for r in sub], 0.4, label="redwing")
+        for i, name in enumerate(names):
+            ax.bar([x - 0.4 + width * (i + 0.5) for x in xs], [r[f"{name}_rps"] / 1000 for r in sub],
+                   width, label=LABEL[name])
         ax.set_xticks(list(xs))
         ax.set_xticklabels([r["test"].upper() for r in sub], rotation=45)
         ax.set_ylabel("thousand requests/s (median)")
-        ax.set_title(f"pipeline {p}")
+        ax.set_title(f"pipeline {p} (label: Redwing / Valkey)")
         for x, r in zip(xs, sub):
-            ax.text(x, max(r["redis_rps"], r["redwing_rps"]) / 1000, f"{r['ratio']:.2f}×",
-                    ha="center", va="bottom", fontsize=8)
+            top = max(r[f"{n}_rps"] for n in names) / 1000
+            ax.text(x, top, f"{r['ratio_valkey']:.2f}×", ha="center", va="bottom", fontsize=8)
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -179,12 +243,13 @@ def plot(rows, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--redwing", default=os.path.join(ROOT, "target", "release", "redwing-server"))
+    ap.add_argument("--valkey", default=VALKEY)
     ap.add_argument("--redis", default="redis-server")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--requests", type=int, default=200_000, help="requests per run at pipeline 1 (x4 at 16)")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--pipelines", default="1,16")
-    ap.add_argument("--tests", default=",".join(TESTS))
+    ap.add_argument("--tests", default=",".join(TESTS + DATA_TESTS))
     ap.add_argument("--memory-entries", type=int, default=1_000_000)
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
@@ -196,16 +261,11 @@ def main():
     workdir = tempfile.mkdtemp(prefix="redwing-bench-")
 
     def make_servers():
-        p1, p2 = free_port(), free_port()
-        rw = Server("redwing", [args.redwing, "--port", str(p1), "--save", "", "--dir", workdir,
-                                "--appendonly", "no"], p1, workdir)
-        rd = Server("redis", [args.redis, "--port", str(p2), "--save", "", "--dir", workdir,
-                              "--appendonly", "no", "--daemonize", "no"], p2, workdir)
-        return [rw, rd]
+        return start_servers({"redwing": args.redwing, "valkey": args.valkey, "redis": args.redis}, workdir)
 
-    redis_version = subprocess.run([args.redis, "--version"], capture_output=True, text=True).stdout.strip()
     meta = {"rounds": args.rounds, "clients": args.clients, "requests": args.requests,
-            "host": f"{os.cpu_count()} cores", "redis_version": redis_version,
+            "host": f"{os.cpu_count()} cores", "redis_version": version(args.redis),
+            "valkey_version": version(args.valkey),
             "date": time.strftime("%Y-%m-%d"), "entries": args.memory_entries}
     rows, mem = [], None
     if not args.skip_throughput:

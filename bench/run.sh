@@ -4,9 +4,11 @@
 #   bench/run.sh [throughput] [options]   # redis-benchmark side by side (bench.py)
 #   bench/run.sh rdb [options]            # RDB load, BGSAVE time, memory, p99 (rdb_bench.py)
 #   bench/run.sh sync [options]           # full sync under writes, single/dual-channel (sync_bench.py)
+#   bench/run.sh scripting [options]      # EVALSHA / FCALL throughput, script memory (script_bench.py)
 #
 # Each script's --help lists its options. This builds redwing-server in release mode,
-# installs the reference redis-server/redis-benchmark (Debian packages) and matplotlib (in
+# installs the reference redis-server/redis-benchmark (Debian packages), builds the reference
+# Valkey 8.0.1 (scripts/build-valkey.sh, cached in .cache/) and installs matplotlib (in
 # bench/.venv) when missing, and writes bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +17,10 @@ case "${1:-}" in
     throughput) shift ;;
     rdb) script=bench/rdb_bench.py; shift ;;
     sync) script=bench/sync_bench.py; shift ;;
+    scripting) script=bench/script_bench.py; shift ;;
 esac
 bash scripts/setup-test-deps.sh
+bash scripts/build-valkey.sh >/dev/null
 cargo build --release -p redwing-server
 PY=python3
 if ! python3 -c 'import matplotlib' 2>/dev/null; then

@@ -175,7 +175,7 @@ def block_error(lines, start):
     """The message under an `[err]:` outside any test. A server that refused a block's
     configuration prints `CONFIGURATION:` (the whole file) then `ERROR:`: the message is the
     error, then the non-default directives of the file that explain it (`appendonly yes`,
-    `cluster-enabled yes`), so a skip-list `@` entry can name either."""
+    `cluster-enabled yes`, `rename-command`), so a skip-list `@` entry can name either."""
     block = []
     for line in lines[start:start + 120]:
         if not line.strip() or line.startswith("["):
@@ -184,6 +184,8 @@ def block_error(lines, start):
     if "ERROR:" in block:
         k = block.index("ERROR:")
         shown = [l for l in block[:k] if l in ("appendonly yes", "cluster-enabled yes")]
+        if any(l.startswith("rename-command ") for l in block[:k]):
+            shown.append("rename-command")
         return " ".join(block[k + 1:k + 4] + shown)[:400]
     return " ".join(block[:2])[:300]
 
@@ -389,6 +391,8 @@ def main():
     ap.add_argument("--out", type=Path, default=ROOT / ".cache" / "suite-results")
     ap.add_argument("--unit-timeout", type=int, default=1200, help="seconds before a unit is killed")
     ap.add_argument("--stall-timeout", type=int, default=300, help="runtest's own no-progress timeout")
+    ap.add_argument("--work-name", default="suite-work",
+                    help="scratch directories .cache/NAME-<slot> (two runs at once need two names)")
     ap.add_argument("--no-skiplist", action="store_true", help="run everything, judge nothing")
     ap.add_argument("--propose", type=Path,
                     help="write skip-list lines for the unexpected failures to this file, with a "
@@ -399,7 +403,7 @@ def main():
 
     if shutil.which("tclsh8.6") is None:
         sys.exit("valkey-suite: tclsh8.6 not found (scripts/setup-test-deps.sh installs tcl)")
-    valkey_dir = args.valkey_dir
+    valkey_dir = args.valkey_dir.resolve() if args.valkey_dir else None
     if valkey_dir is None:
         build = subprocess.run([str(ROOT / "scripts" / "build-valkey.sh")], check=True,
                                stdout=subprocess.PIPE, text=True)
@@ -432,7 +436,7 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     if args.baseport is None:
         args.baseport = free_port_block(args.jobs)
-    works = [prepare_workdir(ROOT / ".cache" / f"suite-work-{i}", valkey_dir, server)
+    works = [prepare_workdir(ROOT / ".cache" / f"{args.work_name}-{i}", valkey_dir, server)
              for i in range(args.jobs)]
     print(f"valkey-suite: {len(units)} units against {server} ({args.jobs} at a time)", flush=True)
 

@@ -44,6 +44,8 @@ pub struct Outcome {
     pub block: Option<BlockRequest>,
     /// Keyspace events raised, in order.
     pub notifications: Vec<KeyEvent>,
+    /// The reply was cut at the client's output limit ([`Ctx::reply_cut`]).
+    pub reply_cut: bool,
 }
 
 /// Runs a data handler with `ctx` and collects its outcome (the propagation rule lives here).
@@ -59,6 +61,7 @@ pub fn run(handler: DataFn, ctx: &mut Ctx, argv: &[Bytes]) -> (Reply, Outcome) {
         propagate,
         block: ctx.block.take(),
         notifications: ctx.take_notifications(),
+        reply_cut: ctx.reply_cut,
     };
     (reply, outcome)
 }

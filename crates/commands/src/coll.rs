@@ -151,6 +151,34 @@ pub fn random_count(arg: &[u8]) -> Result<i64, Reply> {
     }
 }
 
+/// Bytes of a reply being built against [`crate::ctx::Ctx::reply_budget`].
+pub struct ReplyBudget {
+    left: u64,
+    /// The budget ran out: the reply is incomplete.
+    pub cut: bool,
+}
+
+impl ReplyBudget {
+    pub fn new(bytes: u64) -> ReplyBudget {
+        ReplyBudget {
+            left: bytes,
+            cut: false,
+        }
+    }
+
+    /// Counts one bulk string of `len` bytes (`$<len>\r\n...\r\n`, about `len + 16`);
+    /// false once the budget is spent.
+    pub fn spend(&mut self, len: usize) -> bool {
+        let cost = len as u64 + 16;
+        if self.left < cost {
+            self.cut = true;
+            return false;
+        }
+        self.left -= cost;
+        true
+    }
+}
+
 /// Initial capacity for a reply of `n` elements chosen by the client: never trust `n`.
 pub fn capped(n: u64) -> usize {
     n.min(1024) as usize

@@ -91,6 +91,14 @@ pub struct Ctx<'a> {
     /// The calling user may read every key (`ACLUserCheckCmdWithUnrestrictedKeyAccess`): SORT
     /// refuses its BY and GET patterns otherwise. The server computes it for SORT only.
     pub acl_full_read: bool,
+    /// Reply bytes the client may still be sent before its `client-output-buffer-limit` hard
+    /// limit (`u64::MAX`: none). Commands whose reply size the client chooses (a negative
+    /// HRANDFIELD / SRANDMEMBER / ZRANDMEMBER count) stop building it past this, as Valkey's
+    /// loops stop once the client is `close_asap`.
+    pub reply_budget: u64,
+    /// Set when a command stopped at [`Ctx::reply_budget`]: the reply is incomplete and the
+    /// client must be closed instead of answered.
+    pub reply_cut: bool,
     /// How many entries of the keyspace's expired-key log were already turned into `expired`
     /// events (the log is drained by the server, not by this call).
     expired_seen: usize,
@@ -111,6 +119,8 @@ impl<'a> Ctx<'a> {
             expired_seen: ks.events.expired.len(),
             notifications: Vec::new(),
             acl_full_read: true,
+            reply_budget: u64::MAX,
+            reply_cut: false,
             ks,
         }
     }

@@ -350,9 +350,12 @@ pub fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         withvalues,
         resp3: ctx.resp3(),
     };
-    with_hash(ctx, &a[1], Reply::Array(Vec::new()), |h| {
-        Reply::Array(random_fields(h, count, out, &mut rng))
-    })
+    let mut budget = coll::ReplyBudget::new(ctx.reply_budget);
+    let reply = with_hash(ctx, &a[1], Reply::Array(Vec::new()), |h| {
+        Reply::Array(random_fields(h, count, out, &mut rng, &mut budget))
+    });
+    ctx.reply_cut |= budget.cut;
+    reply
 }
 
 /// How HRANDFIELD lays out one field: alone, followed by its value (RESP2), or as a
@@ -379,7 +382,13 @@ impl PairOut {
 /// The cases of `hrandfieldWithCountCommand`: a negative count repeats fields in random
 /// order; a positive one returns distinct fields (the whole hash if it is not larger; a
 /// listpack's picks in listpack order; otherwise a random subset).
-fn random_fields(h: &Hash, count: i64, out: PairOut, rng: &mut Rng) -> Vec<Reply> {
+fn random_fields(
+    h: &Hash,
+    count: i64,
+    out: PairOut,
+    rng: &mut Rng,
+    budget: &mut coll::ReplyBudget,
+) -> Vec<Reply> {
     let n = count.unsigned_abs();
     let size = h.len();
     let mut replies = Vec::with_capacity(coll::capped(n));
@@ -389,6 +398,10 @@ fn random_fields(h: &Hash, count: i64, out: PairOut, rng: &mut Rng) -> Vec<Reply
     if count < 0 || n == 1 {
         for _ in 0..n {
             if let Some((f, v)) = h.random(rng) {
+                let len = f.len() + if out.withvalues { v.len() + 16 } else { 0 };
+                if !budget.spend(len) {
+                    break;
+                }
                 out.push(&mut replies, f, v);
             }
         }

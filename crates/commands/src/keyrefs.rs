@@ -53,7 +53,13 @@ pub const LATER_KEYS: &[(&str, &[&str])] = &[
 ];
 
 /// The keys of `argv` (a command line `spec` resolved) with their flags.
+/// A key spec flagged `NOT_KEY` (the shard channels of SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE) names
+/// no key: it is left out, as `GET_KEYSPEC_DEFAULT` leaves it out (ACLs check those arguments
+/// as channels).
 pub fn key_refs(spec: &'static CommandSpec, argv: &[Bytes]) -> Vec<KeyRef> {
+    if spec.keys.spec_flags.contains(&"NOT_KEY") {
+        return Vec::new();
+    }
     let positions = spec.keys.positions(argv);
     if positions.is_empty() {
         return Vec::new();
@@ -131,6 +137,13 @@ mod tests {
             .into_iter()
             .map(|k| (k.pos, k.flags))
             .collect()
+    }
+
+    #[test]
+    fn shard_channels_are_not_keys() {
+        assert_eq!(refs("spublish ch msg"), vec![]);
+        assert_eq!(refs("ssubscribe a b"), vec![]);
+        assert_eq!(refs("get k"), vec![(1, RO_ACCESS)]);
     }
 
     #[test]

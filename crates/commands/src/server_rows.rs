@@ -93,6 +93,330 @@ static PUBSUB_SUBS: &[CommandSpec] = &[
     ),
 ];
 
+/// CLUSTER's subcommands (Valkey 8.0.1's table). Redwing has no cluster mode: every one
+/// replies as a Valkey started without `cluster-enabled` does.
+static CLUSTER_SUBS: &[CommandSpec] = &[
+    row!(
+        "addslots",
+        -3,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Assigns new hash slots to a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "addslotsrange",
+        -4,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "7.0.0",
+        "Assigns new hash slot ranges to a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "bumpepoch",
+        2,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Advances the cluster config epoch.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "count-failure-reports",
+        3,
+        f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Returns the number of active failure reports active for a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "countkeysinslot",
+        3,
+        f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Returns the number of keys in a hash slot.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "delslots",
+        -3,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Sets hash slots as unbound for a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "delslotsrange",
+        -4,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "7.0.0",
+        "Sets hash slot ranges as unbound for a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "failover",
+        -2,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Forces a replica to perform a manual failover of its primary.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "flushslots",
+        2,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Deletes all slots information from a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "forget",
+        3,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Removes a node from the nodes table.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "getkeysinslot",
+        4,
+        f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Returns the key names in a hash slot.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "info",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Returns information about the state of a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "keyslot",
+        3,
+        f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Returns the hash slot for a key.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "links",
+        2,
+        f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "7.0.0",
+        "Returns a list of all TCP links to and from peer nodes.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "meet",
+        -4,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Forces a node to handshake with another node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "myid",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Returns the ID of a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "myshardid",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "7.2.0",
+        "Returns the shard ID of a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "nodes",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Returns the cluster configuration for a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "replicas",
+        3,
+        f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "5.0.0",
+        "Lists the replica nodes of a primary node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "replicate",
+        3,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Configure a node as replica of a primary node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "reset",
+        -2,
+        f::ADMIN | f::STALE | f::NOSCRIPT,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Resets a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "saveconfig",
+        2,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Forces a node to save the cluster configuration to disk.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "set-config-epoch",
+        3,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Sets the configuration epoch for a new node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "setslot",
+        -4,
+        f::NO_ASYNC_LOADING | f::ADMIN | f::STALE | f::MAY_REPLICATE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Binds a hash slot to a node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "shards",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "7.0.0",
+        "Returns the mapping of cluster slots to shards.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "slaves",
+        3,
+        f::ADMIN | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Lists the replica nodes of a primary node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "slot-stats",
+        -4,
+        f::STALE | f::LOADING,
+        0,
+        Keys::NONE,
+        "cluster",
+        "8.0.0",
+        "Return an array of slot usage statistics for slots assigned to the current node.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+    row!(
+        "slots",
+        2,
+        f::LOADING | f::STALE,
+        0,
+        Keys::NONE,
+        "cluster",
+        "3.0.0",
+        "Returns the mapping of cluster slots to nodes.",
+        Handler::Server(ServerCmd::Cluster)
+    ),
+];
+
 static CLIENT_SUBS: &[CommandSpec] = &[
     row!(
         "id",
@@ -213,6 +537,17 @@ static CLIENT_SUBS: &[CommandSpec] = &[
         "connection",
         "7.0.0",
         "Sets the client eviction mode of the connection.",
+        Handler::Server(ServerCmd::Client)
+    ),
+    row!(
+        "capa",
+        -3,
+        f::NOSCRIPT | f::LOADING | f::STALE,
+        acl::CONNECTION,
+        Keys::NONE,
+        "connection",
+        "8.0.0",
+        "A client claims its capability.",
         Handler::Server(ServerCmd::Client)
     ),
     row!(
@@ -913,6 +1248,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("publish", 3, f::PUBSUB | f::LOADING | f::STALE | f::FAST | f::MAY_REPLICATE | f::SENTINEL, 0, Keys::NONE, "pubsub", "2.0.0", "Posts a message to a channel.", Handler::Server(ServerCmd::Publish)),
     container!("pubsub", -2, "pubsub", "2.8.0", "A container for Pub/Sub commands.", PUBSUB_SUBS),
     container!("client", -2, "connection", "2.4.0", "A container for client connection commands.", CLIENT_SUBS),
+    row!("asking", 1, f::FAST, acl::CONNECTION, Keys::NONE, "cluster", "3.0.0", "Signals that a cluster client is following an -ASK redirect.", Handler::Server(ServerCmd::Asking)),
+    row!("readonly", 1, f::FAST | f::LOADING | f::STALE, acl::CONNECTION, Keys::NONE, "cluster", "3.0.0", "Enables read-only queries for a connection to a Valkey replica node.", Handler::Server(ServerCmd::Readonly)),
+    row!("readwrite", 1, f::FAST | f::LOADING | f::STALE, acl::CONNECTION, Keys::NONE, "cluster", "3.0.0", "Enables read-write queries for a connection to a Valkey replica node.", Handler::Server(ServerCmd::Readwrite)),
+    container!("cluster", -2, "cluster", "3.0.0", "A container for Cluster commands.", CLUSTER_SUBS),
     container!("config", -2, "server", "2.0.0", "A container for server configuration commands.", CONFIG_SUBS),
     container!("acl", -2, "server", "6.0.0", "A container for Access List Control commands.", ACL_SUBS),
     row!("info", -1, f::LOADING | f::STALE | f::SENTINEL, acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Returns information and statistics about the server.", Handler::Server(ServerCmd::Info)),

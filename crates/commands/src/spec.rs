@@ -281,6 +281,11 @@ pub enum ServerCmd {
     FcallRo,
     Script,
     Function,
+    /// CLUSTER and its subcommands: cluster mode is not built (the disabled-cluster error).
+    Cluster,
+    Asking,
+    Readonly,
+    Readwrite,
 }
 
 /// One row of the command table.

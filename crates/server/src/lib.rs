@@ -86,6 +86,11 @@ pub fn run(args: Vec<String>) -> i32 {
         );
         return 1;
     }
+    // At start-up only: CONFIG SET may leave a running server without listeners.
+    if server.net.listeners.is_empty() {
+        log_warning!("Configured to not listen anywhere, exiting.");
+        return 1;
+    }
     write_pidfile(&server);
     if let Some((host, port)) = server.cfg.replicaof.0.clone() {
         repl::replica::start_as_replica(&mut server, host, port);

@@ -211,10 +211,6 @@ impl Server {
             }
             self.add_listener(Listener::Unix(l))?;
         }
-        if self.net.listeners.is_empty() {
-            log_warning!("Configured to not listen anywhere, exiting.");
-            return Err(io::Error::other("no listening sockets"));
-        }
         Ok(())
     }
 

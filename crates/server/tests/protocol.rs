@@ -447,6 +447,76 @@ fn a_client_that_never_reads_is_disconnected_by_the_output_limit() {
 }
 
 #[test]
+fn a_huge_random_reply_stops_at_the_output_limit() {
+    // HRANDFIELD / SRANDMEMBER / ZRANDMEMBER with a negative count repeat members: the client
+    // chooses the reply's size. Past its hard output limit the reply is cut and the client
+    // closed, as Valkey does; the server neither builds gigabytes nor dies.
+    let srv = start(&[]);
+    let mut c = srv.conn();
+    assert_eq!(
+        c.text(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 1000000 0 0"
+        ]),
+        "OK"
+    );
+    assert_eq!(c.int(&["HSET", "h", "f", "v"]), 1);
+    assert_eq!(c.int(&["SADD", "s", "m"]), 1);
+    assert_eq!(c.int(&["ZADD", "z", "1", "m"]), 1);
+    for line in [
+        ["HRANDFIELD", "h", "-999999999"],
+        ["SRANDMEMBER", "s", "-999999999"],
+        ["ZRANDMEMBER", "z", "-999999"],
+    ] {
+        let mut s = raw(srv.port);
+        let mut req = Vec::new();
+        resp::reply::encode_command(&mut req, &line);
+        s.write_all(&req).expect("send");
+        // Closed without the (cut) reply's end: fewer bytes than a whole reply.
+        let got = read_until_closed(&mut s, 4 * 1024 * 1024);
+        assert!(
+            got.len() < 1_100_000,
+            "{line:?}: {} bytes before the close",
+            got.len()
+        );
+        assert_eq!(c.text(&["PING"]), "PONG", "after {line:?}");
+    }
+    assert_eq!(
+        c.text(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 0 0 0"
+        ]),
+        "OK"
+    );
+    // Within the limit the reply is whole.
+    match c.cmd(&["HRANDFIELD", "h", "-5"]) {
+        Frame::Array(items) => assert_eq!(items.len(), 5),
+        other => panic!("HRANDFIELD -5: {other:?}"),
+    }
+}
+
+#[test]
+fn cluster_commands_answer_as_a_server_without_cluster_mode() {
+    let srv = start(&[]);
+    let mut c = srv.conn();
+    for line in [&["CLUSTER", "INFO"][..], &["CLUSTER", "NODES"], &["ASKING"]] {
+        assert_eq!(
+            c.cmd(line),
+            Frame::Error("ERR This instance has cluster support disabled".into()),
+            "{line:?}"
+        );
+    }
+    assert_eq!(c.text(&["READONLY"]), "OK");
+    let me = c.cmd(&["CLIENT", "INFO"]);
+    assert!(format!("{me:?}").contains("flags=r "), "{me:?}");
+    assert_eq!(c.text(&["READWRITE"]), "OK");
+}
+
+#[test]
 fn connections_beyond_maxclients_are_refused() {
     let srv = start(&["--maxclients", "3"]);
     let mut kept: Vec<Conn> = (0..3).map(|_| srv.conn()).collect();

@@ -183,11 +183,14 @@ pub fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
                 Ok(c) => c,
                 Err(e) => return e,
             };
-            match read_set(ctx, &a[1]) {
-                Ok(Some(s)) => Reply::Array(random_members(s, count, &mut rng)),
+            let mut budget = coll::ReplyBudget::new(ctx.reply_budget);
+            let reply = match read_set(ctx, &a[1]) {
+                Ok(Some(s)) => Reply::Array(random_members(s, count, &mut rng, &mut budget)),
                 Ok(None) => Reply::Array(Vec::new()),
                 Err(e) => e,
-            }
+            };
+            ctx.reply_cut |= budget.cut;
+            reply
         }
         _ => err(errors::SYNTAX),
     }
@@ -196,7 +199,12 @@ pub fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
 /// The cases of `srandmemberWithCountCommand`: a negative count repeats members in random
 /// order; a positive one returns distinct members (the whole set if it is not larger; a
 /// listpack's picks in listpack order; otherwise a random subset).
-fn random_members(set: &Set, count: i64, rng: &mut Rng) -> Vec<Reply> {
+fn random_members(
+    set: &Set,
+    count: i64,
+    rng: &mut Rng,
+    budget: &mut coll::ReplyBudget,
+) -> Vec<Reply> {
     let n = count.unsigned_abs();
     let size = set.len();
     let mut out = Vec::with_capacity(coll::capped(n));
@@ -206,6 +214,9 @@ fn random_members(set: &Set, count: i64, rng: &mut Rng) -> Vec<Reply> {
     if count < 0 || n == 1 {
         for _ in 0..n {
             if let Some(m) = set.random(rng) {
+                if !budget.spend(m.len()) {
+                    break;
+                }
                 out.push(Reply::bulk(&m));
             }
         }

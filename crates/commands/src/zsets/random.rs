@@ -59,6 +59,12 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], count: i64, withscores: bool) ->
     }
     let resp3 = ctx.resp3();
     let mut rng = ctx.ks.rng.clone();
+    // Repeated members (a negative count) stop at the client's output limit.
+    let mut budget = crate::coll::ReplyBudget::new(if count < 0 {
+        ctx.reply_budget
+    } else {
+        u64::MAX
+    });
     let reply = match read(ctx, key) {
         Err(e) => e,
         Ok(None) => Reply::Array(Vec::new()),
@@ -66,10 +72,16 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], count: i64, withscores: bool) ->
         Ok(Some(z)) => {
             let ranks = random_ranks(z, &mut rng, count);
             // Every rank is below the set's length, so `get` always finds an element.
-            let items = ranks.iter().map(|&r| z.get(r).unwrap_or((&[], 0.0)));
-            members_reply(resp3, items, withscores)
+            let extra = if withscores { 24 } else { 0 };
+            let items: Vec<(&[u8], f64)> = ranks
+                .iter()
+                .map(|&r| z.get(r).unwrap_or((&[], 0.0)))
+                .take_while(|(m, _)| budget.spend(m.len() + extra))
+                .collect();
+            members_reply(resp3, items.into_iter(), withscores)
         }
     };
+    ctx.reply_cut |= budget.cut;
     ctx.ks.rng = rng;
     reply
 }

@@ -248,7 +248,11 @@ pub fn after_setuser(s: &mut Server, caller: usize, name: &[u8], old: &acl::User
         .filter(|(_, c)| {
             c.user.as_ref() == name
                 && c.in_pubsub()
-                && acl::check::subscriber_lost(&upcoming, &c.patterns, &c.channels)
+                && acl::check::subscriber_lost(
+                    &upcoming,
+                    &c.patterns,
+                    c.channels.iter().chain(c.shard_channels.iter()),
+                )
         })
         .map(|(k, _)| k)
         .collect();
@@ -313,7 +317,12 @@ fn replace_users(s: &mut Server, caller: usize, new: acl::Users) {
             }
         };
         let kill = upcoming.is_some_and(|up| {
-            c.in_pubsub() && acl::check::subscriber_lost(&up, &c.patterns, &c.channels)
+            c.in_pubsub()
+                && acl::check::subscriber_lost(
+                    &up,
+                    &c.patterns,
+                    c.channels.iter().chain(c.shard_channels.iter()),
+                )
         });
         if kill {
             close(s, k, caller);

@@ -92,6 +92,14 @@ pub fn client(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 _ => err(errors::SYNTAX),
             }
         }
+        // CLIENT CAPA capability...: `redirect` (Valkey 8) asks a replica for -REDIRECT
+        // instead of serving or refusing data commands; unknown capabilities are ignored.
+        ("capa", n) if n >= 3 => {
+            let redirect = (2..n).any(|i| arg_lower(argv, i) == "redirect");
+            let c = super::caller!(s, key);
+            c.capa_redirect |= redirect;
+            Reply::Ok
+        }
         ("no-evict", 3) | ("no-touch", 3) => {
             let on = match arg_lower(argv, 2).as_str() {
                 "on" => true,
@@ -541,6 +549,40 @@ pub fn check_output_limit(s: &mut Server, key: usize) {
 /// The reply buffer every Valkey client has before its reply list (PROTO_REPLY_CHUNK_BYTES).
 const REPLY_BUFFER_BYTES: usize = 16 * 1024;
 
+/// Reply bytes `c` may still be sent before its hard `client-output-buffer-limit`
+/// (`u64::MAX` when it has none): the budget of commands whose reply size the client chooses
+/// (`commands::ctx::Ctx::reply_budget`).
+pub fn reply_budget(c: &Client, limits: &crate::config::value::OutputLimits) -> u64 {
+    if c.is_replica() || c.is_primary_link() {
+        return u64::MAX;
+    }
+    let hard = match c.class() {
+        ClientClass::Normal => limits.normal.hard_bytes,
+        ClientClass::Replica => limits.replica.hard_bytes,
+        ClientClass::Pubsub => limits.pubsub.hard_bytes,
+    };
+    if hard == 0 {
+        return u64::MAX;
+    }
+    (hard + REPLY_BUFFER_BYTES as u64).saturating_sub(c.pending_output() as u64)
+}
+
+/// A command stopped building its reply at [`reply_budget`]: the client is closed instead of
+/// answered, as Valkey closes it once the reply passes the limit.
+pub fn reply_cut(s: &mut Server, key: usize) {
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
+    if !c.close_asap {
+        log_notice!(
+            "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            client_info(c, now_ms())
+        );
+        c.close_asap = true;
+        s.stats.client_output_buffer_limit_disconnections += 1;
+    }
+}
+
 /// Checks `client-output-buffer-limit` for one client.
 pub fn over_output_limit(
     c: &mut Client,
@@ -584,6 +626,10 @@ pub fn over_output_limit(
 const HELP: &[&str] = &[
     "CACHING (YES|NO)",
     "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "CAPA <option> [options...]",
+    "    The client claims its some capability options. Options are:",
+    "    * REDIRECT",
+    "      The client can handle redirection during primary and replica failover in standalone mode.",
     "GETREDIR",
     "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",

@@ -110,18 +110,22 @@ fn apply(
             if let Err(e) = s.listen() {
                 log_warning!("Failed to listen with the new configuration: {e}");
                 // Restore the old listeners before reporting the failure.
+                // Valkey's texts: a bind change names the addresses, a port change the port.
+                let why = if old.bind != s.cfg.bind {
+                    "Failed to bind to specified addresses."
+                } else {
+                    "Unable to listen on this port. Check server logs."
+                };
                 s.cfg = old.clone();
                 let _ = s.listen();
-                return Err((
-                    p.name,
-                    "Unable to listen on this port. Check server logs.".into(),
-                ));
+                return Err((p.name, why.into()));
             }
         }
     }
     if first(Apply::Maxmemory).is_some() {
-        let is_replica = s.repl.is_replica();
-        let _ = crate::exec::evict::perform_evictions(&mut s.exec, &s.net, &s.cfg, is_replica);
+        // Not evicted here, inside CONFIG SET's own execution unit (or a MULTI's): as Valkey's
+        // eviction time proc, the cron and the next command evict, each key its own unit.
+        s.exec.evict_due = true;
     }
     if first(Apply::Replication).is_some() {
         crate::repl::on_config_changed(s);

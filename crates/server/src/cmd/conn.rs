@@ -130,6 +130,7 @@ pub fn reset(s: &mut Server, key: usize) -> Reply {
     c.reply_mode = crate::net::client::ReplyMode::On;
     c.no_evict = false;
     c.no_touch = false;
+    c.readonly = false;
     if c.is_monitor() {
         c.role = crate::net::client::Role::Normal;
         s.exec.monitors.retain(|&id| id != c.id);

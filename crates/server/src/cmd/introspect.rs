@@ -231,13 +231,22 @@ fn getkeys(cmd: &[Bytes], with_flags: bool) -> Reply {
         Ok(s) => s,
         Err(_) => return err("ERR Invalid command specified"),
     };
+    // `doesCommandHaveKeys`: a key spec that is not only shard channels (`NOT_KEY`).
+    let k = &spec.keys;
+    if (k.first <= 0 && k.find.is_none()) || k.spec_flags.contains(&"NOT_KEY") {
+        return err("ERR The command has no key arguments");
+    }
     if !spec.arity_ok(cmd.len()) {
         return err("ERR Invalid number of arguments specified for command");
     }
     // The keys and flags the ACL check sees (`commands::keyrefs`).
     let refs = commands::keyrefs::key_refs(spec, cmd);
     if refs.is_empty() {
-        return err("ERR The command has no key arguments");
+        return if spec.has(f::NO_MANDATORY_KEYS) {
+            Reply::Array(vec![])
+        } else {
+            err("ERR Invalid arguments specified for command")
+        };
     }
     Reply::Array(
         refs.into_iter()
@@ -247,7 +256,7 @@ fn getkeys(cmd: &[Bytes], with_flags: bool) -> Reply {
                     let fl = k
                         .flags
                         .iter()
-                        .map(|x| Reply::status(x.to_string()))
+                        .map(|x| Reply::status(key_flag_name(x)))
                         .collect();
                     Reply::Array(vec![key, Reply::Array(fl)])
                 } else {

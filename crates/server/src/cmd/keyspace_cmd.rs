@@ -41,8 +41,14 @@ pub fn flushall(s: &mut Server, argv: &[Bytes]) -> Reply {
     let old = s.exec.ks.flush_all();
     let removed: u64 = old.iter().map(|d| d.len() as u64).sum();
     free_dbs(old, lazy);
-    s.exec.call_dirty = removed.max(1);
-    crate::persist::after_flushall(s);
+    if crate::persist::after_flushall(s) {
+        // Saved: nothing is left unsaved (`rdb_changes_since_last_save` 0), but FLUSHALL is
+        // still propagated (Valkey's `forceCommandPropagation`).
+        s.exec.call_dirty = 0;
+        s.exec.call_rewrite = Some(vec![argv.to_vec()]);
+    } else {
+        s.exec.call_dirty = removed.max(1);
+    }
     Reply::Ok
 }
 

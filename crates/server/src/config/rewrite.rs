@@ -69,6 +69,7 @@ fn lines_for(param: &Param, value: &str) -> Vec<String> {
             .collect()
         }
         Kind::Special(Special::ReplicaOf) if value.is_empty() => vec![],
+        Kind::Special(Special::Bind) if value.is_empty() => vec![format!("{name} \"\"")],
         Kind::Special(Special::Bind | Special::ReplicaOf | Special::Percentiles)
         | Kind::Special(Special::OomScoreAdjValues)
         | Kind::Flags(_) => vec![format!("{name} {value}")],

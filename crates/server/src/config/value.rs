@@ -175,8 +175,9 @@ fn special_canonical(kind: Special, args: &[String], current: &str) -> Result<St
             if args.len() > 16 {
                 return Err("Too many bind addresses specified.".into());
             }
-            if args.is_empty() {
-                return Err("wrong number of arguments".into());
+            // `bind ""` (or CONFIG SET bind "") listens on no TCP address, as Valkey allows.
+            if args.iter().all(|a| a.is_empty()) {
+                return Ok(String::new());
             }
             Ok(args.join(" "))
         }

@@ -154,8 +154,10 @@ fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Byte
     if let Some(n) = name {
         s.stats.command_by_name(n).rejected_calls += 1;
     }
-    // Redis: a rejected EXEC (found, but failing a check) always aborts with EXECABORT.
-    if name.is_some() && argv[0].eq_ignore_ascii_case(b"exec") {
+    // Redis: a rejected EXEC (found, but failing a check) aborts with EXECABORT, except a
+    // redirected one (its transaction is already discarded; the reply is the -REDIRECT).
+    let redirect = e.error_code().is_some_and(|c| c == "REDIRECT");
+    if name.is_some() && argv[0].eq_ignore_ascii_case(b"exec") && !redirect {
         multi::abort(s, key, &e);
         return;
     }
@@ -201,6 +203,21 @@ fn precheck(
     }
     let c = s.net.clients.get(key)?;
     let is_write = has(f::WRITE) || (spec.name == "exec" && multi::queued_has(c, f::WRITE));
+    // CLIENT CAPA REDIRECT on a replica (Valkey 8): writes, and reads unless READONLY, are sent
+    // to the primary. A redirected EXEC discards its transaction (no EXECABORT).
+    if c.capa_redirect && !from_primary {
+        if let Some((host, port)) = s.cfg.replicaof.0.clone() {
+            let is_read =
+                has(f::READONLY) || (spec.name == "exec" && multi::queued_has(c, f::READONLY));
+            if is_write || (is_read && !c.readonly) {
+                let e = Reply::error(format!("REDIRECT {host}:{port}"));
+                if spec.name == "exec" {
+                    multi::discard_for_redirect(s, key);
+                }
+                return Some(e);
+            }
+        }
+    }
     let deny_oom = has(f::DENYOOM) || (spec.name == "exec" && multi::queued_has(c, f::DENYOOM));
     // Memory is reclaimed before deny-oom commands, which are refused if it cannot be, and, as
     // Valkey reclaims before any command, before the first other command after a write (a
@@ -319,9 +336,16 @@ pub fn call(
     // SORT's BY/GET patterns need a user who may read every key.
     let acl_full_read = !matches!(spec.name, "sort" | "sort_ro")
         || crate::access::full_read_access(s, key, spec, argv);
+    let reply_budget = match origin {
+        Origin::Client | Origin::Unblocked => s.net.clients.get(key).map_or(u64::MAX, |c| {
+            crate::cmd::client_cmd::reply_budget(c, &s.cfg.client_output_buffer_limit)
+        }),
+        Origin::Primary | Origin::Script { .. } => u64::MAX,
+    };
     let (reply, mut outcome) = match spec.handler {
         Handler::Data(handler) => {
             let mut ctx = Ctx::new(&mut s.exec.ks, db, &s.exec.settings);
+            ctx.reply_budget = reply_budget;
             ctx.acl_full_read = acl_full_read;
             ctx.resp = resp;
             ctx.may_block = may_block;
@@ -348,6 +372,9 @@ pub fn call(
         }
         Handler::Container => (errors::wrong_arity(name), Default::default()),
     };
+    if outcome.reply_cut {
+        crate::cmd::client_cmd::reply_cut(s, key);
+    }
     crate::exec::tracking::leave_call(&mut s.exec, &mut s.net, spec, argv, top);
     // A command that parks still has its effects (XREADGROUP creating its consumer, keys its
     // lookups expired); it is counted in the statistics only when it ends.

@@ -62,6 +62,15 @@ pub fn abort(s: &mut Server, key: usize, reason: &Reply) {
     )));
 }
 
+/// An EXEC redirected by CLIENT CAPA REDIRECT: the transaction is dropped without EXECABORT
+/// (the caller replies `-REDIRECT`).
+pub fn discard_for_redirect(s: &mut Server, key: usize) {
+    unwatch_all(s, key);
+    if let Some(c) = s.net.clients.get_mut(key) {
+        c.multi = None;
+    }
+}
+
 fn unwatch_all(s: &mut Server, key: usize) {
     if let Some(c) = s.net.clients.get_mut(key) {
         s.exec.watches.unwatch_all(c);

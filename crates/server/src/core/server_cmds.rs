@@ -60,6 +60,14 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
             ])
         }
         Lastsave => Reply::Int(s.persist.last_save_unix),
+        // Cluster mode is not built: Valkey's replies when started without `cluster-enabled`.
+        Cluster | Asking => commands::errors::err("ERR This instance has cluster support disabled"),
+        Readonly | Readwrite => {
+            if let Some(c) = s.net.clients.get_mut(key) {
+                c.readonly = cmd == Readonly;
+            }
+            Reply::Ok
+        }
         Monitor => cmd::introspect::monitor(s, key),
         Slowlog => cmd::introspect::slowlog(s, argv),
         Latency => cmd::latency::latency(s, argv),

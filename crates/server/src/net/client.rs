@@ -219,6 +219,11 @@ pub struct Client {
     pub blocked: Option<Blocked>,
     pub no_evict: bool,
     pub no_touch: bool,
+    /// READONLY was sent (`r` in CLIENT LIST): with [`Client::capa_redirect`], reads are served
+    /// by a replica instead of redirected.
+    pub readonly: bool,
+    /// CLIENT CAPA REDIRECT: on a replica, data commands get `-REDIRECT host:port`.
+    pub capa_redirect: bool,
     /// Created / last command, unix ms.
     pub ctime_ms: i64,
     pub last_interaction_ms: i64,
@@ -343,6 +348,8 @@ impl Client {
             blocked: None,
             no_evict: false,
             no_touch: false,
+            readonly: false,
+            capa_redirect: false,
             ctime_ms: now_ms,
             last_interaction_ms: now_ms,
             last_cmd: "NULL",
@@ -482,7 +489,7 @@ impl Client {
 
     /// Client flags for CLIENT LIST (`N` normal, `S` replica, `M` primary, `P` pubsub, `x` MULTI,
     /// `b` blocked, `t` tracking, `R` broken tracking redirect, `B` BCAST tracking, `O` monitor,
-    /// `c` close after reply, `A` close asap, `e` no-evict, `T` no-touch).
+    /// `c` close after reply, `A` close asap, `r` READONLY, `e` no-evict, `T` no-touch).
     pub fn flags_string(&self) -> String {
         let mut f = String::new();
         if self.is_replica() {
@@ -520,6 +527,9 @@ impl Client {
         }
         if self.close_asap {
             f.push('A');
+        }
+        if self.readonly {
+            f.push('r');
         }
         if self.no_evict {
             f.push('e');

@@ -358,13 +358,19 @@ fn restore(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
 }
 
 /// FLUSHALL cancels a running disk save and, with save points, saves the empty dataset.
-pub fn after_flushall(s: &mut Server) {
+/// Returns true when it saved (Valkey's `flushAllDataAndResetRDB`: with save points, the
+/// emptied dataset is saved at once, which leaves no change unsaved).
+pub fn after_flushall(s: &mut Server) -> bool {
     kill_bgsave(s);
     if has_save_points(s) {
         let dirty = s.persist.dirty;
-        let _ = save_sync(s);
+        if save_sync(s).is_ok() {
+            s.persist.dirty = 0;
+            return true;
+        }
         s.persist.dirty = dirty;
     }
+    false
 }
 
 /// Runs the shutdown sequence; on success the event loop exits.

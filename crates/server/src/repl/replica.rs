@@ -212,7 +212,7 @@ fn connect(s: &mut Server, link: LinkId, host: &str, port: u16) {
             return;
         }
     };
-    let stream = match mio::net::TcpStream::connect(addr) {
+    let stream = match connect_from(addr, &s.cfg.bind_source_addr) {
         Ok(st) => st,
         Err(e) => {
             log_warning!("Unable to connect to MASTER: {e}");
@@ -233,6 +233,33 @@ fn connect(s: &mut Server, link: LinkId, host: &str, port: u16) {
             s.repl.deferred.push_back(Deferred::LinkClosed(link));
         }
     }
+}
+
+/// Starts a non-blocking connection to `addr`, from the local address `source` when
+/// `bind-source-addr` names one (Valkey's `anetTcpNonBlockBestEffortBindConnect`).
+fn connect_from(addr: std::net::SocketAddr, source: &str) -> std::io::Result<mio::net::TcpStream> {
+    if source.is_empty() {
+        return mio::net::TcpStream::connect(addr);
+    }
+    let ip: std::net::IpAddr = source.parse().map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("bind-source-addr '{source}' is not an IP address"),
+        )
+    })?;
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    sock.bind(&std::net::SocketAddr::new(ip, 0).into())?;
+    sock.set_nonblocking(true)?;
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(mio::net::TcpStream::from_std(sock.into()))
 }
 
 /// The outgoing connection of client `key` became writable (or failed).
