@@ -42,10 +42,12 @@ TESTS = ["set", "get", "incr", "lpush", "lpop", "sadd", "hset", "zadd", "mset"]
 CUSTOM = {
     "xadd": ["XADD", "bench:stream", "MAXLEN", "~", "100000", "*", "field", "x" * 64],
     "xrange": ["XRANGE", "bench:stream", "-", "+", "COUNT", "10"],
-    "setbit": ["SETBIT", "bench:bitmap", "__rand_int__", "1"],
-    "getbit": ["GETBIT", "bench:bitmap", "__rand_int__"],
+    # (`__rand_int__` is zero-padded, which a bit offset may not be: random keys instead.)
+    "setbit": ["SETBIT", "bitmap:__rand_int__", "1000", "1"],
+    "getbit": ["GETBIT", "bitmap:__rand_int__", "1000"],
     "bitcount": ["BITCOUNT", "bench:bitmap", "0", "1023"],
-    "geoadd": ["GEOADD", "bench:geo", "13.361389", "38.115556", "member:__rand_int__"],
+    # GEOADD to a key of its own: GEOSEARCH keeps reading the 10,000 pre-filled points.
+    "geoadd": ["GEOADD", "bench:geoadd", "13.361389", "38.115556", "member:__rand_int__"],
     "geosearch": ["GEOSEARCH", "bench:geo", "FROMLONLAT", "13.36", "38.11", "BYRADIUS", "10", "km",
                   "COUNT", "10", "ASC"],
     "lrange_100": None,  # redis-benchmark's own test: LRANGE of the first 100 elements
