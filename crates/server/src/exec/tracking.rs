@@ -402,7 +402,12 @@ pub fn leave_call(exec: &mut Exec, net: &mut Net, spec: &CommandSpec, argv: &[By
     if top {
         exec.tracking.executing = false;
     }
-    if !spec.has(f::READONLY) || spec.has(f::PUBSUB) {
+    // A read-only script is not a read itself: only the commands it runs are (Valkey's
+    // `call` skips EVAL_RO, EVALSHA_RO and FCALL_RO).
+    if !spec.has(f::READONLY)
+        || spec.has(f::PUBSUB)
+        || matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro")
+    {
         return;
     }
     let Some(id) = current else { return };
