@@ -13,8 +13,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Per-thread clock; the event loop owns one.
 pub struct Clock {
     tsc: Option<Tsc>,
-    /// Wall-clock ms and the monotonic µs reading it corresponds to.
-    anchor_wall_ms: i64,
+    /// Wall-clock µs and the monotonic µs reading it corresponds to (µs, not ms: two
+    /// truncations to ms put `now_ms` up to 2 ms behind the OS clock, and a PTTL read just
+    /// after a PXAT could exceed the TTL asked for).
+    anchor_wall_us: i64,
     anchor_mono_us: u64,
     start: Instant,
 }
@@ -25,10 +27,10 @@ struct Tsc {
     us_per_tick: f64,
 }
 
-fn wall_ms() -> i64 {
+fn wall_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| d.as_micros() as i64)
         .unwrap_or(0)
 }
 
@@ -81,7 +83,7 @@ impl Clock {
         let tsc = calibrate();
         let mut c = Clock {
             tsc,
-            anchor_wall_ms: 0,
+            anchor_wall_us: 0,
             anchor_mono_us: 0,
             start: Instant::now(),
         };
@@ -102,13 +104,13 @@ impl Clock {
     /// Wall-clock milliseconds since the epoch, as of the last anchor plus monotonic time.
     #[inline]
     pub fn now_ms(&self) -> i64 {
-        let since = self.mono_us().saturating_sub(self.anchor_mono_us) / 1000;
-        self.anchor_wall_ms + since as i64
+        let since = self.mono_us().saturating_sub(self.anchor_mono_us);
+        (self.anchor_wall_us + since as i64) / 1000
     }
 
     /// Re-reads the OS wall clock (the event loop calls this every cron tick).
     pub fn anchor(&mut self) {
-        self.anchor_wall_ms = wall_ms();
+        self.anchor_wall_us = wall_us();
         self.anchor_mono_us = self.mono_us();
     }
 }
@@ -135,7 +137,7 @@ mod tests {
             (ours - os_us).abs() < os_us / 10 + 20_000,
             "monotonic µs {ours} vs OS {os_us}"
         );
-        let drift = (c.now_ms() - wall_ms()).abs();
+        let drift = (c.now_ms() - wall_us() / 1000).abs();
         assert!(drift < 100, "wall-clock ms off by {drift}");
     }
 }
