@@ -21,13 +21,12 @@ Usage: bench/run.sh scripting [--rounds N] [--requests N] [--scripts N] [--libra
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import LABEL, REFERENCES, RESULTS, ROOT, VALKEY, start_servers, version  # noqa: E402
+from bench import LABEL, REFERENCES, RESULTS, ROOT, VALKEY, start_servers, summarize, version  # noqa: E402
 from common import bar_plot, encode, pipeline_load  # noqa: E402
 
 import subprocess  # noqa: E402
@@ -110,16 +109,7 @@ def throughput(servers, rounds, requests, clients, pipelines):
         for s in servers:
             if s.command(b"DBSIZE") == b":0\r\n":
                 raise RuntimeError(f"{s.name}: the scripts wrote nothing")
-    rows = []
-    for p in pipelines:
-        for w in names:
-            row = {"pipeline": p, "test": w}
-            for name in ("redwing",) + REFERENCES:
-                row[f"{name}_rps"] = statistics.median(x["rps"] for x in raw[name][p][w])
-                row[f"{name}_cpu_us"] = statistics.median(x["cpu_us_per_req"] for x in raw[name][p][w])
-            for ref in REFERENCES:
-                row[f"ratio_{ref}"] = row["redwing_rps"] / row[f"{ref}_rps"]
-            rows.append(row)
+    rows = summarize(raw, pipelines, names)
     return rows, raw
 
 
