@@ -55,6 +55,7 @@ impl Server {
                 self.cron();
                 cron_us = self.exec.clock.mono_us().saturating_sub(cron_start);
             }
+            crate::core::blocked::backpressure_pass(self);
             // Blocked clients time out on their deadline, not on the next cron tick (Valkey's
             // `handleBlockedClientsTimeout` in beforeSleep).
             let now = crate::util::now_ms();

@@ -45,6 +45,7 @@ use crate::{LogLevel, PsyncRefusal};
 
 mod cron;
 mod jobs;
+pub mod pressure;
 #[cfg(test)]
 mod tests;
 

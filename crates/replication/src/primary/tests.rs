@@ -738,3 +738,31 @@ fn info_names_and_address() {
     assert_eq!(t.p.replica(8).map(Replica::ip), Some("10.0.0.1"));
     let _ = t.fresh();
 }
+
+#[test]
+fn pressure_names_the_replica_holding_most_of_its_limit_in_any_state() {
+    let cfg = PrimaryConfig {
+        output_limit: OutputLimit {
+            hard_bytes: 4 << 20,
+            soft_bytes: 2 << 20,
+            soft_ms: 60_000,
+        },
+        ..no_delay()
+    };
+    let mut t = T::with_history(cfg, 10);
+    assert_eq!(t.p.pressure(&t.h, |_| 0), None, "no replica");
+    // 7 is in its snapshot: the stream since the snapshot is pinned for it.
+    t.psync(7, "?", -1, Upstream::None);
+    t.tick(Upstream::None);
+    t.h.append(&vec![b'y'; 1 << 20]);
+    let p = t.p.pressure(&t.h, |_| 0).expect("7 holds the stream");
+    assert_eq!((p.replica, p.held, p.limit), (7, 1 << 20, 2 << 20));
+    assert!((p.level() - 0.5).abs() < 1e-9);
+    // A streaming replica holds what is queued on its connection (the executor's count).
+    let next = t.h.offset() + 1;
+    t.psync(8, &id('a'), next, Upstream::None);
+    let p = t.p.pressure(&t.h, |c| if c == 8 { 3 << 20 } else { 0 });
+    assert_eq!(p.map(|p| p.replica), Some(8));
+    assert!(p.is_some_and(|p| p.level() > 1.0));
+    assert_eq!(t.p.replica_name(8), "10.0.0.1:0");
+}

@@ -467,7 +467,7 @@ fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
     };
     if c.blocked
         .as_ref()
-        .is_none_or(|b| b.kind == BlockKind::Paused)
+        .is_none_or(|b| matches!(b.kind, BlockKind::Paused | BlockKind::Throttled { .. }))
     {
         return Reply::Int(0);
     }

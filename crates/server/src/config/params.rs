@@ -362,6 +362,10 @@ params! {
     cluster_announce_bus_port: i64 = "cluster-announce-bus-port", int(0, 65535), "0", 0, Inert;
     cluster_announce_port: i64 = "cluster-announce-port", int(0, 65535), "0", 0, Inert;
     cluster_announce_tls_port: i64 = "cluster-announce-tls-port", int(0, 65535), "0", 0, Inert;
+    /// Redwing: writers are slowed while a replica nears its output-buffer limit.
+    repl_backpressure: bool = "repl-backpressure", B, "yes", 0, Read;
+    /// Redwing: the longest one write waits for such a replica (ms; 0 = writes never wait).
+    repl_backpressure_max_delay_ms: i64 = "repl-backpressure-max-delay", int(0, 60000), "1000", 0, Read;
     repl_timeout_secs: i64 = "repl-timeout", int(1, INT_MAX), "60", 0, Replication;
     repl_ping_replica_period_secs: i64 = "repl-ping-replica-period" ["repl-ping-slave-period"], int(1, INT_MAX), "10", 0, Replication;
     list_compress_depth: i64 = "list-compress-depth", int(0, INT_MAX), "0", DEBUG, Inert;

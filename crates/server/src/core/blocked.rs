@@ -128,7 +128,18 @@ fn count_unserved(s: &mut Server, b: &Blocked, reply: &Reply) {
 /// Replies to clients whose deadline passed.
 pub fn expire_timeouts(s: &mut Server, now: i64) {
     for id in s.exec.blocking.due(now) {
-        if let Some(key) = s.net.client_key(id) {
+        let Some(key) = s.net.client_key(id) else {
+            continue;
+        };
+        let throttled = s
+            .net
+            .clients
+            .get(key)
+            .and_then(|c| c.blocked.as_ref())
+            .is_some_and(|b| matches!(b.kind, BlockKind::Throttled { .. }));
+        if throttled {
+            run_throttled(s, key);
+        } else {
             release(s, key, timeout_reply);
         }
     }
@@ -185,6 +196,65 @@ pub fn release_paused(s: &mut Server) {
         };
         super::process_command(s, key, b.argv);
         super::process_input(s, key);
+    }
+}
+
+/// Parks a write for backpressure: it runs after `delay_ms`, or earlier once the replica that
+/// holds too much drains ([`release_throttled`]).
+pub fn hold_throttled(s: &mut Server, key: usize, argv: Vec<Bytes>, delay_ms: u64) {
+    let now = now_ms();
+    if let Some(c) = s.net.clients.get_mut(key) {
+        s.repl.bp.delayed_commands += 1;
+        s.repl.bp.held += 1;
+        let kind = BlockKind::Throttled { since_ms: now };
+        let deadline = now.saturating_add(delay_ms as i64);
+        s.exec
+            .blocking
+            .block(c, argv, Vec::new(), Some(deadline), kind);
+    }
+}
+
+/// Runs a write that waited for backpressure (its time passed, or the pressure fell).
+fn run_throttled(s: &mut Server, key: usize) {
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
+    let Some(b) = s.exec.blocking.unblock(c) else {
+        return;
+    };
+    if let BlockKind::Throttled { since_ms } = b.kind {
+        s.repl.bp.held = s.repl.bp.held.saturating_sub(1);
+        crate::repl::pressure::count_delay(s, (now_ms() - since_ms).max(0) as u64);
+    }
+    if let Some(c) = s.net.clients.get_mut(key) {
+        c.throttle_done = true;
+    }
+    super::process_command(s, key, b.argv);
+    super::process_input(s, key);
+}
+
+/// Refreshes the backpressure reading (once per event-loop pass); when it fell under the
+/// start level, every write that waits runs now.
+pub fn backpressure_pass(s: &mut Server) {
+    if !crate::repl::pressure::refresh(s, now_ms()) || s.repl.bp.held == 0 {
+        return;
+    }
+    // Counted at hold, uncounted at release; a client freed while it waited is not seen
+    // again, so the count is re-made here from what is found.
+    s.repl.bp.held = 0;
+    let held: Vec<usize> = s
+        .net
+        .clients
+        .iter()
+        .filter(|(_, c)| {
+            c.blocked
+                .as_ref()
+                .is_some_and(|b| matches!(b.kind, BlockKind::Throttled { .. }))
+        })
+        .map(|(k, _)| k)
+        .collect();
+    for key in held {
+        run_throttled(s, key);
     }
 }
 

@@ -131,10 +131,19 @@ fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     } else {
         Origin::Client
     };
+    let from_client = origin == Origin::Client && !c.is_replica();
+    let throttle_done = std::mem::take(&mut c.throttle_done);
     let flags = s.exec.scripting.command_flags(spec, &argv);
-    if origin == Origin::Client && !c.is_replica() && blocked::held_by_pause(s, flags) {
+    if from_client && blocked::held_by_pause(s, flags) {
         blocked::hold_paused(s, key, argv);
         return;
+    }
+    if from_client && !throttle_done {
+        let delay = crate::repl::pressure::write_delay(s, key, spec, flags);
+        if delay > 0 {
+            blocked::hold_throttled(s, key, argv, delay);
+            return;
+        }
     }
     if let Some(reply) = call(s, key, spec, &argv, origin) {
         if let Some(c) = s.net.clients.get_mut(key) {

@@ -164,6 +164,11 @@ pub enum BlockKind {
     },
     /// CLIENT PAUSE holds this client's next command.
     Paused,
+    /// Backpressure holds this write until `since_ms` + its delay, or until the replica
+    /// that holds too much drains.
+    Throttled {
+        since_ms: i64,
+    },
 }
 
 pub struct Client {
@@ -233,6 +238,8 @@ pub struct Client {
     pub primary_error: Option<String>,
     /// When the soft output limit started being exceeded (unix ms), if it is.
     pub soft_limit_since_ms: Option<i64>,
+    /// Its next command already waited for backpressure: it runs now.
+    pub throttle_done: bool,
     /// Replication offset after this client's last write (WAIT).
     pub woff: i64,
     /// Bytes read since the last accounting tick (stats).
@@ -355,6 +362,7 @@ impl Client {
             last_cmd: "NULL",
             primary_error: None,
             soft_limit_since_ms: None,
+            throttle_done: false,
             woff: 0,
             read_pending: false,
             net_in_bytes: 0,

@@ -17,6 +17,7 @@
 //! `s.net.resume`.
 
 pub mod load;
+pub mod pressure;
 pub mod primary;
 pub mod replica;
 pub mod state;
@@ -216,6 +217,7 @@ pub fn info_fields(s: &Server, out: &mut String) {
         first,
         histlen
     );
+    pressure::info_fields(s, now, out);
 }
 
 /// DEBUG subcommands owned by replication.

@@ -168,7 +168,7 @@ fn become_replica(s: &mut Server) {
         .filter(|(_, c)| {
             c.blocked
                 .as_ref()
-                .is_some_and(|b| b.kind != BlockKind::Paused)
+                .is_some_and(|b| !matches!(b.kind, BlockKind::Paused | BlockKind::Throttled { .. }))
         })
         .map(|(k, _)| k)
         .collect();

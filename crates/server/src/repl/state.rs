@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use replication::follower::{Follower, FollowerConfig, LinkId, LoadId};
+use replication::primary::pressure::Pressure;
 use replication::primary::{ClientId, JobId, OutputLimit, Primary, PrimaryConfig};
 use replication::{History, LinkConfig};
 
@@ -52,6 +53,35 @@ pub enum Deferred {
     JobFailed(JobId, String),
 }
 
+/// Backpressure's reading and its figures.
+#[derive(Default)]
+pub struct Backpressure {
+    /// The fullest replica at the last pass (None: nothing held, or no limit).
+    pub now: Option<Pressure>,
+    /// The replica of the current or last episode (`ip:port`).
+    pub replica: String,
+    /// When the current episode started (unix ms); None when writes are not slowed.
+    pub since_ms: Option<i64>,
+    /// Length of the last finished episode.
+    pub last_episode_ms: u64,
+    /// Time writes were slowed, over finished episodes.
+    pub total_ms: u64,
+    /// Write commands that waited.
+    pub delayed_commands: u64,
+    /// Time they waited, in total.
+    pub delay_total_ms: u64,
+    /// Writes waiting now (at most: a client freed while it waited is counted until the
+    /// next release).
+    pub held: usize,
+}
+
+impl Backpressure {
+    /// The level of the fullest replica (0 when none holds anything).
+    pub fn level(&self) -> f64 {
+        self.now.map_or(0.0, |p| p.level())
+    }
+}
+
 /// Replication state of this node.
 pub struct Repl {
     /// Results of the transfer and loader threads.
@@ -77,6 +107,8 @@ pub struct Repl {
     pub rdb_client_grace_secs: u64,
     /// `DEBUG PAUSE-AFTER-FORK 1`: SIGSTOP before a dual-channel PSYNC.
     pub pause_before_dual_psync: bool,
+    /// Writers slowed for a replica that holds too much (`repl-backpressure`).
+    pub bp: Backpressure,
 }
 
 impl Repl {
@@ -98,6 +130,7 @@ impl Repl {
             failover_state: "no-failover",
             rdb_client_grace_secs: 60,
             pause_before_dual_psync: false,
+            bp: Default::default(),
         }
     }
 
