@@ -1282,6 +1282,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("replicaof", 3, f::NO_ASYNC_LOADING | f::ADMIN | f::NOSCRIPT | f::STALE, 0, Keys::NONE, "server", "5.0.0", "Configures a server as replica of another, or promotes it to a primary.", Handler::Server(ServerCmd::Replicaof)),
     row!("slaveof", 3, f::NO_ASYNC_LOADING | f::ADMIN | f::NOSCRIPT | f::STALE, 0, Keys::NONE, "server", "1.0.0", "Sets a server as a replica of another, or promotes it to being a primary.", Handler::Server(ServerCmd::Replicaof)),
     row!("sync", 1, f::NO_ASYNC_LOADING | f::ADMIN | f::NO_MULTI | f::NOSCRIPT, 0, Keys::NONE, "server", "1.0.0", "An internal command used in replication.", Handler::Server(ServerCmd::Sync)),
+    row!("failover", -1, f::ADMIN | f::NOSCRIPT | f::STALE, 0, Keys::NONE, "server", "6.2.0", "Starts a coordinated failover from a server to one of its replicas.", Handler::Server(ServerCmd::Failover)),
     row!("psync", -3, f::NO_ASYNC_LOADING | f::ADMIN | f::NO_MULTI | f::NOSCRIPT, 0, Keys::NONE, "server", "2.8.0", "An internal command used in replication.", Handler::Server(ServerCmd::Psync)),
     row!("replconf", -1, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::ALLOW_BUSY, 0, Keys::NONE, "server", "3.0.0", "An internal command for configuring the replication stream.", Handler::Server(ServerCmd::Replconf)),
     row!("wait", 3, f::BLOCKING, acl::CONNECTION, Keys::NONE, "generic", "3.0.0", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Handler::Server(ServerCmd::Wait)),

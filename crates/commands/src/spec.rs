@@ -264,6 +264,7 @@ pub enum ServerCmd {
     Lolwut,
     Debug,
     Replicaof,
+    Failover,
     Sync,
     Psync,
     Replconf,

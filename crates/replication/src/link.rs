@@ -115,6 +115,9 @@ pub enum Action {
     RetryLater(String),
     /// Close; the attempt failed.
     Fail(String),
+    /// A `PSYNC … FAILOVER` was refused (any reply but `+CONTINUE`, `+FULLRESYNC` or
+    /// `+DUALCHANNELSYNC`): the FAILOVER that sent it is over. Nothing more is sent.
+    FailoverRejected(String),
     Log(String),
 }
 
@@ -159,6 +162,8 @@ pub struct Link {
     pub endoff: Option<EndOff>,
     /// The outstanding PSYNC is the dual-channel one (only `+CONTINUE` is acceptable).
     dual_psync: bool,
+    /// The outstanding PSYNC is a `PSYNC … FAILOVER`.
+    failover: bool,
 }
 
 impl Link {
@@ -175,6 +180,7 @@ impl Link {
             payload_total: None,
             endoff: None,
             dual_psync: false,
+            failover: false,
         }
     }
 
@@ -273,17 +279,24 @@ impl Link {
         out
     }
 
-    /// Sends PSYNC: `from` = (replid, first byte wanted), or `None` for `PSYNC ? -1`.
-    pub fn psync(&mut self, from: Option<(&str, i64)>) -> Vec<Action> {
+    /// Sends PSYNC: `from` = (replid, first byte wanted), or `None` for `PSYNC ? -1`;
+    /// `failover` adds `FAILOVER` (this node, running FAILOVER, hands over to the primary it
+    /// now follows).
+    pub fn psync(&mut self, from: Option<(&str, i64)>, failover: bool) -> Vec<Action> {
         if self.state != LinkState::ReadyForPsync {
             return vec![];
         }
         self.state = LinkState::AwaitPsyncReply;
-        let cmd = match from {
-            Some((id, off)) => proto::command(&["PSYNC", id, &off.to_string()]),
-            None => proto::command(&["PSYNC", "?", "-1"]),
+        self.failover = failover;
+        let off = from.map(|(_, off)| off.to_string());
+        let mut args = match (from, off.as_deref()) {
+            (Some((id, _)), Some(off)) => vec!["PSYNC", id, off],
+            _ => vec!["PSYNC", "?", "-1"],
         };
-        vec![Action::Send(cmd)]
+        if failover {
+            args.push("FAILOVER");
+        }
+        vec![Action::Send(proto::command(&args))]
     }
 
     /// Dual-channel main connection: the snapshot connection read `$ENDOFF`. Associates this
@@ -495,6 +508,11 @@ impl Link {
                 self.state = LinkState::DualAwaitEndOff;
                 out.push(Action::DualChannel);
             }
+            PsyncReply::TryLater(msg) | PsyncReply::Error(msg) | PsyncReply::Unexpected(msg)
+                if self.failover =>
+            {
+                out.push(Action::FailoverRejected(msg));
+            }
             PsyncReply::TryLater(msg) => out.push(Action::RetryLater(msg)),
             PsyncReply::Error(msg) | PsyncReply::Unexpected(msg) => {
                 out.push(Action::Log(format!(
@@ -690,7 +708,7 @@ mod tests {
         let a = l.on_data(3, b"-ERR Unrecognized REPLCONF option: capa\r\n");
         assert!(a.contains(&Action::HandshakeDone));
         assert_eq!(
-            sent(&l.psync(None)),
+            sent(&l.psync(None, false)),
             b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n"
         );
     }
@@ -701,7 +719,7 @@ mod tests {
         l.on_connected(0);
         l.on_data(0, b"+PONG\r\n");
         l.on_data(0, b"+OK\r\n+OK\r\n+OK\r\n");
-        l.psync(Some(("x", 5)));
+        l.psync(Some(("x", 5)), false);
         let id = "a".repeat(40);
         let mut a = l.on_data(
             0,
@@ -731,7 +749,7 @@ mod tests {
         let mut l = Link::new(cfg(false), 0);
         l.on_connected(0);
         l.on_data(0, b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n");
-        l.psync(None);
+        l.psync(None, false);
         let mark = "0123456789abcdef0123456789abcdef01234567";
         l.on_data(
             0,
@@ -758,7 +776,7 @@ mod tests {
         let mut l = Link::new(cfg(false), 0);
         l.on_connected(0);
         l.on_data(0, b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n");
-        l.psync(None);
+        l.psync(None, false);
         let a = l.on_data(
             0,
             b"-NOMASTERLINK Can't SYNC while not connected with my master\r\n",
@@ -767,10 +785,37 @@ mod tests {
         let mut l = Link::new(cfg(false), 0);
         l.on_connected(0);
         l.on_data(0, b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n");
-        l.psync(None);
+        l.psync(None, false);
         let a = l.on_data(0, b"-ERR unknown command 'psync'\r\n");
         assert!(a.contains(&Action::Send(b"SYNC\r\n".to_vec())));
         assert_eq!(l.state(), LinkState::AwaitPayload);
+    }
+
+    #[test]
+    fn a_failover_psync_says_so_and_a_refusal_ends_it_without_sync() {
+        let mut l = Link::new(cfg(false), 0);
+        l.on_connected(0);
+        l.on_data(0, b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n");
+        let sent = l.psync(Some(("x", 5)), true);
+        assert_eq!(
+            sent,
+            vec![Action::Send(
+                b"*4\r\n$5\r\nPSYNC\r\n$1\r\nx\r\n$1\r\n5\r\n$8\r\nFAILOVER\r\n".to_vec()
+            )]
+        );
+        let a = l.on_data(0, b"-NOPERM this user has no permissions\r\n");
+        assert_eq!(
+            a,
+            vec![Action::FailoverRejected(
+                "-NOPERM this user has no permissions".into()
+            )]
+        );
+        let mut l = Link::new(cfg(false), 0);
+        l.on_connected(0);
+        l.on_data(0, b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n");
+        l.psync(Some(("x", 5)), true);
+        let a = l.on_data(0, b"+CONTINUE y\r\n");
+        assert!(matches!(a.as_slice(), [Action::Continue { .. }]));
     }
 
     fn dual_cfg(rdb_channel: bool) -> LinkConfig {
@@ -791,7 +836,7 @@ mod tests {
         let capa = b"*7\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n$4\r\ncapa\r\n$12\r\ndual-channel\r\n";
         assert!(sent(&a).ends_with(capa));
         l.on_data(0, b"+OK\r\n+OK\r\n+OK\r\n");
-        l.psync(None);
+        l.psync(None, false);
         assert_eq!(
             l.on_data(0, b"+DUALCHANNELSYNC\r\n"),
             vec![Action::DualChannel]
@@ -833,7 +878,7 @@ mod tests {
             let mut l = Link::new(dual_cfg(false), 0);
             l.on_connected(0);
             l.on_data(0, b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n");
-            l.psync(None);
+            l.psync(None, false);
             l.on_data(0, b"+DUALCHANNELSYNC\r\n");
             let e = proto::parse_endoff(&format!("$ENDOFF:1 {} 0 7", "a".repeat(40))).unwrap();
             l.dual_endoff(&e);
@@ -853,7 +898,7 @@ mod tests {
         let mut l = Link::new(cfg(false), 0);
         l.on_connected(0);
         l.on_data(0, b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n");
-        l.psync(None);
+        l.psync(None, false);
         assert!(matches!(
             l.on_data(0, b"+DUALCHANNELSYNC\r\n").as_slice(),
             [Action::Fail(_)]

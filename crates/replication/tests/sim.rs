@@ -440,6 +440,9 @@ impl World {
                     self.exec_primary(n, actions)?;
                 }
                 A::BecameReplica | A::BecamePrimary => {}
+                A::FailoverAccepted | A::FailoverRejected { .. } => {
+                    return Err("the simulation runs no FAILOVER".into());
+                }
                 A::Log { level, text } => {
                     if level == LogLevel::Warning || text.contains("sync") {
                         self.note(format!("node {n}: {text}"));

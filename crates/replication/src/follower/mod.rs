@@ -293,6 +293,14 @@ pub enum Action {
     BecameReplica,
     /// The node is a primary again: writes allowed, primary expiry rules.
     BecamePrimary,
+    /// The target of this node's FAILOVER accepted its `PSYNC … FAILOVER`: the FAILOVER is
+    /// complete ([`crate::primary::failover::Failover::finish`]).
+    FailoverAccepted,
+    /// The target refused it: the FAILOVER is aborted and this node becomes a primary again
+    /// ([`crate::primary::failover::Failover::abort`], then [`Follower::replicaof`] NO ONE).
+    FailoverRejected {
+        why: String,
+    },
     Log {
         level: LogLevel,
         text: String,
@@ -339,6 +347,9 @@ pub struct Follower {
     next_link: LinkId,
     next_load: LoadId,
     next_cron_ms: i64,
+    /// The current attempt is a FAILOVER's: its PSYNC carries `FAILOVER`, and its answer is
+    /// reported ([`Action::FailoverAccepted`] / [`Action::FailoverRejected`]).
+    failover: bool,
 }
 
 impl Follower {
@@ -358,6 +369,7 @@ impl Follower {
             next_link: 1,
             next_load: 1,
             next_cron_ms: now_ms + 1000,
+            failover: false,
         }
     }
 
@@ -663,6 +675,21 @@ impl Follower {
         (Reply::Ok, out)
     }
 
+    /// FAILOVER's hand-over: follow `host:port` (as REPLICAOF does) and ask it with
+    /// `PSYNC … FAILOVER`, so that it becomes the primary; its answer is reported.
+    pub fn failover_to(
+        &mut self,
+        hist: &mut History,
+        host: String,
+        port: u16,
+        now_ms: i64,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Vec<Action> {
+        let (_, out) = self.replicaof(hist, Some((host, port)), "failover", now_ms, new_id);
+        self.failover = self.is_replica();
+        out
+    }
+
     /// A `PSYNC <our id> <offset> FAILOVER` from our primary: become a primary (then the
     /// primary machine answers the PSYNC). The executor logs who asked.
     pub fn promote(
@@ -689,6 +716,7 @@ impl Follower {
         if let Some(l) = self.abandon(state, out) {
             out.push(Action::Close { link: l.conn.id });
         }
+        self.failover = false;
         self.target = None;
         self.cached = None;
         self.down_since_ms = None;

@@ -164,10 +164,18 @@ impl Follower {
                 }
                 link::Action::Stream(bytes) => self.on_stream(which, id, bytes, out),
                 link::Action::HandshakeDone => self.send_psync(hist, now_ms, out),
+                link::Action::FailoverRejected(why) => {
+                    self.failover = false;
+                    out.push(Action::FailoverRejected { why });
+                }
                 link::Action::FullResync { replid, offset } => {
+                    self.failover_answered(out);
                     self.on_full_resync(replid, offset, out)
                 }
-                link::Action::Continue { replid } => self.on_continue(hist, replid, now_ms, out),
+                link::Action::Continue { replid } => {
+                    self.failover_answered(out);
+                    self.on_continue(hist, replid, now_ms, out)
+                }
                 link::Action::PayloadStart { total } => self.on_payload_start(total, out),
                 link::Action::Payload(bytes) => {
                     if let Some(load) = self.load_id() {
@@ -183,10 +191,20 @@ impl Follower {
                     }
                     self.early_ack(out);
                 }
-                link::Action::DualChannel => self.on_dual_offer(now_ms, out),
+                link::Action::DualChannel => {
+                    self.failover_answered(out);
+                    self.on_dual_offer(now_ms, out)
+                }
                 link::Action::EndOff(e) => self.on_endoff(hist, e, now_ms, out),
                 link::Action::DualContinue { replid } => self.on_dual_continue(hist, replid, out),
             }
+        }
+    }
+
+    /// The target of a FAILOVER took over (a partial or a full resync): it is complete.
+    fn failover_answered(&mut self, out: &mut Out) {
+        if std::mem::take(&mut self.failover) {
+            out.push(Action::FailoverAccepted);
         }
     }
 
@@ -290,9 +308,10 @@ impl Follower {
             return;
         };
         *asked = Some(ask.clone());
-        let actions = main
-            .link
-            .psync(ask.as_ref().map(|(id, off)| (id.as_str(), *off)));
+        let actions = main.link.psync(
+            ask.as_ref().map(|(id, off)| (id.as_str(), *off)),
+            self.failover,
+        );
         let id = main.id;
         for a in actions {
             if let link::Action::Send(bytes) = a {

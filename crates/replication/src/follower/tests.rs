@@ -729,3 +729,35 @@ fn what_an_rdb_records() {
     t.h.append(b"abc");
     assert_eq!(t.f.saved_position(&t.h).map(|p| p.offset), Some(3));
 }
+
+#[test]
+fn a_failover_hand_over_asks_with_failover_and_reports_the_answer() {
+    let mut t = T::new(false);
+    t.h.append(&[b'x'; 100]);
+    let mut fresh = || id('n');
+    let a =
+        t.f.failover_to(&mut t.h, "10.0.0.9".into(), 6379, 0, &mut fresh);
+    assert!(a.contains(&Action::BecameReplica));
+    let link = connect_of(&a).expect("connects at once");
+    let a = t.handshake(link);
+    let mut want = b"*4\r\n$5\r\nPSYNC\r\n$40\r\n".to_vec();
+    want.extend_from_slice(id('a').as_bytes());
+    want.extend_from_slice(b"\r\n$3\r\n101\r\n$8\r\nFAILOVER\r\n");
+    assert_eq!(sent(&a, link), want);
+    let a = t.data(link, format!("+CONTINUE {}\r\n", id('c')).as_bytes());
+    assert!(a.contains(&Action::FailoverAccepted));
+    assert!(t.f.link_up());
+
+    // Refused: reported, and nothing else is sent (no SYNC fallback).
+    let mut t = T::new(false);
+    t.h.append(&[b'x'; 100]);
+    let a =
+        t.f.failover_to(&mut t.h, "10.0.0.9".into(), 6379, 0, &mut fresh);
+    let link = connect_of(&a).expect("connects at once");
+    t.handshake(link);
+    let a = t.data(link, b"-NOPERM no\r\n");
+    assert!(matches!(a.as_slice(), [Action::FailoverRejected { .. }]));
+    let (_, a) = t.replicaof(None);
+    assert!(a.contains(&Action::BecamePrimary));
+    assert!(!t.f.is_replica());
+}

@@ -10,10 +10,13 @@ impl Primary {
     /// whose next byte left the backlog is closed.
     pub fn flush(&mut self, hist: &mut History, upstream: Upstream, now_ms: i64) -> Vec<Action> {
         let mut out = Vec::new();
-        if self.getack_requested && upstream == Upstream::None && !self.replicas.is_empty() {
-            hist.feed(None, &["REPLCONF", "GETACK", "*"]);
+        // While quiet, a GETACK asked for waits until writes resume.
+        if !self.quiet {
+            if self.getack_requested && upstream == Upstream::None && !self.replicas.is_empty() {
+                hist.feed(None, &["REPLCONF", "GETACK", "*"]);
+            }
+            self.getack_requested = false;
         }
-        self.getack_requested = false;
         let end = hist.offset();
         let mut behind = Vec::new();
         for (id, r) in self.replicas.iter_mut() {
@@ -92,6 +95,7 @@ impl Primary {
         // before any replica, where this one runs a second later: from tick 1 on, so that a
         // replica attached in the first second does not see a PING that Valkey never sends.
         if upstream == Upstream::None
+            && !self.quiet
             && !self.replicas.is_empty()
             && tick > 0
             && tick.is_multiple_of(period)

@@ -44,6 +44,7 @@ use crate::peer::{self, PeerInfo, Replconf};
 use crate::{LogLevel, PsyncRefusal};
 
 mod cron;
+pub mod failover;
 mod jobs;
 pub mod pressure;
 #[cfg(test)]
@@ -358,6 +359,9 @@ pub struct Primary {
     jobs: BTreeMap<JobId, Job>,
     next_job: JobId,
     waiting_psync: BTreeMap<ClientId, WaitingPsync>,
+    /// Nothing is generated into the stream (PING, GETACK): writes are paused, as Valkey's
+    /// `PAUSE_ACTION_REPLICA` (CLIENT PAUSE, a FAILOVER waiting for its target).
+    quiet: bool,
     stats: SyncStats,
     good_replicas: usize,
     /// The next replica's registration order ([`Replica`]'s `seq`).
@@ -388,6 +392,7 @@ impl Primary {
             jobs: BTreeMap::new(),
             next_job: 1,
             waiting_psync: BTreeMap::new(),
+            quiet: false,
             stats: SyncStats::default(),
             good_replicas: 0,
             next_seq: 0,
@@ -435,6 +440,12 @@ impl Primary {
     /// INFO `connected_slaves`.
     pub fn replica_count(&self) -> usize {
         self.replicas.len()
+    }
+
+    /// Stops (or resumes) generating stream bytes of its own: PINGs and GETACKs wait while
+    /// writes are paused.
+    pub fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
     }
 
     /// INFO `replicas_waiting_psync`.

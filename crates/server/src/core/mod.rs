@@ -108,6 +108,17 @@ fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     if !spec.arity_ok(argv.len()) || matches!(spec.handler, Handler::Container) {
         return reject(s, key, errors::wrong_arity(name), Some(name), &argv);
     }
+    // While FAILOVER hands over, what would be redirected waits for its end (Valkey 8): the
+    // node that answers it is then known.
+    if s.repl.failover.handing_over()
+        && s.net
+            .clients
+            .get(key)
+            .is_some_and(|c| redirects(s, c, spec, s.exec.scripting.command_flags(spec, &argv)))
+    {
+        blocked::hold_paused(s, key, argv);
+        return;
+    }
     if let Some(e) = precheck(s, key, spec, &argv) {
         return reject(s, key, e, Some(name), &argv);
     }
@@ -133,13 +144,18 @@ fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     };
     let from_client = origin == Origin::Client && !c.is_replica();
     let throttle_done = std::mem::take(&mut c.throttle_done);
-    let flags = s.exec.scripting.command_flags(spec, &argv);
+    // What pauses and backpressure hold: a write (or may-replicate) command, and an EXEC
+    // whose transaction holds one (Valkey's `is_write_command` in `processCommand`).
+    let mut flags = s.exec.scripting.command_flags(spec, &argv);
+    if spec.name == "exec" {
+        flags |= multi::queued_flags(&s.exec.scripting, c) & (f::WRITE | f::MAY_REPLICATE);
+    }
     if from_client && blocked::held_by_pause(s, flags) {
         blocked::hold_paused(s, key, argv);
         return;
     }
     if from_client && !throttle_done {
-        let delay = crate::repl::pressure::write_delay(s, key, spec, flags);
+        let delay = crate::repl::pressure::write_delay(s, spec, flags);
         if delay > 0 {
             blocked::hold_throttled(s, key, argv, delay);
             return;
@@ -179,6 +195,18 @@ fn reject(s: &mut Server, key: usize, e: Reply, name: Option<&str>, argv: &[Byte
     c.reply(&e);
 }
 
+/// A client that declared CLIENT CAPA REDIRECT is sent to the primary for this command: this
+/// node is a replica, and it is a write, or a read without READONLY.
+fn redirects(s: &Server, c: &crate::net::client::Client, spec: &CommandSpec, flags: u64) -> bool {
+    if !c.capa_redirect || c.is_primary_link() || s.cfg.replicaof.0.is_none() {
+        return false;
+    }
+    let queued = |flag: u64| spec.name == "exec" && multi::queued_has(c, flag);
+    let is_write = flags & f::WRITE != 0 || queued(f::WRITE);
+    let is_read = flags & f::READONLY != 0 || queued(f::READONLY);
+    is_write || (is_read && !c.readonly)
+}
+
 /// The checks of `processCommand`, in Redis's order. Returns the error to reply, if any.
 fn precheck(
     s: &mut Server,
@@ -214,17 +242,13 @@ fn precheck(
     let is_write = has(f::WRITE) || (spec.name == "exec" && multi::queued_has(c, f::WRITE));
     // CLIENT CAPA REDIRECT on a replica (Valkey 8): writes, and reads unless READONLY, are sent
     // to the primary. A redirected EXEC discards its transaction (no EXECABORT).
-    if c.capa_redirect && !from_primary {
+    if redirects(s, c, spec, flags) {
         if let Some((host, port)) = s.cfg.replicaof.0.clone() {
-            let is_read =
-                has(f::READONLY) || (spec.name == "exec" && multi::queued_has(c, f::READONLY));
-            if is_write || (is_read && !c.readonly) {
-                let e = Reply::error(format!("REDIRECT {host}:{port}"));
-                if spec.name == "exec" {
-                    multi::discard_for_redirect(s, key);
-                }
-                return Some(e);
+            let e = Reply::error(format!("REDIRECT {host}:{port}"));
+            if spec.name == "exec" {
+                multi::discard_for_redirect(s, key);
             }
+            return Some(e);
         }
     }
     let deny_oom = has(f::DENYOOM) || (spec.name == "exec" && multi::queued_has(c, f::DENYOOM));

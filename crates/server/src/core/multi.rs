@@ -36,6 +36,16 @@ pub fn queued_has(c: &Client, flag: u64) -> bool {
     })
 }
 
+/// The union of the flags of the commands queued in `c`'s transaction, scripts counted with
+/// their declared flags (Valkey's `mstate.cmd_flags`).
+pub fn queued_flags(scripting: &crate::exec::scripts::ScriptState, c: &Client) -> u64 {
+    c.multi.as_ref().map_or(0, |m| {
+        m.queue.iter().fold(0, |acc, a| {
+            commands::call::resolve(a).map_or(acc, |sp| acc | scripting.command_flags(sp, a))
+        })
+    })
+}
+
 /// True if a command queued in `c`'s transaction lacks `flag` (EXEC is stale-safe only when
 /// all of them are).
 pub fn queued_lacks(c: &Client, flag: u64) -> bool {

@@ -81,6 +81,7 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         Shutdown => cmd::keyspace_cmd::shutdown(s, key, argv),
         Save | Bgsave | Dump | Restore => crate::persist::command(s, key, cmd, argv),
         Replicaof => crate::repl::replica::replicaof_command(s, key, argv),
+        Failover => crate::repl::failover::command(s, argv),
         Sync => crate::repl::primary::sync_command(s, key, argv, false),
         // Also PSYNC <my replid> <offset> FAILOVER: the target side of a coordinated failover
         // becomes a primary, then serves the PSYNC as usual.

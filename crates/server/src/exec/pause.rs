@@ -1,4 +1,5 @@
-//! CLIENT PAUSE: until when clients are paused, and for which commands.
+//! CLIENT PAUSE: until when clients are paused, and for which commands; and the pause of
+//! writes a FAILOVER holds until it ends.
 
 use commands::spec::flags as f;
 
@@ -10,23 +11,26 @@ pub struct PauseState {
     pub writes_only: bool,
     /// The pause ended: the event loop runs the held commands.
     pub release_pending: bool,
+    /// A FAILOVER holds writes (whatever CLIENT PAUSE / UNPAUSE do) until it ends.
+    pub failover: bool,
 }
 
 impl PauseState {
-    /// A pause is in effect at `now_ms`.
+    /// A CLIENT PAUSE is in effect at `now_ms`.
     pub fn active(&self, now_ms: i64) -> bool {
         self.until_ms != 0 && now_ms < self.until_ms
     }
 
     /// Writes (and commands that may replicate) are held at `now_ms`: active expiry and
-    /// eviction also stop, as in Redis.
+    /// eviction also stop, and the primary adds nothing to the stream, as in Valkey.
     pub fn writes_paused(&self, now_ms: i64) -> bool {
-        self.active(now_ms)
+        self.failover || self.active(now_ms)
     }
 
     /// A command with these flags (the dispatcher's: a script's declared flags for EVAL and
     /// FCALL) must wait for the pause to end.
     pub fn holds(&self, flags: u64, now_ms: i64) -> bool {
-        self.active(now_ms) && (!self.writes_only || flags & (f::WRITE | f::MAY_REPLICATE) != 0)
+        let write = flags & (f::WRITE | f::MAY_REPLICATE) != 0;
+        (self.failover && write) || (self.active(now_ms) && (!self.writes_only || write))
     }
 }

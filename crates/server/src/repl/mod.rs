@@ -16,6 +16,7 @@
 //! command layer or the event loop: a link's input is processed by pushing its client to
 //! `s.net.resume`.
 
+pub mod failover;
 pub mod load;
 pub mod pressure;
 pub mod primary;
@@ -93,6 +94,11 @@ fn drain_deferred(s: &mut Server) {
         match d {
             state::Deferred::LinkClosed(link) => replica::link_closed(s, link, false),
             state::Deferred::LoadFailed(load, e) => replica::load_finished(s, load, Err(e)),
+            state::Deferred::FailoverAnswered(None) => failover::on_accepted(s),
+            state::Deferred::FailoverAnswered(Some(why)) => {
+                crate::log_warning!("The FAILOVER target refused PSYNC FAILOVER: {why}");
+                failover::abort(s, "Failover target rejected psync request");
+            }
             state::Deferred::JobFailed(job, e) => {
                 let failed = s
                     .repl
@@ -120,6 +126,11 @@ pub fn on_config_changed(s: &mut Server) {
 /// Before the event loop sleeps: every streaming replica gets what it has not been sent.
 pub fn before_sleep(s: &mut Server) {
     let now = now_ms();
+    failover::update(s);
+    // Valkey's PAUSE_ACTION_REPLICA: nothing of the primary's own in the stream while writes
+    // are paused.
+    let quiet = s.exec.pause.writes_paused(now);
+    s.repl.primary.set_quiet(quiet);
     let up = s.repl.follower.upstream();
     let r = &mut s.repl;
     let actions = r.primary.flush(&mut r.hist, up, now);
@@ -128,6 +139,8 @@ pub fn before_sleep(s: &mut Server) {
 
 /// Replication cron (called at `hz`; the machines do their once-a-second work themselves).
 pub fn cron(s: &mut Server, now: i64) {
+    let quiet = s.exec.pause.writes_paused(now);
+    s.repl.primary.set_quiet(quiet);
     let up = s.repl.follower.upstream();
     let r = &mut s.repl;
     let actions = r
@@ -207,7 +220,7 @@ pub fn info_fields(s: &Server, out: &mut String) {
     let _ = write!(
         out,
         "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
-        r.failover_state,
+        r.failover.info_name(),
         h.ids.replid,
         h.ids.replid2,
         h.ids.offset,

@@ -62,27 +62,15 @@ pub fn refresh(s: &mut Server, now_ms: i64) -> bool {
 }
 
 /// How long the command must wait before it runs (0: it runs now). Only writes wait — a
-/// command flagged write or may-replicate (a script's declared flags for EVAL and FCALL), an
-/// EXEC whose transaction holds one — never reads, PUBLISH, or anything from a replica or the
-/// primary link (the caller checks the origin).
-pub fn write_delay(s: &Server, key: usize, spec: &CommandSpec, flags: u64) -> u64 {
+/// command whose `flags` (the core's: a script's declared flags for EVAL and FCALL, write for
+/// an EXEC holding a write) say write or may-replicate — never reads, PUBLISH, or anything
+/// from a replica or the primary link (the caller checks the origin).
+pub fn write_delay(s: &Server, spec: &CommandSpec, flags: u64) -> u64 {
     if !s.cfg.repl_backpressure || s.repl.bp.level() < START_LEVEL {
         return 0;
     }
-    let writes = if spec.name == "exec" {
-        s.net
-            .clients
-            .get(key)
-            .and_then(|c| c.multi.as_ref())
-            .is_some_and(|m| {
-                m.queue.iter().any(|argv| {
-                    commands::call::resolve(argv)
-                        .is_ok_and(|sp| s.exec.scripting.command_flags(sp, argv) & f::WRITE != 0)
-                })
-            })
-    } else {
-        flags & (f::WRITE | f::MAY_REPLICATE) != 0 && !matches!(spec.name, "publish" | "spublish")
-    };
+    let writes =
+        flags & (f::WRITE | f::MAY_REPLICATE) != 0 && !matches!(spec.name, "publish" | "spublish");
     if !writes {
         return 0;
     }

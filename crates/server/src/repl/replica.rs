@@ -102,6 +102,11 @@ fn perform(s: &mut Server, a: Action) {
         Action::DropSubReplicas => super::drop_sub_replicas(s),
         Action::BecameReplica => become_replica(s),
         Action::BecamePrimary => become_primary(s),
+        Action::FailoverAccepted => s.repl.deferred.push_back(Deferred::FailoverAnswered(None)),
+        Action::FailoverRejected { why } => {
+            let d = Deferred::FailoverAnswered(Some(why));
+            s.repl.deferred.push_back(d);
+        }
         Action::Log { level, text } => super::log(level, &text),
     }
 }
@@ -115,6 +120,9 @@ pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     };
     if c.is_primary_link() {
         return err("ERR Command is not valid when client is a replica.");
+    }
+    if s.repl.failover.active() {
+        return err("ERR REPLICAOF not allowed while failing over.");
     }
     let who = crate::net::client::client_info(c, now_ms());
     let target = if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
@@ -150,7 +158,7 @@ pub fn start_as_replica(s: &mut Server, host: String, port: u16) {
 }
 
 /// CONFIG GET/REWRITE `replicaof` report the primary followed now, as Redis does.
-fn sync_replicaof_config(s: &mut Server) {
+pub(super) fn sync_replicaof_config(s: &mut Server) {
     let target = s.repl.follower.target().map(|(h, p)| (h.to_string(), p));
     s.cfg.replicaof = crate::config::value::ReplicaOf(target);
 }

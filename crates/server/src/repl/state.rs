@@ -51,6 +51,9 @@ pub enum Deferred {
     LoadFailed(LoadId, String),
     /// A snapshot job could not start at all.
     JobFailed(JobId, String),
+    /// The target of this node's FAILOVER answered `PSYNC … FAILOVER`: accepted (`None`) or
+    /// refused (its reply).
+    FailoverAnswered(Option<String>),
 }
 
 /// Backpressure's reading and its figures.
@@ -102,7 +105,8 @@ pub struct Repl {
     pub deferred: VecDeque<Deferred>,
     /// Nesting of action lists being performed: deferred events are reported at 0.
     pub depth: u32,
-    pub failover_state: &'static str,
+    /// A FAILOVER of this node's primary role (`repl::failover`).
+    pub failover: replication::primary::failover::Failover,
     /// `DEBUG DELAY-RDB-CLIENT-FREE-SECONDS` (the primary machine's grace period).
     pub rdb_client_grace_secs: u64,
     /// `DEBUG PAUSE-AFTER-FORK 1`: SIGSTOP before a dual-channel PSYNC.
@@ -127,7 +131,7 @@ impl Repl {
             jobs: BTreeMap::new(),
             deferred: VecDeque::new(),
             depth: 0,
-            failover_state: "no-failover",
+            failover: Default::default(),
             rdb_client_grace_secs: 60,
             pause_before_dual_psync: false,
             bp: Default::default(),
