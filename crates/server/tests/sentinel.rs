@@ -268,6 +268,14 @@ fn wait_settled(sentinels: &[Sentinel]) {
     );
 }
 
+fn role_of(c: &mut Conn) -> (String, String) {
+    let role = c.info_field("replication", "role").unwrap_or_default();
+    let port = c
+        .info_field("replication", "master_port")
+        .unwrap_or_default();
+    (role, port)
+}
+
 fn acked_grows(w: &Writer, what: &str) {
     let before = w.acked();
     wait_for(what, FAILOVER_WAIT, || w.acked() >= before + 20);
@@ -276,10 +284,17 @@ fn acked_grows(w: &Writer, what: &str) {
 #[test]
 fn sentinel_fails_over_a_redwing_set_and_no_acknowledged_write_is_lost() {
     let mut nodes: BTreeMap<u16, ServerProc> = BTreeMap::new();
-    let p = redwing(&[]);
+    // Redwing nodes run with a config file: Sentinel's CONFIG REWRITE must keep their role.
+    let conf = "# written by the test\n";
+    let p = redwing_with_config(conf, &[]);
     let first = p.port;
     nodes.insert(p.port, p);
-    for n in [redwing(&[]), redwing(&[]), redis(&[])] {
+    let replicas = [
+        redwing_with_config(conf, &[]),
+        redwing_with_config(conf, &[]),
+        redis(&[]),
+    ];
+    for n in replicas {
         replicaof(&n, &nodes[&first]);
         wait_synced(&nodes[&first], &n);
         nodes.insert(n.port, n);
@@ -357,6 +372,27 @@ fn sentinel_fails_over_a_redwing_set_and_no_acknowledged_write_is_lost() {
             "node :{} converged",
             n.port
         );
+    }
+
+    // Sentinel's CONFIG REWRITE survives a restart: a Redwing replica comes back following
+    // the last primary from its own config file, before any sentinel could tell it to.
+    let redwing_replica = nodes
+        .keys()
+        .copied()
+        .find(|p| *p != last && nodes[p].dir.join("server.conf").exists());
+    if let Some(port) = redwing_replica {
+        let node = nodes.get_mut(&port).expect("the node");
+        let text = std::fs::read_to_string(node.dir.join("server.conf")).unwrap_or_default();
+        assert!(
+            text.lines()
+                .any(|l| l == format!("replicaof 127.0.0.1 {last}")),
+            "config of :{port} after Sentinel's rewrite:\n{text}"
+        );
+        node.stop();
+        node.restart();
+        let mut c = node.conn();
+        assert_eq!(role_of(&mut c), ("slave".to_string(), last.to_string()));
+        wait_follows(node, last);
     }
 
     // No healthy node was ever marked down: only the killed and the stopped primaries.

@@ -101,6 +101,8 @@ pub struct ServerProc {
     pub dir: PathBuf,
     bin: PathBuf,
     args: Vec<String>,
+    /// A config file passed first (CONFIG REWRITE writes to it).
+    config: Option<PathBuf>,
     child: Option<Child>,
     keep_dir: bool,
 }
@@ -121,8 +123,25 @@ impl ServerProc {
         Self::start(valkey_server_bin(), "valkey", extra)
     }
 
+    /// Starts Redwing with a config file holding `conf` (in its directory, passed as the
+    /// first argument, as redis-server takes it) and extra arguments.
+    pub fn redwing_with_config(conf: &str, extra: &[&str]) -> ServerProc {
+        Self::start_with(redwing_bin(), "redwing", Some(conf), extra)
+    }
+
     fn start(bin: PathBuf, tag: &str, extra: &[&str]) -> ServerProc {
+        Self::start_with(bin, tag, None, extra)
+    }
+
+    fn start_with(bin: PathBuf, tag: &str, conf: Option<&str>, extra: &[&str]) -> ServerProc {
         let dir = temp_dir(tag);
+        let config = conf.map(|text| {
+            let path = dir.join("server.conf");
+            if let Err(e) = std::fs::write(&path, text) {
+                panic!("cannot write {}: {e}", path.display());
+            }
+            path
+        });
         let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut last_err = String::new();
         for _ in 0..5 {
@@ -132,6 +151,7 @@ impl ServerProc {
                 dir: dir.clone(),
                 bin: bin.clone(),
                 args: args.clone(),
+                config: config.clone(),
                 child: None,
                 keep_dir: false,
             };
@@ -160,27 +180,30 @@ impl ServerProc {
             .map_err(|e| e.to_string())?;
         let log2 = log.try_clone().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(&self.bin);
-        cmd.current_dir(&self.dir)
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                &self.dir.display().to_string(),
-            ])
-            .args([
-                "--daemonize",
-                "no",
-                "--enable-debug-command",
-                "yes",
-                "--save",
-                "",
-            ])
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2);
+        cmd.current_dir(&self.dir);
+        if let Some(conf) = &self.config {
+            cmd.arg(conf);
+        }
+        cmd.args([
+            "--port",
+            &self.port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            &self.dir.display().to_string(),
+        ])
+        .args([
+            "--daemonize",
+            "no",
+            "--enable-debug-command",
+            "yes",
+            "--save",
+            "",
+        ])
+        .args(&self.args)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2);
         let child = cmd
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", self.bin.display()))?;

@@ -34,6 +34,12 @@ pub fn redwing(extra: &[&str]) -> ServerProc {
     ServerProc::redwing(&test_args(extra))
 }
 
+/// A Redwing server started with a config file holding `conf` (CONFIG REWRITE writes it).
+pub fn redwing_with_config(conf: &str, extra: &[&str]) -> ServerProc {
+    init();
+    ServerProc::redwing_with_config(conf, &test_args(extra))
+}
+
 /// The reference redis-server 7.0 with the same settings.
 pub fn redis(extra: &[&str]) -> ServerProc {
     init();
