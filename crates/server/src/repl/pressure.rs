@@ -1,7 +1,7 @@
 //! Backpressure on writers (`repl-backpressure`): the primary machine says which replica is
 //! closest to its output-buffer limit ([`replication::primary::pressure`]); this keeps that
-//! reading (`state::Backpressure`) fresh (once per event-loop pass), decides which commands wait and how long, and
-//! keeps the episode's figures for INFO and the log. Holding and releasing the commands is the
+//! reading (`state::Backpressure`) fresh (once per event-loop pass), decides which commands
+//! wait and how long, and keeps the episode's figures for INFO and the log. Holding and releasing the commands is the
 //! core's (`core::blocked`): this layer cannot run commands.
 
 use std::fmt::Write as _;
@@ -13,8 +13,10 @@ use crate::log_notice;
 use crate::server::Server;
 
 /// Reads the replicas' buffers again; starts or ends an episode (logged). True when writes
-/// that wait may go now (the level fell under the start level).
+/// that wait may go now (the level fell under the start level, or writes are not slowed any
+/// more: `repl-backpressure no` or a maximum delay of 0). The level is read either way (INFO).
 pub fn refresh(s: &mut Server, now_ms: i64) -> bool {
+    let slowing = s.cfg.repl_backpressure && s.cfg.repl_backpressure_max_delay_ms > 0;
     let r = &s.repl;
     let clients = &s.net.clients;
     let reading = if r.primary.replica_count() == 0 && r.primary.waiting_psync() == 0 {
@@ -30,7 +32,7 @@ pub fn refresh(s: &mut Server, now_ms: i64) -> bool {
     let name = reading.map(|p| r.primary.replica_name(p.replica));
     let bp = &mut s.repl.bp;
     bp.now = reading;
-    let level = bp.level();
+    let level = if slowing { bp.level() } else { 0.0 };
     match bp.since_ms {
         None if level >= START_LEVEL => {
             bp.since_ms = Some(now_ms);
