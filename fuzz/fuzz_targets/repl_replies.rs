@@ -1,7 +1,8 @@
 //! What a primary may send a replica, on arbitrary bytes: the PSYNC reply, payload header and
 //! `$ENDOFF` parsers, and the replica-side `Link` state machine (main and dual-channel RDB
-//! connection) driven through its handshake by arbitrary bytes in arbitrary pieces. Never a
-//! panic; payload and stream bytes passed on never exceed what was received.
+//! connection, and a FAILOVER hand-over's PSYNC) driven through its handshake by arbitrary
+//! bytes in arbitrary pieces. Never a panic; payload and stream bytes passed on never exceed
+//! what was received.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -41,7 +42,8 @@ fuzz_target!(|data: &[u8]| {
         for a in actions.drain(..) {
             match a {
                 Action::HandshakeDone => {
-                    let _ = link.psync(None);
+                    // The top bit also asks as a FAILOVER hand-over would.
+                    let _ = link.psync(None, cfg & 0x80 == 0x80);
                 }
                 Action::EndOff(e) => {
                     let _ = link.dual_endoff(&e);
