@@ -20,6 +20,9 @@ pub struct History {
     backlog_size: usize,
     /// Database of the last SELECT written by this node as a top primary (`None` forces one).
     last_db: Option<usize>,
+    /// While this node replicates: the database its primary's stream (which it proxies to its
+    /// own replicas) selected last, -1 if unknown. `None` on a top primary.
+    upstream_db: Option<i64>,
 }
 
 impl History {
@@ -30,6 +33,7 @@ impl History {
             backlog: None,
             backlog_size,
             last_db: None,
+            upstream_db: None,
         }
     }
 
@@ -114,9 +118,22 @@ impl History {
         self.last_db = None;
     }
 
-    /// The stream's database as an RDB records it (`repl-stream-db`).
+    /// The stream's database at its current end, as an RDB's `repl-stream-db` or a
+    /// dual-channel `$ENDOFF` records it for a replica that continues from there: on a
+    /// replica, the database its primary's stream selected last (a sub-replica receives that
+    /// stream as it is, with no SELECT of ours in it); on a top primary, the last SELECT it
+    /// wrote, 0 when the next command is forced to select.
     pub fn stream_db(&self) -> i64 {
-        self.last_db.map_or(0, |d| d as i64)
+        match self.upstream_db {
+            Some(db) => db.max(0),
+            None => self.last_db.map_or(0, |d| d as i64),
+        }
+    }
+
+    /// A replica applied its primary's stream up to here, where `db` is selected (or learnt
+    /// it from a loaded snapshot or its cached primary).
+    pub fn set_upstream_db(&mut self, db: i64) {
+        self.upstream_db = Some(db);
     }
 
     /// Stream bytes from `offset` to the end as shared slices (`None` if not servable).
@@ -129,6 +146,7 @@ impl History {
     pub fn shift(&mut self, new_id: String) {
         self.ids.shift(new_id);
         self.ensure_backlog();
+        self.upstream_db = None;
         self.force_select();
     }
 

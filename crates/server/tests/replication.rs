@@ -831,3 +831,43 @@ fn replicaof_racing_replicaof_last_wins() {
     );
     assert_eq!(rc.text(&["GET", "from"]), "b");
 }
+
+/// A sub-replica that full-syncs from a replica continues in the database its primary's
+/// stream selected last: the snapshot's `repl-stream-db` (and, dual-channel, `$ENDOFF`'s)
+/// is that database, not 0. The top primary writes no new SELECT after the sub-replica's
+/// sync, so a wrong one puts every later write in the wrong database (a flake of Valkey's
+/// psync2-pingoff unit under load: INCR applied to db 0 on two sub-replicas).
+#[test]
+fn a_sub_replica_synced_from_a_replica_continues_in_the_streams_database() {
+    for dual in ["no", "yes"] {
+        let args = ["--dual-channel-replication-enabled", dual];
+        let a = redwing(&args);
+        let b = redwing(&args);
+        let c = redwing(&args);
+        replicaof(&b, &a);
+        wait_synced(&a, &b);
+        let mut ac = a.conn();
+        ac.cmd(&["SELECT", "9"]);
+        ac.cmd(&["SET", "x", "1"]);
+        wait_synced(&a, &b);
+        replicaof(&c, &b);
+        wait_synced(&b, &c);
+        ac.cmd(&["INCR", "x"]);
+        wait_synced(&a, &b);
+        wait_synced(&b, &c);
+        let mut cc = c.conn();
+        cc.cmd(&["SELECT", "9"]);
+        assert_eq!(
+            cc.text(&["GET", "x"]),
+            "2",
+            "dual-channel {dual}: INCR in db 9"
+        );
+        cc.cmd(&["SELECT", "0"]);
+        assert_eq!(
+            cc.int(&["EXISTS", "x"]),
+            0,
+            "dual-channel {dual}: nothing in db 0"
+        );
+        assert_eq!(digest(&a), digest(&c), "dual-channel {dual}");
+    }
+}

@@ -968,6 +968,7 @@ impl Follower {
             "a replica's history grows by exactly what it applies"
         );
         self.stream_db = db;
+        hist.set_upstream_db(db);
     }
 
     /// `REPLCONF GETACK` arrived on `link`: answer with the offset applied so far.

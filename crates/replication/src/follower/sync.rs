@@ -101,6 +101,7 @@ impl Follower {
         }
         self.cached = None;
         self.stream_db = stream_db;
+        hist.set_upstream_db(stream_db);
         self.read_reploff = hist.offset() + buffer.bytes.len() as i64;
         self.down_since_ms = None;
         self.last_error = None;
@@ -406,6 +407,7 @@ impl Follower {
         );
         let db = self.cached.take().map_or(-1, |c| c.db);
         hist.ensure_backlog();
+        hist.set_upstream_db(db);
         if let Some(id) = replid {
             if hist.switch_to(id) {
                 log(

@@ -54,6 +54,9 @@ impl Primary {
         let offset = hist.offset();
         let replid = hist.ids.replid.clone();
         hist.force_select();
+        // A top primary selects again after the snapshot (0 here); a replica proxies its
+        // primary's stream, which goes on in the database it selected last.
+        let stream_db = hist.stream_db();
         let mut job_members = Vec::new();
         for client in &members {
             let Some(r) = self.replicas.get_mut(client) else {
@@ -65,7 +68,7 @@ impl Primary {
                 let e = crate::proto::EndOff {
                     offset,
                     replid: replid.clone(),
-                    db: 0,
+                    db: stream_db,
                     client_id: *client,
                 };
                 self.waiting_psync.insert(

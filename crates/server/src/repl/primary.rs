@@ -251,7 +251,9 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
     info.repl = Some(persistence::ReplInfo {
         replid: job.replid,
         offset: job.offset,
-        stream_db: 0,
+        // 0 on a top primary (its stream selects again after the snapshot); on a replica, the
+        // database its primary's stream, which it proxies, selected last.
+        stream_db: s.repl.hist.stream_db(),
     });
     let form = match job.target {
         Dest::Socket => Form::Eof {
