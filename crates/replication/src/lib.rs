@@ -10,6 +10,8 @@
 //! - [`follower`]: the replica side as a machine — REPLICAOF, the link to the primary (one
 //!   state enum wrapping the handshake machine [`link::Link`]), what PSYNC asks for, the cached
 //!   primary, loading aside, the dual-channel phases and the local stream buffer.
+//! - [`clock`]: when the stream reached each offset — lag in time, the backlog's reach, the
+//!   write rate, a replica's PSYNC headroom and transfer ETAs, for INFO and the logs.
 //! - [`link`], [`proto`], [`peer`]: one connection's handshake and payload framing, the wire
 //!   messages, and the primary's reading of REPLCONF.
 //!
@@ -23,6 +25,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
 
 pub mod backlog;
+pub mod clock;
 pub mod follower;
 pub mod history;
 pub mod ids;

@@ -350,6 +350,11 @@ pub struct Follower {
     /// The current attempt is a FAILOVER's: its PSYNC carries `FAILOVER`, and its answer is
     /// reported ([`Action::FailoverAccepted`] / [`Action::FailoverRejected`]).
     failover: bool,
+    /// When the current full sync began (`+FULLRESYNC` / `+DUALCHANNELSYNC`).
+    sync_started_ms: Option<i64>,
+    /// How long the last full sync that succeeded took, from its start to the link up (INFO
+    /// `last_successful_sync_duration_ms`).
+    last_sync_ms: Option<i64>,
 }
 
 impl Follower {
@@ -370,6 +375,8 @@ impl Follower {
             next_load: 1,
             next_cron_ms: now_ms + 1000,
             failover: false,
+            sync_started_ms: None,
+            last_sync_ms: None,
         }
     }
 
@@ -503,6 +510,49 @@ impl Follower {
             | State::DualLoaded { buffer, .. } => Some(buffer),
             _ => None,
         }
+    }
+
+    /// When the current full sync began, if one is under way.
+    pub fn sync_started_ms(&self) -> Option<i64> {
+        self.sync_started_ms.filter(|_| self.buffer().is_some())
+    }
+
+    /// INFO `last_successful_sync_duration_ms` (0 before any full sync).
+    pub fn last_sync_ms(&self) -> i64 {
+        self.last_sync_ms.unwrap_or(0)
+    }
+
+    /// Where a replica stands, in INFO's `master_sync_phase` words: `connect`, `connecting`,
+    /// `handshake`, then during a full sync `snapshot` (the primary is producing it; no payload
+    /// byte yet), `transfer` (payload bytes arriving, loaded as they come), `loading` (all
+    /// received, the load finishing or the dual-channel main connection not yet continued),
+    /// and `streaming` once the link is up. `None` on a primary.
+    pub fn sync_phase(&self) -> Option<&'static str> {
+        let payload = |l: &Link| {
+            if l.payload_total.is_some_and(|t| l.payload_read >= t) {
+                "loading"
+            } else if l.payload_read > 0 {
+                "transfer"
+            } else {
+                "snapshot"
+            }
+        };
+        Some(match &self.state {
+            State::Primary => return None,
+            State::Idle { .. } => "connect",
+            State::Connecting { .. } => "connecting",
+            State::Handshake { .. } => "handshake",
+            State::FullSync {
+                payload_done: true, ..
+            }
+            | State::DualLoaded { .. } => "loading",
+            State::FullSync { main, .. } => payload(&main.link),
+            State::DualSync { dual, .. } => match &dual.rdb {
+                Some(r) => payload(&r.link),
+                None => "loading",
+            },
+            State::Streaming { .. } => "streaming",
+        })
     }
 
     /// INFO `master_sync_read_bytes` / `master_sync_total_bytes` of the payload.

@@ -47,6 +47,7 @@ impl Follower {
                     pre_psync: offset < 0,
                 };
                 self.install(hist, main, load, pos, buffer, &mut out);
+                self.sync_finished(now_ms);
             }
             State::DualSync { main, dual, buffer } => {
                 out.extend(dual.rdb.map(|r| Action::Close { link: r.id }));
@@ -56,6 +57,7 @@ impl Follower {
                 if dual.continued {
                     let pos = Position::dual(endoff, dual.continued_as);
                     self.install(hist, main, load, pos, buffer, &mut out);
+                    self.sync_finished(now_ms);
                 } else {
                     log(&mut out, LogLevel::Notice, "Dual channel sync - RDB loaded, waiting for the main channel's PSYNC reply");
                     self.state = State::DualLoaded {
@@ -69,6 +71,13 @@ impl Follower {
             other => self.state = other,
         }
         out
+    }
+
+    /// A full sync ended with the link up: INFO `last_successful_sync_duration_ms`.
+    fn sync_finished(&mut self, now_ms: i64) {
+        if let Some(t) = self.sync_started_ms.take() {
+            self.last_sync_ms = Some((now_ms - t).max(0));
+        }
     }
 
     /// Swaps the loaded dataset in as this node's history at `pos`; the link streams,
@@ -171,7 +180,7 @@ impl Follower {
                 }
                 link::Action::FullResync { replid, offset } => {
                     self.failover_answered(out);
-                    self.on_full_resync(replid, offset, out)
+                    self.on_full_resync(replid, offset, now_ms, out)
                 }
                 link::Action::Continue { replid } => {
                     self.failover_answered(out);
@@ -197,7 +206,9 @@ impl Follower {
                     self.on_dual_offer(now_ms, out)
                 }
                 link::Action::EndOff(e) => self.on_endoff(hist, e, now_ms, out),
-                link::Action::DualContinue { replid } => self.on_dual_continue(hist, replid, out),
+                link::Action::DualContinue { replid } => {
+                    self.on_dual_continue(hist, replid, now_ms, out)
+                }
             }
         }
     }
@@ -321,7 +332,13 @@ impl Follower {
         }
     }
 
-    pub(super) fn on_full_resync(&mut self, replid: Option<String>, offset: i64, out: &mut Out) {
+    pub(super) fn on_full_resync(
+        &mut self,
+        replid: Option<String>,
+        offset: i64,
+        now_ms: i64,
+        out: &mut Out,
+    ) {
         let main = match std::mem::replace(&mut self.state, State::Primary) {
             State::Handshake { main, leaving, .. } => {
                 close_leaving(leaving, out);
@@ -337,6 +354,7 @@ impl Follower {
                 replid.as_deref().unwrap_or("?")
             ),
         );
+        self.sync_started_ms = Some(now_ms);
         self.state = State::FullSync {
             main,
             replid,
@@ -461,6 +479,7 @@ impl Follower {
             host,
             port,
         });
+        self.sync_started_ms = Some(now_ms);
         self.state = State::DualSync {
             main,
             dual: Box::new(Dual {
@@ -496,6 +515,7 @@ impl Follower {
         &mut self,
         hist: &mut History,
         replid: Option<String>,
+        now_ms: i64,
         out: &mut Out,
     ) {
         log(out, LogLevel::Notice, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization, RDB load in background.");
@@ -522,6 +542,7 @@ impl Follower {
                 );
                 let pos = Position::dual(endoff, replid);
                 self.install(hist, main, load, pos, buffer, out);
+                self.sync_finished(now_ms);
             }
             other => self.state = other,
         }

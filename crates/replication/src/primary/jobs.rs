@@ -203,6 +203,8 @@ impl Primary {
                 ReplicaState::Online { next_offset }
             };
             r.ack_time_ms = now_ms;
+            r.synced_offset = snapshot_offset;
+            r.catchup_to = Some(hist.offset());
             let text = format!("Synchronization with replica {} succeeded", r.addr);
             log(&mut out, LogLevel::Notice, text);
         }

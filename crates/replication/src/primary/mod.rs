@@ -197,6 +197,12 @@ pub struct Replica {
     /// Legacy SYNC: no `+FULLRESYNC`, no ACKs expected, no ACK timeout.
     pub pre_psync: bool,
     soft_limit_since_ms: Option<i64>,
+    /// The stream offset of the dataset it was given: its snapshot's, or (partial resync) the
+    /// last byte before what it asked for. -1 until its snapshot is taken.
+    pub synced_offset: i64,
+    /// After a full sync: the offset it must acknowledge to have applied everything streamed
+    /// while it received and loaded its snapshot (INFO `phase=catchup` until then).
+    pub catchup_to: Option<i64>,
     /// Order of registration: INFO and ROLE list replicas in the order they became replicas
     /// (Valkey's list order; a dual-channel main connection registers after its snapshot
     /// connection although it connected first).
@@ -212,6 +218,18 @@ impl Replica {
                 .addr
                 .rsplit_once(':')
                 .map_or(self.addr.as_str(), |(h, _)| h.trim_matches(['[', ']'])),
+        }
+    }
+
+    /// The stream offset of the data it holds, or will hold once its snapshot is loaded (its
+    /// lag in bytes and in time is measured from there); `None` before its snapshot starts.
+    pub fn data_offset(&self) -> Option<i64> {
+        match self.state {
+            ReplicaState::WaitBgsaveStart { .. } => None,
+            ReplicaState::WaitBgsaveEnd {
+                snapshot_offset, ..
+            } => Some(snapshot_offset.max(self.ack_offset)),
+            _ => Some(self.ack_offset.max(self.synced_offset)),
         }
     }
 
@@ -548,6 +566,13 @@ impl Primary {
         };
         r.ack_offset = r.ack_offset.max(offset);
         r.ack_time_ms = now_ms;
+        if let ReplicaState::BgTransfer { next_offset } = r.state {
+            // Dual-channel: loaded; it now applies what was streamed meanwhile.
+            r.catchup_to = Some(next_offset - 1);
+        }
+        if r.catchup_to.is_some_and(|to| r.ack_offset >= to) {
+            r.catchup_to = None;
+        }
         r.state = match r.state {
             ReplicaState::AwaitFirstAck { next_offset }
             | ReplicaState::BgTransfer { next_offset } => ReplicaState::Online { next_offset },
@@ -746,6 +771,9 @@ impl Primary {
             "+CONTINUE\r\n".to_string()
         };
         self.register(client, addr, info, state, false, now_ms);
+        if let Some(r) = self.replicas.get_mut(&client) {
+            r.synced_offset = offset - 1;
+        }
         if let Some(b) = hist.backlog_mut() {
             b.pin(client, offset);
         }
@@ -778,6 +806,8 @@ impl Primary {
                 ack_time_ms: now_ms,
                 pre_psync,
                 soft_limit_since_ms: None,
+                synced_offset: -1,
+                catchup_to: None,
                 seq: self.next_seq,
             },
         );

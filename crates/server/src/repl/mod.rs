@@ -126,6 +126,8 @@ pub fn on_config_changed(s: &mut Server) {
 /// Before the event loop sleeps: every streaming replica gets what it has not been sent.
 pub fn before_sleep(s: &mut Server) {
     let now = now_ms();
+    let offset = s.repl.offset();
+    s.repl.clock.record(offset, now);
     failover::update(s);
     // Valkey's PAUSE_ACTION_REPLICA: nothing of the primary's own in the stream while writes
     // are paused.
@@ -154,6 +156,8 @@ pub fn cron(s: &mut Server, now: i64) {
         replica::run(s, actions);
     }
     replica::resume_reading(s);
+    primary::log_progress(s, now);
+    replica::log_progress(s, now);
 }
 
 pub fn on_background(s: &mut Server, e: ReplBgEvent) {
@@ -229,6 +233,20 @@ pub fn info_fields(s: &Server, out: &mut String) {
         s.cfg.repl_backlog_size_bytes,
         first,
         histlen
+    );
+    // Redwing's: the age of the oldest byte in the backlog, the stream's rate over the last
+    // 10 s, and how many seconds of writes at that rate the backlog holds (-1: idle).
+    let offset = h.offset();
+    let rate = r.clock.rate(offset, now);
+    let reach = match h.window() {
+        Some((first, len)) if len > 0 => r.clock.age_ms(first - 1, now) / 1000,
+        _ => 0,
+    };
+    let covers = replication::clock::headroom_secs(h.backlog_size() as i64, rate);
+    let _ = write!(
+        out,
+        "repl_backlog_history_seconds:{reach}\r\nrepl_stream_bytes_per_second:{}\r\nrepl_backlog_covers_seconds:{covers}\r\n",
+        rate as i64
     );
     pressure::info_fields(s, now, out);
 }

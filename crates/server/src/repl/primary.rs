@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use commands::errors::err;
-use replication::primary::{Action, ClientId, CloseReason, JobId, SnapshotJob, Target as Dest};
+use replication::primary::{
+    Action, ClientId, CloseReason, JobId, Replica, ReplicaState, SnapshotJob, Target as Dest,
+};
 use resp::Reply;
 
-use super::state::{Deferred, Job};
+use super::state::{Deferred, Job, Progress};
 use super::transfer::{self, Form, Target};
 use crate::net::client::{BlockKind, Role};
 use crate::server::Server;
@@ -229,11 +231,20 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
         }
     }
     let cancel = Arc::new(AtomicBool::new(false));
+    let progress = Progress {
+        started_ms: now_ms(),
+        total_keys: snapshot.dbs.iter().map(|d| d.len() as u64).sum(),
+        keys: Arc::new(AtomicU64::new(0)),
+        sent: Arc::new(AtomicU64::new(0)),
+        disk: job.target == Dest::Disk,
+    };
     s.repl.jobs.insert(
         job.job,
         Job {
             cancel: cancel.clone(),
             failed,
+            progress: progress.clone(),
+            logged_ms: now_ms(),
         },
     );
     if targets.is_empty() {
@@ -276,7 +287,8 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
         targets,
         timeout: Duration::from_secs(s.cfg.repl_timeout_secs.max(1) as u64),
         cancel,
-        written: Arc::new(AtomicU64::new(0)),
+        written: progress.sent,
+        keys: progress.keys,
     };
     match transfer::spawn(t, s.repl.events.sender()) {
         Ok(()) => log_notice!(
@@ -370,6 +382,69 @@ pub fn wait_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     no_reply()
 }
 
+/// The snapshot job serving a replica: its own, or (dual-channel main connection) its
+/// snapshot connection's.
+fn replica_progress<'a>(s: &'a Server, r: &Replica) -> Option<&'a Progress> {
+    let job = |r: &Replica| match r.state {
+        ReplicaState::WaitBgsaveEnd { job, .. } => s.repl.jobs.get(&job).map(|j| &j.progress),
+        _ => None,
+    };
+    match r.state {
+        ReplicaState::BgTransfer { .. } => r
+            .info
+            .rdb_client_id
+            .and_then(|cid| s.repl.primary.replica(cid))
+            .and_then(job),
+        _ => job(r),
+    }
+}
+
+/// Logs, every few seconds, how far each running snapshot transfer is.
+pub fn log_progress(s: &mut Server, now: i64) {
+    let mut lines = Vec::new();
+    for (id, j) in s.repl.jobs.iter_mut() {
+        if now - j.logged_ms < PROGRESS_LOG_MS {
+            continue;
+        }
+        j.logged_ms = now;
+        let p = &j.progress;
+        let to: Vec<String> = s
+            .repl
+            .primary
+            .replicas()
+            .filter(
+                |(_, r)| matches!(r.state, ReplicaState::WaitBgsaveEnd { job, .. } if job == *id),
+            )
+            .map(|(_, r)| format!("{}:{}", r.ip(), r.info.listening_port))
+            .collect();
+        lines.push(format!(
+            "Full sync to {}: {} of the snapshot ({}/{} keys, {:.2}%), {} sent, ETA {}",
+            to.join(" "),
+            p.phase(),
+            p.keys_done(),
+            p.total_keys,
+            p.perc(),
+            crate::util::human_bytes(p.sent()),
+            eta_words(p.eta_secs(now))
+        ));
+    }
+    for l in lines {
+        log_notice!("{l}");
+    }
+}
+
+/// How often a running transfer logs its progress, on both sides.
+pub const PROGRESS_LOG_MS: i64 = 5_000;
+
+/// An ETA in a log line.
+pub fn eta_words(secs: i64) -> String {
+    if secs < 0 {
+        "unknown".to_string()
+    } else {
+        format!("{secs} s")
+    }
+}
+
 /// Replies to WAIT clients whose condition is met.
 fn check_waiters(s: &mut Server) {
     let waiting = s.exec.blocking.waiting_acks.clone();
@@ -398,23 +473,65 @@ fn check_waiters(s: &mut Server) {
 }
 
 /// `connected_slaves`, `min_slaves_good_slaves`, the `slaveN:` lines and
-/// `replicas_waiting_psync`.
+/// `replicas_waiting_psync`. Each `slaveN` line has Valkey's fields, then Redwing's (after
+/// `type=`, so parsers that look for Valkey's keys are not disturbed): `lag_bytes` and
+/// `lag_ms` (how far behind the data it holds, or will hold once its snapshot is loaded, is:
+/// meaningful during a full sync too; -1 before its snapshot starts), `phase` (`waiting`,
+/// `snapshot`, `transfer`, `loading`, `catchup`, `streaming`), `sync_sent_bytes`,
+/// `sync_perc` and `sync_eta_sec` of the snapshot serving it, and `psync_headroom_sec` (how
+/// many seconds of writes, at the current rate, the backlog still covers for it before a
+/// disconnection would force a full sync; 0 while a disconnection forces one anyway, -1 while
+/// nothing is written).
 pub fn info_replicas(s: &Server, now: i64, out: &mut String) {
     let p = &s.repl.primary;
     let _ = write!(out, "connected_slaves:{}\r\n", p.replica_count());
     if s.cfg.min_replicas_to_write > 0 && s.cfg.min_replicas_max_lag_secs > 0 {
         let _ = write!(out, "min_slaves_good_slaves:{}\r\n", p.good_replicas());
     }
+    let offset = s.repl.offset();
+    let rate = s.repl.clock.rate(offset, now);
     for (n, (_, r)) in p.replicas().enumerate() {
         let _ = write!(
             out,
-            "slave{n}:ip={},port={},state={},offset={},lag={},type={}\r\n",
+            "slave{n}:ip={},port={},state={},offset={},lag={},type={}",
             r.ip(),
             r.info.listening_port,
             r.state.info_name(),
             r.ack_offset,
             p.lag_secs(r, now),
             r.kind()
+        );
+        let data = r.data_offset();
+        let (lag_bytes, lag_ms) = match data {
+            Some(d) => ((offset - d).max(0), s.repl.clock.age_ms(d, now)),
+            None => (-1, -1),
+        };
+        let progress = replica_progress(s, r);
+        let phase = match (r.state, progress) {
+            (ReplicaState::WaitBgsaveStart { .. }, _) => "waiting",
+            (ReplicaState::WaitBgsaveEnd { .. }, Some(j)) => j.phase(),
+            (ReplicaState::WaitBgsaveEnd { .. }, None) => "transfer",
+            (ReplicaState::BgTransfer { .. }, Some(_)) => "transfer",
+            (ReplicaState::AwaitFirstAck { .. } | ReplicaState::BgTransfer { .. }, _) => "loading",
+            (ReplicaState::Online { .. }, _) if r.catchup_to.is_some() => "catchup",
+            (ReplicaState::Online { .. }, _) => "streaming",
+        };
+        let (sent, perc, eta) =
+            progress.map_or((0, 0.0, -1), |j| (j.sent(), j.perc(), j.eta_secs(now)));
+        let headroom = match (r.state.is_online(), data) {
+            (true, Some(d)) => {
+                let bytes = replication::clock::headroom_bytes(
+                    d,
+                    s.repl.hist.window(),
+                    s.repl.hist.backlog_size() as i64,
+                );
+                replication::clock::headroom_secs(bytes, rate)
+            }
+            _ => 0,
+        };
+        let _ = write!(
+            out,
+            ",lag_bytes={lag_bytes},lag_ms={lag_ms},phase={phase},sync_sent_bytes={sent},sync_perc={perc:.2},sync_eta_sec={eta},psync_headroom_sec={headroom}\r\n"
         );
     }
     let _ = write!(out, "replicas_waiting_psync:{}\r\n", p.waiting_psync());

@@ -695,6 +695,45 @@ fn install(s: &mut Server, loaded: persistence::Loaded) {
 
 // ---------------------------------------------------------------------------- INFO
 
+/// Seconds left in the current full sync's payload at its pace so far (-1: none or unknown,
+/// as when a diskless payload does not announce its length).
+fn sync_eta(s: &Server, now: i64) -> i64 {
+    let f = &s.repl.follower;
+    match (f.payload_progress(), f.sync_started_ms()) {
+        (Some((read, Some(total))), Some(t)) => replication::clock::eta_secs(read, total, now - t),
+        _ => -1,
+    }
+}
+
+/// Logs, every few seconds during a full sync, how far the payload is.
+pub fn log_progress(s: &mut Server, now: i64) {
+    let f = &s.repl.follower;
+    let Some(started) = f.sync_started_ms() else {
+        return;
+    };
+    if now - started.max(s.repl.sync_logged_ms) < super::primary::PROGRESS_LOG_MS {
+        return;
+    }
+    s.repl.sync_logged_ms = now;
+    let (read, total) = f.payload_progress().unwrap_or((0, None));
+    let of = match total {
+        Some(t) if t > 0 => format!(
+            " of {} ({:.2}%)",
+            crate::util::human_bytes(t),
+            read as f64 * 100.0 / t as f64
+        ),
+        _ => String::new(),
+    };
+    log_notice!(
+        "MASTER <-> REPLICA sync: {} — {} received{of}, ETA {}, {} of the stream buffered, {} s since the sync started",
+        f.sync_phase().unwrap_or("none"),
+        crate::util::human_bytes(read),
+        super::primary::eta_words(sync_eta(s, now)),
+        crate::util::human_bytes(f.buffer_size() as u64),
+        (now - started) / 1000
+    );
+}
+
 /// INFO replication fields of a replica, in Valkey 8's order.
 pub fn info_fields(s: &Server, now: i64, out: &mut String) {
     let f = &s.repl.follower;
@@ -733,6 +772,15 @@ pub fn info_fields(s: &Server, now: i64, out: &mut String) {
             (now - f.last_io_ms()) / 1000
         );
     }
+    // Redwing's: the phase (see Follower::sync_phase), the full sync's ETA from the pace of
+    // the payload so far (-1 unknown), and how long the last successful one took.
+    let _ = write!(
+        out,
+        "master_sync_phase:{}\r\nmaster_sync_eta_seconds:{}\r\nlast_successful_sync_duration_ms:{}\r\n",
+        f.sync_phase().unwrap_or("none"),
+        sync_eta(s, now),
+        f.last_sync_ms()
+    );
     if !up {
         let since = f.down_since_ms().map_or(-1, |d| (now - d) / 1000);
         let _ = write!(out, "master_link_down_since_seconds:{since}\r\n");

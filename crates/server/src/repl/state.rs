@@ -6,7 +6,7 @@
 //! [`super::primary`] and [`super::replica`].
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use replication::follower::{Follower, FollowerConfig, LinkId, LoadId};
@@ -39,6 +39,56 @@ pub struct Job {
     pub cancel: Arc<AtomicBool>,
     /// Members whose socket could not be handed to the thread: failed from the start.
     pub failed: Vec<(ClientId, Result<(), String>)>,
+    pub progress: Progress,
+    /// When its progress was last logged.
+    pub logged_ms: i64,
+}
+
+/// How far a snapshot transfer is, shared with its thread (INFO, progress logs).
+#[derive(Clone)]
+pub struct Progress {
+    pub started_ms: i64,
+    /// Keys in the snapshot.
+    pub total_keys: u64,
+    /// Keys serialised so far.
+    pub keys: Arc<AtomicU64>,
+    /// Payload bytes sent to each replica of the job.
+    pub sent: Arc<AtomicU64>,
+    /// Disk form: the RDB file is written first (phase `snapshot`), then sent.
+    pub disk: bool,
+}
+
+impl Progress {
+    pub fn keys_done(&self) -> u64 {
+        self.keys.load(Ordering::Relaxed).min(self.total_keys)
+    }
+
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Share of the snapshot serialised, in percent.
+    pub fn perc(&self) -> f64 {
+        if self.total_keys == 0 {
+            return 100.0;
+        }
+        self.keys_done() as f64 * 100.0 / self.total_keys as f64
+    }
+
+    /// Seconds left at the pace so far (-1 before the first key).
+    pub fn eta_secs(&self, now_ms: i64) -> i64 {
+        replication::clock::eta_secs(self.keys_done(), self.total_keys, now_ms - self.started_ms)
+    }
+
+    /// Replica phase while this job serves it: `snapshot` while a disk job writes its file,
+    /// `transfer` while bytes go out.
+    pub fn phase(&self) -> &'static str {
+        if self.disk && self.keys_done() < self.total_keys {
+            "snapshot"
+        } else {
+            "transfer"
+        }
+    }
 }
 
 /// What happened while the executor was performing a machine's actions, reported to the
@@ -113,6 +163,10 @@ pub struct Repl {
     pub pause_before_dual_psync: bool,
     /// Writers slowed for a replica that holds too much (`repl-backpressure`).
     pub bp: Backpressure,
+    /// When the stream reached each offset (lag in time, PSYNC headroom).
+    pub clock: replication::clock::WriteClock,
+    /// When the follower's full-sync progress was last logged.
+    pub sync_logged_ms: i64,
 }
 
 impl Repl {
@@ -135,6 +189,8 @@ impl Repl {
             rdb_client_grace_secs: 60,
             pause_before_dual_psync: false,
             bp: Default::default(),
+            clock: Default::default(),
+            sync_logged_ms: 0,
         }
     }
 

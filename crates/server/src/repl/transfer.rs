@@ -144,6 +144,8 @@ pub struct Job {
     pub timeout: Duration,
     pub cancel: Arc<AtomicBool>,
     pub written: Arc<AtomicU64>,
+    /// Keys serialised so far.
+    pub keys: Arc<AtomicU64>,
 }
 
 /// What the thread reports.
@@ -176,6 +178,7 @@ fn run(job: Job) -> JobDone {
         timeout,
         cancel,
         written,
+        keys,
     } = job;
     let mut out = FanOut {
         targets: Vec::new(),
@@ -189,10 +192,10 @@ fn run(job: Job) -> JobDone {
         }
         out.targets.push(t);
     }
-    let keys = AtomicU64::new(0);
+    let keys = &*keys;
     let result = match form {
-        Form::Eof { mark } => send_eof(&mut out, snapshot, &info, &opts, &cancel, &keys, &mark),
-        Form::Disk { path } => send_disk(&mut out, snapshot, &info, &opts, &cancel, &keys, &path),
+        Form::Eof { mark } => send_eof(&mut out, snapshot, &info, &opts, &cancel, keys, &mark),
+        Form::Disk { path } => send_disk(&mut out, snapshot, &info, &opts, &cancel, keys, &path),
     };
     let results = out
         .targets
