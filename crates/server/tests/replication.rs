@@ -871,3 +871,58 @@ fn a_sub_replica_synced_from_a_replica_continues_in_the_streams_database() {
         assert_eq!(digest(&a), digest(&c), "dual-channel {dual}");
     }
 }
+
+/// A command the replica does not know is never skipped (DESIGN: the stream never diverges
+/// in silence): nothing after it is applied, INFO names it and its offset, the link is closed
+/// and the cached primary discarded, and streaming resumes only after a full sync (which
+/// clears the halt).
+#[test]
+fn an_unknown_command_in_the_stream_halts_it_until_a_full_sync() {
+    let p = redwing(&[]);
+    let r = redwing(&[]);
+    let mut pc = p.conn();
+    pc.cmd(&["DEBUG", "POPULATE", "20000"]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut rc = r.conn();
+    // The full sync that ends the halt takes about 2 s: the halted state can be watched.
+    pc.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100"]);
+    pc.cmd(&["SET", "before", "1"]); // the stream's SELECT comes before this
+    wait_synced(&p, &r);
+    let offset: i64 = field(&mut rc, "replication", "master_repl_offset")
+        .parse()
+        .unwrap_or(-1);
+    pc.cmd(&["DEBUG", "REPLICATE", "no-such-command", "x"]);
+    pc.cmd(&["SET", "after", "2"]);
+    wait_for("the replica to halt", T, || {
+        field(&mut rc, "replication", "master_stream_halted") == "1"
+    });
+    assert_eq!(
+        field(&mut rc, "replication", "master_stream_halted_command"),
+        "no-such-command"
+    );
+    assert_eq!(
+        field(&mut rc, "replication", "master_stream_halted_offset"),
+        (offset + 1).to_string(),
+        "the offset of its first byte"
+    );
+    assert_eq!(rc.int(&["EXISTS", "after"]), 0, "nothing after it applied");
+    assert_eq!(rc.int(&["DBSIZE"]), 20001, "the old data is still served");
+    let log = r.log();
+    let critical = log
+        .lines()
+        .find(|l| l.contains("does not know"))
+        .unwrap_or_else(|| panic!("no halt line in the replica's log:\n{log}"));
+    assert!(critical.contains("== CRITICAL =="), "{critical}");
+
+    wait_for("the replica to resume after a full sync", T, || {
+        stat(&p, "sync_full") == 2 && field(&mut rc, "replication", "master_link_status") == "up"
+    });
+    wait_synced(&p, &r);
+    assert_eq!(field(&mut rc, "replication", "master_stream_halted"), "0");
+    assert!(r
+        .log()
+        .contains("is no longer pending: a full sync brought the primary's dataset"));
+    assert_eq!(rc.text(&["GET", "after"]), "2", "the full sync brought it");
+    assert_eq!(digest(&p), digest(&r));
+}

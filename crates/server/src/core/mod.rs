@@ -639,6 +639,10 @@ pub fn after_command(s: &mut Server) {
 /// protect clients skipped, expired keys visible), then accounted in the offsets and proxied
 /// to this node's own replicas by the replication layer.
 pub fn apply_from_primary(s: &mut Server, key: usize, argv: Vec<Bytes>, consumed: usize) {
+    if commands::call::resolve(&argv).is_err() {
+        // Never skipped (DESIGN, issue 12 item 6): the stream stops here.
+        return crate::repl::replica::halt_on_unknown(s, key, &argv);
+    }
     let Some(raw) = crate::repl::replica::stream_command_bytes(s, key, &argv, consumed) else {
         return;
     };

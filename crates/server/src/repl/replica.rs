@@ -22,7 +22,7 @@ use replication::follower::{Action, LinkId, LoadId, State};
 use resp::Reply;
 
 use super::load::{LoadResult, Loader};
-use super::state::{Deferred, Load};
+use super::state::{Deferred, Halted, Load};
 use crate::net::client::{BlockKind, Client, Conn, Role};
 use crate::server::Server;
 use crate::util::now_ms;
@@ -148,6 +148,7 @@ pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     );
     run(s, actions);
     sync_replicaof_config(s);
+    clear_halt(s, "the operator ran REPLICAOF");
     reply
 }
 
@@ -559,6 +560,58 @@ pub fn on_primary_protocol_error(s: &mut Server, key: usize) {
     }
 }
 
+/// The primary's stream holds a command this node does not know: it is never skipped. Nothing
+/// of it (nor of a MULTI block around it) is applied; the link is closed and the cached
+/// primary discarded, so streaming resumes only after a full sync brings a dataset that
+/// already holds its effect (or the operator's REPLICAOF); INFO shows the command and its
+/// offset meanwhile.
+pub fn halt_on_unknown(s: &mut Server, key: usize, argv: &[Bytes]) {
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
+    c.protocol_error = true;
+    c.close_asap = true;
+    let pending = c
+        .link_id()
+        .and_then(|l| s.repl.units.get(&l))
+        .map_or(0, |u| u.len() as i64);
+    let offset = s.repl.hist.offset() + pending + 1;
+    let mut command: String = argv
+        .first()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|ch| if ch.is_ascii_graphic() { ch } else { '?' })
+        .take(64)
+        .collect();
+    if let Some(sub) = argv
+        .get(1)
+        .filter(|_| commands::call::resolve(&argv[..1]).is_ok())
+    {
+        // A known container with an unknown subcommand.
+        command.push('|');
+        command.extend(
+            String::from_utf8_lossy(sub)
+                .chars()
+                .map(|ch| if ch.is_ascii_graphic() { ch } else { '?' })
+                .take(64),
+        );
+    }
+    log_warning!("== CRITICAL == The primary sent a command this replica does not know: '{command}' at replication offset {offset}. It is not skipped: the stream stops here (the data is the primary's up to offset {}), the link is closed and the next sync is a full one.", offset - 1);
+    s.repl.halted = Some(Halted { command, offset });
+}
+
+/// The stream applies again (a full sync was installed, or REPLICAOF): the halt is over.
+fn clear_halt(s: &mut Server, why: &str) {
+    if let Some(h) = s.repl.halted.take() {
+        // The command is named once, in the CRITICAL line (Valkey's suite counts it).
+        log_notice!(
+            "The stream halted at offset {} is no longer pending: {why}.",
+            h.offset
+        );
+    }
+}
+
 /// `REPLCONF GETACK` executed from client `client`: if it is a link streaming from our
 /// primary, the follower answers it.
 pub fn on_getack(s: &mut Server, client: u64) {
@@ -686,6 +739,7 @@ fn install(s: &mut Server, loaded: persistence::Loaded) {
     }
     let old = s.exec.ks.replace_all(loaded.dbs);
     keyspace::lazyfree::free_in_background(old, 1);
+    clear_halt(s, "a full sync brought the primary's dataset");
     log_notice!(
         "Done loading RDB, keys loaded: {}, keys expired: {}.",
         loaded.keys_loaded,
@@ -787,6 +841,19 @@ pub fn info_fields(s: &Server, now: i64, out: &mut String) {
     }
     if let Some(e) = f.last_error() {
         let _ = write!(out, "master_last_error:{e}\r\n");
+    }
+    // Redwing's: the stream stopped at a command this node does not know.
+    match &s.repl.halted {
+        Some(h) => {
+            let _ = write!(
+                out,
+                "master_stream_halted:1\r\nmaster_stream_halted_command:{}\r\nmaster_stream_halted_offset:{}\r\n",
+                h.command, h.offset
+            );
+        }
+        None => {
+            let _ = write!(out, "master_stream_halted:0\r\n");
+        }
     }
     let _ = write!(
         out,

@@ -106,6 +106,17 @@ pub enum Deferred {
     FailoverAnswered(Option<String>),
 }
 
+/// The primary's stream stopped at a command this node does not know (INFO
+/// `master_stream_halted_*`): it holds the data up to just before it, and streams again only
+/// after a full sync or the operator's REPLICAOF.
+#[derive(Clone, Debug)]
+pub struct Halted {
+    /// The command's name as received (printable, truncated).
+    pub command: String,
+    /// The stream offset of its first byte.
+    pub offset: i64,
+}
+
 /// Backpressure's reading and its figures.
 #[derive(Default)]
 pub struct Backpressure {
@@ -167,6 +178,8 @@ pub struct Repl {
     pub clock: replication::clock::WriteClock,
     /// When the follower's full-sync progress was last logged.
     pub sync_logged_ms: i64,
+    /// The stream stopped at an unknown command.
+    pub halted: Option<Halted>,
 }
 
 impl Repl {
@@ -191,6 +204,7 @@ impl Repl {
             bp: Default::default(),
             clock: Default::default(),
             sync_logged_ms: 0,
+            halted: None,
         }
     }
 
