@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 /// Target block size (Redis uses 16 KiB blocks for its shared replication buffer).
-const BLOCK: usize = 16 * 1024;
+pub const BLOCK: usize = 16 * 1024;
 /// Smallest backlog Redis allows.
 pub const MIN_BACKLOG: usize = 16 * 1024;
 
@@ -75,6 +75,11 @@ impl ReplBuffer {
 
     /// Appends stream bytes.
     pub fn append(&mut self, data: &[u8]) {
+        // Never let the tail outgrow its allocation: a Vec that doubles past a block would
+        // be sealed holding twice the memory its bytes need (and replicas' queues keep it).
+        if !self.tail.is_empty() && self.tail.len() + data.len() > self.tail.capacity() {
+            self.seal();
+        }
         self.tail.extend_from_slice(data);
         self.end += data.len() as i64;
         if self.tail.len() >= BLOCK {
@@ -83,12 +88,21 @@ impl ReplBuffer {
         self.trim();
     }
 
-    /// Turns the unsealed tail into a shareable block (before handing data to replicas).
-    pub fn seal(&mut self) {
+    /// Turns the tail into a shareable block (when it is full).
+    fn seal(&mut self) {
         if self.tail.is_empty() {
             return;
         }
-        let data = Bytes::from(std::mem::replace(&mut self.tail, Vec::with_capacity(BLOCK)));
+        // A block holds no more memory than its bytes need (replicas' queues keep blocks
+        // alive, and INFO counts their bytes): a tail sealed before it filled up (a replica
+        // needs it now) is copied to an exact allocation, and its buffer reused.
+        let data = if self.tail.len() < self.tail.capacity() {
+            let d = Bytes::copy_from_slice(&self.tail);
+            self.tail.clear();
+            d
+        } else {
+            Bytes::from(std::mem::replace(&mut self.tail, Vec::with_capacity(BLOCK)))
+        };
         let start = self.tail_start;
         self.tail_start += data.len() as i64;
         self.blocks.push_back(Block { start, data });
@@ -111,13 +125,15 @@ impl ReplBuffer {
         }
     }
 
-    /// The bytes from `offset` (inclusive) to the end, as shared slices; `None` if `offset` is
-    /// no longer (or not yet) available.
+    /// The bytes from `offset` (inclusive) to the end, as shared slices of the full blocks and
+    /// a copy of what is wanted of the unsealed tail; `None` if `offset` is no longer (or not
+    /// yet) available. The tail is not sealed here: sealing it on every event-loop pass would
+    /// cut the stream into one small block per pass (with a replica and unpipelined clients,
+    /// one per command), each with its own allocation and bookkeeping.
     pub fn chunks_from(&mut self, offset: i64) -> Option<Vec<Bytes>> {
         if offset > self.end + 1 || offset < self.first {
             return None;
         }
-        self.seal();
         let mut out = Vec::new();
         for b in &self.blocks {
             let b_end = b.start + b.data.len() as i64;
@@ -126,6 +142,10 @@ impl ReplBuffer {
             }
             let skip = (offset - b.start).max(0) as usize;
             out.push(b.data.slice(skip..));
+        }
+        let skip = (offset - self.tail_start).max(0) as usize;
+        if let Some(part) = self.tail.get(skip..).filter(|p| !p.is_empty()) {
+            out.push(Bytes::copy_from_slice(part));
         }
         Some(out)
     }
@@ -179,6 +199,35 @@ impl ReplBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handing_out_the_stream_every_pass_does_not_cut_it_into_small_blocks() {
+        // One small command per event-loop pass, read by a replica each pass: the tail is
+        // copied out, not sealed, so blocks stay whole and memory stays near the bytes held
+        // (sealing per pass once kept a 16 KiB allocation per command).
+        let mut b = ReplBuffer::new(0, 1 << 20);
+        let cmd = [b'x'; 50];
+        let mut next = 1;
+        let mut got = Vec::new();
+        for _ in 0..10_000 {
+            b.append(&cmd);
+            for c in b.chunks_from(next).unwrap() {
+                got.extend_from_slice(&c);
+            }
+            next = b.end() + 1;
+        }
+        assert_eq!(got.len(), 500_000, "every byte handed out once, in order");
+        assert!(got.iter().all(|&c| c == b'x'));
+        assert!(
+            b.blocks.len() <= 500_000 / BLOCK + 1,
+            "{} blocks for 500 KB",
+            b.blocks.len()
+        );
+        assert!(b.memory() < 500_000 + 2 * BLOCK, "memory {}", b.memory());
+        // And what a late reader gets spans sealed blocks and the tail, exactly.
+        let all: Vec<u8> = b.chunks_from(1).unwrap().concat();
+        assert_eq!(all.len(), 500_000);
+    }
 
     #[test]
     fn a_pin_holds_data_past_the_size_until_it_moves() {

@@ -926,3 +926,67 @@ fn an_unknown_command_in_the_stream_halts_it_until_a_full_sync() {
     assert_eq!(rc.text(&["GET", "after"]), "2", "the full sync brought it");
     assert_eq!(digest(&p), digest(&r));
 }
+
+fn mem(c: &mut Conn, name: &str) -> i64 {
+    field(c, "memory", name).parse().unwrap_or(-1)
+}
+
+/// The stream handed to a replica every event-loop pass is not cut into one block per pass:
+/// with unpipelined writes (one command per pass) each command used to keep a 16 KiB block
+/// alive in the backlog (a 1 MB backlog of 40-byte commands held hundreds of MB).
+#[test]
+fn a_streaming_replica_does_not_multiply_the_backlogs_memory() {
+    let p = redwing(&["--repl-backlog-size", "1mb"]);
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut pc = p.conn();
+    let before = mem(&mut pc, "used_memory");
+    for i in 0..20_000 {
+        pc.cmd(&["SET", &format!("k{}", i % 100), "v"]);
+    }
+    wait_synced(&p, &r);
+    let grown = mem(&mut pc, "used_memory") - before;
+    assert!(
+        grown < 8 << 20,
+        "20,000 small writes with a 1 MB backlog grew used_memory by {grown} bytes"
+    );
+}
+
+/// What waits for a stalled replica is counted as Valkey counts it: INFO
+/// `mem_clients_slaves` / `mem_not_counted_for_evict` cover it, so `used_memory` minus them
+/// stays flat (Valkey's unit/maxmemory "slave buffer are counted correctly").
+#[test]
+fn what_waits_for_a_stalled_replica_is_counted() {
+    let p = redwing(&[
+        "--client-output-buffer-limit",
+        "replica 0 0 0",
+        "--repl-backlog-size",
+        "16kb",
+    ]);
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut pc = p.conn();
+    pc.cmd(&["SET", "key", "x"]);
+    wait_synced(&p, &r);
+    let flat = |c: &mut Conn| {
+        mem(c, "used_memory") - mem(c, "mem_not_counted_for_evict") - mem(c, "mem_clients_normal")
+    };
+    let before = flat(&mut pc);
+    r.pause();
+    let cmds: Vec<Vec<&str>> = (0..1000)
+        .map(|_| vec!["SETRANGE", "key", "0", "0123456789"])
+        .collect();
+    for _ in 0..200 {
+        pc.pipeline(&cmds);
+    }
+    let held = mem(&mut pc, "mem_clients_slaves");
+    let delta = flat(&mut pc) - before;
+    r.resume();
+    assert!(held > 2 << 20, "the stalled replica holds {held} bytes");
+    assert!(
+        delta.abs() < 1 << 20,
+        "used_memory minus what INFO counts for clients moved by {delta} bytes while the replica held {held}"
+    );
+}

@@ -202,6 +202,9 @@ pub struct Client {
     /// Large chunks queued after `out` (bulk payloads, shared backlog slices).
     pub out_chunks: VecDeque<Bytes>,
     pub out_chunks_bytes: usize,
+    /// Small stream pieces queued behind `out_chunks` (a replica that is not draining),
+    /// gathered in one buffer rather than one allocation each; written after the chunks.
+    pub out_tail: bytes::BytesMut,
     /// Push messages (pub/sub, invalidations) for this client while its own command
     /// executes: they follow its reply, as Valkey's pending push messages do.
     pub defer_pushes: bool,
@@ -340,6 +343,7 @@ impl Client {
             out_pos: 0,
             out_chunks: VecDeque::new(),
             out_chunks_bytes: 0,
+            out_tail: bytes::BytesMut::new(),
             defer_pushes: false,
             deferred_pushes: Vec::new(),
             close_after_reply: false,
@@ -435,19 +439,53 @@ impl Client {
         }
     }
 
-    /// Queues a large chunk without copying it.
+    /// Queues stream bytes for a replica. While it drains (less than a block waiting), a small piece is
+    /// copied into `out` and a larger one queued without copying. Once it stops draining,
+    /// only whole backlog blocks are queued by reference: a partial one is copied into
+    /// `out_tail`, so what waits for a stalled replica never pins a block much larger than the
+    /// bytes it still needs (INFO and the output limit count those bytes). Only replica
+    /// streams use chunks; nothing is added to `out` while chunks are queued, so the order
+    /// holds.
     pub fn push_chunk(&mut self, data: Bytes) {
-        if data.len() < 4096 && self.out_chunks.is_empty() {
-            self.out.extend_from_slice(&data);
+        use replication::backlog::BLOCK;
+        let draining = self.out_chunks.is_empty()
+            && self.out_tail.is_empty()
+            && self.out.len() - self.out_pos < BLOCK;
+        if draining {
+            if data.len() < 4096 {
+                self.out.extend_from_slice(&data);
+            } else {
+                self.out_chunks_bytes += data.len();
+                self.out_chunks.push_back(data);
+            }
             return;
         }
+        if data.len() < BLOCK {
+            // Gathered in whole blocks: each queued piece is one allocation, nearly full.
+            if self.out_tail.capacity() - self.out_tail.len() < data.len() {
+                self.queue_tail();
+                self.out_tail = bytes::BytesMut::with_capacity(BLOCK);
+            }
+            self.out_tail.extend_from_slice(&data);
+            return;
+        }
+        self.queue_tail();
         self.out_chunks_bytes += data.len();
         self.out_chunks.push_back(data);
     }
 
+    /// Moves the gathered small pieces to the chunk queue.
+    fn queue_tail(&mut self) {
+        if !self.out_tail.is_empty() {
+            let t = self.out_tail.split().freeze();
+            self.out_chunks_bytes += t.len();
+            self.out_chunks.push_back(t);
+        }
+    }
+
     /// Bytes of output not yet written.
     pub fn pending_output(&self) -> usize {
-        self.out.len() - self.out_pos + self.out_chunks_bytes
+        self.out.len() - self.out_pos + self.out_chunks_bytes + self.out_tail.len()
     }
 
     pub fn has_output(&self) -> bool {
@@ -486,6 +524,18 @@ impl Client {
                     } else {
                         bytes::Buf::advance(chunk, n);
                     }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        while !self.out_tail.is_empty() {
+            match self.conn.write(&self.out_tail) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    total += n;
+                    bytes::Buf::advance(&mut self.out_tail, n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -573,7 +623,8 @@ pub fn client_info(c: &Client, now: i64) -> String {
     let events = if c.has_output() { "rw" } else { "r" };
     let qbuf_free = c.query.capacity() - c.query.len();
     let omem = c.pending_output();
-    let tot_mem = c.query.capacity() + c.out.capacity() + c.out_chunks_bytes + 1024;
+    let tot_mem =
+        c.query.capacity() + c.out.capacity() + c.out_chunks_bytes + c.out_tail.capacity() + 1024;
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user={} redir={} resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} tot-cmds={}",
         c.id,

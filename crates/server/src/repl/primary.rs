@@ -218,6 +218,7 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
             prefix.extend_from_slice(&ch);
         }
         c.out_chunks_bytes = 0;
+        prefix.extend_from_slice(&c.out_tail.split());
         prefix.extend_from_slice(&m.prefix);
         match Target::new(m.client, c.conn.fd(), prefix) {
             Ok(t) => {
