@@ -990,3 +990,38 @@ fn what_waits_for_a_stalled_replica_is_counted() {
         "used_memory minus what INFO counts for clients moved by {delta} bytes while the replica held {held}"
     );
 }
+
+/// The stream the backlog keeps past its size for a replica in a full sync counts as that
+/// replica's memory (`mem_clients_slaves`, not against maxmemory), as Valkey counts its shared
+/// replication buffer beyond the backlog size; `mem_replication_backlog` stays near its size.
+#[test]
+fn the_stream_pinned_for_a_syncing_replica_counts_as_the_replicas_memory() {
+    let p = redwing(&["--repl-backlog-size", "64kb", "--rdb-key-save-delay", "200"]);
+    let mut pc = p.conn();
+    pc.cmd(&["DEBUG", "POPULATE", "30000"]); // a snapshot of about 6 s
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    let mut rc = r.conn();
+    wait_for("the full sync to start", T, || {
+        field(&mut rc, "replication", "master_sync_in_progress") == "1"
+    });
+    let value = "x".repeat(1000);
+    for i in 0..3000 {
+        pc.cmd(&["SET", &format!("w{i}"), &value]);
+    }
+    let in_sync = field(&mut pc, "replication", "slave0");
+    assert!(in_sync.contains("state=wait_bgsave"), "{in_sync}");
+    let held = mem(&mut pc, "mem_clients_slaves");
+    let not_counted = mem(&mut pc, "mem_not_counted_for_evict");
+    let backlog = mem(&mut pc, "mem_replication_backlog");
+    assert!(
+        held > 2 << 20,
+        "3 MB written during the sync, replicas hold {held}"
+    );
+    assert_eq!(not_counted, held);
+    assert!(
+        backlog < 256 << 10,
+        "mem_replication_backlog {backlog} for a 64 KB backlog"
+    );
+    wait_synced(&p, &r);
+}

@@ -227,7 +227,9 @@ fn memory_section(s: &mut Server, out: &mut String) {
     let peak = s.persist_peak();
     let active = jemalloc_stat("active");
     let resident = jemalloc_stat("resident");
-    let repl_backlog = s.repl.backlog_memory() as u64;
+    // The backlog beyond its size holds stream for replicas: theirs, as in Valkey.
+    let held_for_replicas = s.repl.replica_stream_memory();
+    let repl_backlog = s.repl.backlog_memory() as u64 - held_for_replicas;
     let clients_normal: u64 = s
         .net
         .clients
@@ -241,7 +243,8 @@ fn memory_section(s: &mut Server, out: &mut String) {
         .iter()
         .filter(|(_, c)| c.is_replica())
         .map(|(_, c)| c.pending_output() as u64)
-        .sum();
+        .sum::<u64>()
+        + held_for_replicas;
     let sc = s.exec.scripting.counters();
     let scripts_caches = (sc.scripts_eval + sc.functions_caches) as u64;
     let overhead =

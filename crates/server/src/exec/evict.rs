@@ -16,24 +16,35 @@ pub fn used_memory() -> u64 {
     stats::allocated::read().map(|v| v as u64).unwrap_or(0)
 }
 
-/// Memory that does not count against maxmemory: replica output buffers (Redis excludes them).
-fn not_counted(net: &Net) -> u64 {
-    net.clients
-        .iter()
-        .filter(|(_, c)| c.is_replica())
-        .map(|(_, c)| c.pending_output() as u64)
-        .sum()
+/// Memory that does not count against maxmemory: what is held for replicas (Redis excludes
+/// it) — their output queues, and `held_in_backlog`, the stream the backlog keeps past its
+/// size for them ([`crate::repl::state::Repl::replica_stream_memory`]).
+fn not_counted(net: &Net, held_in_backlog: u64) -> u64 {
+    held_in_backlog
+        + net
+            .clients
+            .iter()
+            .filter(|(_, c)| c.is_replica())
+            .map(|(_, c)| c.pending_output() as u64)
+            .sum::<u64>()
 }
 
 /// Frees memory if above maxmemory. Returns true if the command must be refused with -OOM.
 /// Each eviction propagates its DEL/UNLINK as its own execution unit (in `exec.prop`).
-/// `is_replica`: replicas ignore maxmemory unless `replica-ignore-maxmemory no`.
-pub fn perform_evictions(exec: &mut Exec, net: &Net, cfg: &Config, is_replica: bool) -> bool {
+/// `is_replica`: replicas ignore maxmemory unless `replica-ignore-maxmemory no`;
+/// `held_in_backlog`: the stream the backlog keeps past its size for replicas (not counted).
+pub fn perform_evictions(
+    exec: &mut Exec,
+    net: &Net,
+    cfg: &Config,
+    is_replica: bool,
+    held_in_backlog: u64,
+) -> bool {
     let maxmemory = cfg.maxmemory_bytes;
     if maxmemory == 0 || (is_replica && cfg.replica_ignore_maxmemory) {
         return false;
     }
-    let used = used_memory().saturating_sub(not_counted(net));
+    let used = used_memory().saturating_sub(not_counted(net, held_in_backlog));
     if used <= maxmemory {
         return false;
     }
@@ -43,7 +54,7 @@ pub fn perform_evictions(exec: &mut Exec, net: &Net, cfg: &Config, is_replica: b
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(50);
     let mut freed_any = false;
-    while used_memory().saturating_sub(not_counted(net)) > maxmemory {
+    while used_memory().saturating_sub(not_counted(net, held_in_backlog)) > maxmemory {
         let Some((db, key)) = pick_victim(exec, cfg, policy.name()) else {
             break;
         };
@@ -74,7 +85,7 @@ pub fn perform_evictions(exec: &mut Exec, net: &Net, cfg: &Config, is_replica: b
             break;
         }
     }
-    let still_over = used_memory().saturating_sub(not_counted(net)) > maxmemory;
+    let still_over = used_memory().saturating_sub(not_counted(net, held_in_backlog)) > maxmemory;
     still_over && !freed_any
 }
 

@@ -238,6 +238,18 @@ impl Repl {
         self.hist.backlog().map_or(0, |b| b.memory())
     }
 
+    /// The stream the backlog keeps past `repl-backlog-size` for replicas (pinned during their
+    /// snapshot, or not yet queued to them): counted as replicas' memory (INFO
+    /// `mem_clients_slaves`, not against maxmemory), as Valkey counts its shared replication
+    /// buffer beyond the backlog size.
+    pub fn replica_stream_memory(&self) -> u64 {
+        if self.primary.replica_count() == 0 {
+            return 0;
+        }
+        self.backlog_memory()
+            .saturating_sub(self.hist.backlog_size()) as u64
+    }
+
     /// The follower's local stream buffer during a sync.
     pub fn local_buffer_memory(&self) -> usize {
         self.follower.buffer_size()
