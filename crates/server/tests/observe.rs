@@ -125,7 +125,7 @@ fn a_full_sync_shows_its_phase_progress_and_eta_on_both_sides() {
 
 #[test]
 fn lag_headroom_and_rate_while_streaming() {
-    let p = redwing(&["--repl-backlog-size", "256kb"]);
+    let p = redwing(&["--repl-backlog-size", "512kb"]);
     let r = redwing(&[]);
     replicaof(&r, &p);
     wait_synced(&p, &r);
@@ -137,7 +137,8 @@ fn lag_headroom_and_rate_while_streaming() {
         "nothing written: nothing pushes it out of the backlog"
     );
 
-    // A steady writer: at most 100 KB/s, so 256 KB of backlog covers a few seconds.
+    // A steady writer: at most 100 KB/s (one 1 KB SET per 10 ms), so 512 KB of backlog
+    // covers at least 5 s: the headroom is seen counting down before it runs out.
     let value = "x".repeat(1000);
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut i = 0;
@@ -178,16 +179,20 @@ fn lag_headroom_and_rate_while_streaming() {
     // a full sync (its next byte has left the backlog). (In seconds at the current rate, so
     // it may move up a little when the rate dips.)
     let mut seen = Vec::new();
-    wait_for("the stopped replica's PSYNC headroom to run out", T, || {
-        i += 1;
-        pc.cmd(&["SET", &format!("k{}", i % 100), &value]);
-        std::thread::sleep(Duration::from_millis(10));
-        let h = num(&replica_line(&mut pc), "psync_headroom_sec");
-        if seen.last() != Some(&h) {
-            seen.push(h);
-        }
-        h == 0.0
-    });
+    wait_for(
+        "the stopped replica's PSYNC headroom to run out",
+        Duration::from_secs(90),
+        || {
+            i += 1;
+            pc.cmd(&["SET", &format!("k{}", i % 100), &value]);
+            std::thread::sleep(Duration::from_millis(10));
+            let h = num(&replica_line(&mut pc), "psync_headroom_sec");
+            if seen.last() != Some(&h) {
+                seen.push(h);
+            }
+            h == 0.0
+        },
+    );
     assert!(seen.len() > 1, "it counted down: {headroom} then {seen:?}");
     let reach: i64 = field(&mut pc, "replication", "repl_backlog_history_seconds")
         .parse()
