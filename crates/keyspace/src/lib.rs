@@ -246,6 +246,16 @@ impl Keyspace {
         Some(obj)
     }
 
+    /// True if `key` exists and is not logically expired, with no side effect at all: an
+    /// expired key is not deleted (Valkey's `LOOKUP_NOEFFECTS`, used where a deletion would
+    /// be propagated in the middle of another command, e.g. checking blocked clients).
+    pub fn is_live(&self, db: usize, key: &[u8]) -> bool {
+        match self.dbs.get(db).and_then(|d| d.keys.locate(key)) {
+            Some(loc) => self.obey_all || !self.is_expired(self.dbs[db].keys.at(loc)),
+            None => false,
+        }
+    }
+
     /// Lookup without any side effect except the expiry policy (EXISTS-like internal checks
     /// also count as access in Redis; use [`Keyspace::get`] for that).
     pub fn peek(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {

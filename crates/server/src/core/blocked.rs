@@ -21,7 +21,15 @@ pub fn serve_ready(s: &mut Server) {
     while s.exec.blocking.has_ready() && rounds < MAX_ROUNDS {
         rounds += 1;
         for (db, key) in s.exec.blocking.take_ready() {
+            // As Valkey's LOOKUP_NOEFFECTS: a key that expired is not deleted here (its UNLINK
+            // would land in the middle of the EXEC or SWAPDB that signalled it); the waiters
+            // stay blocked, except those a missing key wakes (XREADGROUP).
+            s.exec.ks.now_ms = s.exec.clock.now_ms();
+            let live = s.exec.ks.is_live(db, &key);
             for id in s.exec.blocking.waiters(db, &key) {
+                if !live && !s.exec.blocking.wakes_on_nokey(id) {
+                    continue;
+                }
                 if let Some(ck) = s.net.client_key(id) {
                     // A client that finds nothing stays; later ones may still be served (a
                     // different command on the same key).

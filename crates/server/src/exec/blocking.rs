@@ -52,6 +52,11 @@ impl Blocking {
         self.by_key.values().filter(|ids| nokey(ids)).count()
     }
 
+    /// True if a deletion of its key wakes the client (XREADGROUP).
+    pub fn wakes_on_nokey(&self, id: u64) -> bool {
+        self.nokey_clients.contains(&id)
+    }
+
     /// Marks a parked client as one a key deletion must wake (Valkey's `unblock_on_nokey`).
     pub fn wake_on_nokey(&mut self, id: u64) {
         self.nokey_clients.insert(id);
