@@ -1270,6 +1270,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("time", 1, f::LOADING | f::STALE | f::FAST, 0, Keys::NONE, "server", "2.6.0", "Returns the server time.", Handler::Server(ServerCmd::Time)),
     row!("lastsave", 1, f::LOADING | f::STALE | f::FAST, acl::ADMIN | acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", Handler::Server(ServerCmd::Lastsave)),
     row!("save", 1, f::NO_ASYNC_LOADING | f::ADMIN | f::NOSCRIPT | f::NO_MULTI, 0, Keys::NONE, "server", "1.0.0", "Synchronously saves the database(s) to disk.", Handler::Server(ServerCmd::Save)),
+    row!("bgrewriteaof", 1, f::NO_ASYNC_LOADING | f::ADMIN | f::NOSCRIPT, 0, Keys::NONE, "server", "1.0.0", "Asynchronously rewrites the append-only file to disk.", Handler::Server(ServerCmd::Bgrewriteaof)),
     row!("bgsave", -1, f::NO_ASYNC_LOADING | f::ADMIN | f::NOSCRIPT, 0, Keys::NONE, "server", "1.0.0", "Asynchronously saves the database(s) to disk.", Handler::Server(ServerCmd::Bgsave)),
     row!("shutdown", -1, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::NO_MULTI | f::SENTINEL | f::ALLOW_BUSY, 0, Keys::NONE, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the server.", Handler::Server(ServerCmd::Shutdown)),
     row!("monitor", 1, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE, 0, Keys::NONE, "server", "1.0.0", "Listens for all requests received by the server in real-time.", Handler::Server(ServerCmd::Monitor)),

@@ -255,6 +255,7 @@ pub enum ServerCmd {
     Lastsave,
     Save,
     Bgsave,
+    Bgrewriteaof,
     Shutdown,
     Monitor,
     Slowlog,

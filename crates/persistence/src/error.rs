@@ -19,6 +19,8 @@ pub enum PersistError {
     },
     /// A DUMP payload with a bad footer (version or checksum).
     BadDumpFooter,
+    /// An append-only file or its manifest is invalid (Valkey's message).
+    Aof(String),
 }
 
 impl fmt::Display for PersistError {
@@ -37,6 +39,7 @@ impl fmt::Display for PersistError {
                 write!(f, "FATAL: Data file was created with a Redis server configured to handle more than {databases} databases (SELECTDB {db}). Exiting")
             }
             PersistError::BadDumpFooter => write!(f, "DUMP payload version or checksum are wrong"),
+            PersistError::Aof(e) => write!(f, "{e}"),
         }
     }
 }

@@ -102,6 +102,9 @@ impl Server {
         let now_ms = self.exec.ks.now_ms;
         let no_touch = self.exec.ks.no_touch;
         let obey_all = std::mem::replace(&mut self.exec.ks.obey_all, false);
+        // Replies written in this pass include those of commands run before the script in
+        // this loop iteration: their AOF writes go first, as in `before_sleep`.
+        crate::persist::aof::flush(self);
         let mut events = Events::with_capacity(256);
         if let Err(e) = self.net.poll.poll(&mut events, Some(Duration::ZERO)) {
             if e.kind() != io::ErrorKind::Interrupted {
@@ -171,6 +174,8 @@ impl Server {
             self.close_listeners();
             std::process::exit(code);
         }
+        crate::core::flush_units(self);
+        crate::persist::aof::flush(self);
         let pending: Vec<(usize, bool)> = self
             .net
             .clients
@@ -511,6 +516,9 @@ impl Server {
         // invalidations.
         crate::exec::tracking::before_sleep(&mut self.exec, &mut self.net);
         crate::repl::before_sleep(self);
+        // The AOF is written (and with `appendfsync always` fsynced) before any reply of
+        // this pass goes out.
+        crate::persist::aof::flush(self);
         let keys: Vec<usize> = self
             .net
             .clients
@@ -552,6 +560,9 @@ impl Server {
         while let Some(ev) = self.persist.events.try_recv() {
             match ev {
                 PersistEvent::SaveDone(outcome) => crate::persist::on_save_done(self, outcome),
+                PersistEvent::AofRewriteDone(id, res) => {
+                    crate::persist::aof::on_rewrite_done(self, id, res)
+                }
                 PersistEvent::LoadDone(res) => {
                     if let Some(history) = crate::persist::on_load_done(self, *res) {
                         crate::repl::on_rdb_loaded(self, history.repl);
@@ -627,6 +638,7 @@ impl Server {
             crate::core::flush_units(self);
         }
         crate::persist::cron(self, now);
+        crate::persist::aof::cron(self);
         crate::repl::cron(self, now);
         crate::core::blocked::pause_cron(self, now);
         if let Some(req) = self.life.shutdown.take() {

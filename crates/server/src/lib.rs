@@ -70,6 +70,7 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
+    server.life.replay_command = core::replay_command;
     if let Err(e) = signals::install(server.net.waker.clone()) {
         eprintln!("Failed to set up signal handling: {e}");
         return 1;

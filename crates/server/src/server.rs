@@ -58,10 +58,24 @@ pub struct Life {
     /// loop installs it when it starts; the execution core calls it from inside a running
     /// script, which it could not do by naming the event loop (the loop sits above the core).
     pub serve_while_busy: fn(&mut Server),
+    /// Runs one command replayed from the AOF (client key, argv) through the execution
+    /// core; installed at start-up for the same reason as `serve_while_busy` (persistence
+    /// sits below the core).
+    pub replay_command: fn(&mut Server, usize, Vec<bytes::Bytes>),
 }
 
 /// The busy pass before the event loop runs: nothing to serve.
 fn no_busy_pass(_: &mut Server) {}
+
+/// Replaying before the core is installed would lose the command: never done (start-up
+/// installs the core's before loading anything).
+fn no_replay(_: &mut Server, _: usize, argv: Vec<bytes::Bytes>) {
+    crate::log_warning!(
+        "Internal error: an AOF command ({}) was replayed before the execution core was installed. Exiting.",
+        String::from_utf8_lossy(argv.first().map_or(&b""[..], |a| &a[..]))
+    );
+    std::process::exit(1);
+}
 
 impl Server {
     pub fn new(cfg: Config) -> io::Result<Server> {
@@ -120,6 +134,7 @@ impl Server {
                 mem_startup: crate::exec::evict::used_memory(),
                 cron_paused: false,
                 serve_while_busy: no_busy_pass,
+                replay_command: no_replay,
             },
             cfg,
         };

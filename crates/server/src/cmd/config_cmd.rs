@@ -135,6 +135,9 @@ fn apply(
     if first(Apply::DefaultPassword).is_some() {
         crate::access::requirepass_changed(s);
     }
+    if let Some((p, _)) = first(Apply::Aof) {
+        crate::persist::aof::on_config_changed(s).map_err(|e| (p.name, e))?;
+    }
     Ok(())
 }
 

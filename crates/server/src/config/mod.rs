@@ -420,14 +420,14 @@ mod tests {
 
     #[test]
     fn refused_values_name_the_reason() {
-        let err = Config::load(None, "appendonly yes ").unwrap_err();
+        let err = Config::load(None, "cluster-enabled yes ").unwrap_err();
         assert_eq!(err.line.map(|l| l.0), Some(2));
         assert!(
             err.reason.contains("not supported by Redwing"),
             "{}",
             err.reason
         );
-        assert!(Config::load(None, "appendonly no ").is_ok());
+        assert!(Config::load(None, "appendonly yes ").is_ok());
     }
 
     #[test]

@@ -6,16 +6,16 @@
 //! The table is Valkey 8.0.1's (`src/config.c`), so every directive a Valkey configuration or
 //! test can use is accepted. Parameters Redwing has no use for are [`Apply::Inert`]: accepted,
 //! validated, kept for CONFIG GET/REWRITE, and listed in the README. Values Redwing cannot honour
-//! (`appendonly yes` before the AOF exists, `cluster-enabled yes`, a TLS port) are refused with a
+//! (`cluster-enabled yes`, a TLS port) are refused with a
 //! reason by the parameter's `valid` check, never silently ignored.
 //!
 //! Defaults follow Valkey 8 where Valkey 8 and Redis 7.0 differ (repl-backlog-size, the lazyfree
 //! family); the README lists these differences.
 
 use super::value::{
-    BindAddrs, DisklessLoad, Kind, LogLevel, MaxmemoryPolicy, MemOrPercent, NotifyFlags, Octal,
-    OomScoreAdjValues, OutputLimits, Percentiles, PropagationErrorBehavior, ProtectedAction,
-    ReplicaOf, SanitizeDumpPayload, SavePoints, ShutdownFlags, Special, Typed,
+    AppendFsync, BindAddrs, DisklessLoad, Kind, LogLevel, MaxmemoryPolicy, MemOrPercent,
+    NotifyFlags, Octal, OomScoreAdjValues, OutputLimits, Percentiles, PropagationErrorBehavior,
+    ProtectedAction, ReplicaOf, SanitizeDumpPayload, SavePoints, ShutdownFlags, Special, Typed,
 };
 
 /// Set only at start-up (CONFIG SET refuses it).
@@ -57,6 +57,8 @@ pub enum Apply {
     Dir,
     /// The default ACL user's password follows `requirepass` (Valkey's `updateRequirePass`).
     DefaultPassword,
+    /// The append-only file is turned on (a first rewrite) or off, or its history cleaned.
+    Aof,
 }
 
 /// A parameter's own validation of a canonical value: the reason it is refused.
@@ -172,9 +174,6 @@ fn not_yes(feature: &'static str) -> impl Fn(&str) -> Result<(), String> {
     }
 }
 
-fn no_appendonly(v: &str) -> Result<(), String> {
-    not_yes("appendonly yes (the append-only file)")(v)
-}
 fn no_cluster(v: &str) -> Result<(), String> {
     not_yes("cluster mode")(v)
 }
@@ -251,12 +250,12 @@ params! {
     repl_diskless_sync: bool = "repl-diskless-sync", B, "yes", DEBUG, Replication;
     dual_channel_replication_enabled: bool = "dual-channel-replication-enabled", B, "no", DEBUG, Replication;
     aof_rewrite_incremental_fsync: bool = "aof-rewrite-incremental-fsync", B, "yes", 0, Inert;
-    no_appendfsync_on_rewrite: bool = "no-appendfsync-on-rewrite", B, "no", 0, Inert;
+    no_appendfsync_on_rewrite: bool = "no-appendfsync-on-rewrite", B, "no", 0, Read;
     cluster_require_full_coverage: bool = "cluster-require-full-coverage", B, "yes", 0, Inert;
     rdb_save_incremental_fsync: bool = "rdb-save-incremental-fsync", B, "yes", 0, Inert;
-    aof_load_truncated: bool = "aof-load-truncated", B, "yes", 0, Inert;
-    aof_use_rdb_preamble: bool = "aof-use-rdb-preamble", B, "yes", 0, Inert;
-    aof_timestamp_enabled: bool = "aof-timestamp-enabled", B, "no", 0, Inert;
+    aof_load_truncated: bool = "aof-load-truncated", B, "yes", 0, Read;
+    aof_use_rdb_preamble: bool = "aof-use-rdb-preamble", B, "yes", 0, Read;
+    aof_timestamp_enabled: bool = "aof-timestamp-enabled", B, "no", 0, Read;
     cluster_replica_no_failover: bool = "cluster-replica-no-failover" ["cluster-slave-no-failover"], B, "no", 0, Inert;
     replica_lazy_flush: bool = "replica-lazy-flush" ["slave-lazy-flush"], B, "yes", 0, Read;
     replica_serve_stale_data: bool = "replica-serve-stale-data" ["slave-serve-stale-data"], B, "yes", 0, Read;
@@ -266,7 +265,7 @@ params! {
     activedefrag: bool = "activedefrag", B, "no", DEBUG, Inert, no_defrag;
     syslog_enabled: bool = "syslog-enabled", B, "no", IMMUTABLE, Inert, no_syslog;
     cluster_enabled: bool = "cluster-enabled", B, "no", IMMUTABLE, Read, no_cluster;
-    appendonly: bool = "appendonly", B, "no", DENY_LOADING, Read, no_appendonly;
+    appendonly: bool = "appendonly", B, "no", DENY_LOADING, Aof;
     cluster_allow_reads_when_down: bool = "cluster-allow-reads-when-down", B, "no", 0, Inert;
     cluster_allow_pubsubshard_when_down: bool = "cluster-allow-pubsubshard-when-down", B, "yes", 0, Inert;
     crash_log_enabled: bool = "crash-log-enabled", B, "yes", 0, Inert;
@@ -276,7 +275,7 @@ params! {
     cluster_allow_replica_migration: bool = "cluster-allow-replica-migration", B, "yes", 0, Inert;
     replica_announced: bool = "replica-announced", B, "yes", 0, Read;
     latency_tracking: bool = "latency-tracking", B, "yes", 0, Read;
-    aof_disable_auto_gc: bool = "aof-disable-auto-gc", B, "no", HIDDEN, Inert;
+    aof_disable_auto_gc: bool = "aof-disable-auto-gc", B, "no", HIDDEN, Aof;
     replica_ignore_disk_write_errors: bool = "replica-ignore-disk-write-errors", B, "no", 0, Inert;
     extended_redis_compatibility: bool = "extended-redis-compatibility", B, "no", 0, Inert;
     enable_debug_assert: bool = "enable-debug-assert", B, "no", IMMUTABLE | HIDDEN, Inert;
@@ -298,8 +297,8 @@ params! {
     cluster_announce_human_nodename: String = "cluster-announce-human-nodename", S, "", 0, Inert;
     syslog_ident: String = "syslog-ident", S, "redwing", IMMUTABLE, Inert;
     dbfilename: String = "dbfilename", Kind::Special(Special::Dbfilename), "dump.rdb", PROTECTED, Read, dbfilename;
-    appendfilename: String = "appendfilename", S, "appendonly.aof", IMMUTABLE, Inert, aof_filename;
-    appenddirname: String = "appenddirname", S, "appendonlydir", IMMUTABLE, Inert, aof_dirname;
+    appendfilename: String = "appendfilename", S, "appendonly.aof", IMMUTABLE, Read, aof_filename;
+    appenddirname: String = "appenddirname", S, "appendonlydir", IMMUTABLE, Read, aof_dirname;
     server_cpulist: String = "server-cpulist" ["server_cpulist"], S, "", IMMUTABLE, Inert;
     bio_cpulist: String = "bio-cpulist" ["bio_cpulist"], S, "", IMMUTABLE, Inert;
     aof_rewrite_cpulist: String = "aof-rewrite-cpulist" ["aof_rewrite_cpulist"], S, "", IMMUTABLE, Inert;
@@ -321,7 +320,7 @@ params! {
     repl_diskless_load: DisklessLoad = "repl-diskless-load", Kind::Enum(DisklessLoad::NAMES), "disabled", DEBUG | DENY_LOADING, Read;
     loglevel: LogLevel = "loglevel", Kind::Enum(LogLevel::NAMES), "notice", 0, Derived;
     maxmemory_policy: MaxmemoryPolicy = "maxmemory-policy", Kind::Enum(MaxmemoryPolicy::NAMES), "noeviction", 0, Derived;
-    appendfsync: String = "appendfsync", Kind::Enum(&["always", "everysec", "no"]), "everysec", 0, Inert;
+    appendfsync: AppendFsync = "appendfsync", Kind::Enum(AppendFsync::NAMES), "everysec", 0, Read;
     oom_score_adj: String = "oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", 0, Inert;
     acl_pubsub_default: String = "acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels", 0, Derived;
     sanitize_dump_payload: SanitizeDumpPayload = "sanitize-dump-payload", Kind::Enum(SanitizeDumpPayload::NAMES), "no", DEBUG, Read;
@@ -340,7 +339,7 @@ params! {
     io_threads: i64 = "io-threads", int(1, 128), "1", DEBUG | IMMUTABLE, Inert;
     events_per_io_thread: i64 = "events-per-io-thread", int(0, INT_MAX), "2", 0, Inert;
     prefetch_batch_max_size: i64 = "prefetch-batch-max-size", int(0, 128), "16", 0, Inert;
-    auto_aof_rewrite_percentage: i64 = "auto-aof-rewrite-percentage", int(0, INT_MAX), "100", 0, Inert;
+    auto_aof_rewrite_percentage: i64 = "auto-aof-rewrite-percentage", int(0, INT_MAX), "100", 0, Read;
     cluster_replica_validity_factor: i64 = "cluster-replica-validity-factor" ["cluster-slave-validity-factor"], int(0, INT_MAX), "10", 0, Inert;
     list_max_listpack_size: i64 = "list-max-listpack-size" ["list-max-ziplist-size"], int(INT_MIN, INT_MAX), "-2", 0, Derived;
     tcp_keepalive_secs: i64 = "tcp-keepalive", int(0, INT_MAX), "300", 0, Read;
@@ -414,7 +413,7 @@ params! {
     client_query_buffer_limit_bytes: i64 = "client-query-buffer-limit", mem(1024 * 1024, LONG_MAX), "1073741824", DEBUG, Read;
     maxmemory_clients: MemOrPercent = "maxmemory-clients", Kind::MemPercent { min: -100, max: LONG_MAX }, "0", 0, Inert;
     repl_backlog_ttl_secs: i64 = "repl-backlog-ttl", int(0, LONG_MAX), "3600", 0, Replication;
-    auto_aof_rewrite_min_size_bytes: i64 = "auto-aof-rewrite-min-size", mem(0, LONG_MAX), "67108864", 0, Inert;
+    auto_aof_rewrite_min_size_bytes: i64 = "auto-aof-rewrite-min-size", mem(0, LONG_MAX), "67108864", 0, Read;
     loading_process_events_interval_bytes: i64 = "loading-process-events-interval-bytes", int(1024, INT_MAX), "2097152", HIDDEN, Read;
 
     // --- TLS (not supported yet: a TLS port or TLS replication is refused) -----------------

@@ -53,7 +53,12 @@ pub enum Origin {
     /// lends its database and protocol (set to the script's), nothing blocks, the reply goes
     /// back to Lua, and the effects join the caller's execution unit unless the script
     /// turned replication off (`server.set_repl`).
-    Script { replicate: bool },
+    Script {
+        /// Its writes reach the replicas (`server.set_repl`).
+        replicas: bool,
+        /// Its writes reach the AOF.
+        aof: bool,
+    },
 }
 
 /// Full name for errors and stats (`config|get`), precomputed in the table.
@@ -279,8 +284,10 @@ fn precheck(
     crate::exec::tracking::sync(&mut s.exec, &mut s.net, None);
     let max_keys = s.cfg.tracking_table_max_keys;
     crate::exec::tracking::limit_used_slots(&mut s.exec, &mut s.net, max_keys);
-    if is_write && !from_primary && crate::persist::writes_denied(s) {
-        return Some(err("MISCONF Redwing is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redwing logs for details about the RDB error."));
+    if is_write && !from_primary {
+        if let Some(denial) = crate::persist::write_denial(s) {
+            return Some(Reply::error(denial));
+        }
     }
     if is_write && !from_primary && crate::repl::min_replicas_unmet(s) {
         return Some(err(errors::NOREPLICAS));
@@ -443,7 +450,13 @@ pub fn call(
     expired_to_stream(s, !handler_raised_expired);
     // Nothing reads the stream unless this node is a primary with a backlog (replicas proxy
     // their primary's bytes instead): then there is nothing to build.
-    let propagating = s.repl.propagating() && origin != Origin::Script { replicate: false };
+    let targets = match origin {
+        Origin::Script { replicas, aof } => crate::exec::propagate::Targets { aof, replicas },
+        _ => crate::exec::propagate::Targets::ALL,
+    };
+    let propagating = (s.repl.propagating() || crate::persist::aof::active(s))
+        && !s.persist.aof.replaying
+        && (targets.aof || targets.replicas);
     s.persist.dirty += outcome.dirty;
     s.exec.evict_due |= outcome.dirty > 0;
     if propagating {
@@ -451,7 +464,7 @@ pub fn call(
         // it propagates belongs to the database it ran in.
         let db = s.net.clients.get(key).map_or(db, |c| c.db);
         for cmd in outcome.propagate {
-            s.exec.prop.push(db, cmd);
+            s.exec.prop.push_to(db, cmd, targets);
         }
     }
     if !outcome.notifications.is_empty() {
@@ -601,14 +614,25 @@ pub fn flush_units(s: &mut Server) {
     if !s.exec.prop.has_ready() {
         return;
     }
+    let aof = crate::persist::aof::active(s);
     for unit in s.exec.prop.take_ready() {
-        if let [(db, cmd)] = unit.as_slice() {
-            crate::repl::feed(s, *db, cmd);
+        if aof {
+            crate::persist::aof::feed_unit(s, &unit);
+        }
+        let n = unit.iter().filter(|(_, _, to)| to.replicas).count();
+        if n == 0 {
+            continue;
+        }
+        let mut cmds = unit.iter().filter(|(_, _, to)| to.replicas);
+        if n == 1 {
+            if let Some((db, cmd, _)) = cmds.next() {
+                crate::repl::feed(s, *db, cmd);
+            }
             continue;
         }
         let db0 = unit.first().map_or(0, |u| u.0);
         crate::repl::feed(s, db0, &[Bytes::from_static(b"MULTI")]);
-        for (db, cmd) in &unit {
+        for (db, cmd, _) in cmds {
             crate::repl::feed(s, *db, cmd);
         }
         crate::repl::feed(s, db0, &[Bytes::from_static(b"EXEC")]);
@@ -634,6 +658,17 @@ pub fn after_command(s: &mut Server) {
     if s.exec.scripting.running.is_none() {
         blocked::serve_ready(s);
     }
+}
+
+/// One command replayed from the AOF (installed as `Life::replay_command`): run as a
+/// primary's command is (the writes apply, expired keys stay visible, nothing blocks) by the
+/// loader's client, whose replies are off; nothing it does propagates.
+pub fn replay_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
+    let Ok(spec) = commands::call::resolve(&argv) else {
+        return;
+    };
+    let _ = call(s, key, spec, &argv, Origin::Primary);
+    after_command(s);
 }
 
 /// One command of this node's primary's stream: applied as the primary client (checks that

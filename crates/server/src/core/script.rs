@@ -130,7 +130,9 @@ fn run(
     };
     let caller = Caller {
         allow_oom: false,
-        obey: c.is_primary_link(),
+        // The primary's stream and the AOF being loaded are obeyed (writes on a read-only
+        // replica, no OOM or disk-error refusals).
+        obey: c.is_primary_link() || s.persist.aof.replaying,
         resp: c.resp,
     };
     let db = c.db;
@@ -173,7 +175,11 @@ fn server_state(s: &Server) -> ServerState {
         cluster_enabled: false,
         running_stale: replica && !s.repl.link_up() && !s.cfg.replica_serve_stale_data,
         readonly_replica: replica && s.cfg.replica_read_only,
-        disk_error: crate::persist::writes_denied(s).then_some(DiskError::Rdb),
+        disk_error: if crate::persist::writes_denied(s) {
+            Some(DiskError::Rdb)
+        } else {
+            crate::persist::aof::write_denied(s).map(DiskError::Aof)
+        },
         enough_good_replicas: !crate::repl::min_replicas_unmet(s),
         oom: s.exec.scripting.pre_command_oom && s.cfg.maxmemory_bytes > 0,
     }
@@ -248,7 +254,8 @@ impl Host for ScriptHost<'_> {
         c.db = self.db;
         c.resp = run.resp;
         let origin = Origin::Script {
-            replicate: run.repl.replicas,
+            replicas: run.repl.replicas,
+            aof: run.repl.aof,
         };
         let reply = super::call(s, self.caller, spec, &argv, origin);
         if let Some(c) = s.net.clients.get_mut(self.caller) {

@@ -5,8 +5,22 @@
 
 use bytes::Bytes;
 
-/// One command to propagate, in its database.
-pub type Propagated = (usize, Vec<Bytes>);
+/// Where a propagated command goes: normally both; a script chooses with `server.set_repl`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Targets {
+    pub aof: bool,
+    pub replicas: bool,
+}
+
+impl Targets {
+    pub const ALL: Targets = Targets {
+        aof: true,
+        replicas: true,
+    };
+}
+
+/// One command to propagate, in its database, and where to.
+pub type Propagated = (usize, Vec<Bytes>, Targets);
 
 /// The propagation state of the executor.
 #[derive(Default)]
@@ -43,9 +57,14 @@ impl Propagator {
         self.depth
     }
 
-    /// Adds a command to the current unit.
+    /// Adds a command to the current unit, for the AOF and the replicas.
     pub fn push(&mut self, db: usize, cmd: Vec<Bytes>) {
-        self.current.push((db, cmd));
+        self.current.push((db, cmd, Targets::ALL));
+    }
+
+    /// Adds a command to the current unit for some targets only.
+    pub fn push_to(&mut self, db: usize, cmd: Vec<Bytes>, to: Targets) {
+        self.current.push((db, cmd, to));
     }
 
     /// The unit being executed is not a transaction (Redis's `CMD_TOUCHES_ARBITRARY_KEYS`).
@@ -104,7 +123,7 @@ mod tests {
         let units = p.take_ready();
         assert_eq!(units.len(), 2);
         assert_eq!(units[0].len(), 2);
-        assert_eq!(units[1], vec![(0, cmd("del"))]);
+        assert_eq!(units[1], vec![(0, cmd("del"), Targets::ALL)]);
     }
 
     #[test]

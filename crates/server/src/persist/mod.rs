@@ -4,6 +4,7 @@
 //! A background save takes a copy-on-write snapshot of the keyspace on the event-loop thread
 //! (O(segments), no fork) and hands it to a thread that writes the RDB file crash-safely.
 
+pub mod aof;
 pub mod state;
 
 use std::io::BufReader;
@@ -54,6 +55,26 @@ pub fn limits(s: &Server) -> persistence::Limits {
         list: s.exec.settings.list,
         stream: s.exec.settings.stream,
     }
+}
+
+/// Empties every database and the function libraries (DEBUG LOADAOF before it loads).
+pub fn empty_data(s: &mut Server) {
+    for db in 0..s.exec.ks.db_count() {
+        s.exec.watches.touch_db(&mut s.net, &s.exec.ks, db);
+    }
+    let old = s.exec.ks.flush_all();
+    let n: u64 = old.iter().map(|d| d.len() as u64).sum();
+    keyspace::lazyfree::free_in_background(old, n.max(1));
+    let _ = s.exec.scripting.install_from_rdb(&[], false, false);
+}
+
+/// Why writes must be refused for a disk error, as the `-MISCONF` reply says it: the last
+/// background save failed (`stop-writes-on-bgsave-error`), or the AOF cannot be written.
+pub fn write_denial(s: &Server) -> Option<String> {
+    if writes_denied(s) {
+        return Some("MISCONF Redwing is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redwing logs for details about the RDB error.".into());
+    }
+    aof::write_denied(s).map(|e| format!("MISCONF Errors writing to the AOF file: {e}"))
 }
 
 /// True if writes must be refused because the last background save failed
@@ -181,6 +202,11 @@ pub fn on_save_done(s: &mut Server, outcome: SaveOutcome) {
     }
 }
 
+/// A rewrite or a disk save already runs, where Valkey would have a child process.
+fn other_job_running(s: &Server) -> bool {
+    s.persist.aof.rewrite.is_some()
+}
+
 /// Cancels a running disk save (FLUSHALL, shutdown).
 pub fn kill_bgsave(s: &mut Server) {
     if let Some(b) = &s.persist.bgsave {
@@ -237,6 +263,13 @@ pub fn command(s: &mut Server, key: usize, cmd: commands::ServerCmd, argv: &[Byt
                     return Reply::status("Background saving scheduled");
                 }
                 return err("ERR Background save already in progress");
+            }
+            if other_job_running(s) {
+                if schedule {
+                    s.persist.bgsave_scheduled = true;
+                    return Reply::status("Background saving scheduled");
+                }
+                return err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
             }
             start_bgsave(s);
             Reply::status("Background saving started")
@@ -377,6 +410,17 @@ pub fn after_flushall(s: &mut Server) -> bool {
 pub fn try_shutdown(s: &mut Server, req: ShutdownRequest) {
     log_warning!("User requested shutdown...");
     kill_bgsave(s);
+    if s.persist.aof.status == state::AofStatus::WaitRewrite && s.persist.aof.rewrite.is_some() {
+        if !req.force {
+            log_warning!("Writing initial AOF, can't exit.");
+            log_warning!(
+                "Errors trying to shut down the server. Check the logs for more information."
+            );
+            return;
+        }
+        log_warning!("Writing initial AOF. Exit anyway.");
+    }
+    aof::on_shutdown(s);
     let save = (req.save || has_save_points(s)) && !req.nosave;
     if save {
         log_notice!("Saving the final RDB snapshot before exiting.");
@@ -407,9 +451,13 @@ pub fn abort_shutdown(s: &mut Server) -> bool {
     s.life.shutdown.take().is_some()
 }
 
-/// Starts loading `dir/dbfilename` in the background if it exists.
+/// Starts loading `dir/dbfilename` in the background if it exists; with `appendonly yes`,
+/// loads the AOF instead (synchronously, before the event loop starts).
 pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
     s.persist.last_save_unix = now_ms() / 1000;
+    if s.cfg.appendonly {
+        return aof::load_at_startup(s);
+    }
     let path = rdb_path(s);
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
@@ -655,22 +703,7 @@ pub fn info_fields(s: &Server, out: &mut String) {
         "rdb_last_load_keys_loaded",
         p.last_load_keys_loaded.to_string(),
     );
-    for (k, v) in [
-        ("aof_enabled", "0"),
-        ("aof_rewrite_in_progress", "0"),
-        ("aof_rewrite_scheduled", "0"),
-        ("aof_last_rewrite_time_sec", "-1"),
-        ("aof_current_rewrite_time_sec", "-1"),
-        ("aof_last_bgrewrite_status", "ok"),
-        ("aof_rewrites", "0"),
-        ("aof_rewrites_consecutive_failures", "0"),
-        ("aof_last_write_status", "ok"),
-        ("aof_last_cow_size", "0"),
-        ("module_fork_in_progress", "0"),
-        ("module_fork_last_cow_size", "0"),
-    ] {
-        f(k, v.into());
-    }
+    aof::info_fields(s, &mut f);
     if let Some(l) = &p.loading {
         let read = l.read.load(Ordering::Relaxed);
         let elapsed = ((now - l.started_ms) / 1000).max(0);

@@ -29,6 +29,8 @@ pub enum PersistEvent {
     SaveDone(SaveOutcome),
     /// The start-up load finished.
     LoadDone(Box<Result<Loaded, String>>),
+    /// An AOF rewrite (by its id) wrote its base file (the size) or failed.
+    AofRewriteDone(u64, Result<u64, String>),
 }
 
 pub struct Persist {
@@ -50,6 +52,8 @@ pub struct Persist {
     pub last_load_keys_expired: u64,
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RDB loads and RESTORE payloads are not checked.
     pub skip_checksum_validation: bool,
+    /// The append-only file.
+    pub aof: AofState,
 }
 
 impl Persist {
@@ -70,6 +74,7 @@ impl Persist {
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
             skip_checksum_validation: false,
+            aof: AofState::new(),
         }
     }
 }
@@ -89,4 +94,126 @@ pub struct ShutdownRequest {
     pub force: bool,
     /// Client waiting for the reply if shutdown fails.
     pub client: Option<u64>,
+}
+
+/// Whether appended writes make a complete append-only file (Valkey's `aof_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AofStatus {
+    /// `appendonly no`: nothing is appended.
+    Off,
+    /// Turned on at run time: writes go to a new incremental file, but the AOF is complete
+    /// (and the manifest on disk names it) only once the first rewrite's base is written.
+    WaitRewrite,
+    /// Every write is appended; the manifest on disk names every file.
+    On,
+}
+
+/// A rewrite in progress (BGREWRITEAOF): a snapshot written as the next base file.
+pub struct AofRewrite {
+    /// Tells its report from a cancelled rewrite's.
+    pub id: u64,
+    pub started_ms: i64,
+    pub cancel: Arc<AtomicBool>,
+    pub keys_done: Arc<AtomicU64>,
+    pub keys_total: u64,
+    /// The incremental file opened when the rewrite started: it and later ones stay, earlier
+    /// ones become history when the new base is in place.
+    pub first_kept_incr_seq: u64,
+    /// The temporary file the base is written to.
+    pub temp: std::path::PathBuf,
+    /// Written with an RDB preamble (`aof-use-rdb-preamble`), hence `.base.rdb`.
+    pub rdb_preamble: bool,
+}
+
+/// The background fsync of `appendfsync everysec` (Valkey's bio job): one thread, one
+/// request at a time.
+pub struct AofFsyncer {
+    pub requests: std::sync::mpsc::Sender<(Arc<std::fs::File>, u64)>,
+    /// An fsync is running.
+    pub busy: Arc<AtomicBool>,
+    /// Bytes of the AOF (its `current_size` count) known to be on disk.
+    pub synced: Arc<AtomicU64>,
+    /// The last background fsync's error (0: none), as an errno.
+    pub errno: Arc<std::sync::atomic::AtomicI32>,
+}
+
+/// The append-only file's state (`persist::aof` does the work).
+pub struct AofState {
+    pub status: AofStatus,
+    /// The manifest as on disk (in `WaitRewrite`, the one the first rewrite will write).
+    pub manifest: persistence::aof::Manifest,
+    /// The incremental file writes are appended to.
+    pub file: Option<Arc<std::fs::File>>,
+    /// Propagated commands not yet written (Valkey's `aof_buf`), written before replies go
+    /// out.
+    pub buf: Vec<u8>,
+    /// The database the file's last SELECT chose.
+    pub selected_db: Option<usize>,
+    /// Second of the last `#TS:` annotation (`aof-timestamp-enabled`).
+    pub last_timestamp: i64,
+    /// Size of the base plus every incremental file (`aof_current_size`).
+    pub current_size: u64,
+    /// `current_size` right after the last rewrite or load (`aof_base_size`).
+    pub base_size: u64,
+    /// Size of the incremental file being appended to.
+    pub incr_size: u64,
+    /// The last base and incremental sequence numbers used (two counters, as Valkey's).
+    pub base_seq: u64,
+    pub incr_seq: u64,
+    /// `current_size` at the last fsync request (everysec) or fsync (always).
+    pub fsync_requested: u64,
+    pub last_fsync_ms: i64,
+    pub fsyncer: Option<AofFsyncer>,
+    /// Why the last write failed (writes are refused with MISCONF until one succeeds).
+    pub write_error: Option<String>,
+    pub rewrite: Option<AofRewrite>,
+    pub rewrite_scheduled: bool,
+    pub last_rewrite_time_sec: i64,
+    pub last_rewrite_ok: bool,
+    pub rewrites: u64,
+    pub rewrites_consecutive_failures: u64,
+    /// Rewrites started since start-up (ids, temporary file names).
+    pub rewrite_ids: u64,
+    /// Commands are being replayed from the file (nothing they do propagates).
+    pub replaying: bool,
+    /// DEBUG AOF-FLUSH-SLEEP: a sleep before each write of the buffer (tests of the
+    /// write-before-reply barrier).
+    pub flush_sleep_us: u64,
+}
+
+impl AofState {
+    pub fn new() -> AofState {
+        AofState {
+            status: AofStatus::Off,
+            manifest: Default::default(),
+            file: None,
+            buf: Vec::new(),
+            selected_db: None,
+            last_timestamp: 0,
+            current_size: 0,
+            base_size: 0,
+            incr_size: 0,
+            base_seq: 0,
+            incr_seq: 0,
+            fsync_requested: 0,
+            last_fsync_ms: 0,
+            fsyncer: None,
+            write_error: None,
+            rewrite: None,
+            rewrite_scheduled: false,
+            last_rewrite_time_sec: -1,
+            last_rewrite_ok: true,
+            rewrites: 0,
+            rewrites_consecutive_failures: 0,
+            rewrite_ids: 0,
+            replaying: false,
+            flush_sleep_us: 0,
+        }
+    }
+}
+
+impl Default for AofState {
+    fn default() -> Self {
+        AofState::new()
+    }
 }
