@@ -1286,6 +1286,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("failover", -1, f::ADMIN | f::NOSCRIPT | f::STALE, 0, Keys::NONE, "server", "6.2.0", "Starts a coordinated failover from a server to one of its replicas.", Handler::Server(ServerCmd::Failover)),
     row!("psync", -3, f::NO_ASYNC_LOADING | f::ADMIN | f::NO_MULTI | f::NOSCRIPT, 0, Keys::NONE, "server", "2.8.0", "An internal command used in replication.", Handler::Server(ServerCmd::Psync)),
     row!("replconf", -1, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::ALLOW_BUSY, 0, Keys::NONE, "server", "3.0.0", "An internal command for configuring the replication stream.", Handler::Server(ServerCmd::Replconf)),
+    row!("waitaof", 4, f::BLOCKING, acl::CONNECTION, Keys::NONE, "generic", "7.2.0", "Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.", Handler::Server(ServerCmd::Waitaof)),
     row!("wait", 3, f::BLOCKING, acl::CONNECTION, Keys::NONE, "generic", "3.0.0", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Handler::Server(ServerCmd::Wait)),
     row!("flushall", -1, f::WRITE, acl::KEYSPACE | acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Removes all keys from all databases.", Handler::Server(ServerCmd::Flushall)),
     row!("flushdb", -1, f::WRITE, acl::KEYSPACE | acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Remove all keys from the current database.", Handler::Server(ServerCmd::Flushdb)),

@@ -256,6 +256,7 @@ pub enum ServerCmd {
     Save,
     Bgsave,
     Bgrewriteaof,
+    Waitaof,
     Shutdown,
     Monitor,
     Slowlog,

@@ -519,6 +519,20 @@ impl Server {
         // The AOF is written (and with `appendfsync always` fsynced) before any reply of
         // this pass goes out.
         crate::persist::aof::flush(self);
+        // WAITAOF: fsyncs finish in the background; a replica reports its AOF in its ACKs.
+        let fsynced = crate::persist::aof::fsynced_repl_offset(self);
+        self.repl.follower.set_aof_offset(fsynced);
+        if !self.exec.blocking.waiting_acks.is_empty() {
+            crate::repl::primary::check_waiters(self);
+            for key in std::mem::take(&mut self.net.resume) {
+                if self.net.clients.contains(key) {
+                    crate::core::process_input(self, key);
+                }
+            }
+            // What the released clients ran next is appended before its replies too.
+            crate::core::flush_units(self);
+            crate::persist::aof::flush(self);
+        }
         let keys: Vec<usize> = self
             .net
             .clients

@@ -372,3 +372,77 @@ fn aof_directories_move_between_redwing_and_redis_7_both_ways() {
         );
     }
 }
+
+/// WAITAOF's reply as (local, replicas).
+fn waitaof(c: &mut Conn, numlocal: u32, numreplicas: u32, timeout_ms: u32) -> (i64, i64) {
+    let f = c.cmd(&[
+        "WAITAOF",
+        &numlocal.to_string(),
+        &numreplicas.to_string(),
+        &timeout_ms.to_string(),
+    ]);
+    match f {
+        resp::frame::Frame::Array(v) => match v.as_slice() {
+            [resp::frame::Frame::Int(l), resp::frame::Frame::Int(r)] => (*l, *r),
+            _ => panic!("WAITAOF replied {v:?}"),
+        },
+        other => panic!("WAITAOF replied {other:?}"),
+    }
+}
+
+#[test]
+fn waitaof_counts_the_local_fsync_and_the_replicas_fack() {
+    let p = redwing(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let r = redwing(&["--appendonly", "yes", "--appendfsync", "everysec"]);
+    let mut c = p.conn();
+    c.cmd(&["SET", "a", "1"]);
+    assert_eq!(
+        waitaof(&mut c, 1, 0, 0),
+        (1, 0),
+        "always: fsynced before the reply"
+    );
+
+    // A replica with an AOF reports it in `REPLCONF ACK .. FACK ..`; after its full sync it
+    // rewrites its AOF from the new data first.
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    c.cmd(&["INCR", "n"]);
+    assert_eq!(waitaof(&mut c, 1, 1, 20_000), (1, 1));
+    let mut rc = r.conn();
+    wait_rewrite_done(&mut rc);
+    assert!(
+        manifest(&r).contains("type b"),
+        "the replica rewrote its AOF"
+    );
+
+    // `appendfsync no`: never known to be on disk, so WAITAOF times out with 0 local copies.
+    c.cmd(&["CONFIG", "SET", "appendfsync", "no"]);
+    c.cmd(&["INCR", "n"]);
+    assert_eq!(waitaof(&mut c, 1, 0, 100).0, 0);
+    c.cmd(&["CONFIG", "SET", "appendfsync", "everysec"]);
+    c.cmd(&["INCR", "n"]);
+    assert_eq!(
+        waitaof(&mut c, 1, 0, 0),
+        (1, 0),
+        "everysec: within a second"
+    );
+
+    // Errors as Valkey's.
+    let e = c.cmd(&["WAITAOF", "2", "0", "0"]);
+    assert!(
+        e.text()
+            .contains("value is out of range, value must between 0 and 1"),
+        "{e:?}"
+    );
+    let e = rc.cmd(&["WAITAOF", "0", "0", "0"]);
+    assert!(
+        e.text().contains("cannot be used with replica instances"),
+        "{e:?}"
+    );
+    c.cmd(&["CONFIG", "SET", "appendonly", "no"]);
+    let e = c.cmd(&["WAITAOF", "1", "0", "0"]);
+    assert_eq!(
+        e.text(),
+        "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled."
+    );
+}

@@ -320,6 +320,21 @@ fn ack(offset: i64) -> Vec<u8> {
     crate::proto::command(&["REPLCONF", "ACK", &offset.to_string()])
 }
 
+/// `REPLCONF ACK <offset>`, with `FACK <aof offset>` when this node's AOF reports one (the
+/// offset of the stream known fsynced in it, never above `offset`).
+fn ack_fack(offset: i64, aof: Option<i64>) -> Vec<u8> {
+    match aof {
+        Some(f) => crate::proto::command(&[
+            "REPLCONF",
+            "ACK",
+            &offset.to_string(),
+            "FACK",
+            &f.min(offset).to_string(),
+        ]),
+        None => ack(offset),
+    }
+}
+
 /// Which connection an event or a batch of link actions belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Which {
@@ -347,6 +362,9 @@ pub struct Follower {
     next_link: LinkId,
     next_load: LoadId,
     next_cron_ms: i64,
+    /// The stream offset this node's AOF holds fsynced, reported as `FACK` in its ACKs
+    /// (None: no AOF, plain ACKs, as Valkey's replica without one).
+    aof_offset: Option<i64>,
     /// The current attempt is a FAILOVER's: its PSYNC carries `FAILOVER`, and its answer is
     /// reported ([`Action::FailoverAccepted`] / [`Action::FailoverRejected`]).
     failover: bool,
@@ -374,6 +392,7 @@ impl Follower {
             next_link: 1,
             next_load: 1,
             next_cron_ms: now_ms + 1000,
+            aof_offset: None,
             failover: false,
             sync_started_ms: None,
             last_sync_ms: None,
@@ -1021,6 +1040,11 @@ impl Follower {
         hist.set_upstream_db(db);
     }
 
+    /// The executor's AOF state: the stream offset fsynced in it, reported in every later ACK.
+    pub fn set_aof_offset(&mut self, offset: Option<i64>) {
+        self.aof_offset = offset;
+    }
+
     /// `REPLCONF GETACK` arrived on `link`: answer with the offset applied so far.
     pub fn on_getack(&mut self, hist: &History, link: LinkId) -> Vec<Action> {
         let acking = matches!(self.which(link), Some(Which::Leaving))
@@ -1030,7 +1054,7 @@ impl Follower {
         }
         vec![Action::Send {
             link,
-            bytes: ack(hist.offset()),
+            bytes: ack_fack(hist.offset(), self.aof_offset),
         }]
     }
 
@@ -1184,7 +1208,7 @@ impl Follower {
                 pre_psync: false,
             } => out.push(Action::Send {
                 link: main.id,
-                bytes: ack(offset),
+                bytes: ack_fack(offset, self.aof_offset),
             }),
             State::Idle {
                 leaving: Some(l), ..

@@ -192,6 +192,9 @@ pub struct Replica {
     pub state: ReplicaState,
     /// Highest offset it acknowledged.
     pub ack_offset: i64,
+    /// Highest offset it reported in its AOF and fsynced (`FACK`; -1: it has no AOF, or
+    /// never said).
+    pub aof_offset: i64,
     /// Last ACK (or newline) from it.
     pub ack_time_ms: i64,
     /// Legacy SYNC: no `+FULLRESYNC`, no ACKs expected, no ACK timeout.
@@ -484,6 +487,14 @@ impl Primary {
             .count()
     }
 
+    /// Online replicas whose AOF holds `offset`, fsynced (WAITAOF).
+    pub fn aof_acked(&self, offset: i64) -> usize {
+        self.replicas
+            .values()
+            .filter(|r| r.state.is_online() && r.aof_offset >= offset)
+            .count()
+    }
+
     /// min-replicas-to-write: true if a write must be refused with `-NOREPLICAS` (never on a
     /// replica).
     pub fn min_replicas_unmet(&self, upstream: Upstream) -> bool {
@@ -537,7 +548,7 @@ impl Primary {
                 client,
                 reply: Reply::error(e),
             }],
-            Replconf::Ack { offset, .. } => self.on_ack(client, offset, now_ms),
+            Replconf::Ack { offset, fack } => self.on_ack(client, offset, fack, now_ms),
             Replconf::GetAck => vec![Action::GetAck { client }],
             Replconf::SetRdbClientId(cid) => {
                 if !self.waiting_psync.contains_key(&cid) {
@@ -558,13 +569,22 @@ impl Primary {
         }
     }
 
-    /// `REPLCONF ACK <offset>`: the ack offset only grows; the first ACK puts an ack-gated or
-    /// dual-channel replica online (and starts its stream).
-    fn on_ack(&mut self, client: ClientId, offset: i64, now_ms: i64) -> Vec<Action> {
+    /// `REPLCONF ACK <offset> [FACK <aofoffset>]`: the ack offsets only grow; the first ACK
+    /// puts an ack-gated or dual-channel replica online (and starts its stream).
+    fn on_ack(
+        &mut self,
+        client: ClientId,
+        offset: i64,
+        fack: Option<i64>,
+        now_ms: i64,
+    ) -> Vec<Action> {
         let Some(r) = self.replicas.get_mut(&client) else {
             return vec![];
         };
         r.ack_offset = r.ack_offset.max(offset);
+        if let Some(f) = fack {
+            r.aof_offset = r.aof_offset.max(f);
+        }
         r.ack_time_ms = now_ms;
         if let ReplicaState::BgTransfer { next_offset } = r.state {
             // Dual-channel: loaded; it now applies what was streamed meanwhile.
@@ -803,6 +823,7 @@ impl Primary {
                 addr: addr.to_string(),
                 state,
                 ack_offset: 0,
+                aof_offset: -1,
                 ack_time_ms: now_ms,
                 pre_psync,
                 soft_limit_since_ms: None,

@@ -476,10 +476,8 @@ fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
     };
     let reply = if error {
         Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
-    } else if let BlockKind::Wait { offset, .. } = b.kind {
-        Reply::Int(crate::repl::replicas_acked(s, offset) as i64)
     } else {
-        Reply::NilArray
+        crate::repl::primary::waiting_reply(s, &b.kind).unwrap_or(Reply::NilArray)
     };
     if b.kind == BlockKind::Keys {
         let latency = s.cfg.latency_tracking;

@@ -99,10 +99,7 @@ fn serve_one(s: &mut Server, key: usize) -> bool {
 
 /// The reply a blocking command gives when its timeout passes.
 fn timeout_reply(s: &Server, b: &Blocked) -> Reply {
-    match b.kind {
-        BlockKind::Wait { offset, .. } => Reply::Int(crate::repl::replicas_acked(s, offset) as i64),
-        _ => Reply::NilArray,
-    }
+    crate::repl::primary::waiting_reply(s, &b.kind).unwrap_or(Reply::NilArray)
 }
 
 /// Unparks a client with `reply`, then lets it go on with its pipeline.

@@ -370,6 +370,7 @@ pub fn call(
         c.last_cmd = name;
     }
     let offset_before = s.repl.offset();
+    let fed_before = crate::persist::aof::fed_total(s);
     s.exec.prop.enter();
     if s.exec.prop.depth() == 1 && spec.has(f::TOUCHES_ARBITRARY_KEYS) {
         s.exec.prop.separate_current();
@@ -475,9 +476,11 @@ pub fn call(
     // WAIT counts from the offset after the client's last write: its own command's, or its
     // script's, whose effects reached the stream when the script's unit closed.
     let offset = s.repl.offset();
-    if outcome.dirty > 0 || offset != offset_before {
+    let fed = crate::persist::aof::fed_total(s);
+    if outcome.dirty > 0 || offset != offset_before || fed != fed_before {
         if let Some(c) = s.net.clients.get_mut(key) {
             c.woff = offset;
+            c.aof_woff = fed;
         }
     }
     (!parked).then_some(reply)

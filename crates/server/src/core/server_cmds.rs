@@ -92,6 +92,7 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         Psync => crate::repl::primary::sync_command(s, key, argv, true),
         Replconf => crate::repl::primary::replconf_command(s, key, argv),
         Wait => crate::repl::primary::wait_command(s, key, argv),
+        Waitaof => crate::repl::primary::waitaof_command(s, key, argv),
         Eval | EvalRo | Evalsha | EvalshaRo => super::script::eval(s, key, cmd, argv),
         Fcall | FcallRo => super::script::fcall(s, key, cmd, argv),
         Script => cmd::script_cmd::script(s, argv),

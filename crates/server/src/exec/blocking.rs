@@ -92,7 +92,7 @@ impl Blocking {
         if let Some(d) = deadline_ms {
             self.deadlines.push((d, id));
         }
-        if let BlockKind::Wait { .. } = kind {
+        if let BlockKind::Wait { .. } | BlockKind::WaitAof { .. } = kind {
             self.waiting_acks.push(id);
         }
         c.blocked = Some(Blocked {

@@ -162,6 +162,14 @@ pub enum BlockKind {
         offset: i64,
         replicas: i64,
     },
+    /// WAITAOF: until the local AOF holds `local_target` bytes fsynced (if `numlocal`) and
+    /// `replicas` replicas report `offset` fsynced in theirs.
+    WaitAof {
+        local_target: u64,
+        numlocal: i64,
+        offset: i64,
+        replicas: i64,
+    },
     /// CLIENT PAUSE holds this client's next command.
     Paused,
     /// Backpressure holds this write until `since_ms` + its delay, or until the replica
@@ -243,8 +251,10 @@ pub struct Client {
     pub soft_limit_since_ms: Option<i64>,
     /// Its next command already waited for backpressure: it runs now.
     pub throttle_done: bool,
-    /// Replication offset after this client's last write (WAIT).
+    /// Replication offset after this client's last write (WAIT, WAITAOF's replicas).
     pub woff: i64,
+    /// AOF bytes fed after this client's last write (WAITAOF's local copy).
+    pub aof_woff: u64,
     /// Bytes read since the last accounting tick (stats).
     pub read_pending: bool,
     /// Bytes read from and written to this connection, and commands it ran (CLIENT LIST
@@ -368,6 +378,7 @@ impl Client {
             soft_limit_since_ms: None,
             throttle_done: false,
             woff: 0,
+            aof_woff: 0,
             read_pending: false,
             net_in_bytes: 0,
             net_out_bytes: 0,

@@ -132,6 +132,7 @@ pub fn flush(s: &mut Server) {
     }
     let skip_fsync = s.cfg.no_appendfsync_on_rewrite && job_active(s);
     let policy = s.cfg.appendfsync;
+    let repl_offset = s.repl.offset();
     let a = &mut s.persist.aof;
     let Some(file) = a.file.clone() else {
         return;
@@ -143,9 +144,12 @@ pub fn flush(s: &mut Server) {
         }
         match (&*file).write_all(&a.buf) {
             Ok(()) => {
-                a.current_size += a.buf.len() as u64;
-                a.incr_size += a.buf.len() as u64;
+                let n = a.buf.len() as u64;
+                a.current_size += n;
+                a.incr_size += n;
+                a.written_total += n;
                 a.buf.clear();
+                a.checkpoints.push_back((a.written_total, repl_offset));
                 wrote = true;
                 if a.write_error.take().is_some() {
                     log_warning!("AOF write error looks solved. The server can write again.");
@@ -168,7 +172,7 @@ pub fn flush(s: &mut Server) {
             }
         }
     }
-    if skip_fsync || a.fsync_requested == a.current_size {
+    if skip_fsync || a.fsync_requested == a.written_total {
         return;
     }
     match policy {
@@ -177,10 +181,10 @@ pub fn flush(s: &mut Server) {
                 log_warning!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
                 std::process::exit(1);
             }
-            a.fsync_requested = a.current_size;
+            a.fsync_requested = a.written_total;
             a.last_fsync_ms = now_ms();
             if let Some(f) = &a.fsyncer {
-                f.synced.store(a.current_size, Ordering::Relaxed);
+                f.synced.store(a.written_total, Ordering::Relaxed);
             }
         }
         AppendFsync::Everysec => {
@@ -196,14 +200,85 @@ pub fn flush(s: &mut Server) {
                 return;
             }
             f.busy.store(true, Ordering::Release);
-            if f.requests.send((file, a.current_size)).is_ok() {
-                a.fsync_requested = a.current_size;
+            if f.requests.send((file, a.written_total)).is_ok() {
+                a.fsync_requested = a.written_total;
                 a.last_fsync_ms = now;
             } else {
                 f.busy.store(false, Ordering::Release);
             }
         }
         AppendFsync::No => {}
+    }
+}
+
+/// AOF bytes fed so far: written, plus what waits in the buffer (a client's WAITAOF target).
+pub fn fed_total(s: &Server) -> u64 {
+    let a = &s.persist.aof;
+    a.written_total + a.buf.len() as u64
+}
+
+/// True when the AOF is complete (on) and holds `target` fed bytes fsynced.
+pub fn fsynced(s: &Server, target: u64) -> bool {
+    let a = &s.persist.aof;
+    a.status == AofStatus::On
+        && a.fsyncer
+            .as_ref()
+            .is_some_and(|f| f.synced.load(Ordering::Relaxed) >= target)
+}
+
+/// The stream offset known fsynced in the AOF (a replica's `FACK`): None with the AOF off;
+/// 0 while it waits for its first rewrite, as Valkey's.
+pub fn fsynced_repl_offset(s: &mut Server) -> Option<i64> {
+    let status = s.persist.aof.status;
+    if status == AofStatus::Off {
+        return None;
+    }
+    if status == AofStatus::WaitRewrite {
+        return Some(0);
+    }
+    let repl_offset = s.repl.offset();
+    let policy = s.cfg.appendfsync;
+    let a = &mut s.persist.aof;
+    let synced = a
+        .fsyncer
+        .as_ref()
+        .map_or(0, |f| f.synced.load(Ordering::Relaxed));
+    while let Some(&(total, off)) = a.checkpoints.front() {
+        if total > synced {
+            break;
+        }
+        a.fsynced_reploff = a.fsynced_reploff.max(off);
+        a.checkpoints.pop_front();
+    }
+    // Nothing unsynced: everything up to the stream's end is on disk (with `no`, nothing is
+    // ever known to be).
+    if policy != AppendFsync::No && a.buf.is_empty() && synced >= a.written_total {
+        a.fsynced_reploff = a.fsynced_reploff.max(repl_offset);
+    }
+    Some(a.fsynced_reploff)
+}
+
+/// WAITAOF clients that need the local AOF get an error when it is turned off.
+fn fail_local_waiters(s: &mut Server) {
+    use crate::net::client::BlockKind;
+    for id in s.exec.blocking.waiting_acks.clone() {
+        let Some(k) = s.net.client_key(id) else {
+            continue;
+        };
+        let Some(c) = s.net.clients.get_mut(k) else {
+            continue;
+        };
+        let local = c
+            .blocked
+            .as_ref()
+            .is_some_and(|b| matches!(b.kind, BlockKind::WaitAof { numlocal, .. } if numlocal > 0));
+        if local {
+            s.exec.blocking.unblock(c);
+            c.reply(&Reply::error(
+                "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
+            ));
+            s.net.resume.push(k);
+        }
     }
 }
 
@@ -306,8 +381,11 @@ fn open_append(path: &Path, truncate: bool) -> std::io::Result<File> {
 /// Switches appending to `file` (the previous one is fsynced in the background first).
 fn switch_file(s: &mut Server, file: File, size: u64) {
     let old = s.persist.aof.file.replace(Arc::new(file));
+    let written = s.persist.aof.written_total;
     if let (Some(old), Some(f)) = (old, &s.persist.aof.fsyncer) {
-        let _ = f.requests.send((old, 0));
+        // What the old file holds reaches the disk before anything of the new one is
+        // counted as fsynced (one thread, requests in order).
+        let _ = f.requests.send((old, written));
     }
     let a = &mut s.persist.aof;
     a.incr_size = size;
@@ -447,6 +525,8 @@ pub fn start_rewrite(s: &mut Server) -> Result<(), String> {
         first_kept_incr_seq: first_kept,
         temp,
         rdb_preamble,
+        written_at_start: s.persist.aof.written_total + s.persist.aof.buf.len() as u64,
+        repl_offset_at_start: s.repl.offset(),
     });
     log_notice!(
         "Background append only file rewriting started by pid {}",
@@ -680,6 +760,12 @@ fn install_rewrite(s: &mut Server, r: &AofRewrite, base_size: u64) -> Result<(),
     if s.persist.aof.status == AofStatus::WaitRewrite {
         s.persist.aof.status = AofStatus::On;
     }
+    // The fsynced base holds everything fed before the rewrite began.
+    if let Some(f) = &s.persist.aof.fsyncer {
+        f.synced.fetch_max(r.written_at_start, Ordering::Relaxed);
+    }
+    let a = &mut s.persist.aof;
+    a.fsynced_reploff = a.fsynced_reploff.max(r.repl_offset_at_start);
     Ok(())
 }
 
@@ -753,6 +839,19 @@ fn start(s: &mut Server) -> Result<(), String> {
     Ok(())
 }
 
+/// A full sync replaced the dataset: the AOF starts over from it with a first rewrite, as
+/// Valkey's replica stops and restarts its AOF around the load (the old files, which hold
+/// the old history, stay named by the manifest until that rewrite is done).
+pub fn restart_after_full_sync(s: &mut Server) {
+    if !active(s) {
+        return;
+    }
+    stop(s);
+    if let Err(e) = start(s) {
+        log_warning!("The AOF could not be restarted after the full sync: {e}");
+    }
+}
+
 /// Turns the AOF off: what is buffered is written and fsynced, a rewrite is stopped.
 pub fn stop(s: &mut Server) {
     flush(s);
@@ -776,7 +875,8 @@ pub fn stop(s: &mut Server) {
     a.current_size = 0;
     a.base_size = 0;
     a.incr_size = 0;
-    a.fsync_requested = 0;
+    a.checkpoints.clear();
+    fail_local_waiters(s);
 }
 
 /// Periodic work: scheduled and automatic rewrites, everysec fsyncs, write retries.
@@ -1246,11 +1346,6 @@ fn open_on_start(s: &mut Server) -> Result<(), String> {
         log_notice!("Creating AOF incr file {name} on server start");
     }
     switch_file(s, file, size);
-    s.persist.aof.fsync_requested = s.persist.aof.current_size;
-    if let Some(f) = &s.persist.aof.fsyncer {
-        f.synced
-            .store(s.persist.aof.current_size, Ordering::Relaxed);
-    }
     Ok(())
 }
 

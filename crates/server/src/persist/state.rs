@@ -123,6 +123,10 @@ pub struct AofRewrite {
     pub temp: std::path::PathBuf,
     /// Written with an RDB preamble (`aof-use-rdb-preamble`), hence `.base.rdb`.
     pub rdb_preamble: bool,
+    /// `written_total` and the replication offset when it started: once the base is in
+    /// place, everything fed before is on disk (WAITAOF, `FACK`).
+    pub written_at_start: u64,
+    pub repl_offset_at_start: i64,
 }
 
 /// The background fsync of `appendfsync everysec` (Valkey's bio job): one thread, one
@@ -131,7 +135,7 @@ pub struct AofFsyncer {
     pub requests: std::sync::mpsc::Sender<(Arc<std::fs::File>, u64)>,
     /// An fsync is running.
     pub busy: Arc<AtomicBool>,
-    /// Bytes of the AOF (its `current_size` count) known to be on disk.
+    /// Bytes of the AOF (in `written_total`) known to be on disk.
     pub synced: Arc<AtomicU64>,
     /// The last background fsync's error (0: none), as an errno.
     pub errno: Arc<std::sync::atomic::AtomicI32>,
@@ -160,8 +164,16 @@ pub struct AofState {
     /// The last base and incremental sequence numbers used (two counters, as Valkey's).
     pub base_seq: u64,
     pub incr_seq: u64,
-    /// `current_size` at the last fsync request (everysec) or fsync (always).
+    /// Bytes written to the AOF's files since start-up (never goes back; fsyncs, WAITAOF
+    /// and the checkpoints count in it).
+    pub written_total: u64,
+    /// `written_total` at the last fsync request (everysec) or fsync (always).
     pub fsync_requested: u64,
+    /// (written_total, replication offset) after each write: which stream offset a given
+    /// amount of fsynced bytes covers (a replica's `FACK`).
+    pub checkpoints: std::collections::VecDeque<(u64, i64)>,
+    /// The stream offset known fsynced in the AOF (Valkey's `fsynced_reploff`).
+    pub fsynced_reploff: i64,
     pub last_fsync_ms: i64,
     pub fsyncer: Option<AofFsyncer>,
     /// Why the last write failed (writes are refused with MISCONF until one succeeds).
@@ -195,7 +207,10 @@ impl AofState {
             incr_size: 0,
             base_seq: 0,
             incr_seq: 0,
+            written_total: 0,
             fsync_requested: 0,
+            checkpoints: Default::default(),
+            fsynced_reploff: 0,
             last_fsync_ms: 0,
             fsyncer: None,
             write_error: None,

@@ -383,6 +383,91 @@ pub fn wait_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     no_reply()
 }
 
+/// WAITAOF numlocal numreplicas timeout
+pub fn waitaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
+    let numlocal = match commands::args::int(&argv[1]) {
+        Ok(v) if (0..=1).contains(&v) => v,
+        Ok(_) => return err("ERR value is out of range, value must between 0 and 1"),
+        Err(e) => return e,
+    };
+    let numreplicas = match commands::args::int(&argv[2]) {
+        Ok(v) if v >= 0 => v,
+        Ok(_) => return err("ERR value is out of range, must be positive"),
+        Err(e) => return e,
+    };
+    let deadline = match commands::args::timeout_ms(&argv[3], now_ms()) {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
+    if s.repl.follower.is_replica() {
+        return err("ERR WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated.");
+    }
+    if numlocal > 0 && !s.cfg.appendonly {
+        return err(WAITAOF_NO_AOF);
+    }
+    let Some(c) = s.net.clients.get(key) else {
+        return no_reply();
+    };
+    let kind = BlockKind::WaitAof {
+        local_target: c.aof_woff,
+        numlocal,
+        offset: c.woff,
+        replicas: numreplicas,
+    };
+    let (local, replicas) = aof_acks(s, &kind);
+    if (local >= numlocal && replicas >= numreplicas)
+        || c.multi.is_some()
+        || s.exec.prop.depth() > 1
+    {
+        return aof_acks_reply(local, replicas);
+    }
+    if let Some(c) = s.net.clients.get_mut(key) {
+        s.exec
+            .blocking
+            .block(c, argv.to_vec(), Vec::new(), deadline, kind);
+    }
+    if numreplicas > 0 {
+        s.repl.primary.request_getack();
+    }
+    no_reply()
+}
+
+/// WAITAOF with `numlocal` on a server whose AOF is off (or turned off while it waits).
+pub const WAITAOF_NO_AOF: &str =
+    "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.";
+
+/// (local copies, replica copies) a WAITAOF waiter has now.
+fn aof_acks(s: &Server, kind: &BlockKind) -> (i64, i64) {
+    match *kind {
+        BlockKind::WaitAof {
+            local_target,
+            offset,
+            ..
+        } => (
+            crate::persist::aof::fsynced(s, local_target) as i64,
+            s.repl.primary.aof_acked(offset) as i64,
+        ),
+        _ => (0, 0),
+    }
+}
+
+fn aof_acks_reply(local: i64, replicas: i64) -> Reply {
+    Reply::Array(vec![Reply::Int(local), Reply::Int(replicas)])
+}
+
+/// What a WAIT or WAITAOF client gets when it stops waiting early (timeout, CLIENT UNBLOCK):
+/// the counts as they are. None for other kinds of blocking.
+pub fn waiting_reply(s: &Server, kind: &BlockKind) -> Option<Reply> {
+    match *kind {
+        BlockKind::Wait { offset, .. } => Some(Reply::Int(replicas_acked(s, offset) as i64)),
+        BlockKind::WaitAof { .. } => {
+            let (l, r) = aof_acks(s, kind);
+            Some(aof_acks_reply(l, r))
+        }
+        _ => None,
+    }
+}
+
 /// The snapshot job serving a replica: its own, or (dual-channel main connection) its
 /// snapshot connection's.
 fn replica_progress<'a>(s: &'a Server, r: &Replica) -> Option<&'a Progress> {
@@ -446,14 +531,15 @@ pub fn eta_words(secs: i64) -> String {
     }
 }
 
-/// Replies to WAIT clients whose condition is met.
-fn check_waiters(s: &mut Server) {
+/// Replies to WAIT and WAITAOF clients whose condition is met (after ACKs, and after each
+/// event-loop pass while any waits: fsyncs complete in the background).
+pub fn check_waiters(s: &mut Server) {
     let waiting = s.exec.blocking.waiting_acks.clone();
     for id in waiting {
         let Some(k) = s.net.client_key(id) else {
             continue;
         };
-        let Some(BlockKind::Wait { offset, replicas }) = s
+        let Some(kind) = s
             .net
             .clients
             .get(k)
@@ -462,11 +548,23 @@ fn check_waiters(s: &mut Server) {
         else {
             continue;
         };
-        let acked = replicas_acked(s, offset);
-        if acked as i64 >= replicas {
+        let reply = match kind {
+            BlockKind::Wait { offset, replicas } => {
+                let acked = replicas_acked(s, offset) as i64;
+                (acked >= replicas).then_some(Reply::Int(acked))
+            }
+            BlockKind::WaitAof {
+                numlocal, replicas, ..
+            } => {
+                let (l, r) = aof_acks(s, &kind);
+                (l >= numlocal && r >= replicas).then(|| aof_acks_reply(l, r))
+            }
+            _ => None,
+        };
+        if let Some(reply) = reply {
             if let Some(c) = s.net.clients.get_mut(k) {
                 s.exec.blocking.unblock(c);
-                c.reply(&Reply::Int(acked as i64));
+                c.reply(&reply);
                 s.net.resume.push(k);
             }
         }

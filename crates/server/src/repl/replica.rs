@@ -739,6 +739,7 @@ fn install(s: &mut Server, loaded: persistence::Loaded) {
     }
     let old = s.exec.ks.replace_all(loaded.dbs);
     keyspace::lazyfree::free_in_background(old, 1);
+    crate::persist::aof::restart_after_full_sync(s);
     clear_halt(s, "a full sync brought the primary's dataset");
     log_notice!(
         "Done loading RDB, keys loaded: {}, keys expired: {}.",
