@@ -93,8 +93,14 @@ DATA_UNITS = [
     "unit/pause",
     "unit/lazyfree",
 ]
+PERSISTENCE_UNITS = [
+    "integration/aof",
+    "integration/aof-multi-part",
+    "unit/aofrw",
+]
 SETS = {
-    "ci": REPLICATION_UNITS + DATA_UNITS,
+    "ci": REPLICATION_UNITS + DATA_UNITS + PERSISTENCE_UNITS,
+    "persistence": PERSISTENCE_UNITS,
     "replication": REPLICATION_UNITS,
     "data": DATA_UNITS,
 }

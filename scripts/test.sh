@@ -12,7 +12,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --no-fail-fast
 # Valkey 8.0.1's own test suite, unmodified, against the release binary: the replication and
-# data-type units of the CI set (conformance/run.py --set ci), checked against the tracked skip
+# data-type units and the AOF units of the CI set (conformance/run.py --set ci), checked against the tracked skip
 # list (conformance/skiplist.txt). The whole suite: `conformance/run.py --set all`.
 cargo build --release --bin redwing-server
 python3 conformance/run.py --set ci --jobs 2 --valkey-dir "$(dirname "$(dirname "$VALKEY_SERVER")")"
@@ -21,6 +21,6 @@ python3 conformance/run.py --set ci --jobs 2 --valkey-dir "$(dirname "$(dirname 
 # (1 unless set, so that a failure replays; scripts/fuzz.sh alone explores from a new seed).
 if [ "${CI:-}" = "true" ] || [ "${RUN_FUZZ:-}" = "1" ]; then
     for target in reader lzf_decompress dump_payload resp_request resp_frame repl_replies script_reply function_restore bitfield_args geo_args stream_id acl_rules acl_file; do
-        FUZZ_SEED="${FUZZ_SEED:-1}" scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-20}"
+        FUZZ_SEED="${FUZZ_SEED:-1}" scripts/fuzz.sh "$target" "${FUZZ_SECONDS:-15}"
     done
 fi

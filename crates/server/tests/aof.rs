@@ -350,6 +350,37 @@ fn aof_directories_move_between_redwing_and_redis_7_both_ways() {
             want,
             "redis-server loading Redwing's AOF (preamble {preamble})"
         );
+        // And Valkey 8.0.1; both check tools accept the files.
+        let mut v = valkey(&[]);
+        v.kill();
+        copy_aof_dir(&w, &v);
+        v.set_args(&["--appendonly", "yes"]);
+        v.restart();
+        assert_eq!(
+            digest(&mut v.conn()),
+            want,
+            "Valkey loading Redwing's AOF (preamble {preamble})"
+        );
+        let manifest = w.dir.join("appendonlydir/appendonly.aof.manifest");
+        let valkey_check = testkit::valkey_server_bin().with_file_name("valkey-check-aof");
+        for tool in [std::path::PathBuf::from("redis-check-aof"), valkey_check] {
+            let out = std::process::Command::new(&tool)
+                .arg(&manifest)
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{}: {e} (scripts/setup-test-deps.sh installs redis-tools, \
+                         scripts/build-valkey.sh Valkey's tools)",
+                        tool.display()
+                    )
+                });
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && text.contains("is valid"),
+                "{} on Redwing's AOF (preamble {preamble}):\n{text}",
+                tool.display()
+            );
+        }
 
         // redis-server → Redwing (its base from a rewrite, plus writes after it).
         rc.cmd(&["CONFIG", "SET", "aof-use-rdb-preamble", preamble]);
