@@ -95,8 +95,17 @@ impl Server {
     /// clients had ready is re-read by the main loop (`pending_read`). The script's frozen
     /// time and the executor flags it runs with are restored when the pass ends. A SHUTDOWN
     /// accepted here exits at once, as Valkey's does.
-    fn serve_while_busy(&mut self) {
-        let Some(caller) = self.exec.scripting.running.as_ref().map(|r| r.caller) else {
+    pub(crate) fn serve_while_busy(&mut self) {
+        // A running script's caller, or while the AOF loads, its loader (clients then get
+        // -LOADING from the usual checks).
+        let Some(caller) = self
+            .exec
+            .scripting
+            .running
+            .as_ref()
+            .map(|r| r.caller)
+            .or(self.persist.aof.serving_key)
+        else {
             return;
         };
         let now_ms = self.exec.ks.now_ms;

@@ -71,6 +71,8 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     };
     server.life.replay_command = core::replay_command;
+    // Loading the AOF (before the loop runs) answers clients with the same pass.
+    server.life.serve_while_busy = Server::serve_while_busy;
     if let Err(e) = signals::install(server.net.waker.clone()) {
         eprintln!("Failed to set up signal handling: {e}");
         return 1;

@@ -477,3 +477,47 @@ fn waitaof_counts_the_local_fsync_and_the_replicas_fack() {
         "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled."
     );
 }
+
+#[test]
+fn clients_get_loading_while_the_aof_loads() {
+    let mut p = redwing(&["--appendonly", "yes"]);
+    let mut c = p.conn();
+    let cmds: Vec<Vec<String>> = (0..30_000)
+        .map(|i| vec!["SET".into(), format!("k{i}"), "v".into()])
+        .collect();
+    for chunk in cmds.chunks(5_000) {
+        c.pipeline(chunk);
+    }
+    // 30,000 commands at 100 µs each: a load of about 3 s.
+    p.set_args(&["--appendonly", "yes", "--key-load-delay", "100"]);
+    p.kill();
+    let port = p.port;
+    let watcher = std::thread::spawn(move || {
+        let (mut loading, mut info_loading) = (false, false);
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(60) && !(loading && info_loading) {
+            let Ok(mut c) = Conn::connect(port) else {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            };
+            c.set_timeout(Duration::from_secs(5));
+            match c.try_cmd(&["GET", "k1"]) {
+                Ok(f) if f.is_error() && f.text().starts_with("LOADING") => loading = true,
+                Ok(f) if f.text() == "v" => break,
+                _ => {}
+            }
+            if let Ok(f) = c.try_cmd(&["INFO", "persistence"]) {
+                let t = f.text();
+                info_loading |= t.contains("loading:1") && t.contains("loading_loaded_perc:");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (loading, info_loading)
+    });
+    p.restart();
+    let (loading, info_loading) = watcher.join().unwrap_or((false, false));
+    assert!(loading, "no client was answered -LOADING during the load");
+    assert!(info_loading, "INFO never showed the load in progress");
+    let mut c = p.conn();
+    assert_eq!(c.int(&["DBSIZE"]), 30_000);
+}

@@ -106,7 +106,7 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         },
         "populate" if (3..=5).contains(&argc) => populate(s, db, argv),
         "protocol" if argc == 3 => protocol(&arg_lower(argv, 2)),
-        "loadaof" if argc == 2 => crate::persist::aof::debug_loadaof(s),
+        "loadaof" if argc == 2 => crate::persist::aof::debug_loadaof(s, key),
         "aof-flush-sleep" if argc == 3 => {
             s.persist.aof.flush_sleep_us = atoi(&argv[2]).max(0) as u64;
             Reply::Ok

@@ -617,6 +617,11 @@ pub fn flush_units(s: &mut Server) {
     if !s.exec.prop.has_ready() {
         return;
     }
+    if s.persist.aof.replaying {
+        // Nothing done while the AOF replays is this node's to propagate.
+        let _ = s.exec.prop.take_ready();
+        return;
+    }
     let aof = crate::persist::aof::active(s);
     for unit in s.exec.prop.take_ready() {
         if aof {

@@ -923,7 +923,7 @@ pub fn load_at_startup(s: &mut Server) -> Result<(), String> {
     ensure_fsyncer(s);
     read_manifest(s)?;
     let started = now_ms();
-    let res = load_files(s)?;
+    let res = load_files(s, usize::MAX)?;
     if res != Loaded::NotExist {
         log_notice!(
             "DB loaded from append only file: {:.3} seconds",
@@ -996,7 +996,9 @@ fn read_manifest(s: &mut Server) -> Result<(), String> {
 
 /// Loads the base and every incremental file named by the in-memory manifest into the
 /// current (empty) dataset.
-fn load_files(s: &mut Server) -> Result<Loaded, String> {
+/// `protect`: the client whose command loads (DEBUG LOADAOF; usize::MAX at start-up), left
+/// alone by the serving passes.
+fn load_files(s: &mut Server, protect: usize) -> Result<Loaded, String> {
     let d = dir(s);
     let files: Vec<AofFile> = s.persist.aof.manifest.load_order().cloned().collect();
     if files.is_empty() {
@@ -1017,11 +1019,37 @@ fn load_files(s: &mut Server) -> Result<Loaded, String> {
     if total == 0 {
         return Ok(Loaded::Empty);
     }
+    // Clients are answered -LOADING while the files load (INFO shows the progress).
+    let was_loading = std::mem::replace(&mut s.exec.loading, true);
+    s.persist.loading = Some(super::LoadState {
+        started_ms: now_ms(),
+        total_bytes: total,
+        read: Arc::new(AtomicU64::new(0)),
+    });
+    s.persist.aof.serving_key = Some(protect);
+    s.persist.aof.loaded_before = 0;
+    let res = load_each(s, &d, &files);
+    s.persist.aof.serving_key = None;
+    s.persist.loading = None;
+    s.exec.loading = was_loading;
+    let result = res?;
+    let a = &mut s.persist.aof;
+    a.current_size = total;
+    a.base_size = files
+        .first()
+        .filter(|f| f.kind == AofKind::Base)
+        .and_then(|f| std::fs::metadata(d.join(&f.name)).ok())
+        .map_or(0, |m| m.len());
+    Ok(result)
+}
+
+fn load_each(s: &mut Server, d: &Path, files: &[AofFile]) -> Result<Loaded, String> {
     let mut result = Loaded::Ok;
     for (i, f) in files.iter().enumerate() {
         let last = i + 1 == files.len();
         let started = now_ms();
         let r = load_file(s, &d.join(&f.name), f, last)?;
+        s.persist.aof.loaded_before += std::fs::metadata(d.join(&f.name)).map_or(0, |m| m.len());
         if r == Loaded::Empty {
             continue;
         }
@@ -1042,13 +1070,6 @@ fn load_files(s: &mut Server) -> Result<Loaded, String> {
             (now_ms() - started) as f64 / 1000.0
         );
     }
-    let a = &mut s.persist.aof;
-    a.current_size = total;
-    a.base_size = files
-        .first()
-        .filter(|f| f.kind == AofKind::Base)
-        .and_then(|f| std::fs::metadata(d.join(&f.name)).ok())
-        .map_or(0, |m| m.len());
     Ok(result)
 }
 
@@ -1089,9 +1110,44 @@ fn load_file(s: &mut Server, path: &Path, f: &AofFile, last: bool) -> Result<Loa
             key_load_delay_us: s.cfg.key_load_delay_us,
             report_expired: false,
         };
-        let read = AtomicU64::new(0);
-        let loaded = match persistence::load(BufReader::with_capacity(1 << 20, &file), &opts, &read)
-        {
+        // On a thread, so that clients are answered (-LOADING) meanwhile.
+        let read = s
+            .persist
+            .loading
+            .as_ref()
+            .map_or_else(|| Arc::new(AtomicU64::new(0)), |l| l.read.clone());
+        let base_read = s.persist.aof.loaded_before;
+        let progress = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (f2, p2) = (
+            file.try_clone().map_err(|e| e.to_string())?,
+            progress.clone(),
+        );
+        std::thread::Builder::new()
+            .name("aof-base-load".into())
+            .spawn(move || {
+                let res = persistence::load(BufReader::with_capacity(1 << 20, f2), &opts, &p2);
+                let _ = tx.send(res);
+            })
+            .map_err(|e| e.to_string())?;
+        let res = loop {
+            match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                Ok(res) => break res,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    read.store(
+                        base_read + progress.load(Ordering::Relaxed),
+                        Ordering::Relaxed,
+                    );
+                    (s.life.serve_while_busy)(s);
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    break Err(persistence::PersistError::Aof(
+                        "the loading thread died".into(),
+                    ))
+                }
+            }
+        };
+        let loaded = match res {
             Ok(l) => l,
             Err(e) => {
                 return Err(if legacy {
@@ -1115,7 +1171,7 @@ fn load_file(s: &mut Server, path: &Path, f: &AofFile, last: bool) -> Result<Loa
                 }
             }
         }
-        start = read.load(Ordering::Relaxed);
+        start = progress.load(Ordering::Relaxed);
         if start >= len {
             return Ok(Loaded::Ok);
         }
@@ -1195,6 +1251,15 @@ fn replay<R: BufRead>(
                 if delay != 0 {
                     key_load_delay(delay, count);
                 }
+                // Every 1024 commands, clients are answered (-LOADING) and INFO shows how
+                // far the load is (Valkey's processEventsWhileBlocked).
+                if count.is_multiple_of(1024) {
+                    if let Some(l) = &s.persist.loading {
+                        l.read
+                            .store(s.persist.aof.loaded_before + end, Ordering::Relaxed);
+                    }
+                    (s.life.serve_while_busy)(s);
+                }
             }
             Err(AofStop::Corrupt { .. }) => {
                 break Some(Err(format!("Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>")))
@@ -1207,10 +1272,9 @@ fn replay<R: BufRead>(
     s.persist.aof.replaying = false;
     // What replaying left to propagate (expiries, evictions) is not this node's to send.
     let _ = s.exec.prop.take_ready();
-    // The loader client never watched, subscribed, tracked or blocked: removing it is all.
-    if let Some(mut c) = s.net.clients.remove(key) {
-        let _ = s.net.poll.registry().deregister(c.conn.source());
-    }
+    // The loader client never watched, subscribed, tracked or blocked, and is not
+    // registered with the poller: removing it is all.
+    let _ = s.net.clients.remove(key);
     let truncated = match outcome {
         None if multi.is_none() => return Ok(Loaded::Ok),
         None => {
@@ -1267,6 +1331,8 @@ fn loader_client(s: &mut Server) -> std::io::Result<usize> {
     if let Some(c) = s.net.clients.get_mut(key) {
         c.authenticated = true;
         c.reply_mode = crate::net::client::ReplyMode::Off;
+        // No events: the passes that answer clients while the AOF loads never read it.
+        let _ = s.net.poll.registry().deregister(c.conn.source());
     }
     Ok(key)
 }
@@ -1350,14 +1416,14 @@ fn open_on_start(s: &mut Server) -> Result<(), String> {
 }
 
 /// DEBUG LOADAOF: the AOF on disk replaces the dataset (it is written out first).
-pub fn debug_loadaof(s: &mut Server) -> Reply {
+pub fn debug_loadaof(s: &mut Server, key: usize) -> Reply {
     if active(s) {
         flush(s);
     }
     crate::persist::empty_data(s);
     let res = read_manifest(s).and_then(|()| {
         delete_history(s);
-        load_files(s)
+        load_files(s, key)
     });
     match res {
         Ok(Loaded::Ok | Loaded::Empty) => {

@@ -188,6 +188,12 @@ pub struct AofState {
     pub rewrite_ids: u64,
     /// Commands are being replayed from the file (nothing they do propagates).
     pub replaying: bool,
+    /// While the AOF loads: the loader's client key (usize::MAX before it exists), which
+    /// the serving pass leaves alone while it answers the others `-LOADING`.
+    pub serving_key: Option<usize>,
+    /// Bytes of the files loaded before the current one, and how far into it (INFO
+    /// `loading_loaded_bytes`).
+    pub loaded_before: u64,
     /// DEBUG AOF-FLUSH-SLEEP: a sleep before each write of the buffer (tests of the
     /// write-before-reply barrier).
     pub flush_sleep_us: u64,
@@ -222,6 +228,8 @@ impl AofState {
             rewrites_consecutive_failures: 0,
             rewrite_ids: 0,
             replaying: false,
+            serving_key: None,
+            loaded_before: 0,
             flush_sleep_us: 0,
         }
     }
