@@ -21,6 +21,9 @@ pub fn install(waker: Arc<mio::Waker>) -> std::io::Result<()> {
     };
     // SAFETY: ignoring SIGPIPE so writes to closed sockets return EPIPE instead of killing us.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // SAFETY: ignoring SIGXFSZ so a write past a file-size limit fails with EFBIG (an AOF or
+    // RDB write error the server reports and retries, as for a full disk) instead of killing us.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || loop {

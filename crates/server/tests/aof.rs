@@ -361,6 +361,25 @@ fn aof_directories_move_between_redwing_and_redis_7_both_ways() {
             want,
             "Valkey loading Redwing's AOF (preamble {preamble})"
         );
+        // Valkey → Redwing: its own rewrite and writes after it.
+        let mut vc = v.conn();
+        vc.cmd(&["CONFIG", "SET", "aof-use-rdb-preamble", preamble]);
+        vc.cmd(&["BGREWRITEAOF"]);
+        wait_rewrite_done(&mut vc);
+        vc.cmd(&["SET", "from-valkey", "1"]);
+        vc.cmd(&["ZADD", "vz", "1", "a", "2", "b"]);
+        let from_valkey = digest(&mut vc);
+        v.kill();
+        let mut w3 = redwing(&[]);
+        w3.kill();
+        copy_aof_dir(&v, &w3);
+        w3.set_args(&["--appendonly", "yes"]);
+        w3.restart();
+        assert_eq!(
+            digest(&mut w3.conn()),
+            from_valkey,
+            "Redwing loading Valkey's AOF (preamble {preamble})"
+        );
         let manifest = w.dir.join("appendonlydir/appendonly.aof.manifest");
         let valkey_check = testkit::valkey_server_bin().with_file_name("valkey-check-aof");
         for tool in [std::path::PathBuf::from("redis-check-aof"), valkey_check] {
@@ -520,4 +539,64 @@ fn clients_get_loading_while_the_aof_loads() {
     assert!(info_loading, "INFO never showed the load in progress");
     let mut c = p.conn();
     assert_eq!(c.int(&["DBSIZE"]), 30_000);
+}
+
+/// Sets the server's file-size limit (RLIMIT_FSIZE): past it, writes fail with EFBIG as they
+/// would with ENOSPC on a full disk.
+fn set_file_size_limit(p: &ServerProc, bytes: Option<u64>) {
+    let pid = p.pid().expect("server pid") as libc::pid_t;
+    let v = bytes.unwrap_or(libc::RLIM_INFINITY);
+    let lim = libc::rlimit {
+        rlim_cur: v,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit on a child process we started, with a valid rlimit and no old value.
+    let rc = unsafe { libc::prlimit(pid, libc::RLIMIT_FSIZE, &lim, std::ptr::null_mut()) };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn a_disk_that_refuses_writes_stops_writes_until_it_accepts_them_again() {
+    let mut p = redwing(&["--appendonly", "yes", "--appendfsync", "everysec"]);
+    let mut c = p.conn();
+    c.cmd(&["SET", "before", "1"]);
+    wait_for("the first write to reach the file", T, || {
+        field(&mut c, "persistence", "aof_buffer_length") == "0"
+    });
+    let size = std::fs::metadata(incr_path(&p))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    set_file_size_limit(&p, Some(size + 2_000));
+    let value = "x".repeat(500);
+    let mut acked = Vec::new();
+    let mut refused = None;
+    for i in 0..100 {
+        let k = format!("k{i}");
+        let r = c.cmd(&["SET", &k, &value]);
+        if r.is_error() {
+            refused = Some(r.text());
+            break;
+        }
+        acked.push(k);
+    }
+    let refused = refused.expect("no write was refused past the limit");
+    assert!(
+        refused.starts_with("MISCONF Errors writing to the AOF file: File too large"),
+        "{refused}"
+    );
+    assert_eq!(field(&mut c, "persistence", "aof_last_write_status"), "err");
+    assert!(c.cmd(&["GET", "before"]).text() == "1", "reads go on");
+    // Room again: the buffered writes go out at the next retry and writes are accepted.
+    set_file_size_limit(&p, None);
+    wait_for("the AOF to be writable again", T, || {
+        field(&mut c, "persistence", "aof_last_write_status") == "ok"
+    });
+    c.cmd(&["SET", "after", "1"]);
+    assert!(p.log().contains("AOF write error looks solved"));
+    p.restart();
+    let mut c = p.conn();
+    for k in &acked {
+        assert_eq!(c.text(&["GET", k]), value, "acknowledged write {k} lost");
+    }
+    assert_eq!(c.text(&["GET", "after"]), "1");
 }

@@ -64,7 +64,8 @@ pub fn write_denied(s: &Server) -> Option<String> {
         .fsyncer
         .as_ref()
         .map_or(0, |f| f.errno.load(Ordering::Relaxed));
-    (errno != 0).then(|| std::io::Error::from_raw_os_error(errno).to_string())
+    (errno != 0)
+        .then(|| crate::config::value::os_error_text(&std::io::Error::from_raw_os_error(errno)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,10 +165,11 @@ pub fn flush(s: &mut Server) {
                     log_warning!("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
                     std::process::exit(1);
                 }
+                let text = crate::config::value::os_error_text(&e);
                 if a.write_error.is_none() {
-                    log_warning!("Error writing to the AOF file: {e}");
+                    log_warning!("Error writing to the AOF file: {text}");
                 }
-                a.write_error = Some(e.to_string());
+                a.write_error = Some(text);
                 return;
             }
         }
