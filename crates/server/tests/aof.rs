@@ -228,6 +228,7 @@ fn a_truncated_tail_is_cut_and_corruption_in_the_middle_is_refused() {
     f.set_len(whole).expect("truncate");
     append(&incr, b"!garbage\r\n*1\r\n$4\r\nPING\r\n");
     assert_start_fails(&p, &[], "Bad file format reading the append only file");
+    assert_start_fails(&p, &[], &format!("is corrupt at offset {whole}"));
 }
 
 /// Runs the server on `p`'s directory with `appendonly yes` and `extra`, and expects it to

@@ -218,9 +218,11 @@ fn wait_follows(node: &ServerProc, primary: u16) {
             let Ok(mut c) = Conn::connect(node.port) else {
                 return false;
             };
-            let role = c.info_field("replication", "role");
-            let port = c.info_field("replication", "master_port");
-            let link = c.info_field("replication", "master_link_status");
+            // Sentinel's reconfiguration ends with CLIENT KILL TYPE normal: this connection
+            // may be closed under the query (then: not yet).
+            let role = c.try_info_field("replication", "role");
+            let port = c.try_info_field("replication", "master_port");
+            let link = c.try_info_field("replication", "master_link_status");
             role.as_deref() == Some("slave")
                 && port == Some(primary.to_string())
                 && link.as_deref() == Some("up")

@@ -137,6 +137,19 @@ impl Conn {
     }
 
     /// One field of INFO (e.g. `info_field("replication", "master_repl_offset")`).
+    /// INFO `section`'s `field`, or None when the connection fails or the reply is an error
+    /// (for polling a node that may close clients, e.g. Sentinel's CLIENT KILL TYPE normal).
+    pub fn try_info_field(&mut self, section: &str, field: &str) -> Option<String> {
+        let info = self.try_cmd(&["INFO", section]).ok()?;
+        if info.is_error() {
+            return None;
+        }
+        info.text().lines().find_map(|l| {
+            l.strip_prefix(&format!("{field}:"))
+                .map(|v| v.trim().to_string())
+        })
+    }
+
     pub fn info_field(&mut self, section: &str, field: &str) -> Option<String> {
         let info = self.text(&["INFO", section]);
         info.lines().find_map(|l| {

@@ -37,6 +37,8 @@ pub fn config(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             s.stats.reset();
             s.exec.ks.stats = Default::default();
             s.repl.reset_stats();
+            s.persist.aof.rewrites = 0;
+            s.persist.aof.rewrites_consecutive_failures = 0;
             // `lazyfreeResetStats`: lazyfreed_objects counts from the reset.
             keyspace::lazyfree::FREED.store(0, std::sync::atomic::Ordering::Relaxed);
             Reply::Ok

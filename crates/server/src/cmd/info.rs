@@ -364,7 +364,11 @@ fn memory_section(s: &mut Server, out: &mut String) {
     field!(out, "mem_clients_slaves:{clients_replicas}");
     field!(out, "mem_clients_normal:{clients_normal}");
     field!(out, "mem_cluster_links:0");
-    field!(out, "mem_aof_buffer:0");
+    field!(
+        out,
+        "mem_aof_buffer:{}",
+        crate::persist::aof::buffer_memory(s)
+    );
     field!(
         out,
         "mem_replicas_repl_buffer:{}",

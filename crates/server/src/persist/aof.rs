@@ -1263,8 +1263,12 @@ fn replay<R: BufRead>(
                     (s.life.serve_while_busy)(s);
                 }
             }
-            Err(AofStop::Corrupt { .. }) => {
-                break Some(Err(format!("Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>")))
+            Err(AofStop::Corrupt { offset }) => {
+                // Valkey's line (tools grep it), then where the bad bytes start.
+                log_warning!("Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>");
+                break Some(Err(format!(
+                    "The AOF file {name} is corrupt at offset {offset}."
+                )));
             }
             Err(AofStop::Truncated { .. }) => break Some(Ok(())),
         }
