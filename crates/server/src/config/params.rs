@@ -41,7 +41,7 @@ pub enum Apply {
     /// Nothing more: the server reads the field where it is used.
     Read,
     /// Accepted, validated and kept for CONFIG GET/REWRITE; Redwing does not act on it (the
-    /// README lists these, checked by a test).
+    /// README lists these by hand: no test compares the list with this table yet).
     Inert,
     /// Runtime state derived from the configuration is rebuilt (command settings, encoding
     /// limits, LRU/LFU parameters, cron frequency, log level).
