@@ -6,6 +6,7 @@ reference figures, against Valkey itself) and checks the results against the tra
     conformance/run.py --set all            # every unit of the suite
     conformance/run.py unit/type/list ...   # chosen units
     conformance/run.py --server valkey      # the same units against Valkey 8.0.1 itself
+    conformance/run.py --tls --set tls      # the suite's TLS mode (runtest --tls)
 
 The harness is used as it is: a scratch directory gets a copy of the suite's `tests/` and a
 `src/` whose `valkey-server` is the server under test (valkey-cli, valkey-benchmark and the
@@ -98,8 +99,18 @@ PERSISTENCE_UNITS = [
     "integration/aof-multi-part",
     "unit/aofrw",
 ]
+# Units run by CI a second time in the suite's TLS mode (`--tls`: every server listens on
+# tls-port only, replicates with tls-replication, and the suite's client speaks TLS).
+TLS_UNITS = [
+    "unit/tls",
+    "integration/replication-2",
+    "integration/replication-4",
+    "integration/dual-channel-replication",
+    "integration/psync2-reg",
+]
 SETS = {
     "ci": REPLICATION_UNITS + DATA_UNITS + PERSISTENCE_UNITS,
+    "tls": TLS_UNITS,
     "persistence": PERSISTENCE_UNITS,
     "replication": REPLICATION_UNITS,
     "data": DATA_UNITS,
@@ -126,8 +137,9 @@ class SkipEntry:
         return self.test == name
 
 
-def load_skiplist(path):
-    """Entries: `unit :: test name (or * or /regexp) :: fail|skip :: reason`."""
+def load_skiplist(path, tls=False):
+    """Entries: `unit :: test name (or * or /regexp) :: fail|skip :: reason`. A unit written
+    `tls:unit` applies only in TLS mode (`--tls`), `notls:unit` only outside it."""
     entries = []
     problems = []
     for n, raw in enumerate(path.read_text().splitlines(), 1):
@@ -139,6 +151,10 @@ def load_skiplist(path):
             problems.append(f"{path.name}:{n}: expected 'unit :: test :: fail|skip :: reason'")
             continue
         unit, test, expect, reason = parts
+        if unit.startswith("tls:") or unit.startswith("notls:"):
+            mode, unit = unit.split(":", 1)
+            if (mode == "tls") != tls:
+                continue
         if expect not in ("fail", "skip"):
             problems.append(f"{path.name}:{n}: kind must be fail or skip, not {expect!r}")
         if not re.match(r"^(issue \d+|accepted|harness|gap)\b", reason):
@@ -154,7 +170,17 @@ def load_skiplist(path):
     return entries, problems
 
 
-def prepare_workdir(work, valkey_dir, server):
+def tls_certs(valkey_dir):
+    """The suite's test certificates (its utils/gen-test-certs.sh), generated once into .cache."""
+    base = ROOT / ".cache" / "tls-certs"
+    if not (base / "tests" / "tls" / "valkey.dh").exists():
+        (base / "tests").mkdir(parents=True, exist_ok=True)
+        subprocess.run(["bash", str(valkey_dir / "utils" / "gen-test-certs.sh")], cwd=base,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return base / "tests" / "tls"
+
+
+def prepare_workdir(work, valkey_dir, server, certs=None):
     """A scratch copy of the suite whose src/valkey-server is the server under test."""
     if work.exists():
         shutil.rmtree(work)
@@ -170,6 +196,8 @@ def prepare_workdir(work, valkey_dir, server):
         if src.exists():
             os.symlink(src, work / "src" / tool)
     os.symlink(server, work / "src" / "valkey-server")
+    if certs is not None:
+        shutil.copytree(certs, work / "tests" / "tls")
     # Some tests read files from the source tree (e.g. src/valkey.conf); keep them reachable.
     for extra in ("valkey.conf", "sentinel.conf"):
         if (valkey_dir / extra).exists():
@@ -260,6 +288,8 @@ def run_unit(unit, work, slot, args, skips):
     cmd = ["tclsh8.6", "tests/test_helper.tcl", "--single", unit, "--clients", "1", "--durable",
            "--timeout", str(args.stall_timeout), "--baseport", str(args.baseport + slot * PORTS_PER_SLOT),
            "--portcount", "1400", "--dont-pre-clean"]
+    if args.tls:
+        cmd.append("--tls")
     for e in skips:
         if e.unit == unit and e.expect == "skip":
             cmd += ["--skiptest", e.test]
@@ -394,7 +424,10 @@ def main():
     ap.add_argument("--jobs", type=int, default=2, help="units run in parallel")
     ap.add_argument("--baseport", type=int,
                     help="first port of the range the harness uses (default: a free block)")
-    ap.add_argument("--out", type=Path, default=ROOT / ".cache" / "suite-results")
+    ap.add_argument("--out", type=Path,
+                    help="results (default .cache/suite-results, or suite-results-tls with --tls)")
+    ap.add_argument("--tls", action="store_true",
+                    help="the suite's TLS mode (needs tcl-tls; certificates from its gen-test-certs.sh)")
     ap.add_argument("--unit-timeout", type=int, default=1200, help="seconds before a unit is killed")
     ap.add_argument("--stall-timeout", type=int, default=300, help="runtest's own no-progress timeout")
     ap.add_argument("--work-name", default="suite-work",
@@ -403,9 +436,14 @@ def main():
     ap.add_argument("--propose", type=Path,
                     help="write skip-list lines for the unexpected failures to this file, with a "
                          "reason guessed from the failure message (to review before adding)")
-    ap.add_argument("--reference", type=Path, default=ROOT / "conformance" / "results" / "valkey-8.0.1.json",
+    ap.add_argument("--reference", type=Path,
                     help="per-unit figures of Valkey itself, for the table")
     args = ap.parse_args()
+    if args.out is None:
+        args.out = ROOT / ".cache" / ("suite-results-tls" if args.tls else "suite-results")
+    if args.reference is None:
+        name = "valkey-8.0.1-tls.json" if args.tls else "valkey-8.0.1.json"
+        args.reference = ROOT / "conformance" / "results" / name
 
     if shutil.which("tclsh8.6") is None:
         sys.exit("valkey-suite: tclsh8.6 not found (scripts/setup-test-deps.sh installs tcl)")
@@ -423,7 +461,7 @@ def main():
     if not server.exists():
         sys.exit(f"valkey-suite: server binary not found: {server} (cargo build --release?)")
 
-    skips, problems = ([], []) if args.no_skiplist or args.server == "valkey" else load_skiplist(SKIPLIST)
+    skips, problems = ([], []) if args.no_skiplist or args.server == "valkey" else load_skiplist(SKIPLIST, args.tls)
     if problems:
         print("\n".join(problems))
         sys.exit("valkey-suite: the skip list is malformed")
@@ -442,9 +480,17 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     if args.baseport is None:
         args.baseport = free_port_block(args.jobs)
-    works = [prepare_workdir(ROOT / ".cache" / f"{args.work_name}-{i}", valkey_dir, server)
+    certs = None
+    if args.tls:
+        probe = subprocess.run(["tclsh8.6"], input="package require tls", text=True,
+                               capture_output=True)
+        if probe.returncode != 0:
+            sys.exit("valkey-suite: --tls needs Tcl's tls package (scripts/setup-test-deps.sh installs tcl-tls)")
+        certs = tls_certs(valkey_dir)
+    works = [prepare_workdir(ROOT / ".cache" / f"{args.work_name}-{i}", valkey_dir, server, certs)
              for i in range(args.jobs)]
-    print(f"valkey-suite: {len(units)} units against {server} ({args.jobs} at a time)", flush=True)
+    mode = " in TLS mode" if args.tls else ""
+    print(f"valkey-suite: {len(units)} units against {server}{mode} ({args.jobs} at a time)", flush=True)
 
     started = time.monotonic()
     slots = list(range(args.jobs))

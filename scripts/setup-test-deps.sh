@@ -2,7 +2,8 @@
 # Installs what the tests need that is not in the repository, from Debian's packages: the
 # reference redis-server 7.0 and redis-tools (redis-cli, redis-benchmark); Tcl 8.6 (Valkey's test
 # suite); and what building the reference Valkey 8.0.1 needs (make, gcc, pkg-config, libssl-dev
-# for its TLS build). Idempotent: installs only what is missing.
+# for its TLS build); tcl-tls and openssl (the suite's TLS mode: its client, its test
+# certificates). Idempotent: installs only what is missing.
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -15,9 +16,11 @@ have make || missing+=(make)
 have gcc || missing+=(gcc)
 have pkg-config || missing+=(pkg-config)
 have_pkg libssl-dev || missing+=(libssl-dev)
+have_pkg tcl-tls || missing+=(tcl-tls)
+have openssl || missing+=(openssl)
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "setup-test-deps: all present (redis-server $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), tclsh8.6, make, gcc, pkg-config, libssl-dev)"
+    echo "setup-test-deps: all present (redis-server $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), tclsh8.6, make, gcc, pkg-config, libssl-dev, tcl-tls, openssl)"
     exit 0
 fi
 
@@ -43,5 +46,8 @@ if [ "$CREATED_POLICY" = "1" ]; then $SUDO rm -f "$POLICY"; fi
 for tool in redis-server redis-cli redis-benchmark tclsh8.6 make gcc pkg-config; do
     have "$tool" || { echo "setup-test-deps: $tool still missing after install" >&2; exit 1; }
 done
-have_pkg libssl-dev || { echo "setup-test-deps: libssl-dev still missing after install" >&2; exit 1; }
+for pkg in libssl-dev tcl-tls; do
+    have_pkg "$pkg" || { echo "setup-test-deps: $pkg still missing after install" >&2; exit 1; }
+done
+have openssl || { echo "setup-test-deps: openssl still missing after install" >&2; exit 1; }
 echo "setup-test-deps: installed $(redis-server --version)"

@@ -16,6 +16,9 @@ cargo test --workspace --no-fail-fast
 # list (conformance/skiplist.txt). The whole suite: `conformance/run.py --set all`.
 cargo build --release --bin redwing-server
 python3 conformance/run.py --set ci --jobs 2 --valkey-dir "$(dirname "$(dirname "$VALKEY_SERVER")")"
+# The same suite in its TLS mode (runtest --tls: clients and replication over TLS only) for the
+# TLS unit and a few replication units, including dual-channel (conformance/run.py --set tls).
+python3 conformance/run.py --tls --set tls --jobs 2 --valkey-dir "$(dirname "$(dirname "$VALKEY_SERVER")")"
 # Every fuzz target runs briefly in CI (scripts/fuzz.sh installs cargo-fuzz if missing);
 # RUN_FUZZ=1 does the same locally, FUZZ_SECONDS sets the time per target, FUZZ_SEED the seed
 # (1 unless set, so that a failure replays; scripts/fuzz.sh alone explores from a new seed).

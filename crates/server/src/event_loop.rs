@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Token};
 
 use crate::net::client::Conn;
+use crate::net::tls::TlsStream;
 use crate::net::{Listener, CLIENT_BASE, LISTENER_BASE};
 use crate::persist::PersistEvent;
 use crate::server::Server;
@@ -253,6 +254,27 @@ impl Server {
                     let laddr = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
                     (Conn::Tcp(s), a.to_string(), laddr, a.ip().is_loopback())
                 }),
+                Some(Listener::Tls(l)) => match l.accept() {
+                    Ok((s, a)) => {
+                        let _ = s.set_nodelay(true);
+                        let laddr = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                        let session = match &self.net.tls {
+                            Some(ctx) => ctx.accept(&self.cfg.tls_auth_clients),
+                            None => Err("TLS is not configured".into()),
+                        };
+                        match session {
+                            Ok(session) => {
+                                let conn = Conn::Tls(Box::new(TlsStream::new(s, session)));
+                                Ok((conn, a.to_string(), laddr, a.ip().is_loopback()))
+                            }
+                            Err(e) => {
+                                log_warning!("Error accepting a client connection: {e} (addr={a} laddr={laddr})");
+                                continue;
+                            }
+                        }
+                    }
+                    Err(e) => Err(e),
+                },
                 Some(Listener::Unix(l)) => l.accept().map(|(s, _)| {
                     let path = self.cfg.unixsocket.clone();
                     (Conn::Unix(s), format!("{path}:0"), path, true)
@@ -285,7 +307,7 @@ impl Server {
             self.stats.rejected_conn += 1;
             return;
         }
-        if let Conn::Tcp(s) = &conn {
+        if let Some(s) = conn.tcp() {
             crate::util::set_keepalive(s, self.cfg.tcp_keepalive_secs as u32);
         }
         let key =
@@ -369,7 +391,17 @@ impl Server {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
-                        log_verbose!("Reading from client: {e}");
+                        match &c.conn {
+                            Conn::Tls(t) if t.handshaking() => log_warning!(
+                                "Error accepting a client connection: {e} (addr={} laddr={})",
+                                c.addr,
+                                c.laddr
+                            ),
+                            Conn::Tls(_) => {
+                                log_warning!("TLS error on the connection of {}: {e}", c.addr)
+                            }
+                            _ => log_verbose!("Reading from client: {e}"),
+                        }
                         closed = true;
                         break;
                     }

@@ -82,6 +82,16 @@ pub fn run(args: Vec<String>) -> i32 {
         log_warning!("{e}");
         return 1;
     }
+    if net::tls::TlsContext::wanted(&server.cfg) {
+        match net::tls::TlsContext::build(&server.cfg) {
+            Ok(ctx) => server.net.tls = Some(ctx),
+            Err(e) => {
+                log_warning!("{e}");
+                log_warning!("Failed to configure TLS. Check logs for more info.");
+                return 1;
+            }
+        }
+    }
     if let Err(e) = server.listen() {
         log_warning!(
             "Failed listening on port {} (tcp), aborting: {e}",
@@ -102,7 +112,15 @@ pub fn run(args: Vec<String>) -> i32 {
         log_warning!("{e}");
         return 1;
     }
-    log_notice!("Ready to accept connections tcp");
+    for (kind, on) in [
+        ("tcp", server.cfg.port != 0),
+        ("unix", !server.cfg.unixsocket.is_empty()),
+        ("tls", server.cfg.tls_port != 0),
+    ] {
+        if on {
+            log_notice!("Ready to accept connections {kind}");
+        }
+    }
     server.run()
 }
 
@@ -125,10 +143,16 @@ fn banner(s: &Server, has_file: bool) {
     let tty = unsafe { libc::isatty(1) } == 1;
     let show_logo =
         s.cfg.always_show_logo || (tty && s.cfg.logfile.is_empty() && !s.cfg.syslog_enabled);
-    if show_logo {
-        log::raw(log::Level::Notice, &logo(s.cfg.port, std::process::id()));
+    // As Valkey: the TCP port, or the TLS port when there is no TCP one.
+    let port = if s.cfg.port != 0 {
+        s.cfg.port
     } else {
-        log_notice!("Running mode=standalone, port={}.", s.cfg.port);
+        s.cfg.tls_port
+    };
+    if show_logo {
+        log::raw(log::Level::Notice, &logo(port, std::process::id()));
+    } else {
+        log_notice!("Running mode=standalone, port={port}.");
     }
     log_notice!("Server initialized");
 }

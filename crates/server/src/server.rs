@@ -92,6 +92,7 @@ impl Server {
                 ready: Vec::new(),
                 resume: Vec::new(),
                 waker: waker.clone(),
+                tls: None,
             },
             exec: Exec {
                 ks: Keyspace::new(databases),
@@ -187,11 +188,16 @@ impl Server {
         }
     }
 
-    /// Opens the listening sockets from `bind`, `port` and `unixsocket`.
+    /// Opens the listening sockets from `bind`, `port`, `tls-port` and `unixsocket`.
     pub fn listen(&mut self) -> io::Result<()> {
-        let port = self.cfg.port as u16;
         let backlog = self.cfg.tcp_backlog as i32;
-        if port != 0 {
+        for (port, tls) in [
+            (self.cfg.port as u16, false),
+            (self.cfg.tls_port as u16, true),
+        ] {
+            if port == 0 {
+                continue;
+            }
             let binds = self.cfg.bind.0.clone();
             for b in binds {
                 let optional = b.starts_with('-');
@@ -204,12 +210,14 @@ impl Server {
                     host
                 };
                 match crate::util::bind_tcp(host, port, backlog) {
+                    Ok(l) if tls => self.add_listener(Listener::Tls(l))?,
                     Ok(l) => self.add_listener(Listener::Tcp(l))?,
                     Err(e) if optional => {
                         log_verbose!("Skipping optional bind address {host}: {e}")
                     }
                     Err(e) => {
-                        log_warning!("Warning: Could not create server TCP listening socket {host}:{port}: {e}");
+                        let kind = if tls { "tls" } else { "tcp" };
+                        log_warning!("Warning: Could not create server {kind} listening socket {host}:{port}: {e}");
                         return Err(e);
                     }
                 }
@@ -232,11 +240,12 @@ impl Server {
     fn add_listener(&mut self, mut l: Listener) -> io::Result<()> {
         let token = Token(LISTENER_BASE + self.net.listeners.len());
         match &mut l {
-            Listener::Tcp(t) => self
-                .net
-                .poll
-                .registry()
-                .register(t, token, Interest::READABLE)?,
+            Listener::Tcp(t) | Listener::Tls(t) => {
+                self.net
+                    .poll
+                    .registry()
+                    .register(t, token, Interest::READABLE)?
+            }
             Listener::Unix(u) => self
                 .net
                 .poll
@@ -251,7 +260,7 @@ impl Server {
     pub fn close_listeners(&mut self) {
         for mut l in self.net.listeners.drain(..) {
             let _ = match &mut l {
-                Listener::Tcp(t) => self.net.poll.registry().deregister(t),
+                Listener::Tcp(t) | Listener::Tls(t) => self.net.poll.registry().deregister(t),
                 Listener::Unix(u) => self.net.poll.registry().deregister(u),
             };
         }

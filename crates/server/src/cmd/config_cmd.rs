@@ -108,8 +108,27 @@ fn apply(
             .unwrap_or_else(|_| dir.clone());
     }
     s.apply_config();
+    // TLS before the listeners: a new `tls-port` needs the contexts (Valkey's applyTLSPort).
+    let tls_port_opened = old.tls_port != s.cfg.tls_port && s.cfg.tls_port != 0;
+    let tls_param = first(Apply::Tls).map(|(p, _)| p.name);
+    if tls_param.is_some() || (tls_port_opened && s.net.tls.is_none()) {
+        if crate::net::tls::TlsContext::wanted(&s.cfg) {
+            match crate::net::tls::TlsContext::build(&s.cfg) {
+                Ok(ctx) => s.net.tls = Some(ctx),
+                Err(e) => {
+                    log_warning!("{e}");
+                    return Err((
+                        tls_param.unwrap_or("tls-port"),
+                        "Unable to update TLS configuration. Check server logs.".into(),
+                    ));
+                }
+            }
+        }
+        // `tls-replication` changes the port a replica announces.
+        crate::repl::on_config_changed(s);
+    }
     if let Some((p, _)) = first(Apply::Listeners) {
-        if old.port != s.cfg.port || old.bind != s.cfg.bind {
+        if old.port != s.cfg.port || old.bind != s.cfg.bind || old.tls_port != s.cfg.tls_port {
             s.close_listeners();
             if let Err(e) = s.listen() {
                 log_warning!("Failed to listen with the new configuration: {e}");

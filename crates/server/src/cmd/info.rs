@@ -96,7 +96,12 @@ fn server_section(s: &mut Server, out: &mut String) {
     field!(out, "process_id:{}", std::process::id());
     field!(out, "process_supervised:no");
     field!(out, "run_id:{}", s.life.run_id);
-    field!(out, "tcp_port:{}", s.cfg.port);
+    let port = if s.cfg.port != 0 {
+        s.cfg.port
+    } else {
+        s.cfg.tls_port
+    };
+    field!(out, "tcp_port:{port}");
     field!(out, "server_time_usec:{}", now_us());
     field!(out, "uptime_in_seconds:{uptime}");
     field!(out, "uptime_in_days:{}", uptime / 86400);

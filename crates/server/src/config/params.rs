@@ -6,8 +6,8 @@
 //! The table is Valkey 8.0.1's (`src/config.c`), so every directive a Valkey configuration or
 //! test can use is accepted. Parameters Redwing has no use for are [`Apply::Inert`]: accepted,
 //! validated, kept for CONFIG GET/REWRITE, and listed in the README. Values Redwing cannot honour
-//! (`cluster-enabled yes`, a TLS port) are refused with a
-//! reason by the parameter's `valid` check, never silently ignored.
+//! (`cluster-enabled yes`) are refused with a reason by the parameter's `valid` check, never
+//! silently ignored.
 //!
 //! Defaults follow Valkey 8 where Valkey 8 and Redis 7.0 differ (repl-backlog-size, the lazyfree
 //! family); the README lists these differences.
@@ -59,6 +59,9 @@ pub enum Apply {
     DefaultPassword,
     /// The append-only file is turned on (a first rewrite) or off, or its history cleaned.
     Aof,
+    /// The TLS contexts are rebuilt from the `tls-*` parameters (refused, keeping the old
+    /// contexts, if they do not load).
+    Tls,
 }
 
 /// A parameter's own validation of a canonical value: the reason it is refused.
@@ -182,15 +185,6 @@ fn no_defrag(v: &str) -> Result<(), String> {
 }
 fn no_syslog(v: &str) -> Result<(), String> {
     not_yes("Logging to syslog")(v)
-}
-fn no_tls_replication(v: &str) -> Result<(), String> {
-    not_yes("TLS")(v)
-}
-fn no_tls_port(v: &str) -> Result<(), String> {
-    if v != "0" {
-        return Err("TLS is not supported by Redwing".into());
-    }
-    Ok(())
 }
 fn shutdown_flags(v: &str) -> Result<(), String> {
     let f = ShutdownFlags::from_canonical(v);
@@ -417,26 +411,26 @@ params! {
     loading_process_events_interval_bytes: i64 = "loading-process-events-interval-bytes", int(1024, INT_MAX), "2097152", HIDDEN, Read;
 
     // --- TLS (not supported yet: a TLS port or TLS replication is refused) -----------------
-    tls_port: i64 = "tls-port", int(0, 65535), "0", 0, Inert, no_tls_port;
-    tls_session_cache_size: i64 = "tls-session-cache-size", int(0, INT_MAX), "20480", 0, Inert;
-    tls_session_cache_timeout_secs: i64 = "tls-session-cache-timeout", int(0, INT_MAX), "300", 0, Inert;
-    tls_cluster: bool = "tls-cluster", B, "no", 0, Inert, no_tls_replication;
-    tls_replication: bool = "tls-replication", B, "no", 0, Inert, no_tls_replication;
-    tls_auth_clients: String = "tls-auth-clients", Kind::Enum(&["no", "yes", "optional"]), "yes", 0, Inert;
-    tls_prefer_server_ciphers: bool = "tls-prefer-server-ciphers", B, "no", 0, Inert;
-    tls_session_caching: bool = "tls-session-caching", B, "yes", 0, Inert;
-    tls_cert_file: String = "tls-cert-file", S, "", VOLATILE, Inert;
-    tls_key_file: String = "tls-key-file", S, "", VOLATILE, Inert;
-    tls_key_file_pass: String = "tls-key-file-pass", S, "", SENSITIVE, Inert;
-    tls_client_cert_file: String = "tls-client-cert-file", S, "", VOLATILE, Inert;
-    tls_client_key_file: String = "tls-client-key-file", S, "", VOLATILE, Inert;
-    tls_client_key_file_pass: String = "tls-client-key-file-pass", S, "", SENSITIVE, Inert;
-    tls_dh_params_file: String = "tls-dh-params-file", S, "", VOLATILE, Inert;
-    tls_ca_cert_file: String = "tls-ca-cert-file", S, "", VOLATILE, Inert;
-    tls_ca_cert_dir: String = "tls-ca-cert-dir", S, "", VOLATILE, Inert;
-    tls_protocols: String = "tls-protocols", S, "", 0, Inert;
-    tls_ciphers: String = "tls-ciphers", S, "", 0, Inert;
-    tls_ciphersuites: String = "tls-ciphersuites", S, "", 0, Inert;
+    tls_port: i64 = "tls-port", int(0, 65535), "0", 0, Listeners;
+    tls_session_cache_size: i64 = "tls-session-cache-size", int(0, INT_MAX), "20480", 0, Tls;
+    tls_session_cache_timeout_secs: i64 = "tls-session-cache-timeout", int(0, INT_MAX), "300", 0, Tls;
+    tls_cluster: bool = "tls-cluster", B, "no", 0, Tls;
+    tls_replication: bool = "tls-replication", B, "no", 0, Tls;
+    tls_auth_clients: String = "tls-auth-clients", Kind::Enum(&["no", "yes", "optional"]), "yes", 0, Read;
+    tls_prefer_server_ciphers: bool = "tls-prefer-server-ciphers", B, "no", 0, Tls;
+    tls_session_caching: bool = "tls-session-caching", B, "yes", 0, Tls;
+    tls_cert_file: String = "tls-cert-file", S, "", VOLATILE, Tls;
+    tls_key_file: String = "tls-key-file", S, "", VOLATILE, Tls;
+    tls_key_file_pass: String = "tls-key-file-pass", S, "", SENSITIVE, Tls;
+    tls_client_cert_file: String = "tls-client-cert-file", S, "", VOLATILE, Tls;
+    tls_client_key_file: String = "tls-client-key-file", S, "", VOLATILE, Tls;
+    tls_client_key_file_pass: String = "tls-client-key-file-pass", S, "", SENSITIVE, Tls;
+    tls_dh_params_file: String = "tls-dh-params-file", S, "", VOLATILE, Tls;
+    tls_ca_cert_file: String = "tls-ca-cert-file", S, "", VOLATILE, Tls;
+    tls_ca_cert_dir: String = "tls-ca-cert-dir", S, "", VOLATILE, Tls;
+    tls_protocols: String = "tls-protocols", S, "", 0, Tls;
+    tls_ciphers: String = "tls-ciphers", S, "", 0, Tls;
+    tls_ciphersuites: String = "tls-ciphersuites", S, "", 0, Tls;
 
     // --- Special syntax --------------------------------------------------------------------
     /// The working directory (CONFIG GET prints the current one).

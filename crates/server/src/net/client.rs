@@ -12,6 +12,8 @@ use resp::{Reply, RequestParser, RespVersion};
 pub enum Conn {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// TCP carrying TLS (`tls-port` clients, links to a TLS primary).
+    Tls(Box<super::tls::TlsStream>),
 }
 
 impl Conn {
@@ -19,6 +21,7 @@ impl Conn {
         match self {
             Conn::Tcp(s) => s,
             Conn::Unix(s) => s,
+            Conn::Tls(t) => &mut t.sock,
         }
     }
 
@@ -27,13 +30,51 @@ impl Conn {
         match self {
             Conn::Tcp(s) => s.as_raw_fd(),
             Conn::Unix(s) => s.as_raw_fd(),
+            Conn::Tls(t) => t.sock.as_raw_fd(),
         }
     }
 
-    pub fn shutdown(&self) {
+    /// The TCP socket under a TCP or TLS connection.
+    pub fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Conn::Tcp(s) => Some(s),
+            Conn::Tls(t) => Some(&t.sock),
+            Conn::Unix(_) => None,
+        }
+    }
+
+    /// The TLS session, for a transfer thread that writes through it.
+    pub fn tls_session(&self) -> Option<super::tls::Session> {
+        match self {
+            Conn::Tls(t) => Some(t.session.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether encrypted bytes wait for the socket (always false without TLS).
+    pub fn wants_flush(&self) -> bool {
+        match self {
+            Conn::Tls(t) => t.wants_flush(),
+            _ => false,
+        }
+    }
+
+    /// Writes what TLS holds for the socket, until it would block.
+    pub fn flush_tls(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Tls(t) => t.flush_tls(),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn shutdown(&mut self) {
         let _ = match self {
             Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
             Conn::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Conn::Tls(t) => {
+                t.close();
+                t.sock.shutdown(std::net::Shutdown::Both)
+            }
         };
     }
 }
@@ -43,6 +84,7 @@ impl Read for Conn {
         match self {
             Conn::Tcp(s) => s.read(buf),
             Conn::Unix(s) => s.read(buf),
+            Conn::Tls(t) => t.read(buf),
         }
     }
 }
@@ -52,6 +94,7 @@ impl Write for Conn {
         match self {
             Conn::Tcp(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
+            Conn::Tls(t) => t.write(buf),
         }
     }
 
@@ -499,13 +542,15 @@ impl Client {
         self.out.len() - self.out_pos + self.out_chunks_bytes + self.out_tail.len()
     }
 
+    /// Output not yet on the socket: replies, or encrypted bytes TLS still holds.
     pub fn has_output(&self) -> bool {
-        self.pending_output() > 0
+        self.pending_output() > 0 || self.conn.wants_flush()
     }
 
     /// Writes as much pending output as the socket takes. Returns bytes written, or the error
     /// that should close the client.
     pub fn write_pending(&mut self) -> io::Result<usize> {
+        self.conn.flush_tls()?;
         let mut total = 0;
         while self.out_pos < self.out.len() {
             match self.conn.write(&self.out[self.out_pos..]) {

@@ -4,6 +4,7 @@
 //! connection with its buffers and per-connection state, and [`Net`] is the registry of them.
 
 pub mod client;
+pub mod tls;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub const CLIENT_BASE: usize = 1024;
 
 pub enum Listener {
     Tcp(TcpListener),
+    /// `tls-port`: accepted connections start a TLS handshake.
+    Tls(TcpListener),
     Unix(UnixListener),
 }
 
@@ -39,6 +42,8 @@ pub struct Net {
     pub resume: Vec<usize>,
     /// Wakes the event loop from background threads.
     pub waker: Arc<Waker>,
+    /// The TLS contexts, once `tls-port` or `tls-replication` asked for them.
+    pub tls: Option<tls::TlsContext>,
 }
 
 /// The connected clients, by slab key (stable while the client lives; the event loop's token)

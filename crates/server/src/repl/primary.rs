@@ -220,7 +220,7 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
         c.out_chunks_bytes = 0;
         prefix.extend_from_slice(&c.out_tail.split());
         prefix.extend_from_slice(&m.prefix);
-        match Target::new(m.client, c.conn.fd(), prefix) {
+        match Target::new(m.client, c.conn.fd(), c.conn.tls_session(), prefix) {
             Ok(t) => {
                 c.in_transfer = true;
                 targets.push(t);

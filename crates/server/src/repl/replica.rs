@@ -230,10 +230,23 @@ fn connect(s: &mut Server, link: LinkId, host: &str, port: u16) {
         }
     };
     let _ = stream.set_nodelay(true);
-    match s
-        .net
-        .add_outgoing(Conn::Tcp(stream), addr.to_string(), link)
-    {
+    let conn = if s.cfg.tls_replication {
+        let session = match &s.net.tls {
+            Some(ctx) => ctx.connect(host),
+            None => Err("TLS is not configured".to_string()),
+        };
+        match session {
+            Ok(session) => Conn::Tls(Box::new(crate::net::tls::TlsStream::new(stream, session))),
+            Err(e) => {
+                log_warning!("Unable to connect to MASTER: TLS: {e}");
+                s.repl.deferred.push_back(Deferred::LinkClosed(link));
+                return;
+            }
+        }
+    } else {
+        Conn::Tcp(stream)
+    };
+    match s.net.add_outgoing(conn, addr.to_string(), link) {
         Ok(key) => {
             s.repl.links.insert(link, key);
         }
@@ -279,12 +292,12 @@ pub fn on_connect_event(s: &mut Server, key: usize) {
     let Some(link) = s.repl.link_of(key, c.link_id()) else {
         return;
     };
-    let result = match &c.conn {
-        Conn::Tcp(t) => match t.take_error() {
+    let result = match c.conn.tcp() {
+        Some(t) => match t.take_error() {
             Ok(Some(e)) | Err(e) => Err(e.to_string()),
             Ok(None) => t.peer_addr().map(|_| ()).map_err(|e| e.to_string()),
         },
-        Conn::Unix(_) => Ok(()),
+        None => Ok(()),
     };
     match result {
         Ok(()) => {

@@ -308,8 +308,11 @@ pub fn primary_config(cfg: &Config, rdb_client_grace_secs: u64) -> PrimaryConfig
 
 /// The follower machine's parameters from the configuration.
 pub fn follower_config(cfg: &Config) -> FollowerConfig {
+    // Valkey: the announced port, else `tls-port` when replicating over TLS, else `port`.
     let port = if cfg.replica_announce_port != 0 {
         cfg.replica_announce_port
+    } else if cfg.tls_replication && cfg.tls_port != 0 {
+        cfg.tls_port
     } else {
         cfg.port
     };

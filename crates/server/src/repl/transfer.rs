@@ -16,10 +16,15 @@ use std::time::{Duration, Instant};
 use keyspace::Snapshot;
 use persistence::{SaveInfo, SaveOptions};
 
+use crate::net::tls::{self, FdWriter, Session};
+
 /// One replica socket owned by a transfer.
 pub struct Target {
     pub client_id: u64,
     fd: OwnedFd,
+    /// The replica's TLS session when it connected over TLS: the payload is encrypted
+    /// through it (the event loop does not write to this connection until the transfer ends).
+    tls: Option<Session>,
     /// Bytes to write before the payload (pending output, `+FULLRESYNC ...`).
     pub prefix: Vec<u8>,
     pub failed: Option<String>,
@@ -27,7 +32,12 @@ pub struct Target {
 
 impl Target {
     /// Duplicates `fd` so the thread can write while the event loop keeps its registration.
-    pub fn new(client_id: u64, fd: i32, prefix: Vec<u8>) -> io::Result<Target> {
+    pub fn new(
+        client_id: u64,
+        fd: i32,
+        tls: Option<Session>,
+        prefix: Vec<u8>,
+    ) -> io::Result<Target> {
         // SAFETY: dup of a descriptor the event loop owns and keeps open.
         let dup = unsafe { libc::dup(fd) };
         if dup < 0 {
@@ -37,50 +47,90 @@ impl Target {
         Ok(Target {
             client_id,
             fd: unsafe { OwnedFd::from_raw_fd(dup) },
+            tls,
             prefix,
             failed: None,
         })
     }
 
     /// Writes all of `data`, waiting for writability; fails after `timeout` without progress.
-    fn write_all(&mut self, mut data: &[u8], timeout: Duration) -> io::Result<()> {
+    fn write_all(&mut self, data: &[u8], timeout: Duration) -> io::Result<()> {
+        match self.tls.clone() {
+            Some(session) => self.write_all_tls(&session, data, timeout),
+            None => self.write_all_plain(data, timeout),
+        }
+    }
+
+    fn write_all_plain(&mut self, mut data: &[u8], timeout: Duration) -> io::Result<()> {
         let mut last_progress = Instant::now();
+        let mut w = FdWriter(self.fd.as_raw_fd());
         while !data.is_empty() {
-            // SAFETY: writing from a valid slice to our own descriptor.
-            let n = unsafe {
-                libc::send(
-                    self.fd.as_raw_fd(),
-                    data.as_ptr() as *const libc::c_void,
-                    data.len(),
-                    libc::MSG_NOSIGNAL,
-                )
-            };
-            if n > 0 {
-                data = &data[n as usize..];
-                last_progress = Instant::now();
-                continue;
-            }
-            let err = io::Error::last_os_error();
-            match err.kind() {
-                io::ErrorKind::WouldBlock => {
-                    if last_progress.elapsed() > timeout {
-                        return Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "replica stopped reading",
-                        ));
-                    }
-                    let mut pfd = libc::pollfd {
-                        fd: self.fd.as_raw_fd(),
-                        events: libc::POLLOUT,
-                        revents: 0,
-                    };
-                    // SAFETY: poll on one valid pollfd.
-                    unsafe { libc::poll(&mut pfd, 1, 100) };
+            match w.write(data) {
+                Ok(n) if n > 0 => {
+                    data = &data[n..];
+                    last_progress = Instant::now();
                 }
-                io::ErrorKind::Interrupted => {}
-                _ => return Err(err),
+                Ok(_) => return Err(io::ErrorKind::WriteZero.into()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.wait_writable(last_progress, timeout)?
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
+        Ok(())
+    }
+
+    /// Encrypts `data` through the session (as much as it buffers at a time) and writes the
+    /// records; returns once all of them are on the socket.
+    fn write_all_tls(
+        &mut self,
+        session: &Session,
+        mut data: &[u8],
+        timeout: Duration,
+    ) -> io::Result<()> {
+        let mut last_progress = Instant::now();
+        let mut w = FdWriter(self.fd.as_raw_fd());
+        loop {
+            let (took, pending) = {
+                let mut s = tls::lock(session);
+                let took = if data.is_empty() {
+                    0
+                } else {
+                    s.writer().write(data)?
+                };
+                tls::flush_into(&mut s, &mut w)?;
+                (took, s.wants_write())
+            };
+            data = &data[took..];
+            if took > 0 {
+                last_progress = Instant::now();
+            }
+            if data.is_empty() && !pending {
+                return Ok(());
+            }
+            if pending {
+                self.wait_writable(last_progress, timeout)?;
+            }
+        }
+    }
+
+    /// Waits (at most 100 ms) for the socket to take more, or fails once `timeout` passed
+    /// since the last progress.
+    fn wait_writable(&self, last_progress: Instant, timeout: Duration) -> io::Result<()> {
+        if last_progress.elapsed() > timeout {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "replica stopped reading",
+            ));
+        }
+        let mut pfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: poll on one valid pollfd.
+        unsafe { libc::poll(&mut pfd, 1, 100) };
         Ok(())
     }
 }
