@@ -6,6 +6,7 @@
 #   bench/run.sh sync [options]           # full sync under writes, single/dual-channel (sync_bench.py)
 #   bench/run.sh scripting [options]      # EVALSHA / FCALL throughput, script memory (script_bench.py)
 #   bench/run.sh aof [options]            # SET with appendonly yes, BGREWRITEAOF time/memory (aof_bench.py)
+#   bench/run.sh tls [options]            # SET/GET over TLS, ACL cost, full sync over TLS (tls_bench.py)
 #
 # Each script's --help lists its options. This builds redwing-server in release mode,
 # installs the reference redis-server/redis-benchmark (Debian packages), builds the reference
@@ -20,6 +21,7 @@ case "${1:-}" in
     sync) script=bench/sync_bench.py; shift ;;
     scripting) script=bench/script_bench.py; shift ;;
     aof) script=bench/aof_bench.py; shift ;;
+    tls) script=bench/tls_bench.py; shift ;;
 esac
 bash scripts/setup-test-deps.sh
 bash scripts/build-valkey.sh >/dev/null

@@ -8,6 +8,11 @@
 //! then the next primary is stopped with SIGSTOP (and continued: it must rejoin too), then a
 //! planned `SENTINEL FAILOVER`. Checked: every failover happens, every node converges on the
 //! last primary, no acknowledged write is lost, and no healthy node is ever marked down.
+//!
+//! As in production, Sentinel connects with an ACL user that has only the commands Sentinel
+//! documents it needs (`sentinel auth-user`), and replicas authenticate to their primary with
+//! a replication user (`masteruser`/`masterauth`); every node declares both users (Redwing's in
+//! the config file that Sentinel's CONFIG REWRITE rewrites, so the users must survive it).
 
 mod common;
 
@@ -23,6 +28,13 @@ use testkit::proc::free_port;
 use testkit::{redis_server_bin, wait_for, Conn, ServerProc};
 
 const FAILOVER_WAIT: Duration = Duration::from_secs(60);
+
+const SENTINEL_USER: &str = "sentinel-user";
+const SENTINEL_PASS: &str = "sentinel-pw";
+/// The rules Redis's documentation gives a Sentinel user.
+const SENTINEL_RULES: &str = "on >sentinel-pw allchannels +client +subscribe +publish +ping +info +multi +slaveof +config +exec +role";
+/// A replication user: what a replica sends its primary (dual-channel's SYNC included).
+const REPL_RULES: &str = "on >repl-pw +psync +replconf +ping +sync";
 
 /// One Sentinel process with its own config file (Sentinel rewrites it).
 struct Sentinel {
@@ -46,7 +58,9 @@ impl Sentinel {
              sentinel monitor mymaster 127.0.0.1 {primary_port} 2\n\
              sentinel down-after-milliseconds mymaster 2000\n\
              sentinel failover-timeout mymaster 20000\n\
-             sentinel parallel-syncs mymaster 3\n",
+             sentinel parallel-syncs mymaster 3\n\
+             sentinel auth-user mymaster {SENTINEL_USER}\n\
+             sentinel auth-pass mymaster {SENTINEL_PASS}\n",
             dir.display(),
             dir.join("sentinel.log").display()
         );
@@ -287,14 +301,28 @@ fn acked_grows(w: &Writer, what: &str) {
 fn sentinel_fails_over_a_redwing_set_and_no_acknowledged_write_is_lost() {
     let mut nodes: BTreeMap<u16, ServerProc> = BTreeMap::new();
     // Redwing nodes run with a config file: Sentinel's CONFIG REWRITE must keep their role.
-    let conf = "# written by the test\n";
-    let p = redwing_with_config(conf, &[]);
+    let conf = format!(
+        "# written by the test\nuser {SENTINEL_USER} {SENTINEL_RULES}\nuser repl-user {REPL_RULES}\n\
+         masteruser repl-user\nmasterauth repl-pw\n"
+    );
+    let p = redwing_with_config(&conf, &[]);
     let first = p.port;
     nodes.insert(p.port, p);
+    let mut redis_args = vec![
+        "--masteruser",
+        "repl-user",
+        "--masterauth",
+        "repl-pw",
+        "--user",
+        SENTINEL_USER,
+    ];
+    redis_args.extend(SENTINEL_RULES.split(' '));
+    redis_args.extend(["--user", "repl-user"]);
+    redis_args.extend(REPL_RULES.split(' '));
     let replicas = [
-        redwing_with_config(conf, &[]),
-        redwing_with_config(conf, &[]),
-        redis(&[]),
+        redwing_with_config(&conf, &[]),
+        redwing_with_config(&conf, &[]),
+        redis(&redis_args),
     ];
     for n in replicas {
         replicaof(&n, &nodes[&first]);
@@ -310,6 +338,20 @@ fn sentinel_fails_over_a_redwing_set_and_no_acknowledged_write_is_lost() {
                 .iter()
                 .all(|s| s.count("replicas") == 3 && s.count("sentinels") == 2)
         },
+    );
+    // Sentinel and the replicas are connected as their ACL users.
+    let clients = nodes[&first].conn().text(&["CLIENT", "LIST"]);
+    assert!(
+        clients.contains(&format!("user={SENTINEL_USER}")),
+        "no sentinel connection as {SENTINEL_USER}:\n{clients}"
+    );
+    assert_eq!(
+        clients
+            .lines()
+            .filter(|l| l.contains("flags=S") && l.contains("user=repl-user"))
+            .count(),
+        3,
+        "three replicas connected as repl-user:\n{clients}"
     );
     let writer = Writer::start(sentinels.iter().map(|s| s.port).collect());
     acked_grows(&writer, "writes acknowledged on the first primary");
@@ -389,6 +431,14 @@ fn sentinel_fails_over_a_redwing_set_and_no_acknowledged_write_is_lost() {
             text.lines()
                 .any(|l| l == format!("replicaof 127.0.0.1 {last}")),
             "config of :{port} after Sentinel's rewrite:\n{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("user {SENTINEL_USER} ")))
+                && text
+                    .lines()
+                    .any(|l| l == "masteruser repl-user" || l == "primaryuser repl-user"),
+            "the users survive Sentinel's CONFIG REWRITE:\n{text}"
         );
         node.stop();
         node.restart();

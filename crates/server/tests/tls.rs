@@ -105,6 +105,51 @@ impl Certs {
                 &format!("{name}.crt"),
             ]);
         }
+        // A client certificate from another CA, which the servers must refuse.
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "rogue-ca.key",
+            "-out",
+            "rogue-ca.crt",
+            "-days",
+            "30",
+            "-subj",
+            "/O=Elsewhere/CN=Other CA",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "rogue.key",
+            "-out",
+            "rogue.csr",
+            "-subj",
+            "/O=Elsewhere/CN=client",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "rogue.csr",
+            "-CA",
+            "rogue-ca.crt",
+            "-CAkey",
+            "rogue-ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "rogue.crt",
+        ]);
         run(&[
             "pkcs8",
             "-topk8",
@@ -168,6 +213,15 @@ fn client_config(
     with_cert: bool,
     versions: &[&'static rustls::SupportedProtocolVersion],
 ) -> Arc<rustls::ClientConfig> {
+    client_config_as(certs, with_cert.then_some("client"), versions)
+}
+
+/// A client presenting `name.crt` (none when `None`), trusting the test CA.
+fn client_config_as(
+    certs: &Certs,
+    name: Option<&str>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(certs.path("ca.crt")).expect("ca.crt") {
         roots.add(c.expect("CA certificate")).expect("CA added");
@@ -178,15 +232,17 @@ fn client_config(
         .with_protocol_versions(versions)
         .expect("versions")
         .with_root_certificates(roots);
-    let cfg = if with_cert {
-        let chain: Vec<_> = CertificateDer::pem_file_iter(certs.path("client.crt"))
-            .expect("client.crt")
-            .map(|c| c.expect("client certificate"))
-            .collect();
-        let key = PrivateKeyDer::from_pem_file(certs.path("client.key")).expect("client.key");
-        b.with_client_auth_cert(chain, key).expect("client auth")
-    } else {
-        b.with_no_client_auth()
+    let cfg = match name {
+        Some(name) => {
+            let chain: Vec<_> = CertificateDer::pem_file_iter(certs.path(&format!("{name}.crt")))
+                .expect("client certificate file")
+                .map(|c| c.expect("client certificate"))
+                .collect();
+            let key = PrivateKeyDer::from_pem_file(certs.path(&format!("{name}.key")))
+                .expect("client key");
+            b.with_client_auth_cert(chain, key).expect("client auth")
+        }
+        None => b.with_no_client_auth(),
     };
     Arc::new(cfg)
 }
@@ -286,7 +342,33 @@ fn clients_on_the_tls_port() {
         s.log().contains("addr=127.0.0.1:"),
         "the failure names the peer"
     );
+    // A certificate from another CA is refused too.
+    let rogue = client_config_as(&certs, Some("rogue"), BOTH);
+    assert!(TlsClient::connect(tls, rogue.clone()).is_err());
+    // redis-cli --tls, as with redis-server.
+    let out = Command::new("redis-cli")
+        .args([
+            "-p",
+            &tls.to_string(),
+            "--tls",
+            "--cacert",
+            &certs.path("ca.crt"),
+        ])
+        .args([
+            "--cert",
+            &certs.path("client.crt"),
+            "--key",
+            &certs.path("client.key"),
+        ])
+        .args(["GET", "k"])
+        .output()
+        .expect("redis-cli (scripts/setup-test-deps.sh installs it)");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "v", "{out:?}");
     admin.cmd(&["CONFIG", "SET", "tls-auth-clients", "optional"]);
+    assert!(
+        TlsClient::connect(tls, rogue).is_err(),
+        "optional: a certificate that does not verify is still refused"
+    );
     TlsClient::connect(tls, no_cert.clone()).expect("optional: a client without a certificate");
     TlsClient::connect(tls, with_cert.clone()).expect("optional: a client with a certificate");
     admin.cmd(&["CONFIG", "SET", "tls-auth-clients", "no"]);
