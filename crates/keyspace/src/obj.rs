@@ -339,9 +339,25 @@ impl Obj {
     /// Ensures no snapshot shares this handle, copying the value if one does.
     pub fn make_unique(&mut self) {
         if !self.is_unique() {
+            types::cow::record(self.copy_bytes());
             let copy = self.rebuilt(self.key(), self.expire_ms(), self.cloned_value());
             *self = copy;
         }
+    }
+
+    /// What copying this handle's value for [`Obj::make_unique`] costs: the block, a string's
+    /// bytes, a compact encoding whole; large collections only their top (their segments and
+    /// nodes are counted when a write copies them).
+    fn copy_bytes(&self) -> usize {
+        let value = match self.value() {
+            ValueRef::Str(s) if self.tag() & KIND_MASK != STR_INLINE => s.len(),
+            ValueRef::Int(_) | ValueRef::Str(_) => 0,
+            _ => match self.encoding() {
+                "listpack" | "intset" => self.mem_usage(),
+                _ => std::mem::size_of::<Boxed>(),
+            },
+        };
+        self.block_size() + value
     }
 
     fn cloned_value(&self) -> NewValue<'_> {

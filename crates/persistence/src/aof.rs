@@ -74,7 +74,7 @@ impl Manifest {
             if line.is_empty() {
                 return Err(invalid("Invalid AOF manifest file format"));
             }
-            let Some(args) = split_args(line) else {
+            let Some(args) = resp::request::split_args(line) else {
                 return Err(invalid("Invalid AOF manifest file format"));
             };
             if args.len() < 6 || args.len() % 2 != 0 {
@@ -204,105 +204,10 @@ fn quote_if_needed(name: &str) -> String {
     let needs = name.bytes().any(|b| {
         b.is_ascii_whitespace() || b == b'"' || b == b'\'' || b == b'\\' || !b.is_ascii_graphic()
     });
-    if !needs {
-        return name.to_string();
-    }
-    let mut out = String::from("\"");
-    for b in name.bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x07 => out.push_str("\\a"),
-            0x08 => out.push_str("\\b"),
-            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
-            b => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Splits a line into arguments as Valkey's `sdssplitargs`: spaces separate, double quotes
-/// allow escapes (`\n`, `\xHH`...), single quotes only `\'`. None on unbalanced quotes.
-pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < line.len() && line[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= line.len() {
-            return Some(out);
-        }
-        let mut cur = Vec::new();
-        let (mut inq, mut insq) = (false, false);
-        loop {
-            let c = line.get(i).copied();
-            if inq {
-                match c {
-                    None => return None,
-                    Some(b'\\') if line.get(i + 1) == Some(&b'x') => {
-                        let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
-                        match (hex(line.get(i + 2)), hex(line.get(i + 3))) {
-                            (Some(h), Some(l)) => {
-                                cur.push((h * 16 + l) as u8);
-                                i += 3;
-                            }
-                            _ => cur.push(b'\\'),
-                        }
-                    }
-                    Some(b'\\') if i + 1 < line.len() => {
-                        i += 1;
-                        cur.push(match line[i] {
-                            b'n' => b'\n',
-                            b'r' => b'\r',
-                            b't' => b'\t',
-                            b'b' => 0x08,
-                            b'a' => 0x07,
-                            other => other,
-                        });
-                    }
-                    Some(b'"') => {
-                        // A closing quote must be followed by a space or the end.
-                        if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
-                            return None;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    Some(b) => cur.push(b),
-                }
-            } else if insq {
-                match c {
-                    None => return None,
-                    Some(b'\\') if line.get(i + 1) == Some(&b'\'') => {
-                        i += 1;
-                        cur.push(b'\'');
-                    }
-                    Some(b'\'') => {
-                        if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
-                            return None;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    Some(b) => cur.push(b),
-                }
-            } else {
-                match c {
-                    None => break,
-                    Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
-                    Some(b'"') => inq = true,
-                    Some(b'\'') => insq = true,
-                    Some(b) => cur.push(b),
-                }
-            }
-            i += 1;
-        }
-        out.push(cur);
+    if needs {
+        resp::request::repr(name.as_bytes())
+    } else {
+        name.to_string()
     }
 }
 

@@ -261,6 +261,29 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
+/// Quotes bytes as Redis's `sdscatrepr`: inside double quotes, `\\`, `\"`, `\n`, `\r`, `\t`,
+/// `\a`, `\b` escaped, printable ASCII as is, every other byte as `\xHH`. [`split_args`] reads
+/// the result back to the same bytes (config rewrites, AOF manifests, MONITOR lines).
+pub fn repr(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Splits a line into arguments with Redis's `sdssplitargs` rules (used for inline commands
 /// and for configuration files): blanks separate arguments; `"..."` supports `\xHH`, `\n`, `\r`,
 /// `\t`, `\b`, `\a` and `\<c>`; `'...'` supports `\'`; a closing quote must be followed by a

@@ -111,7 +111,7 @@ pub fn parse_eval_shebang(body: &[u8]) -> Result<Shebang, String> {
     else {
         return Err(errors::SHEBANG_INVALID.to_string());
     };
-    let parts = match split_args(&body[..end]) {
+    let parts = match resp::request::split_args(&body[..end]) {
         Some(p) if !p.is_empty() => p,
         _ => return Err(errors::SHEBANG_INVALID_ENGINE.to_string()),
     };
@@ -158,84 +158,6 @@ fn cstr_prefix(s: &[u8]) -> &[u8] {
     &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())]
 }
 
-/// Redis's `sdssplitargs`: words separated by blanks, with "double" quotes (escapes `\n`,
-/// `\r`, `\t`, `\b`, `\a`, `\xHH`, `\<c>`) and 'single' quotes (only `\'`). `None` for
-/// unbalanced quotes or a closing quote not followed by a blank.
-pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    let at = |i: usize| line.get(i).copied().unwrap_or(0);
-    let is_space = |c: u8| matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0x0b | 0x0c);
-    loop {
-        while i < line.len() && is_space(line[i]) {
-            i += 1;
-        }
-        if i >= line.len() || at(i) == 0 {
-            return Some(out);
-        }
-        let (mut inq, mut insq, mut done) = (false, false, false);
-        let mut cur = Vec::new();
-        while !done {
-            let c = at(i);
-            if inq {
-                if c == b'\\'
-                    && at(i + 1) == b'x'
-                    && at(i + 2).is_ascii_hexdigit()
-                    && at(i + 3).is_ascii_hexdigit()
-                {
-                    let h = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                    cur.push(h(at(i + 2)) * 16 + h(at(i + 3)));
-                    i += 3;
-                } else if c == b'\\' && at(i + 1) != 0 {
-                    i += 1;
-                    cur.push(match at(i) {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 8,
-                        b'a' => 7,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    if at(i + 1) != 0 && !is_space(at(i + 1)) {
-                        return None;
-                    }
-                    done = true;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
-            } else if insq {
-                if c == b'\\' && at(i + 1) == b'\'' {
-                    i += 1;
-                    cur.push(b'\'');
-                } else if c == b'\'' {
-                    if at(i + 1) != 0 && !is_space(at(i + 1)) {
-                        return None;
-                    }
-                    done = true;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
-            } else {
-                match c {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => done = true,
-                    b'"' => inq = true,
-                    b'\'' => insq = true,
-                    _ => cur.push(c),
-                }
-            }
-            if at(i) != 0 {
-                i += 1;
-            }
-        }
-        out.push(cur);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,18 +194,6 @@ mod tests {
             "ERR Unknown lua shebang option: name=x"
         );
         assert_eq!(err("#!lua \"a\n"), "ERR Invalid engine in script shebang");
-    }
-
-    #[test]
-    fn split_args_like_sds() {
-        assert_eq!(
-            split_args(b"a \"b c\" 'd\\'e'").unwrap(),
-            vec![b"a".to_vec(), b"b c".to_vec(), b"d'e".to_vec()]
-        );
-        assert_eq!(split_args(b"\"\\x41\\n\"").unwrap(), vec![b"A\n".to_vec()]);
-        assert!(split_args(b"\"a\"b").is_none());
-        assert!(split_args(b"'a").is_none());
-        assert_eq!(split_args(b"   ").unwrap(), Vec::<Vec<u8>>::new());
     }
 
     #[test]

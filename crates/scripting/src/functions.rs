@@ -18,7 +18,7 @@ use crate::convert::{error_info, push_error_table};
 use crate::errors;
 use crate::eval::split_keys;
 use crate::ffi::*;
-use crate::flags::{split_args, ScriptFlags};
+use crate::flags::ScriptFlags;
 use crate::host::{Caller, Host, LogLevel, RunKind, ServerState};
 use crate::libs::rand::SharedRand;
 use crate::lua::{cstr, finish, guard, shared, to_bytes, Fail, State};
@@ -114,7 +114,7 @@ pub fn parse_metadata(code: &[u8]) -> Result<Metadata, String> {
     else {
         return Err(errors::LIB_INVALID_METADATA.into());
     };
-    let parts = match split_args(&code[..end]) {
+    let parts = match resp::request::split_args(&code[..end]) {
         Some(p) if !p.is_empty() => p,
         _ => return Err(errors::LIB_INVALID_METADATA.into()),
     };

@@ -312,6 +312,17 @@ fn encode(cmds: &[Vec<&str>]) -> Vec<u8> {
     out
 }
 
+/// A new server of one kind ([`redwing`], [`redis`], [`valkey`]) started on a copy of the AOF
+/// directory of `from` (already stopped), with `appendonly yes`.
+fn started_from_aof(from: &ServerProc, kind: fn(&[&str]) -> ServerProc) -> ServerProc {
+    let mut to = kind(&[]);
+    to.kill();
+    copy_aof_dir(from, &to);
+    to.set_args(&["--appendonly", "yes"]);
+    to.restart();
+    to
+}
+
 /// Copies `from`'s AOF directory into `to`'s working directory.
 fn copy_aof_dir(from: &ServerProc, to: &ServerProc) {
     let src = from.dir.join("appendonlydir");
@@ -340,11 +351,7 @@ fn aof_directories_move_between_redwing_and_redis_7_both_ways() {
         c.cmd(&["HSET", "h5", "f", "v"]);
         let want = digest(&mut c);
         w.kill();
-        let mut r = redis(&[]);
-        r.kill();
-        copy_aof_dir(&w, &r);
-        r.set_args(&["--appendonly", "yes"]);
-        r.restart();
+        let mut r = started_from_aof(&w, redis);
         let mut rc = r.conn();
         assert_eq!(
             digest(&mut rc),
@@ -352,11 +359,7 @@ fn aof_directories_move_between_redwing_and_redis_7_both_ways() {
             "redis-server loading Redwing's AOF (preamble {preamble})"
         );
         // And Valkey 8.0.1; both check tools accept the files.
-        let mut v = valkey(&[]);
-        v.kill();
-        copy_aof_dir(&w, &v);
-        v.set_args(&["--appendonly", "yes"]);
-        v.restart();
+        let mut v = started_from_aof(&w, valkey);
         assert_eq!(
             digest(&mut v.conn()),
             want,
@@ -371,11 +374,7 @@ fn aof_directories_move_between_redwing_and_redis_7_both_ways() {
         vc.cmd(&["ZADD", "vz", "1", "a", "2", "b"]);
         let from_valkey = digest(&mut vc);
         v.kill();
-        let mut w3 = redwing(&[]);
-        w3.kill();
-        copy_aof_dir(&v, &w3);
-        w3.set_args(&["--appendonly", "yes"]);
-        w3.restart();
+        let w3 = started_from_aof(&v, redwing);
         assert_eq!(
             digest(&mut w3.conn()),
             from_valkey,
@@ -410,11 +409,7 @@ fn aof_directories_move_between_redwing_and_redis_7_both_ways() {
         rc.cmd(&["RPUSH", "rl", "1", "2"]);
         let want = digest(&mut rc);
         r.kill();
-        let mut w2 = redwing(&[]);
-        w2.kill();
-        copy_aof_dir(&r, &w2);
-        w2.set_args(&["--appendonly", "yes"]);
-        w2.restart();
+        let w2 = started_from_aof(&r, redwing);
         let mut wc = w2.conn();
         assert_eq!(
             digest(&mut wc),

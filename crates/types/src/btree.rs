@@ -153,6 +153,36 @@ struct Leaf<T> {
     items: Vec<T>,
 }
 
+/// A node's own size (its element and child vectors), what copying it costs.
+trait NodeBytes {
+    fn node_bytes(&self) -> usize;
+}
+
+impl<T> NodeBytes for Leaf<T> {
+    fn node_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.items.capacity() * std::mem::size_of::<T>()
+    }
+}
+
+impl<T> NodeBytes for Inner<T> {
+    fn node_bytes(&self) -> usize {
+        let kids = match &self.kids {
+            Kids::Leaves(v) => v.capacity(),
+            Kids::Inners(v) => v.capacity(),
+        };
+        std::mem::size_of::<Self>()
+            + self.keys.capacity() * std::mem::size_of::<T>()
+            + self.counts.capacity() * std::mem::size_of::<usize>()
+            + kids * std::mem::size_of::<usize>()
+    }
+}
+
+/// Mutable access to a node, copying it first (counted in [`crate::cow`]) if a snapshot
+/// shares it.
+fn node_mut<N: Clone + NodeBytes>(node: &mut Arc<N>) -> &mut N {
+    crate::cow::make_mut(node, N::node_bytes)
+}
+
 #[derive(Clone)]
 struct Inner<T> {
     /// `keys[i]` is a clone of the first element of child `i`'s subtree.
@@ -213,7 +243,7 @@ impl<T> Inner<T> {
 }
 
 /// Operations shared by both node kinds, used by the rebalancing code of their parent.
-trait Node<T>: Clone {
+trait Node<T>: Clone + NodeBytes {
     fn max_slots() -> usize;
     /// Elements (leaf) or children (inner node).
     fn slots(&self) -> usize;
@@ -414,7 +444,7 @@ fn split_child<T: Clone, C: Node<T>>(
     kids: &mut [Arc<C>],
     c: usize,
 ) -> (T, usize, C) {
-    let child = Arc::make_mut(&mut kids[c]);
+    let child = node_mut(&mut kids[c]);
     let at = child.slots() / 2;
     let (right, moved) = child.split_off(at);
     counts[c] -= moved;
@@ -436,8 +466,8 @@ fn insert_full_leaf<T: Clone>(
     if c > 0 && free(c - 1) >= shift_min() {
         let k = free(c - 1) / 2;
         let (a, b) = v.split_at_mut(c);
-        let left = Arc::make_mut(&mut a[c - 1]);
-        let leaf = Arc::make_mut(&mut b[0]);
+        let left = node_mut(&mut a[c - 1]);
+        let leaf = node_mut(&mut b[0]);
         Leaf::shift_left(left, leaf, k);
         counts[c - 1] += k;
         counts[c] -= k;
@@ -453,8 +483,8 @@ fn insert_full_leaf<T: Clone>(
     } else if free(c + 1) >= shift_min() {
         let k = free(c + 1) / 2;
         let (a, b) = v.split_at_mut(c + 1);
-        let leaf = Arc::make_mut(&mut a[c]);
-        let right = Arc::make_mut(&mut b[0]);
+        let leaf = node_mut(&mut a[c]);
+        let right = node_mut(&mut b[0]);
         Leaf::shift_right(leaf, right, k);
         counts[c] -= k;
         counts[c + 1] += k;
@@ -469,7 +499,7 @@ fn insert_full_leaf<T: Clone>(
         keys[c] = leaf.items[0].clone();
         keys[c + 1] = right.items[0].clone();
     } else {
-        let leaf = Arc::make_mut(&mut v[c]);
+        let leaf = node_mut(&mut v[c]);
         let right = leaf.split_insert(pos, item);
         counts[c] = leaf.items.len();
         keys[c] = leaf.items[0].clone();
@@ -494,12 +524,12 @@ fn fix_underflow<T: Clone, C: Node<T>>(
     let total = kids[l].slots() + kids[r].slots();
     if total <= C::max_slots() {
         let (n, right) = remove_slot(keys, counts, kids, r);
-        Arc::make_mut(&mut kids[l]).append(right);
+        node_mut(&mut kids[l]).append(right);
         counts[l] += n;
     } else {
         let (a, b) = kids.split_at_mut(r);
-        let left = Arc::make_mut(&mut a[l]);
-        let right = Arc::make_mut(&mut b[0]);
+        let left = node_mut(&mut a[l]);
+        let right = node_mut(&mut b[0]);
         let want = total / 2;
         let have = left.slots();
         if have > want {
@@ -610,7 +640,7 @@ impl<T: Clone> Inner<T> {
                     Err(p) => p,
                 };
                 if v[c].items.len() < leaf_cap() {
-                    let leaf = Arc::make_mut(&mut v[c]);
+                    let leaf = node_mut(&mut v[c]);
                     leaf.insert_at(pos, item);
                     counts[c] += 1;
                     if pos == 0 {
@@ -629,7 +659,7 @@ impl<T: Clone> Inner<T> {
                     }
                     checked = true;
                 }
-                let child = Arc::make_mut(&mut v[c]);
+                let child = node_mut(&mut v[c]);
                 let fc = child.insert(item, cmp, checked)?;
                 counts[c] += 1;
                 if fc {
@@ -657,7 +687,7 @@ impl<T: Clone> Inner<T> {
         let (item, fc) = match kids {
             Kids::Leaves(v) => {
                 let pos = v[c].items.binary_search_by(probe).ok()?;
-                let leaf = Arc::make_mut(&mut v[c]);
+                let leaf = node_mut(&mut v[c]);
                 let item = leaf.items.remove(pos);
                 trim(&mut leaf.items);
                 counts[c] -= 1;
@@ -678,7 +708,7 @@ impl<T: Clone> Inner<T> {
                     }
                     checked = true;
                 }
-                let child = Arc::make_mut(&mut v[c]);
+                let child = node_mut(&mut v[c]);
                 let (item, fc) = child.remove(probe, checked)?;
                 counts[c] -= 1;
                 if fc {
@@ -720,7 +750,7 @@ impl<T: Clone> Inner<T> {
         }
         let (n, fc) = match kids {
             Kids::Leaves(v) => {
-                let leaf = Arc::make_mut(&mut v[c]);
+                let leaf = node_mut(&mut v[c]);
                 let n = max.min(leaf.items.len() - off);
                 out.extend(leaf.items.drain(off..off + n));
                 trim(&mut leaf.items);
@@ -734,7 +764,7 @@ impl<T: Clone> Inner<T> {
                 (n, off == 0)
             }
             Kids::Inners(v) => {
-                let child = Arc::make_mut(&mut v[c]);
+                let child = node_mut(&mut v[c]);
                 let (n, fc) = child.remove_chunk(off, max, out);
                 counts[c] -= n;
                 if fc {
@@ -755,7 +785,7 @@ impl<T: Clone> Inner<T> {
         let fc = off == 0;
         match &mut self.kids {
             Kids::Leaves(v) => {
-                let leaf = Arc::make_mut(v.get_mut(c)?);
+                let leaf = node_mut(v.get_mut(c)?);
                 let r = f(leaf.items.get_mut(off)?);
                 if fc {
                     self.keys[c] = leaf.items[0].clone();
@@ -763,7 +793,7 @@ impl<T: Clone> Inner<T> {
                 Some((r, c == 0 && fc))
             }
             Kids::Inners(v) => {
-                let child = Arc::make_mut(v.get_mut(c)?);
+                let child = node_mut(v.get_mut(c)?);
                 let (r, fc) = child.update(off, f)?;
                 if fc {
                     self.keys[c] = child.keys[0].clone();
@@ -994,7 +1024,7 @@ impl<T: Clone> CountedBTree<T> {
                     Ok(_) => return false,
                     Err(p) => p,
                 };
-                let leaf = Arc::make_mut(arc);
+                let leaf = node_mut(arc);
                 if leaf.items.len() < leaf_cap() {
                     leaf.insert_at(pos, item);
                     None
@@ -1016,7 +1046,7 @@ impl<T: Clone> CountedBTree<T> {
                     }
                     checked = true;
                 }
-                let node = Arc::make_mut(arc);
+                let node = node_mut(arc);
                 if node.insert(item, cmp, checked).is_none() {
                     return false;
                 }
@@ -1048,7 +1078,7 @@ impl<T: Clone> CountedBTree<T> {
         let removed = match self.root.as_mut()? {
             Root::Leaf(arc) => {
                 let pos = arc.items.binary_search_by(probe).ok()?;
-                let leaf = Arc::make_mut(arc);
+                let leaf = node_mut(arc);
                 let item = leaf.items.remove(pos);
                 trim(&mut leaf.items);
                 item
@@ -1061,7 +1091,7 @@ impl<T: Clone> CountedBTree<T> {
                     }
                     checked = true;
                 }
-                Arc::make_mut(arc).remove(probe, checked)?.0
+                node_mut(arc).remove(probe, checked)?.0
             }
         };
         self.len -= 1;
@@ -1092,17 +1122,13 @@ impl<T: Clone> CountedBTree<T> {
             let n = match &mut self.root {
                 None => 0,
                 Some(Root::Leaf(arc)) => {
-                    let leaf = Arc::make_mut(arc);
+                    let leaf = node_mut(arc);
                     let stop = start.saturating_add(remaining).min(leaf.items.len());
                     out.extend(leaf.items.drain(start..stop));
                     trim(&mut leaf.items);
                     stop - start
                 }
-                Some(Root::Inner(arc)) => {
-                    Arc::make_mut(arc)
-                        .remove_chunk(start, remaining, &mut out)
-                        .0
-                }
+                Some(Root::Inner(arc)) => node_mut(arc).remove_chunk(start, remaining, &mut out).0,
             };
             if n == 0 {
                 break; // unreachable while the counts are consistent
@@ -1122,16 +1148,16 @@ impl<T: Clone> CountedBTree<T> {
             return None;
         }
         let mut node: &mut Inner<T> = match self.root.as_mut()? {
-            Root::Leaf(l) => return Arc::make_mut(l).items.get_mut(rank),
-            Root::Inner(n) => Arc::make_mut(n),
+            Root::Leaf(l) => return node_mut(l).items.get_mut(rank),
+            Root::Inner(n) => node_mut(n),
         };
         let mut r = rank;
         loop {
             let (c, off) = node.find_rank(r);
             r = off;
             match &mut node.kids {
-                Kids::Leaves(v) => return Arc::make_mut(v.get_mut(c)?).items.get_mut(r),
-                Kids::Inners(v) => node = Arc::make_mut(v.get_mut(c)?),
+                Kids::Leaves(v) => return node_mut(v.get_mut(c)?).items.get_mut(r),
+                Kids::Inners(v) => node = node_mut(v.get_mut(c)?),
             }
         }
     }
@@ -1144,8 +1170,8 @@ impl<T: Clone> CountedBTree<T> {
             return None;
         }
         match self.root.as_mut()? {
-            Root::Leaf(l) => Arc::make_mut(l).items.get_mut(rank).map(f),
-            Root::Inner(n) => Arc::make_mut(n).update(rank, f).map(|(r, _)| r),
+            Root::Leaf(l) => node_mut(l).items.get_mut(rank).map(f),
+            Root::Inner(n) => node_mut(n).update(rank, f).map(|(r, _)| r),
         }
     }
 
@@ -2382,7 +2408,7 @@ mod tests {
     fn checker_detects_a_wrong_count() {
         let mut t = CountedBTree::from_sorted_iter(0..5000u64);
         if let Some(Root::Inner(n)) = &mut t.root {
-            Arc::make_mut(n).counts[1] += 1;
+            node_mut(n).counts[1] += 1;
         }
         check(&t, &cmp_u64);
     }
@@ -2392,7 +2418,7 @@ mod tests {
     fn checker_detects_a_stale_routing_key() {
         let mut t = CountedBTree::from_sorted_iter(0..5000u64);
         if let Some(Root::Inner(n)) = &mut t.root {
-            Arc::make_mut(n).keys[1] += 1;
+            node_mut(n).keys[1] += 1;
         }
         check(&t, &cmp_u64);
     }
@@ -2402,19 +2428,19 @@ mod tests {
     fn checker_detects_an_underfull_leaf() {
         let mut t = CountedBTree::from_sorted_iter(0..5000u64);
         let mut node = match &mut t.root {
-            Some(Root::Inner(n)) => Arc::make_mut(n),
+            Some(Root::Inner(n)) => node_mut(n),
             _ => unreachable!(),
         };
         loop {
             match &mut node.kids {
                 Kids::Leaves(v) => {
-                    let leaf = Arc::make_mut(&mut v[1]);
+                    let leaf = node_mut(&mut v[1]);
                     let keep = leaf.items.len() - leaf_min();
                     leaf.items.truncate(keep.max(1));
                     node.counts[1] = keep.max(1);
                     break;
                 }
-                Kids::Inners(v) => node = Arc::make_mut(&mut v[0]),
+                Kids::Inners(v) => node = node_mut(&mut v[0]),
             }
         }
         check(&t, &cmp_u64);

@@ -7,10 +7,12 @@
 //! - [`btree`]: the order-statistic copy-on-write B+tree behind large sorted sets.
 //! - [`glob`]: Redis's glob matching.
 //! - [`rand`]: the sampling RNG.
+//! - [`cow`]: the count of bytes copied because a snapshot shared them.
 //!
 //! Nothing here knows about commands, clients, replication or files.
 
 pub mod blob;
+pub mod cow;
 pub mod glob;
 pub mod rand;
 pub mod segmap;

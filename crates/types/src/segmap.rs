@@ -387,6 +387,17 @@ impl<T: SegItem> Seg<T> {
     }
 }
 
+/// Mutable access to a segment, copying it first (and counting the copy in [`crate::cow`]) if a
+/// snapshot shares it.
+#[inline]
+fn seg_mut<T: SegItem>(seg: &mut Arc<Seg<T>>) -> &mut Seg<T> {
+    crate::cow::make_mut(seg, |s| {
+        std::mem::size_of::<Seg<T>>()
+            + s.items.capacity() * std::mem::size_of::<T>()
+            + s.index.len() * std::mem::size_of::<u16>()
+    })
+}
+
 /// Where an entry was found by [`SegMap::locate`]: valid until the map is next modified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Loc {
@@ -466,7 +477,7 @@ impl<T: SegItem> SegMap<T> {
     /// Mutable access at `loc`; copies the segment first if a snapshot shares it.
     #[inline]
     pub fn at_mut(&mut self, loc: Loc) -> &mut T {
-        &mut Arc::make_mut(&mut self.segs[loc.seg as usize]).items[loc.pos as usize]
+        &mut seg_mut(&mut self.segs[loc.seg as usize]).items[loc.pos as usize]
     }
 
     /// Starts loading, stage by stage, what lookups of these hashes will read, so that the
@@ -506,7 +517,7 @@ impl<T: SegItem> SegMap<T> {
         let h = hash_key(key);
         let s = self.seg_of(h);
         let pos = self.segs[s].find(key, h)?;
-        Some(&mut Arc::make_mut(&mut self.segs[s]).items[pos])
+        Some(&mut seg_mut(&mut self.segs[s]).items[pos])
     }
 
     /// Inserts `item`, replacing and returning an entry with the same key.
@@ -514,7 +525,7 @@ impl<T: SegItem> SegMap<T> {
         let h = hash_key(item.seg_key());
         let s = self.seg_of(h);
         if let Some(pos) = self.segs[s].find(item.seg_key(), h) {
-            let seg = Arc::make_mut(&mut self.segs[s]);
+            let seg = seg_mut(&mut self.segs[s]);
             return Some(std::mem::replace(&mut seg.items[pos], item));
         }
         self.insert_new_hashed(item, h);
@@ -534,7 +545,7 @@ impl<T: SegItem> SegMap<T> {
             self.split(s);
             s = self.seg_of(h);
         }
-        Arc::make_mut(&mut self.segs[s]).push(item, h);
+        seg_mut(&mut self.segs[s]).push(item, h);
         self.len += 1;
     }
 
@@ -542,7 +553,7 @@ impl<T: SegItem> SegMap<T> {
         let h = hash_key(key);
         let s = self.seg_of(h);
         let pos = self.segs[s].find(key, h)?;
-        let item = Arc::make_mut(&mut self.segs[s]).remove_at(pos, h);
+        let item = seg_mut(&mut self.segs[s]).remove_at(pos, h);
         self.len -= 1;
         Some(item)
     }
@@ -605,7 +616,7 @@ impl<T: SegItem> SegMap<T> {
             if seg.items.iter().all(&mut keep) {
                 continue;
             }
-            let seg = Arc::make_mut(seg);
+            let seg = seg_mut(seg);
             let before = seg.items.len();
             seg.items.retain(&mut keep);
             self.len -= before - seg.items.len();

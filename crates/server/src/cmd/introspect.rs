@@ -462,26 +462,6 @@ pub fn monitor(s: &mut Server, key: usize) -> Reply {
     Reply::Ok
 }
 
-/// `sdscatrepr`-style quoting of one argument.
-fn repr(a: &[u8]) -> String {
-    let mut s = String::from("\"");
-    for &b in a {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            7 => s.push_str("\\a"),
-            8 => s.push_str("\\b"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push('"');
-    s
-}
-
 /// Sends an executed command to MONITOR clients.
 pub fn feed_monitors(s: &mut Server, key: usize, argv: &[Bytes]) {
     let (db, addr) = match s.net.clients.get(key) {
@@ -504,7 +484,7 @@ pub fn feed_monitors_as(s: &mut Server, db: usize, addr: &str, argv: &[Bytes]) {
     );
     for a in argv {
         line.push(' ');
-        line.push_str(&repr(a));
+        line.push_str(&resp::request::repr(a));
     }
     line.push_str("\r\n");
     for id in s.exec.monitors.clone() {

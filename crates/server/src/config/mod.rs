@@ -340,32 +340,12 @@ pub fn parse_command_line(args: &[String]) -> (Option<PathBuf>, String) {
                 have_value = true;
             }
         } else {
-            options.push_str(&repr(a));
+            options.push_str(&resp::request::repr(a.as_bytes()));
             options.push(' ');
             have_value = true;
         }
     }
     (file, options)
-}
-
-/// Quotes an argument as Redis's `sdscatrepr` does, so the config parser reads it back.
-fn repr(s: &str) -> String {
-    let mut out = String::from("\"");
-    for b in s.bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            32..=126 => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

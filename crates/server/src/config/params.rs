@@ -41,7 +41,7 @@ pub enum Apply {
     /// Nothing more: the server reads the field where it is used.
     Read,
     /// Accepted, validated and kept for CONFIG GET/REWRITE; Redwing does not act on it (the
-    /// README lists these by hand: no test compares the list with this table yet).
+    /// README lists these; a test checks the list against this table).
     Inert,
     /// Runtime state derived from the configuration is rebuilt (command settings, encoding
     /// limits, LRU/LFU parameters, cron frequency, log level).
@@ -479,6 +479,53 @@ pub fn is_deprecated(name: &str, argc: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The README's "Configuration accepted without effect" names every `Inert` parameter
+    /// (`cluster-*`-style globs allowed), and nothing else.
+    #[test]
+    fn the_readme_lists_exactly_the_inert_parameters() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"));
+        let start = readme
+            .find("### Configuration accepted without effect")
+            .expect("the README's section on inert parameters");
+        let section = &readme[start..];
+        let section = &section[..section[1..].find("\n## ").map_or(section.len(), |e| e + 1)];
+        let listed: Vec<&str> = section
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| {
+                !w.is_empty()
+                    && w.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-*".contains(&b))
+            })
+            .collect();
+        let matches = |pat: &str, name: &str| match pat.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => pat == name,
+        };
+        let inert: Vec<&str> = PARAMS
+            .iter()
+            .filter(|p| p.apply == Apply::Inert)
+            .map(|p| p.name)
+            .collect();
+        let missing: Vec<&&str> = inert
+            .iter()
+            .filter(|n| !listed.iter().any(|pat| matches(pat, n)))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "inert but not in the README: {missing:?}"
+        );
+        let wrong: Vec<&&str> = listed
+            .iter()
+            .filter(|pat| !inert.iter().any(|n| matches(pat, n)))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "in the README's list but not inert: {wrong:?}"
+        );
+    }
 
     #[test]
     fn every_default_is_canonical_and_round_trips_through_its_field() {

@@ -138,7 +138,6 @@ pub fn flush(s: &mut Server) {
     let Some(file) = a.file.clone() else {
         return;
     };
-    let mut wrote = false;
     if !a.buf.is_empty() {
         if a.flush_sleep_us > 0 {
             std::thread::sleep(std::time::Duration::from_micros(a.flush_sleep_us));
@@ -151,7 +150,6 @@ pub fn flush(s: &mut Server) {
                 a.written_total += n;
                 a.buf.clear();
                 a.checkpoints.push_back((a.written_total, repl_offset));
-                wrote = true;
                 if a.write_error.take().is_some() {
                     log_warning!("AOF write error looks solved. The server can write again.");
                 }
@@ -191,7 +189,6 @@ pub fn flush(s: &mut Server) {
         }
         AppendFsync::Everysec => {
             let now = now_ms();
-            let _ = wrote;
             if now - a.last_fsync_ms < 1000 {
                 return;
             }
@@ -258,30 +255,6 @@ pub fn fsynced_repl_offset(s: &mut Server) -> Option<i64> {
         a.fsynced_reploff = a.fsynced_reploff.max(repl_offset);
     }
     Some(a.fsynced_reploff)
-}
-
-/// WAITAOF clients that need the local AOF get an error when it is turned off.
-fn fail_local_waiters(s: &mut Server) {
-    use crate::net::client::BlockKind;
-    for id in s.exec.blocking.waiting_acks.clone() {
-        let Some(k) = s.net.client_key(id) else {
-            continue;
-        };
-        let Some(c) = s.net.clients.get_mut(k) else {
-            continue;
-        };
-        let local = c
-            .blocked
-            .as_ref()
-            .is_some_and(|b| matches!(b.kind, BlockKind::WaitAof { numlocal, .. } if numlocal > 0));
-        if local {
-            s.exec.blocking.unblock(c);
-            c.reply(&Reply::error(
-                "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
-            ));
-            s.net.resume.push(k);
-        }
-    }
 }
 
 /// Starts the everysec fsync thread (once).
@@ -478,6 +451,7 @@ pub fn start_rewrite(s: &mut Server) -> Result<(), String> {
             u64::MAX
         }
     };
+    let cow_base = types::cow::total();
     let snap = s.exec.ks.snapshot();
     let keys_total = snap.dbs.iter().map(|d| d.len() as u64).sum();
     let rdb_preamble = s.cfg.aof_use_rdb_preamble;
@@ -521,6 +495,7 @@ pub fn start_rewrite(s: &mut Server) -> Result<(), String> {
     s.persist.aof.rewrite = Some(AofRewrite {
         id,
         started_ms: now_ms(),
+        cow_base,
         cancel,
         keys_done,
         keys_total,
@@ -659,6 +634,7 @@ pub fn on_rewrite_done(s: &mut Server, id: u64, res: Result<u64, String>) {
         return;
     };
     s.persist.aof.last_rewrite_time_sec = (now_ms() - r.started_ms) / 1000;
+    s.persist.aof_last_cow_size = types::cow::total() - r.cow_base;
     let outcome = res.and_then(|size| install_rewrite(s, &r, size));
     let _ = std::fs::remove_file(&r.temp);
     match outcome {
@@ -878,7 +854,7 @@ pub fn stop(s: &mut Server) {
     a.base_size = 0;
     a.incr_size = 0;
     a.checkpoints.clear();
-    fail_local_waiters(s);
+    crate::repl::primary::fail_local_aof_waiters(s);
 }
 
 /// Periodic work: scheduled and automatic rewrites, everysec fsyncs, write retries.
@@ -1281,16 +1257,13 @@ fn replay<R: BufRead>(
     // The loader client never watched, subscribed, tracked or blocked, and is not
     // registered with the poller: removing it is all.
     let _ = s.net.clients.remove(key);
-    let truncated = match outcome {
+    // Past this match the file ended early: a truncated tail, or a MULTI without its EXEC.
+    match outcome {
         None if multi.is_none() => return Ok(Loaded::Ok),
-        None => {
-            log_warning!("Revert incomplete MULTI/EXEC transaction in AOF file {name}");
-            true
-        }
+        None => log_warning!("Revert incomplete MULTI/EXEC transaction in AOF file {name}"),
         Some(Err(e)) => return Err(e),
-        Some(Ok(())) => true,
-    };
-    debug_assert!(truncated);
+        Some(Ok(())) => {}
+    }
     if !last {
         return Ok(Loaded::Truncated);
     }
@@ -1495,7 +1468,7 @@ pub fn info_fields(s: &Server, f: &mut dyn FnMut(&str, String)) {
         }
         .into(),
     );
-    f("aof_last_cow_size", "0".into());
+    f("aof_last_cow_size", s.persist.aof_last_cow_size.to_string());
     f("module_fork_in_progress", "0".into());
     f("module_fork_last_cow_size", "0".into());
     if s.cfg.appendonly {

@@ -123,6 +123,7 @@ pub fn save_sync(s: &mut Server) -> Result<(), String> {
 
 /// Starts a background save to disk.
 pub fn start_bgsave(s: &mut Server) {
+    let cow_base = types::cow::total();
     let snap = s.exec.ks.snapshot();
     let keys_total = snap.dbs.iter().map(|d| d.len() as u64).sum();
     let info = save_info(s);
@@ -134,6 +135,7 @@ pub fn start_bgsave(s: &mut Server) {
     s.persist.last_bgsave_try_ms = now_ms();
     s.persist.bgsave = Some(BgSave {
         started_ms: now_ms(),
+        cow_base,
         cancel: cancel.clone(),
         keys_done: keys_done.clone(),
         keys_total,
@@ -176,6 +178,7 @@ pub fn on_save_done(s: &mut Server, outcome: SaveOutcome) {
     };
     let cancelled = b.cancel.load(Ordering::Relaxed);
     s.persist.last_bgsave_time_sec = (now_ms() - b.started_ms) / 1000;
+    s.persist.rdb_last_cow_size = types::cow::total() - b.cow_base;
     if cancelled {
         log_warning!("Background saving terminated by cancellation");
         return;
@@ -217,6 +220,10 @@ pub fn kill_bgsave(s: &mut Server) {
 
 /// Save points (`save <seconds> <changes>`), checked by the cron.
 pub fn cron(s: &mut Server, now: i64) {
+    s.persist.cow_peak = match cow_current(s) {
+        0 if !snapshot_running(s) => 0,
+        c => s.persist.cow_peak.max(c),
+    };
     if s.persist.bgsave.is_some() || s.exec.loading {
         return;
     }
@@ -635,6 +642,22 @@ pub fn debug_reload(s: &mut Server, opts: Reload) -> Reply {
     Reply::Ok
 }
 
+/// Whether a snapshot is held: a BGSAVE, an AOF rewrite or a full sync's.
+fn snapshot_running(s: &Server) -> bool {
+    s.persist.bgsave.is_some() || s.persist.aof.rewrite.is_some() || !s.repl.jobs.is_empty()
+}
+
+/// Bytes copied since the oldest running snapshot was taken, because snapshots shared them
+/// (Valkey's `current_cow_size`, the fork child's copied pages); 0 when none runs.
+pub fn cow_current(s: &Server) -> u64 {
+    let bases = s.persist.bgsave.iter().map(|b| b.cow_base);
+    let bases = bases.chain(s.persist.aof.rewrite.iter().map(|r| r.cow_base));
+    let bases = bases.chain(s.repl.jobs.values().map(|j| j.cow_base));
+    bases
+        .min()
+        .map_or(0, |base| types::cow::total().saturating_sub(base))
+}
+
 /// INFO persistence fields.
 pub fn info_fields(s: &Server, out: &mut String) {
     use std::fmt::Write;
@@ -648,8 +671,10 @@ pub fn info_fields(s: &Server, out: &mut String) {
     });
     f("loading", (s.exec.loading as u8).to_string());
     f("async_loading", (s.repl.async_loading() as u8).to_string());
-    f("current_cow_peak", "0".into());
-    f("current_cow_size", "0".into());
+    // Measured live, never a stale sample: the age is always 0.
+    let cow = cow_current(s);
+    f("current_cow_peak", p.cow_peak.max(cow).to_string());
+    f("current_cow_size", cow.to_string());
     f("current_cow_size_age", "0".into());
     f(
         "current_fork_perc",
@@ -694,7 +719,7 @@ pub fn info_fields(s: &Server, out: &mut String) {
             .to_string(),
     );
     f("rdb_saves", p.rdb_saves.to_string());
-    f("rdb_last_cow_size", "0".into());
+    f("rdb_last_cow_size", p.rdb_last_cow_size.to_string());
     f(
         "rdb_last_load_keys_expired",
         p.last_load_keys_expired.to_string(),

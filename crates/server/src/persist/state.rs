@@ -11,6 +11,8 @@ use crate::bg::BgChannel;
 /// A background save to disk in progress.
 pub struct BgSave {
     pub started_ms: i64,
+    /// [`types::cow::total`] when its snapshot was taken.
+    pub cow_base: u64,
     pub cancel: Arc<AtomicBool>,
     pub keys_done: Arc<AtomicU64>,
     pub keys_total: u64,
@@ -54,6 +56,12 @@ pub struct Persist {
     pub skip_checksum_validation: bool,
     /// The append-only file.
     pub aof: AofState,
+    /// Bytes copied because the last disk or replica snapshot shared them (`rdb_last_cow_size`).
+    pub rdb_last_cow_size: u64,
+    /// The same for the last AOF rewrite (`aof_last_cow_size`).
+    pub aof_last_cow_size: u64,
+    /// The highest `current_cow_size` seen while snapshots run (`current_cow_peak`).
+    pub cow_peak: u64,
 }
 
 impl Persist {
@@ -73,6 +81,9 @@ impl Persist {
             loading: None,
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
+            rdb_last_cow_size: 0,
+            aof_last_cow_size: 0,
+            cow_peak: 0,
             skip_checksum_validation: false,
             aof: AofState::new(),
         }
@@ -113,6 +124,8 @@ pub struct AofRewrite {
     /// Tells its report from a cancelled rewrite's.
     pub id: u64,
     pub started_ms: i64,
+    /// [`types::cow::total`] when its snapshot was taken.
+    pub cow_base: u64,
     pub cancel: Arc<AtomicBool>,
     pub keys_done: Arc<AtomicU64>,
     pub keys_total: u64,

@@ -199,6 +199,7 @@ fn functions_filtered_out(filter: Option<&str>) -> bool {
 /// Starts a snapshot transfer: the sockets of its members (with what they still had to
 /// write, then the machine's prefix) go to a thread that writes the snapshot into them.
 fn start_job(s: &mut Server, job: SnapshotJob) {
+    let cow_base = types::cow::total();
     let snapshot = if job.filter.is_some() {
         keyspace::Keyspace::new(1).snapshot()
     } else {
@@ -243,6 +244,7 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
         job.job,
         Job {
             cancel: cancel.clone(),
+            cow_base,
             failed,
             progress: progress.clone(),
             logged_ms: now_ms(),
@@ -319,6 +321,7 @@ pub fn on_transfer_done(s: &mut Server, done: transfer::JobDone) {
         .map(|(id, e)| (id, e.map_or(Ok(()), Err)))
         .collect();
     if let Some(j) = s.repl.jobs.remove(&done.id) {
+        s.persist.rdb_last_cow_size = types::cow::total() - j.cow_base;
         results.extend(j.failed);
     }
     job_finished(s, done.id, &results, done.error.as_deref());
@@ -567,6 +570,29 @@ pub fn check_waiters(s: &mut Server) {
                 c.reply(&reply);
                 s.net.resume.push(k);
             }
+        }
+    }
+}
+
+/// WAITAOF clients that need the local AOF get an error when it is turned off.
+pub fn fail_local_aof_waiters(s: &mut Server) {
+    for id in s.exec.blocking.waiting_acks.clone() {
+        let Some(k) = s.net.client_key(id) else {
+            continue;
+        };
+        let Some(c) = s.net.clients.get_mut(k) else {
+            continue;
+        };
+        let local = c
+            .blocked
+            .as_ref()
+            .is_some_and(|b| matches!(b.kind, BlockKind::WaitAof { numlocal, .. } if numlocal > 0));
+        if local {
+            s.exec.blocking.unblock(c);
+            c.reply(&Reply::error(
+                "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
+            ));
+            s.net.resume.push(k);
         }
     }
 }

@@ -37,6 +37,8 @@ pub enum Load {
 /// A snapshot transfer running on its thread.
 pub struct Job {
     pub cancel: Arc<AtomicBool>,
+    /// [`types::cow::total`] when its snapshot was taken.
+    pub cow_base: u64,
     /// Members whose socket could not be handed to the thread: failed from the start.
     pub failed: Vec<(ClientId, Result<(), String>)>,
     pub progress: Progress,
