@@ -51,11 +51,15 @@ class Server:
                 out[k] = v
         return out
 
-    def cpu_seconds(self):
-        """User + system CPU time the server process has used so far."""
+    def cpu_seconds(self, children=False):
+        """User + system CPU time the server process has used so far; with `children`, also
+        that of its exited and reaped children (a forking server's BGSAVE child)."""
         with open(f"/proc/{self.proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = int(fields[11]) + int(fields[12])
+        if children:
+            ticks += int(fields[13]) + int(fields[14])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def rss(self):
         with open(f"/proc/{self.proc.pid}/status") as f:

@@ -255,7 +255,17 @@ impl Primary {
             if let Some(j) = self.jobs.get_mut(&job) {
                 j.members.retain(|m| *m != client);
                 if j.members.is_empty() {
+                    // As Valkey's fork child whose last replica socket fails: the transfer
+                    // ends in error (its report, when the thread stops, is then ignored).
                     self.jobs.remove(&job);
+                    log(
+                        out,
+                        LogLevel::Warning,
+                        format!(
+                            "Background RDB transfer error: the last replica of the transfer ({}) is gone",
+                            r.addr
+                        ),
+                    );
                     out.push(Action::CancelSnapshot { job });
                 }
             }

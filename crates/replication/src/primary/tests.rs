@@ -499,6 +499,10 @@ fn a_failed_transfer_closes_its_replica_and_a_job_without_members_is_cancelled()
     ));
     let a = t.p.on_client_closed(&mut t.h, 8, 0);
     assert!(a.contains(&Action::CancelSnapshot { job: 2 }));
+    assert!(logged(
+        &a,
+        "Background RDB transfer error: the last replica"
+    ));
     assert_eq!(t.h.backlog().map(|b| b.pinned()), Some(0));
     // A job that could not start at all: every member failed.
     t.capa(9, &["eof"]);

@@ -546,6 +546,9 @@ pub struct TlsStream {
     /// it sent and we did not read is not mistaken for a clean end (as with OpenSSL, which
     /// stops reading at the first bad record header).
     reset: bool,
+    /// Ciphertext read from the socket that rustls has not taken yet (it takes more once the
+    /// plaintext before it is read).
+    pending_in: Vec<u8>,
 }
 
 impl TlsStream {
@@ -555,6 +558,7 @@ impl TlsStream {
             session: Arc::new(Mutex::new(conn)),
             eof: false,
             reset: false,
+            pending_in: Vec::new(),
         }
     }
 
@@ -600,16 +604,68 @@ pub fn flush_into(s: &mut rustls::Connection, w: &mut dyn Write) -> io::Result<(
     Ok(())
 }
 
+/// Socket bytes are read here first (one buffer per thread: the event loop's), then fed to
+/// rustls: a read that returns less than this buffer holds emptied the socket, so no second
+/// read is needed to learn that it would block.
+const SOCKET_READ: usize = 32 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; SOCKET_READ]);
+}
+
+impl TlsStream {
+    /// Feeds ciphertext read earlier and not yet taken by rustls; `Ok(false)` when none waits.
+    fn feed_pending(&mut self, s: &mut rustls::Connection) -> io::Result<bool> {
+        if self.pending_in.is_empty() {
+            return Ok(false);
+        }
+        let mut slice = &self.pending_in[..];
+        let taken = s.read_tls(&mut slice)?;
+        if taken == 0 {
+            // rustls takes input whenever its plaintext has been read, as here: not taking
+            // any would loop forever, so the connection fails instead.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "TLS input not consumed",
+            ));
+        }
+        self.pending_in.drain(..taken);
+        if self.pending_in.is_empty() && self.pending_in.capacity() > 4096 {
+            self.pending_in = Vec::new();
+        }
+        self.process(s)?;
+        Ok(true)
+    }
+
+    /// Decrypts what rustls holds, sends what the handshake needs; a TLS error is returned
+    /// as `InvalidData` (after the alert, except to a peer that does not speak TLS at all: as
+    /// with OpenSSL it sees the connection reset, and no bytes it could misread as a reply).
+    fn process(&mut self, s: &mut rustls::Connection) -> io::Result<()> {
+        if let Err(e) = s.process_new_packets() {
+            if matches!(e, rustls::Error::InvalidMessage(_)) {
+                self.reset = true;
+            } else {
+                let _ = flush_into(s, &mut self.sock);
+            }
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+        // Handshake messages, and plaintext queued before the handshake ended.
+        flush_into(s, &mut self.sock)
+    }
+}
+
 impl Read for TlsStream {
     /// Fills `buf` with as much plaintext as the socket yields; returns fewer bytes than asked
-    /// only once the socket would block (or the peer closed), so the event loop's rule that a
-    /// short read emptied the socket holds for TLS too.
+    /// only once the socket is empty (or the peer closed), so the event loop's rule that a
+    /// short read emptied the socket holds for TLS too, at one read per event as for TCP.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut s = lock(&self.session);
+        let session = self.session.clone();
+        let mut s = lock(&session);
         let mut n = 0;
+        let mut drained = false;
         loop {
             match s.reader().read(&mut buf[n..]) {
                 Ok(0) => return Ok(n),
@@ -624,34 +680,37 @@ impl Read for TlsStream {
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(n),
                 Err(e) => return if n > 0 { Ok(n) } else { Err(e) },
             }
-            if self.eof {
-                return Ok(n);
+            if self.feed_pending(&mut s)? {
+                continue;
             }
-            match s.read_tls(&mut self.sock) {
+            if self.eof || drained {
+                return if n > 0 || self.eof {
+                    Ok(n)
+                } else {
+                    Err(io::ErrorKind::WouldBlock.into())
+                };
+            }
+            let got = SCRATCH.with(|b| {
+                let mut b = b.borrow_mut();
+                match self.sock.read(&mut b[..]) {
+                    Ok(k) => {
+                        self.pending_in.extend_from_slice(&b[..k]);
+                        Ok(k)
+                    }
+                    Err(e) => Err(e),
+                }
+            });
+            match got {
                 Ok(0) => {
                     self.eof = true;
+                    // An empty read tells rustls the peer closed.
+                    let _ = s.read_tls(&mut &[][..]);
                     if let Err(e) = s.process_new_packets() {
                         return Err(io::Error::new(io::ErrorKind::InvalidData, e));
                     }
                 }
-                Ok(_) => {
-                    if let Err(e) = s.process_new_packets() {
-                        // The alert rustls queued goes out if the socket takes it, except to
-                        // a peer that does not speak TLS at all: as with OpenSSL, it just sees
-                        // the connection close (and no bytes it would misread as a reply).
-                        if matches!(e, rustls::Error::InvalidMessage(_)) {
-                            self.reset = true;
-                        } else {
-                            let _ = flush_into(&mut s, &mut self.sock);
-                        }
-                        return Err(io::Error::new(io::ErrorKind::InvalidData, e));
-                    }
-                    // Handshake messages, and plaintext queued before the handshake ended.
-                    flush_into(&mut s, &mut self.sock)?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return if n > 0 { Ok(n) } else { Err(e) };
-                }
+                Ok(k) => drained = k < SOCKET_READ,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => drained = true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return if n > 0 { Ok(n) } else { Err(e) },
             }
