@@ -5,7 +5,8 @@ TLS throughput: redis-benchmark --tls (client certificate, `tls-auth-clients yes
 50 clients, 64-byte values, 1M-key space, at pipeline 1 and 16. The three servers run at once,
 each with a plaintext port (admin) and a TLS port; every round runs each workload on each
 server, the order flipping each round. Medians over the rounds, ratios Redwing/Valkey and
-Redwing/Redis (>1: Redwing faster).
+Redwing/Redis (>1: Redwing faster), and each server's CPU time per request (where the
+benchmark client saturates a core, pipeline 1, it shows what throughput cannot).
 
 ACL cost: the same SET/GET in plaintext as the default user and as a user with key patterns
 (`~key:* ~bench:* +@all`), on each server: the user's throughput relative to the default
@@ -87,15 +88,20 @@ def prefill(port):
 
 
 def throughput(servers, certs, rounds, requests):
+    """Per server and test: [(requests/s, server CPU µs per request)] over the rounds."""
     res = {s.name: {f"{t} P{p}": [] for t in ("set", "get") for p in (1, 16)} for s in servers}
     for r in range(rounds):
         order = servers if r % 2 == 0 else list(reversed(servers))
         for p in (1, 16):
             for t in ("set", "get"):
                 for s in order:
-                    rps = benchmark(s.tls_port, t, p, requests * (4 if p > 1 else 1), tls=certs)
-                    res[s.name][f"{t} P{p}"].append(rps)
-                    print(f"tls round {r + 1}/{rounds} P{p:<2} {t} {s.name:<8} {rps:>11,.0f}/s", flush=True)
+                    n = requests * (4 if p > 1 else 1)
+                    cpu0 = s.cpu_seconds()
+                    rps = benchmark(s.tls_port, t, p, n, tls=certs)
+                    cpu_us = (s.cpu_seconds() - cpu0) * 1e6 / n
+                    res[s.name][f"{t} P{p}"].append((rps, cpu_us))
+                    print(f"tls round {r + 1}/{rounds} P{p:<2} {t} {s.name:<8} {rps:>11,.0f}/s "
+                          f"{cpu_us:6.2f} cpu µs/req", flush=True)
     return res
 
 
@@ -166,11 +172,13 @@ def markdown(tp, acl, sync, meta):
     lines = [f"Security benchmark, {meta['date']}, {meta['host']}, {meta['rounds']} rounds, medians "
              f"({meta['valkey_version']}; {meta['redis_version']})", "",
              "Over TLS (redis-benchmark --tls with a client certificate, 50 clients, 64-byte values):", "",
-             "| test | Redwing /s | Valkey 8.0.1 | redis-server 7.0 | vs Valkey | vs Redis |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| test | Redwing /s | Valkey 8.0.1 | redis-server 7.0 | vs Valkey | vs Redis | CPU µs/req Redwing · Valkey · Redis |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for k in tp["redwing"]:
-        w, v, r = (med(tp[n][k]) for n in NAMES)
-        lines.append(f"| {k.upper()} | {w:,.0f} | {v:,.0f} | {r:,.0f} | {w / v:.2f}× | {w / r:.2f}× |")
+        w, v, r = (med(x[0] for x in tp[n][k]) for n in NAMES)
+        cw, cv, cr = (med(x[1] for x in tp[n][k]) for n in NAMES)
+        lines.append(f"| {k.upper()} | {w:,.0f} | {v:,.0f} | {r:,.0f} | {w / v:.2f}× | {w / r:.2f}× | "
+                     f"{cw:.2f} · {cv:.2f} · {cr:.2f} |")
     lines += ["", "ACL checks: a user with key patterns (`~key:* ~bench:* +@all`) against the default user, "
               "plaintext (change in throughput, medians):", "",
               "| test | Redwing | Valkey 8.0.1 | redis-server 7.0 |", "|---|---:|---:|---:|"]
