@@ -118,7 +118,9 @@ impl<'a> Needle<'a> {
 
     pub fn matches(&self, e: Elem<'_>) -> bool {
         match e {
-            Elem::Str(s) => self.int.is_none() && s == self.bytes,
+            // An integer-looking element is stored as a string in a plain node (elements over
+            // `quicklist-packed-threshold`): the bytes decide, as Valkey's memcmp does.
+            Elem::Str(s) => s == self.bytes,
             Elem::Int(v) => self.int == Some(v),
         }
     }

@@ -339,3 +339,19 @@ fn loading_keeps_a_listpack_that_fits() {
     let more = vec![&v[..]; 683];
     assert_eq!(List::load(more, lim()).encoding(), "quicklist");
 }
+
+#[test]
+fn an_integer_in_a_plain_node_is_found_by_its_bytes() {
+    // A threshold of 1 byte puts every element in a plain node, "9" included (as a string).
+    let limits = ListLimits {
+        fill: 1,
+        packed_threshold: 1,
+    };
+    let mut l = List::default();
+    for e in ["xxxxxxxxxxx", "9", "xxxxxxxxxxx"] {
+        l.push(End::Right, e.as_bytes(), limits);
+    }
+    assert_eq!(l.position(b"9"), Some(1));
+    l.insert(1, false, b"8", limits);
+    assert_eq!(strs(&l), ["xxxxxxxxxxx", "8", "9", "xxxxxxxxxxx"]);
+}
