@@ -143,6 +143,9 @@ pub struct Keyspace {
     pub events: Events,
     pub stats: KeyspaceStats,
     pub rng: Rng,
+    /// `lazyfree-lazy-expire`: an expired key's large value is freed on the background thread
+    /// (else inline, in the expiring command or cycle, as Valkey does with `no`).
+    pub lazy_expire: bool,
     /// Keys given an expire by this node's own clients while it is a writable replica
     /// (Redis's `slaveKeysWithExpire`): the primary will never expire them, so the replica's
     /// cron does ([`Keyspace::expire_replica_local_keys`]).
@@ -161,6 +164,7 @@ impl Keyspace {
             events: Events::default(),
             stats: KeyspaceStats::default(),
             rng: Rng::from_entropy(),
+            lazy_expire: true,
             replica_local_expires: Default::default(),
         }
     }
@@ -207,7 +211,9 @@ impl Keyspace {
 
     fn delete_expired(&mut self, db: usize, key: &[u8]) {
         if let Some(old) = self.dbs[db].take(key) {
-            lazyfree::free(old);
+            if self.lazy_expire {
+                lazyfree::free(old);
+            }
         }
         self.stats.expired_keys += 1;
         self.events.expired.push((db, key.to_vec()));

@@ -178,6 +178,7 @@ impl Server {
             notify_classes: c.notify_keyspace_events.0,
         };
         self.exec.ks.lru.lfu = c.maxmemory_policy.is_lfu();
+        self.exec.ks.lazy_expire = c.lazyfree_lazy_expire;
         self.exec.ks.lru.lfu_log_factor = c.lfu_log_factor.clamp(0, u32::MAX as i64) as u32;
         self.exec.ks.lru.lfu_decay_time = c.lfu_decay_time_mins.clamp(0, u32::MAX as i64) as u32;
         self.life.hz = c.hz.clamp(1, 500) as u64;

@@ -236,7 +236,7 @@ params! {
     set_proc_title: bool = "set-proc-title", B, "yes", IMMUTABLE, Inert;
     dynamic_hz: bool = "dynamic-hz", B, "yes", 0, Inert;
     lazyfree_lazy_eviction: bool = "lazyfree-lazy-eviction", B, "yes", DEBUG, Read;
-    lazyfree_lazy_expire: bool = "lazyfree-lazy-expire", B, "yes", DEBUG, Read;
+    lazyfree_lazy_expire: bool = "lazyfree-lazy-expire", B, "yes", DEBUG, Derived;
     lazyfree_lazy_server_del: bool = "lazyfree-lazy-server-del", B, "yes", DEBUG, Derived;
     lazyfree_lazy_user_del: bool = "lazyfree-lazy-user-del", B, "yes", DEBUG, Derived;
     lazyfree_lazy_user_flush: bool = "lazyfree-lazy-user-flush", B, "yes", DEBUG, Derived;
