@@ -19,6 +19,7 @@ pub mod exec;
 pub mod histogram;
 pub mod log;
 pub mod net;
+pub mod oom;
 pub mod persist;
 pub mod repl;
 pub mod server;
@@ -82,6 +83,7 @@ pub fn run(args: Vec<String>) -> i32 {
         log_warning!("{e}");
         return 1;
     }
+    let _ = oom::apply(&mut server);
     if net::tls::TlsContext::wanted(&server.cfg) {
         match net::tls::TlsContext::build(&server.cfg) {
             Ok(ctx) => server.net.tls = Some(ctx),

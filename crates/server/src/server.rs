@@ -62,6 +62,8 @@ pub struct Life {
     /// core; installed at start-up for the same reason as `serve_while_busy` (persistence
     /// sits below the core).
     pub replay_command: fn(&mut Server, usize, Vec<bytes::Bytes>),
+    /// `oom-score-adj` bookkeeping.
+    pub oom: crate::oom::OomState,
 }
 
 /// The busy pass before the event loop runs: nothing to serve.
@@ -136,6 +138,7 @@ impl Server {
                 cron_paused: false,
                 serve_while_busy: no_busy_pass,
                 replay_command: no_replay,
+                oom: Default::default(),
             },
             cfg,
         };

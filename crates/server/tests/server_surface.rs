@@ -302,3 +302,41 @@ fn debug_subcommands() {
     let art = c.text(&["LOLWUT", "VERSION", "5", "10", "2", "2"]);
     assert!(art.ends_with("Redis ver. 7.2.4\n"), "{art}");
 }
+
+/// `oom-score-adj` writes the configured score for the node's role into
+/// `/proc/<pid>/oom_score_adj` (relative to the score found at first, or absolute), follows
+/// REPLICAOF, and restores the original score when turned off.
+#[test]
+fn oom_score_adj_follows_the_role() {
+    let s = redwing(&[]);
+    let pid = s.pid().expect("the server's pid");
+    let read = || -> i64 {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj"))
+            .expect("read oom_score_adj");
+        text.trim().parse().expect("a number")
+    };
+    let base = read();
+    let mut c = s.conn();
+    let ok = |c: &mut Conn, args: &[&str]| {
+        let r = c.cmd(args);
+        assert!(!r.is_error(), "{args:?}: {r:?}");
+    };
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "oom-score-adj-values", "10 20 30"],
+    );
+    ok(&mut c, &["CONFIG", "SET", "oom-score-adj", "yes"]);
+    assert_eq!(read(), (base + 10).min(1000));
+    ok(&mut c, &["REPLICAOF", "127.0.0.1", "1"]);
+    assert_eq!(read(), (base + 20).min(1000), "the replica's value");
+    ok(&mut c, &["REPLICAOF", "NO", "ONE"]);
+    assert_eq!(read(), (base + 10).min(1000));
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "oom-score-adj-values", "500 600 700"],
+    );
+    ok(&mut c, &["CONFIG", "SET", "oom-score-adj", "absolute"]);
+    assert_eq!(read(), 500);
+    ok(&mut c, &["CONFIG", "SET", "oom-score-adj", "no"]);
+    assert_eq!(read(), base, "the original score is restored");
+}

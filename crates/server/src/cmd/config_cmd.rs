@@ -145,6 +145,14 @@ fn apply(
             }
         }
     }
+    if let Some((p, _)) = first(Apply::Oom) {
+        crate::oom::apply(s).map_err(|_| {
+            (
+                p.name,
+                "Failed to set current oom_score_adj. Check server logs.".into(),
+            )
+        })?;
+    }
     if first(Apply::Maxmemory).is_some() {
         // Not evicted here, inside CONFIG SET's own execution unit (or a MULTI's): as Valkey's
         // eviction time proc, the cron and the next command evict, each key its own unit.

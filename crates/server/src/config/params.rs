@@ -59,6 +59,8 @@ pub enum Apply {
     DefaultPassword,
     /// The append-only file is turned on (a first rewrite) or off, or its history cleaned.
     Aof,
+    /// The process's `/proc/self/oom_score_adj` is rewritten (`oom-score-adj`).
+    Oom,
     /// The TLS contexts are rebuilt from the `tls-*` parameters (refused, keeping the old
     /// contexts, if they do not load).
     Tls,
@@ -315,7 +317,7 @@ params! {
     loglevel: LogLevel = "loglevel", Kind::Enum(LogLevel::NAMES), "notice", 0, Derived;
     maxmemory_policy: MaxmemoryPolicy = "maxmemory-policy", Kind::Enum(MaxmemoryPolicy::NAMES), "noeviction", 0, Derived;
     appendfsync: AppendFsync = "appendfsync", Kind::Enum(AppendFsync::NAMES), "everysec", 0, Read;
-    oom_score_adj: String = "oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", 0, Inert;
+    oom_score_adj: String = "oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", 0, Oom;
     acl_pubsub_default: String = "acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels", 0, Derived;
     sanitize_dump_payload: SanitizeDumpPayload = "sanitize-dump-payload", Kind::Enum(SanitizeDumpPayload::NAMES), "no", DEBUG, Read;
     enable_protected_configs: ProtectedAction = "enable-protected-configs", PROTECTED_ACTIONS, "no", IMMUTABLE, Read;
@@ -437,7 +439,7 @@ params! {
     dir: String = "dir", Kind::Special(Special::Dir), ".", PROTECTED | DENY_LOADING, Dir;
     save: SavePoints = "save", Kind::Special(Special::Save), "3600 1 300 100 60 10000", MULTI_ARG, Read;
     client_output_buffer_limit: OutputLimits = "client-output-buffer-limit", Kind::Special(Special::ClientOutputBufferLimit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", MULTI_ARG, Replication;
-    oom_score_adj_values: OomScoreAdjValues = "oom-score-adj-values", Kind::Special(Special::OomScoreAdjValues), "0 200 800", MULTI_ARG, Inert;
+    oom_score_adj_values: OomScoreAdjValues = "oom-score-adj-values", Kind::Special(Special::OomScoreAdjValues), "0 200 800", MULTI_ARG, Oom;
     notify_keyspace_events: NotifyFlags = "notify-keyspace-events", Kind::Special(Special::NotifyKeyspaceEvents), "", 0, Derived;
     bind: BindAddrs = "bind", Kind::Special(Special::Bind), "* -::*", MULTI_ARG, Listeners;
     replicaof: ReplicaOf = "replicaof" ["slaveof"], Kind::Special(Special::ReplicaOf), "", IMMUTABLE | MULTI_ARG, Read;
