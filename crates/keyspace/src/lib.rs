@@ -146,6 +146,9 @@ pub struct Keyspace {
     /// `lazyfree-lazy-expire`: an expired key's large value is freed on the background thread
     /// (else inline, in the expiring command or cycle, as Valkey does with `no`).
     pub lazy_expire: bool,
+    /// A CLIENT PAUSE (WRITE or ALL) is in effect: reads see an expired key as missing but do
+    /// not delete it (Valkey's paused `expire` action); the deletion comes after the pause.
+    pub expire_paused: bool,
     /// Keys given an expire by this node's own clients while it is a writable replica
     /// (Redis's `slaveKeysWithExpire`): the primary will never expire them, so the replica's
     /// cron does ([`Keyspace::expire_replica_local_keys`]).
@@ -165,6 +168,7 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             rng: Rng::from_entropy(),
             lazy_expire: true,
+            expire_paused: false,
             replica_local_expires: Default::default(),
         }
     }
@@ -203,7 +207,7 @@ impl Keyspace {
         if self.obey_all || !self.is_expired(obj) {
             return Some(loc);
         }
-        if self.mode == ExpiryMode::Primary || write {
+        if (self.mode == ExpiryMode::Primary && !self.expire_paused) || write {
             self.delete_expired(db, key);
         }
         None

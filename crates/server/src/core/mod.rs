@@ -94,6 +94,7 @@ fn finish_reply(s: &mut Server, key: usize, client_cmd: bool) {
 
 fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     s.exec.ks.now_ms = s.exec.clock.now_ms();
+    s.exec.ks.expire_paused = s.exec.pause.writes_paused(s.exec.ks.now_ms);
     let spec = match commands::call::resolve(&argv) {
         Ok(spec) => spec,
         Err(e) => {
