@@ -340,3 +340,37 @@ fn oom_score_adj_follows_the_role() {
     ok(&mut c, &["CONFIG", "SET", "oom-score-adj", "no"]);
     assert_eq!(read(), base, "the original score is restored");
 }
+
+/// `lazyfree-lazy-expire`: with `yes` an expired large value is freed on the background thread
+/// (INFO `lazyfreed_objects` counts it), with `no` inline, as Valkey.
+#[test]
+fn lazyfree_lazy_expire_decides_where_an_expired_value_is_freed() {
+    let s = redwing(&[]);
+    let mut c = s.conn();
+    let lazyfreed = |c: &mut Conn| -> i64 {
+        field(c, "memory", "lazyfreed_objects")
+            .parse()
+            .expect("lazyfreed_objects")
+    };
+    for (lazy, expect_background) in [("no", false), ("yes", true)] {
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "lazyfree-lazy-expire", lazy])
+                .text(),
+            "OK"
+        );
+        let before = lazyfreed(&mut c);
+        let members: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
+        let mut argv = vec!["SADD", "big"];
+        argv.extend(members.iter().map(String::as_str));
+        c.cmd(&argv);
+        c.cmd(&["PEXPIRE", "big", "1"]);
+        wait_for("the key expired", T, || c.int(&["EXISTS", "big"]) == 0);
+        if expect_background {
+            wait_for("the value freed in the background", T, || {
+                lazyfreed(&mut c) > before
+            });
+        } else {
+            assert_eq!(lazyfreed(&mut c), before, "freed inline with {lazy}");
+        }
+    }
+}
