@@ -596,3 +596,41 @@ fn a_disk_that_refuses_writes_stops_writes_until_it_accepts_them_again() {
     }
     assert_eq!(c.text(&["GET", "after"]), "1");
 }
+
+/// A node whose own history reached a high offset, then made a replica of a primary with a
+/// shorter one, must not report its old fsynced offset as FACK: with `appendfsync no` a new
+/// write is acknowledged by its copy, not by an fsync (Valkey's "WAITAOF replica copy before
+/// fsync", which failed here when the old offset happened to be the higher one).
+#[test]
+fn a_full_sync_resets_the_fsynced_offset_a_replica_reports() {
+    let p = redwing(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let r = redwing(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut rc = r.conn();
+    // The future replica's own stream (it has a replica of its own, so it keeps a backlog and
+    // an offset) grows far beyond the primary's.
+    let d = redwing(&[]);
+    replicaof(&d, &r);
+    wait_synced(&r, &d);
+    let big = "x".repeat(100_000);
+    for i in 0..50 {
+        rc.cmd(&["SET", &format!("own{i}"), &big]);
+    }
+    wait_for("the replica's own writes fsynced", T, || {
+        waitaof(&mut rc, 1, 0, 100).0 == 1
+    });
+    d.conn().cmd(&["REPLICAOF", "NO", "ONE"]);
+    rc.cmd(&["CONFIG", "SET", "appendfsync", "no"]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    wait_for("the replica's first rewrite after its full sync", T, || {
+        field(&mut rc, "persistence", "aof_rewrite_in_progress") == "0"
+            && field(&mut rc, "persistence", "aof_rewrite_scheduled") == "0"
+    });
+    let mut pc = p.conn();
+    pc.cmd(&["INCR", "foo"]);
+    assert_eq!(
+        waitaof(&mut pc, 0, 1, 200),
+        (1, 0),
+        "the replica has the write but has not fsynced it"
+    );
+}

@@ -854,6 +854,10 @@ pub fn stop(s: &mut Server) {
     a.base_size = 0;
     a.incr_size = 0;
     a.checkpoints.clear();
+    // What was fsynced belongs to the stream offsets of before (a full sync may start another
+    // history, with lower offsets): nothing counts as fsynced until the next first rewrite,
+    // as Valkey resets `fsynced_reploff` when its AOF stops.
+    a.fsynced_reploff = 0;
     crate::repl::primary::fail_local_aof_waiters(s);
 }
 
