@@ -9,14 +9,11 @@
 //!   (parse, add, `to_human_string`, and the error texts of Redis's `t_string.c`/`t_hash.c`);
 //! * the reply of our own command handlers, run in process through the command table.
 //!
-//! A missing `redis-server` fails the test: run `scripts/setup-test-deps.sh` (or point
-//! `REDIS_SERVER` at a Redis 7.0 binary). `LDOUBLE_INTEROP_SEED` replays another random seed.
+//! A missing `redis-server` fails the test: run `scripts/setup-test-deps.sh`. `LDOUBLE_INTEROP_SEED` replays another random seed.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 
 use bytes::Bytes;
 use commands::ldouble::LongDouble;
@@ -27,100 +24,20 @@ use resp::RespVersion;
 // redis-server process and a tiny RESP client
 // ------------------------------------------------------------------------------------------
 
-/// Owns the redis-server child: kills it (by pid, `Child::kill`) and reaps it when dropped, on
-/// every path out of the test, panics included.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const SETUP_HINT: &str = "run scripts/setup-test-deps.sh to install redis-server 7.0 \
-                          (or set REDIS_SERVER to a Redis 7.0 binary)";
-
-fn redis_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("REDIS_SERVER") {
-        return PathBuf::from(p);
-    }
-    let default = PathBuf::from("/usr/bin/redis-server");
-    if default.exists() {
-        return default;
-    }
-    panic!("redis-server not found at /usr/bin/redis-server: {SETUP_HINT}");
-}
-
-/// A port nobody listens on right now (the kernel picks it); the listener is closed at once.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
-}
+/// The private redis-server 7.0 (testkit starts it on a free port, checks it is the process
+/// it started, and kills it by pid when dropped, on every path out of the test).
+struct RedisServer(testkit::proc::ServerProc);
 
 impl RedisServer {
     fn start() -> RedisServer {
-        let bin = redis_binary();
-        let mut last_err = String::new();
-        for _attempt in 0..5 {
-            let port = free_port();
-            let child = Command::new(&bin)
-                .args(["--port", &port.to_string()])
-                .args(["--bind", "127.0.0.1"])
-                .args(["--save", ""])
-                .args(["--appendonly", "no"])
-                .args(["--dir", &std::env::temp_dir().to_string_lossy()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}; {SETUP_HINT}", bin.display()));
-            let mut server = RedisServer { child, port };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(status)) = server.child.try_wait() {
-                    last_err = format!("redis-server exited early ({status}); port {port} taken?");
-                    break;
-                }
-                if Instant::now() > deadline {
-                    last_err = "redis-server did not answer PING within 10 s".into();
-                    break;
-                }
-                if let Ok(mut conn) = Conn::connect(port) {
-                    if conn.cmd(&[b"PING"]) == b"+PONG\r\n" {
-                        server.check_identity(&mut conn);
-                        return server;
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            drop(server); // kills it
-        }
-        panic!("could not start redis-server: {last_err}");
-    }
-
-    /// Makes sure the server on the port is the one we started (not another engineer's server
-    /// that grabbed the port first) and that it is Redis 7.0.
-    fn check_identity(&self, conn: &mut Conn) {
-        let info = conn.cmd(&[b"INFO", b"server"]);
-        let info = String::from_utf8_lossy(&info).into_owned();
-        let pid = format!("process_id:{}\r\n", self.child.id());
-        assert!(
-            info.contains(&pid),
-            "the server on 127.0.0.1:{} is not the one this test started (expected {pid:?})",
-            self.port
-        );
-        assert!(
-            info.contains("redis_version:7.0."),
-            "this test expects Redis 7.0 ({SETUP_HINT}); got:\n{info}"
-        );
+        RedisServer(testkit::proc::ServerProc::redis_7_0(&[
+            "--appendonly",
+            "no",
+        ]))
     }
 
     fn conn(&self) -> Conn {
-        Conn::connect(self.port).expect("connect to redis-server")
+        Conn::connect(self.0.port).expect("connect to redis-server")
     }
 }
 

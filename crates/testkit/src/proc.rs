@@ -118,6 +118,20 @@ impl ServerProc {
         Self::start(redis_server_bin(), "redis", extra)
     }
 
+    /// Starts the reference redis-server and checks that it is Redis 7.0, the version the
+    /// interop tests compare against (a missing or other binary fails with the fix).
+    pub fn redis_7_0(extra: &[&str]) -> ServerProc {
+        let server = Self::redis(extra);
+        let version = server.conn().try_info_field("server", "redis_version");
+        assert!(
+            version.as_deref().is_some_and(|v| v.starts_with("7.0.")),
+            "{} is redis-server {version:?}, these tests expect 7.0: run \
+             scripts/setup-test-deps.sh (Debian's redis-server)",
+            server.bin.display()
+        );
+        server
+    }
+
     /// Starts the reference valkey-server.
     pub fn valkey(extra: &[&str]) -> ServerProc {
         Self::start(valkey_server_bin(), "valkey", extra)
@@ -224,8 +238,11 @@ impl ServerProc {
                 if let Ok(f) =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.cmd(&["PING"])))
                 {
-                    if f.text() == "PONG" || f.text().starts_with("NOAUTH") {
+                    if f.text().starts_with("NOAUTH") {
                         return Ok(());
+                    }
+                    if f.text() == "PONG" {
+                        return self.check_identity(&mut conn);
                     }
                     if f.is_error() && f.text().starts_with("LOADING") {
                         std::thread::sleep(Duration::from_millis(20));
@@ -239,6 +256,19 @@ impl ServerProc {
             "server not ready after {timeout:?}; log:\n{}",
             self.log()
         ))
+    }
+
+    /// The port picked by `free_port` is free when picked, not when the server binds it: make
+    /// sure the server that answered is the process we started (INFO's `process_id`).
+    fn check_identity(&self, conn: &mut Conn) -> Result<(), String> {
+        let expected = self.pid().map(|p| p.to_string());
+        match conn.try_info_field("server", "process_id") {
+            Some(pid) if Some(&pid) != expected.as_ref() => Err(format!(
+                "127.0.0.1:{} is served by another process (pid {pid}, ours {expected:?})",
+                self.port
+            )),
+            _ => Ok(()),
+        }
     }
 
     pub fn log_path(&self) -> PathBuf {

@@ -4,116 +4,33 @@
 //! Every scenario drives the same operations into Redis and into a small
 //! keyspace mirror built on the `hll` module, then compares the replies and
 //! the raw string values (`GET`).  A missing `redis-server` binary fails the
-//! test (set `REDIS_SERVER` to point at another binary).
+//! test: run `scripts/setup-test-deps.sh`.
 
 use types::hll;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 
 // ------------------------------------------------------------------------
 // redis-server process and a tiny RESP client
 // ------------------------------------------------------------------------
 
-/// Kills the server it owns (by pid, through `Child::kill`) when dropped,
-/// whatever way the test ends.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn redis_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("REDIS_SERVER") {
-        return PathBuf::from(p);
-    }
-    let default = PathBuf::from("/usr/bin/redis-server");
-    if default.exists() {
-        return default;
-    }
-    if let Some(paths) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&paths) {
-            let candidate = dir.join("redis-server");
-            if candidate.exists() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "redis-server not found (looked at $REDIS_SERVER, /usr/bin/redis-server and $PATH); \
-         the HyperLogLog interop test needs Redis 7.0 installed (e.g. `apt-get install redis-server`)"
-    );
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
-}
+/// The private redis-server 7.0 (testkit starts it on a free port, checks it is the process
+/// it started, and kills it by pid when dropped, on every path out of the test).
+struct RedisServer(testkit::proc::ServerProc);
 
 impl RedisServer {
     fn start() -> RedisServer {
-        let bin = redis_binary();
-        let mut last_err = String::new();
-        for _attempt in 0..5 {
-            let port = free_port();
-            let child = Command::new(&bin)
-                .args(["--port", &port.to_string()])
-                .args(["--bind", "127.0.0.1"])
-                .args(["--save", ""])
-                .args(["--appendonly", "no"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "cannot start {}: {e} (the HyperLogLog interop test needs redis-server 7.0)",
-                        bin.display()
-                    )
-                });
-            let mut server = RedisServer { child, port };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(status)) = server.child.try_wait() {
-                    last_err = format!("redis-server exited early: {status}");
-                    break;
-                }
-                if let Ok(mut conn) = Conn::connect(port) {
-                    if conn.cmd(&[b"PING"]) == Reply::Simple("PONG".into()) {
-                        let version = conn.cmd(&[b"INFO", b"server"]);
-                        let Reply::Bulk(Some(info)) = version else {
-                            panic!("INFO server: {version:?}");
-                        };
-                        let info = String::from_utf8_lossy(&info);
-                        assert!(
-                            info.contains("redis_version:7.0."),
-                            "this test expects Redis 7.0, got:\n{info}"
-                        );
-                        return server;
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if last_err.is_empty() {
-                last_err = "redis-server did not answer PING within 10 s".into();
-            }
-            drop(server); // kills it
-        }
-        panic!("could not start redis-server: {last_err}");
+        RedisServer(testkit::proc::ServerProc::redis_7_0(&[
+            "--appendonly",
+            "no",
+        ]))
     }
 
     fn conn(&self) -> Conn {
-        Conn::connect(self.port).expect("connect to redis-server")
+        Conn::connect(self.0.port).expect("connect to redis-server")
     }
 }
 
