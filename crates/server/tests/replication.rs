@@ -330,6 +330,42 @@ fn partial_resync_after_link_kill() {
     assert!(stat(&p, "sync_partial_ok") >= 2);
 }
 
+/// CLIENT PAUSE WRITE on a replica: it keeps reading its primary's stream but applies none of
+/// its writes until the pause ends (Valkey postpones its primary client like any writer).
+#[test]
+fn a_paused_replica_reads_the_stream_and_applies_it_after_the_pause() {
+    let p = redwing(&[]);
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    // A write after the sync puts the stream's SELECT behind us (not a write: never held).
+    let mut pc = p.conn();
+    pc.cmd(&["SET", "before", "1"]);
+    wait_synced(&p, &r);
+    let mut rc = r.conn();
+    let applied = field(&mut rc, "replication", "slave_repl_offset");
+    assert_eq!(rc.text(&["CLIENT", "PAUSE", "100000", "WRITE"]), "OK");
+    pc.cmd(&["SET", "during", "2"]);
+    let target = field(&mut pc, "replication", "master_repl_offset");
+    wait_for("the replica reads the paused write", T, || {
+        field(&mut rc, "replication", "slave_read_repl_offset") == target
+    });
+    assert_eq!(
+        field(&mut rc, "replication", "slave_repl_offset"),
+        applied,
+        "nothing applied during the pause"
+    );
+    assert_eq!(
+        rc.cmd(&["GET", "during"]),
+        resp::Frame::Null,
+        "reads are served"
+    );
+    assert_eq!(rc.text(&["CLIENT", "UNPAUSE"]), "OK");
+    wait_synced(&p, &r);
+    assert_eq!(rc.text(&["GET", "during"]), "2");
+    assert_eq!(digest(&p), digest(&r));
+}
+
 #[test]
 fn backlog_overflow_forces_full_sync() {
     let p = redwing(&["--repl-backlog-size", "16384"]);

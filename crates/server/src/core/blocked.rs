@@ -202,6 +202,17 @@ pub fn release_paused(s: &mut Server) {
         super::process_command(s, key, b.argv);
         super::process_input(s, key);
     }
+    // A replica's primary link resumes applying the stream it kept reading.
+    let links: Vec<usize> = s
+        .net
+        .clients
+        .iter()
+        .filter(|(_, c)| c.held_stream.is_some())
+        .map(|(k, _)| k)
+        .collect();
+    for key in links {
+        super::process_input(s, key);
+    }
 }
 
 /// Parks a write for backpressure: it runs after `delay_ms`, or earlier once the replica that

@@ -24,6 +24,18 @@ pub fn process_input(s: &mut Server, key: usize) {
         let Some(c) = s.net.clients.get_mut(key) else {
             return;
         };
+        if let Some((argv, consumed)) = c.held_stream.take() {
+            // Applied now, or held again while the pause lasts.
+            super::apply_from_primary(s, key, argv, consumed);
+            if s.net
+                .clients
+                .get(key)
+                .is_some_and(|c| c.held_stream.is_some())
+            {
+                return;
+            }
+            continue;
+        }
         if let Some(argv) = c.pending.pop_front() {
             super::process_command(s, key, argv);
             continue;

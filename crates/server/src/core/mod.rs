@@ -92,6 +92,21 @@ fn finish_reply(s: &mut Server, key: usize, client_cmd: bool) {
     crate::cmd::client_cmd::check_output_limit(s, key);
 }
 
+/// The flags pauses and backpressure look at: a write (or may-replicate) command's, and an
+/// EXEC's whose transaction holds one (Valkey's `is_write_command` in `processCommand`).
+fn pause_flags(
+    scripting: &crate::exec::scripts::ScriptState,
+    c: &crate::net::client::Client,
+    spec: &CommandSpec,
+    argv: &[Bytes],
+) -> u64 {
+    let mut flags = scripting.command_flags(spec, argv);
+    if spec.name == "exec" {
+        flags |= multi::queued_flags(scripting, c) & (f::WRITE | f::MAY_REPLICATE);
+    }
+    flags
+}
+
 fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     s.exec.ks.now_ms = s.exec.clock.now_ms();
     s.exec.ks.expire_paused = s.exec.pause.writes_paused(s.exec.ks.now_ms);
@@ -150,12 +165,7 @@ fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     };
     let from_client = origin == Origin::Client && !c.is_replica();
     let throttle_done = std::mem::take(&mut c.throttle_done);
-    // What pauses and backpressure hold: a write (or may-replicate) command, and an EXEC
-    // whose transaction holds one (Valkey's `is_write_command` in `processCommand`).
-    let mut flags = s.exec.scripting.command_flags(spec, &argv);
-    if spec.name == "exec" {
-        flags |= multi::queued_flags(&s.exec.scripting, c) & (f::WRITE | f::MAY_REPLICATE);
-    }
+    let flags = pause_flags(&s.exec.scripting, c, spec, &argv);
     if from_client && blocked::held_by_pause(s, flags) {
         blocked::hold_paused(s, key, argv);
         return;
@@ -684,9 +694,21 @@ pub fn replay_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
 /// protect clients skipped, expired keys visible), then accounted in the offsets and proxied
 /// to this node's own replicas by the replication layer.
 pub fn apply_from_primary(s: &mut Server, key: usize, argv: Vec<Bytes>, consumed: usize) {
-    if commands::call::resolve(&argv).is_err() {
+    let Ok(spec) = commands::call::resolve(&argv) else {
         // Never skipped (DESIGN, issue 12 item 6): the stream stops here.
         return crate::repl::replica::halt_on_unknown(s, key, &argv);
+    };
+    // CLIENT PAUSE WRITE|ALL on a replica stops it applying its primary's writes (the stream
+    // is still read: `slave_read_repl_offset` grows, `slave_repl_offset` does not).
+    let held =
+        s.net.clients.get(key).is_some_and(|c| {
+            blocked::held_by_pause(s, pause_flags(&s.exec.scripting, c, spec, &argv))
+        });
+    if held {
+        if let Some(c) = s.net.clients.get_mut(key) {
+            c.held_stream = Some((argv, consumed));
+        }
+        return;
     }
     let Some(raw) = crate::repl::replica::stream_command_bytes(s, key, &argv, consumed) else {
         return;

@@ -245,6 +245,10 @@ pub struct Client {
     /// Bytes of the command being parsed that earlier reads already consumed (the offset
     /// accounting of a primary link needs each command's exact size).
     pub partial_consumed: usize,
+    /// A primary link's next stream command (argv, its size in the stream), parsed but held
+    /// while CLIENT PAUSE holds writes: the replica keeps reading its primary's stream and
+    /// applies it once the pause ends (Valkey postpones its primary client alike).
+    pub held_stream: Option<(Vec<Bytes>, usize)>,
     /// The peer closed the connection after data still to be processed.
     pub peer_closed: bool,
     /// Encoded replies not yet written; `out_pos` bytes of it are already sent.
@@ -391,6 +395,7 @@ impl Client {
             pending: std::collections::VecDeque::new(),
             pending_error: None,
             partial_consumed: 0,
+            held_stream: None,
             peer_closed: false,
             out: Vec::with_capacity(1024),
             out_pos: 0,
