@@ -18,11 +18,13 @@
 //! ```
 //!
 //! [`input`] turns bytes into commands, [`multi`] is MULTI/EXEC/WATCH, [`blocked`] serves and
-//! times out blocked clients. Nothing below this module calls into it.
+//! times out blocked clients, [`redact`] keeps secrets out of SLOWLOG and MONITOR. Nothing
+//! below this module calls into it.
 
 pub mod blocked;
 pub mod input;
 pub mod multi;
+pub mod redact;
 pub mod script;
 pub mod server_cmds;
 
@@ -534,7 +536,8 @@ fn record_stats(
             .clients
             .get(key)
             .map(|c| (c.addr.as_str(), c.name.as_ref()));
-        crate::stats::slowlog_maybe_add(&mut s.stats, &s.cfg, client, argv, us);
+        let shown = redact::shown(argv);
+        crate::stats::slowlog_maybe_add(&mut s.stats, &s.cfg, client, &shown, us);
         let event = if spec.has(f::FAST) {
             "fast-command"
         } else {
@@ -552,6 +555,7 @@ fn feed_monitors_maybe(
     from_script: bool,
 ) {
     if !spec.has(f::SKIP_MONITOR) && !s.exec.monitors.is_empty() && !spec.has(f::ADMIN) {
+        let argv = &*redact::shown(argv);
         if from_script {
             let db = s.net.clients.get(key).map_or(0, |c| c.db);
             crate::cmd::introspect::feed_monitors_as(s, db, "lua", argv);

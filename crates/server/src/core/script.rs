@@ -123,7 +123,7 @@ fn run(
 ) -> Reply {
     // As Valkey: the script's command line reaches monitors before the commands it runs.
     if !s.exec.monitors.is_empty() {
-        crate::cmd::introspect::feed_monitors(s, key, argv);
+        crate::cmd::introspect::feed_monitors(s, key, &super::redact::shown(argv));
     }
     let Some(c) = s.net.clients.get(key) else {
         return Reply::Raw(Bytes::new());
