@@ -82,6 +82,9 @@ fn error_reply(msg: &[u8]) -> Reply {
 pub struct Converted {
     pub reply: Reply,
     pub error_counted: bool,
+    /// The reply is an error table the script returned (`{err=…}`, `server.error_reply`): its
+    /// text, code included, is the script's own (Valkey's `ERR_REPLY_FLAG_CUSTOM`).
+    pub custom_error: bool,
 }
 
 /// Converts the value on top of the stack and pops it.
@@ -94,8 +97,14 @@ pub(crate) unsafe fn lua_to_reply(
     caller: RespVersion,
 ) -> Converted {
     let mut counted = false;
+    let custom_error = lua_type(l, -1) == LUA_TTABLE && {
+        let err = raw_field(l, b"err") == LUA_TSTRING;
+        lua_pop(l, 1);
+        err
+    };
     let reply = to_reply(l, script, caller, &mut counted, 0);
     Converted {
+        custom_error: custom_error && reply.is_error(),
         reply,
         error_counted: counted,
     }

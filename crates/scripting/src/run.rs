@@ -35,6 +35,9 @@ impl Default for RunOptions {
 pub struct RunOutcome {
     pub reply: Reply,
     pub error_counted: bool,
+    /// The error is one the script returned as a table ([`crate::convert::Converted`]): past
+    /// the error-stats limit the server counts it as `ERRORSTATS_OVERFLOW`.
+    pub custom_error: bool,
 }
 
 impl RunOutcome {
@@ -42,6 +45,7 @@ impl RunOutcome {
         RunOutcome {
             reply,
             error_counted: false,
+            custom_error: false,
         }
     }
 }
@@ -134,10 +138,12 @@ pub(crate) fn call_function(
             let Converted {
                 reply,
                 error_counted,
+                custom_error,
             } = lua_to_reply(l, script_resp, caller);
             RunOutcome {
                 reply,
                 error_counted,
+                custom_error,
             }
         };
         if opts.interrupt_checks {
@@ -178,5 +184,6 @@ unsafe fn error_outcome(l: *mut lua_State, name: &str) -> RunOutcome {
     RunOutcome {
         reply: Reply::error(text),
         error_counted: info.ignore_stats,
+        custom_error: false,
     }
 }

@@ -523,10 +523,13 @@ fn record_stats(
     }
     // A script's error that a failed `server.call` already counted is counted once.
     let counted = std::mem::take(&mut s.exec.scripting.error_counted);
+    let custom = std::mem::take(&mut s.exec.scripting.error_custom);
     if let Some(code) = reply.error_code() {
         st.failed_calls += 1;
-        if !counted {
-            s.stats.count_error(code);
+        match (counted, custom) {
+            (true, _) => {}
+            (false, true) => s.stats.count_custom_error(code),
+            (false, false) => s.stats.count_error(code),
         }
     }
     if !spec.has(f::SKIP_SLOWLOG) {

@@ -162,6 +162,7 @@ fn run(
     s.exec.scripting.give_back(engine);
     s.exec.scripting.running = None;
     s.exec.scripting.error_counted = outcome.error_counted && outcome.reply.is_error();
+    s.exec.scripting.error_custom = outcome.custom_error && outcome.reply.is_error();
     // Effects replication: the script's commands propagate themselves, the script never.
     s.exec.call_rewrite = Some(Vec::new());
     outcome.reply

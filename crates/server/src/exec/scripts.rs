@@ -98,6 +98,9 @@ pub struct ScriptState {
     /// The error a script just returned was already counted in the error stats (it came from
     /// a failed `server.call`): the core counts the call as failed but not the error again.
     pub error_counted: bool,
+    /// The error a script just returned is its own text (an error table): counted as
+    /// `ERRORSTATS_OVERFLOW` once the error stats hold their limit of codes.
+    pub error_custom: bool,
 }
 
 impl Default for ScriptState {
@@ -110,6 +113,7 @@ impl Default for ScriptState {
             disable_deny_script: false,
             pre_command_oom: false,
             error_counted: false,
+            error_custom: false,
         }
     }
 }
