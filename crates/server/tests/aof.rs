@@ -408,7 +408,10 @@ fn aof_directories_move_between_redwing_and_redis_7_both_ways() {
         rc.cmd(&["SET", "from-redis", "1"]);
         rc.cmd(&["RPUSH", "rl", "1", "2"]);
         let want = digest(&mut rc);
-        r.kill();
+        // SIGTERM, not SIGKILL: with `appendfsync everysec` redis-server postpones its AOF
+        // write (up to 2 s) while a background fsync runs, and replies meanwhile; its shutdown
+        // writes and fsyncs what is pending.
+        r.stop();
         let w2 = started_from_aof(&r, redwing);
         let mut wc = w2.conn();
         assert_eq!(

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use common::interop::*;
 use common::*;
-use resp::frame::{parse_frame, Frame};
+use resp::frame::Frame;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use testkit::proc::free_port;
@@ -202,11 +202,8 @@ fn start(kind: Start, certs: &Certs, extra: &[&str]) -> (ServerProc, u16) {
     (kind(&all), tls_port)
 }
 
-/// A RESP client over TLS.
-struct TlsClient {
-    stream: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
-    buf: Vec<u8>,
-}
+/// A RESP client over TLS: testkit's client on a rustls session.
+type TlsClient = testkit::Conn<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>;
 
 fn client_config(
     certs: &Certs,
@@ -247,49 +244,18 @@ fn client_config_as(
     Arc::new(cfg)
 }
 
-impl TlsClient {
-    fn connect(port: u16, cfg: Arc<rustls::ClientConfig>) -> Result<TlsClient, String> {
-        let sock = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-        sock.set_read_timeout(Some(Duration::from_secs(10)))
-            .map_err(|e| e.to_string())?;
-        let name = ServerName::try_from("127.0.0.1").map_err(|e| e.to_string())?;
-        let conn = rustls::ClientConnection::new(cfg, name).map_err(|e| e.to_string())?;
-        let mut c = TlsClient {
-            stream: rustls::StreamOwned::new(conn, sock),
-            buf: Vec::new(),
-        };
-        // The handshake completes (or fails) with the first exchange.
-        match c.try_cmd(&["PING"]) {
-            Ok(f) if f.text() == "PONG" => Ok(c),
-            Ok(f) => Err(format!("PING answered {f:?}")),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn try_cmd(&mut self, args: &[&str]) -> Result<Frame, String> {
-        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        let mut out = Vec::new();
-        resp::reply::encode_command(&mut out, &argv);
-        self.stream
-            .write_all(&out)
-            .map_err(|e| format!("write: {e}"))?;
-        loop {
-            if let Some((f, used)) = parse_frame(&self.buf).map_err(|e| format!("{e:?}"))? {
-                self.buf.drain(..used);
-                return Ok(f);
-            }
-            let mut chunk = [0u8; 65536];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err("connection closed".into()),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) => return Err(format!("read: {e}")),
-            }
-        }
-    }
-
-    fn cmd(&mut self, args: &[&str]) -> Frame {
-        self.try_cmd(args)
-            .unwrap_or_else(|e| panic!("{args:?} over TLS: {e}"))
+/// Connects with `cfg` and completes the handshake (or fails) with a first PING.
+fn tls_connect(port: u16, cfg: Arc<rustls::ClientConfig>) -> Result<TlsClient, String> {
+    let sock = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("127.0.0.1").map_err(|e| e.to_string())?;
+    let conn = rustls::ClientConnection::new(cfg, name).map_err(|e| e.to_string())?;
+    let mut c = testkit::Conn::over(rustls::StreamOwned::new(conn, sock));
+    match c.try_cmd(&["PING"]) {
+        Ok(f) if f.text() == "PONG" => Ok(c),
+        Ok(f) => Err(format!("PING answered {f:?}")),
+        Err(e) => Err(e),
     }
 }
 
@@ -302,41 +268,23 @@ fn clients_on_the_tls_port() {
     let (s, tls) = start(redwing, &certs, &[]);
     let mut admin = s.conn();
     let with_cert = client_config(&certs, true, BOTH);
-    let mut c = TlsClient::connect(tls, with_cert.clone()).expect("TLS client with a certificate");
+    let mut c = tls_connect(tls, with_cert.clone()).expect("TLS client with a certificate");
     assert_eq!(c.cmd(&["SET", "k", "v"]).text(), "OK");
     assert_eq!(c.cmd(&["GET", "k"]).text(), "v");
     // A reply far bigger than what TLS buffers per connection, and a pipeline.
     let big = "x".repeat(5 << 20);
     assert_eq!(c.cmd(&["SET", "big", &big]).text(), "OK");
     assert_eq!(c.cmd(&["GET", "big"]).text().len(), big.len());
-    let mut pipe = Vec::new();
-    for i in 0..2000 {
-        resp::reply::encode_command(
-            &mut pipe,
-            &[b"INCR".as_slice(), format!("n{}", i % 7).as_bytes()],
-        );
-    }
-    c.stream.write_all(&pipe).expect("pipeline");
-    let mut replies = 0;
-    while replies < 2000 {
-        match parse_frame(&c.buf).expect("reply") {
-            Some((_, used)) => {
-                c.buf.drain(..used);
-                replies += 1;
-            }
-            None => {
-                let mut chunk = [0u8; 65536];
-                let n = c.stream.read(&mut chunk).expect("pipeline replies");
-                assert!(n > 0, "closed after {replies} pipelined replies");
-                c.buf.extend_from_slice(&chunk[..n]);
-            }
-        }
-    }
+    let pipe: Vec<Vec<String>> = (0..2000)
+        .map(|i| vec!["INCR".to_string(), format!("n{}", i % 7)])
+        .collect();
+    let replies = c.pipeline(&pipe);
+    assert!(replies.iter().all(|r| matches!(r, Frame::Int(_))));
 
     // tls-auth-clients yes (the default): no certificate, no connection; the failure is
     // logged with the peer's address.
     let no_cert = client_config(&certs, false, BOTH);
-    assert!(TlsClient::connect(tls, no_cert.clone()).is_err());
+    assert!(tls_connect(tls, no_cert.clone()).is_err());
     s.wait_log("Error accepting a client connection", T);
     assert!(
         s.log().contains("addr=127.0.0.1:"),
@@ -344,7 +292,7 @@ fn clients_on_the_tls_port() {
     );
     // A certificate from another CA is refused too.
     let rogue = client_config_as(&certs, Some("rogue"), BOTH);
-    assert!(TlsClient::connect(tls, rogue.clone()).is_err());
+    assert!(tls_connect(tls, rogue.clone()).is_err());
     // redis-cli --tls, as with redis-server.
     let out = Command::new("redis-cli")
         .args([
@@ -366,13 +314,13 @@ fn clients_on_the_tls_port() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "v", "{out:?}");
     admin.cmd(&["CONFIG", "SET", "tls-auth-clients", "optional"]);
     assert!(
-        TlsClient::connect(tls, rogue).is_err(),
+        tls_connect(tls, rogue).is_err(),
         "optional: a certificate that does not verify is still refused"
     );
-    TlsClient::connect(tls, no_cert.clone()).expect("optional: a client without a certificate");
-    TlsClient::connect(tls, with_cert.clone()).expect("optional: a client with a certificate");
+    tls_connect(tls, no_cert.clone()).expect("optional: a client without a certificate");
+    tls_connect(tls, with_cert.clone()).expect("optional: a client with a certificate");
     admin.cmd(&["CONFIG", "SET", "tls-auth-clients", "no"]);
-    TlsClient::connect(tls, no_cert).expect("no: a client without a certificate");
+    tls_connect(tls, no_cert).expect("no: a client without a certificate");
     admin.cmd(&["CONFIG", "SET", "tls-auth-clients", "yes"]);
 
     // Plaintext on the TLS port: the connection ends, no bytes come back that a client could
@@ -396,7 +344,7 @@ fn clients_on_the_tls_port() {
         let mut g = TcpStream::connect(("127.0.0.1", tls)).expect("connect");
         let _ = g.write_all(b"GET / HTTP/1.1\r\n\r\n");
     }
-    let mut again = TlsClient::connect(tls, with_cert).expect("a new client while one stalls");
+    let mut again = tls_connect(tls, with_cert).expect("a new client while one stalls");
     assert_eq!(again.cmd(&["GET", "k"]).text(), "v");
     assert_eq!(c.cmd(&["GET", "k"]).text(), "v");
     assert_eq!(admin.cmd(&["GET", "k"]).text(), "v");
@@ -409,7 +357,7 @@ fn config_set_reloads_the_certificates() {
     let (s, tls) = start(redwing, &certs, &[]);
     let mut admin = s.conn();
     let cfg = client_config(&certs, true, BOTH);
-    let mut before = TlsClient::connect(tls, cfg.clone()).expect("TLS client");
+    let mut before = tls_connect(tls, cfg.clone()).expect("TLS client");
 
     // A file that does not load is refused; the old context stays.
     let r = admin.cmd(&["CONFIG", "SET", "tls-cert-file", "/nonexistent/cert.pem"]);
@@ -421,7 +369,7 @@ fn config_set_reloads_the_certificates() {
         Frame::Array(v) if v.len() == 2 => assert_eq!(v[1].text(), certs.path("server.crt")),
         other => panic!("CONFIG GET tls-cert-file: {other:?}"),
     }
-    TlsClient::connect(tls, cfg.clone()).expect("the old context still serves");
+    tls_connect(tls, cfg.clone()).expect("the old context still serves");
     assert_eq!(before.cmd(&["PING"]).text(), "PONG");
 
     // An encrypted key: refused without its password, loaded with it.
@@ -438,25 +386,25 @@ fn config_set_reloads_the_certificates() {
         &enc,
     ]);
     assert!(!r.is_error(), "{r:?}");
-    TlsClient::connect(tls, cfg.clone()).expect("a client after the key was reloaded");
+    tls_connect(tls, cfg.clone()).expect("a client after the key was reloaded");
 
     // tls-protocols: a TLS 1.3-only client is refused while only TLSv1.2 is allowed.
     admin.cmd(&["CONFIG", "SET", "tls-protocols", "TLSv1.2"]);
     let only13 = client_config(&certs, true, &[&rustls::version::TLS13]);
-    assert!(TlsClient::connect(tls, only13.clone()).is_err());
-    TlsClient::connect(tls, cfg.clone()).expect("TLS 1.2 still works");
+    assert!(tls_connect(tls, only13.clone()).is_err());
+    tls_connect(tls, cfg.clone()).expect("TLS 1.2 still works");
     let r = admin.cmd(&["CONFIG", "SET", "tls-protocols", "TLSv9"]);
     assert!(r.is_error(), "{r:?}");
     admin.cmd(&["CONFIG", "SET", "tls-protocols", ""]);
-    TlsClient::connect(tls, only13).expect("TLS 1.3 again");
+    tls_connect(tls, only13).expect("TLS 1.3 again");
 
     // tls-port moves; port 0 turns the plaintext port off.
     let moved = free_port();
     let r = admin.cmd(&["CONFIG", "SET", "tls-port", &moved.to_string()]);
     assert!(!r.is_error(), "{r:?}");
-    let mut c = TlsClient::connect(moved, cfg.clone()).expect("the new TLS port");
+    let mut c = tls_connect(moved, cfg.clone()).expect("the new TLS port");
     assert!(
-        TlsClient::connect(tls, cfg.clone()).is_err(),
+        tls_connect(tls, cfg.clone()).is_err(),
         "the old TLS port is closed"
     );
     assert_eq!(c.cmd(&["CONFIG", "SET", "port", "0"]).text(), "OK");

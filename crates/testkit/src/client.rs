@@ -6,24 +6,33 @@ use std::time::Duration;
 
 use resp::frame::{parse_frame, Frame};
 
-pub struct Conn {
-    stream: TcpStream,
+/// A connection to a server over `S`: plain TCP by default, or any other byte stream (a TLS
+/// session over TCP in the TLS tests, built with [`Conn::over`]).
+pub struct Conn<S: Read + Write = TcpStream> {
+    stream: S,
     buf: Vec<u8>,
 }
 
-impl Conn {
+impl Conn<TcpStream> {
     pub fn connect(port: u16) -> std::io::Result<Conn> {
         let stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         stream.set_nodelay(true)?;
-        Ok(Conn {
-            stream,
-            buf: Vec::new(),
-        })
+        Ok(Conn::over(stream))
     }
 
     pub fn set_timeout(&mut self, t: Duration) {
         let _ = self.stream.set_read_timeout(Some(t));
+    }
+}
+
+impl<S: Read + Write> Conn<S> {
+    /// A client on an established stream (its timeouts are the caller's to set).
+    pub fn over(stream: S) -> Conn<S> {
+        Conn {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     /// Sends a command and returns its reply frame.
