@@ -56,6 +56,7 @@ REPLICATION_UNITS = [
     "integration/convert-zipmap-hash-on-load",
     "integration/convert-ziplist-hash-on-load",
     "integration/convert-ziplist-zset-on-load",
+    "integration/shutdown",
 ]
 DATA_UNITS = [
     "unit/type/string",
@@ -98,6 +99,7 @@ PERSISTENCE_UNITS = [
     "integration/aof",
     "integration/aof-multi-part",
     "unit/aofrw",
+    "unit/shutdown",
 ]
 # Units run by CI a second time in the suite's TLS mode (`--tls`: every server listens on
 # tls-port only, replicates with tls-replication, and the suite's client speaks TLS).

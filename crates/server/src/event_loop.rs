@@ -608,7 +608,7 @@ impl Server {
             force: flags.force,
             client: None,
         };
-        crate::persist::try_shutdown(self, req);
+        crate::shutdown::on_signal(self, req);
     }
 
     fn drain_background(&mut self) {
@@ -696,9 +696,7 @@ impl Server {
         crate::persist::aof::cron(self);
         crate::repl::cron(self, now);
         crate::core::blocked::pause_cron(self, now);
-        if let Some(req) = self.life.shutdown.take() {
-            crate::persist::try_shutdown(self, req);
-        }
+        crate::shutdown::cron(self, now);
     }
 
     fn on_input(&mut self, key: usize, got: usize) {

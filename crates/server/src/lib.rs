@@ -23,6 +23,7 @@ pub mod oom;
 pub mod persist;
 pub mod repl;
 pub mod server;
+pub mod shutdown;
 pub mod signals;
 pub mod stats;
 pub mod util;
@@ -83,7 +84,7 @@ pub fn run(args: Vec<String>) -> i32 {
         log_warning!("{e}");
         return 1;
     }
-    let _ = oom::apply(&mut server);
+    let _ = oom::apply(&mut server.life.oom, &server.cfg);
     if net::tls::TlsContext::wanted(&server.cfg) {
         match net::tls::TlsContext::build(&server.cfg) {
             Ok(ctx) => server.net.tls = Some(ctx),

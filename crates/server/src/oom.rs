@@ -3,8 +3,8 @@
 //! primary, replica and background-child values; Redwing has no background child (it never
 //! forks), so the third value is kept but never applied.
 
+use crate::config::Config;
 use crate::log_warning;
-use crate::server::Server;
 
 const PROC_FILE: &str = "/proc/self/oom_score_adj";
 
@@ -17,11 +17,10 @@ pub struct OomState {
 
 /// Applies the configured score for the node's current role (or restores the score found
 /// before, once the setting is turned off). The error is logged; CONFIG SET words its own.
-pub fn apply(s: &mut Server) -> Result<(), String> {
-    let replica = s.cfg.replicaof.0.is_some();
-    let mode = s.cfg.oom_score_adj.clone();
-    let values = s.cfg.oom_score_adj_values.0;
-    let st = &mut s.life.oom;
+pub fn apply(st: &mut OomState, cfg: &Config) -> Result<(), String> {
+    let replica = cfg.replicaof.0.is_some();
+    let mode = cfg.oom_score_adj.as_str();
+    let values = cfg.oom_score_adj_values.0;
     let val = if mode != "no" {
         if !st.adjusted {
             let text = std::fs::read_to_string(PROC_FILE).map_err(|e| {

@@ -45,7 +45,7 @@ pub struct Life {
     pub start_unix_ms: i64,
     pub executable: String,
     /// A shutdown requested by a signal or SHUTDOWN, carried out at the next cron.
-    pub shutdown: Option<crate::persist::state::ShutdownRequest>,
+    pub shutdown: crate::persist::state::ShutdownState,
     pub exit_code: Option<i32>,
     pub hz: u64,
     pub cron_loops: u64,
@@ -128,7 +128,7 @@ impl Server {
                 executable: std::env::current_exe()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
-                shutdown: None,
+                shutdown: Default::default(),
                 exit_code: None,
                 hz: 10,
                 cron_loops: 0,

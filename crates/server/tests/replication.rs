@@ -1061,3 +1061,64 @@ fn the_stream_pinned_for_a_syncing_replica_counts_as_the_replicas_memory() {
     );
     wait_synced(&p, &r);
 }
+
+/// A primary told to SHUTDOWN while its replica lags waits for it (`shutdown-timeout`):
+/// INFO counts down, the SHUTDOWN client blocks, and the write the replica had not
+/// acknowledged reaches it before the primary exits.
+#[test]
+fn shutdown_waits_for_a_lagging_replica() {
+    let mut p = redwing(&["--shutdown-timeout", "60"]);
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    let mut pc = p.conn();
+    pc.cmd(&["SET", "k", "1"]);
+    wait_synced(&p, &r);
+    r.pause();
+    pc.cmd(&["INCR", "k"]);
+    let mut sd = p.conn();
+    sd.send(&[b"SHUTDOWN"]);
+    wait_for("the primary to wait for its replica", T, || {
+        field(&mut pc, "server", "shutdown_in_milliseconds")
+            .parse::<i64>()
+            .is_ok_and(|ms| ms > 0)
+    });
+    assert!(p.alive(), "the primary waits while its replica lags");
+    r.resume();
+    wait_for("the primary to exit", T, || !p.alive());
+    assert_eq!(r.conn().text(&["GET", "k"]), "2");
+    let log = p.log();
+    assert!(
+        log.contains("1 of 1 replicas are in sync when shutting down."),
+        "{log}"
+    );
+}
+
+/// SHUTDOWN ABORT cancels a shutdown that waits for replicas: the SHUTDOWN client gets
+/// Valkey's error, writes resume.
+#[test]
+fn shutdown_abort_cancels_the_wait() {
+    let p = redwing(&["--shutdown-timeout", "60"]);
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    let mut pc = p.conn();
+    pc.cmd(&["SET", "k", "1"]);
+    wait_synced(&p, &r);
+    r.pause();
+    pc.cmd(&["INCR", "k"]);
+    let mut sd = p.conn();
+    sd.send(&[b"SHUTDOWN"]);
+    wait_for("the SHUTDOWN client to block", T, || {
+        field(&mut pc, "clients", "blocked_clients") == "1"
+    });
+    assert_eq!(pc.text(&["SHUTDOWN", "ABORT"]), "OK");
+    assert_eq!(
+        sd.read_frame(),
+        resp::Frame::Error("ERR Errors trying to SHUTDOWN. Check logs.".into())
+    );
+    assert_eq!(pc.int(&["INCR", "k"]), 3, "writes resume");
+    r.resume();
+    assert!(
+        pc.cmd(&["SHUTDOWN", "ABORT"]).is_error(),
+        "nothing to abort any more"
+    );
+}

@@ -528,6 +528,15 @@ impl Primary {
         self.getack_requested = true;
     }
 
+    /// Puts a GETACK into the stream at once, even while writes are paused: a shutdown asks
+    /// its replicas for their offsets before it pauses writes (Valkey's
+    /// `sendGetackToReplicas`). Only a top primary with replicas asks.
+    pub fn getack_now(&mut self, hist: &mut History, upstream: Upstream) {
+        if upstream == Upstream::None && !self.replicas.is_empty() {
+            hist.feed(None, &["REPLCONF", "GETACK", "*"]);
+        }
+    }
+
     /// `REPLCONF <option> <value> ...` from `client` (`args` exclude the command name).
     pub fn on_replconf(&mut self, client: ClientId, args: &[&[u8]], now_ms: i64) -> Vec<Action> {
         let accept_dual = self.cfg.dual_channel && self.cfg.diskless_sync;

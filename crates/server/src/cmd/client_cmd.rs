@@ -465,10 +465,12 @@ fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
     let Some(c) = s.net.clients.get_mut(k) else {
         return Reply::Int(0);
     };
-    if c.blocked
-        .as_ref()
-        .is_none_or(|b| matches!(b.kind, BlockKind::Paused | BlockKind::Throttled { .. }))
-    {
+    if c.blocked.as_ref().is_none_or(|b| {
+        matches!(
+            b.kind,
+            BlockKind::Paused | BlockKind::Throttled { .. } | BlockKind::Shutdown
+        )
+    }) {
         return Reply::Int(0);
     }
     let Some(b) = s.exec.blocking.unblock(c) else {

@@ -146,7 +146,7 @@ fn apply(
         }
     }
     if let Some((p, _)) = first(Apply::Oom) {
-        crate::oom::apply(s).map_err(|_| {
+        crate::oom::apply(&mut s.life.oom, &s.cfg).map_err(|_| {
             (
                 p.name,
                 "Failed to set current oom_score_adj. Check server logs.".into(),

@@ -119,6 +119,9 @@ fn server_section(s: &mut Server, out: &mut String) {
             .unwrap_or_default()
     );
     field!(out, "io_threads_active:0");
+    if let Some(ms) = crate::shutdown::remaining_ms(s, crate::util::now_ms()) {
+        field!(out, "shutdown_in_milliseconds:{ms}");
+    }
 }
 
 fn uname() -> String {

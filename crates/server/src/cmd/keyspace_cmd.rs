@@ -87,7 +87,7 @@ pub fn shutdown(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
         return err(errors::SYNTAX);
     }
     if abort {
-        return match crate::persist::abort_shutdown(s) {
+        return match crate::shutdown::abort(s) {
             true => Reply::Ok,
             false => err("ERR No shutdown in progress."),
         };
@@ -99,13 +99,7 @@ pub fn shutdown(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     if !req.nosave && s.exec.scripting.busy() {
         return s.exec.scripting.busy_error();
     }
-    crate::persist::try_shutdown(s, req);
-    if s.life.exit_code.is_some() {
-        // Like Redis, a successful SHUTDOWN does not reply: the connection just closes.
-        if let Some(c) = s.net.clients.get_mut(key) {
-            c.close_asap = true;
-        }
-        return Reply::Raw(Bytes::new());
-    }
-    err("ERR Errors trying to SHUTDOWN. Check logs.")
+    // Like Valkey, a successful SHUTDOWN does not reply: the connection just closes when the
+    // process exits. The client waits (blocked) while the shutdown waits for replicas.
+    crate::shutdown::command(s, key, argv.to_vec(), req)
 }

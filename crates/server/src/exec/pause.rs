@@ -13,6 +13,9 @@ pub struct PauseState {
     pub release_pending: bool,
     /// A FAILOVER holds writes (whatever CLIENT PAUSE / UNPAUSE do) until it ends.
     pub failover: bool,
+    /// A shutdown waiting for its replicas holds writes (whatever CLIENT PAUSE / UNPAUSE do)
+    /// until the process exits or the shutdown is cancelled.
+    pub shutdown: bool,
 }
 
 impl PauseState {
@@ -24,13 +27,14 @@ impl PauseState {
     /// Writes (and commands that may replicate) are held at `now_ms`: active expiry and
     /// eviction also stop, and the primary adds nothing to the stream, as in Valkey.
     pub fn writes_paused(&self, now_ms: i64) -> bool {
-        self.failover || self.active(now_ms)
+        self.failover || self.shutdown || self.active(now_ms)
     }
 
     /// A command with these flags (the dispatcher's: a script's declared flags for EVAL and
     /// FCALL) must wait for the pause to end.
     pub fn holds(&self, flags: u64, now_ms: i64) -> bool {
         let write = flags & (f::WRITE | f::MAY_REPLICATE) != 0;
-        (self.failover && write) || (self.active(now_ms) && (!self.writes_only || write))
+        ((self.failover || self.shutdown) && write)
+            || (self.active(now_ms) && (!self.writes_only || write))
     }
 }

@@ -220,6 +220,9 @@ pub enum BlockKind {
     Throttled {
         since_ms: i64,
     },
+    /// SHUTDOWN waits for replicas: released by the exit (the connection closes) or by an
+    /// error when the shutdown fails or is aborted.
+    Shutdown,
 }
 
 pub struct Client {

@@ -858,7 +858,6 @@ pub fn stop(s: &mut Server) {
     // history, with lower offsets): nothing counts as fsynced until the next first rewrite,
     // as Valkey resets `fsynced_reploff` when its AOF stops.
     a.fsynced_reploff = 0;
-    crate::repl::primary::fail_local_aof_waiters(s);
 }
 
 /// Periodic work: scheduled and automatic rewrites, everysec fsyncs, write retries.

@@ -413,9 +413,9 @@ pub fn after_flushall(s: &mut Server) -> bool {
     false
 }
 
-/// Runs the shutdown sequence; on success the event loop exits.
-pub fn try_shutdown(s: &mut Server, req: ShutdownRequest) {
-    log_warning!("User requested shutdown...");
+/// The saving part of a shutdown ([`crate::shutdown`] decides when): on success the event
+/// loop exits.
+pub fn finish_shutdown(s: &mut Server, req: ShutdownRequest) {
     kill_bgsave(s);
     if s.persist.aof.status == state::AofStatus::WaitRewrite && s.persist.aof.rewrite.is_some() {
         if !req.force {
@@ -451,11 +451,6 @@ pub fn try_shutdown(s: &mut Server, req: ShutdownRequest) {
     }
     log_warning!("Redwing is now ready to exit, bye bye...");
     s.life.exit_code = Some(0);
-}
-
-/// SHUTDOWN ABORT: true if a pending shutdown was cancelled.
-pub fn abort_shutdown(s: &mut Server) -> bool {
-    s.life.shutdown.take().is_some()
 }
 
 /// Starts loading `dir/dbfilename` in the background if it exists; with `appendonly yes`,

@@ -107,6 +107,22 @@ pub struct ShutdownRequest {
     pub client: Option<u64>,
 }
 
+/// Where a shutdown stands (Valkey's `shutdown_asap` and `shutdown_mstime`; the sequence is
+/// `crate::shutdown`).
+#[derive(Clone, Copy, Debug, Default)]
+pub enum ShutdownState {
+    /// None requested.
+    #[default]
+    Idle,
+    /// A signal asked for one: the next cron starts it (SHUTDOWN ABORT can still cancel).
+    Requested(ShutdownRequest),
+    /// Started: waits until every replica acknowledged the stream's end, or `deadline_ms`.
+    Waiting {
+        req: ShutdownRequest,
+        deadline_ms: i64,
+    },
+}
+
 /// Whether appended writes make a complete append-only file (Valkey's `aof_state`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AofStatus {

@@ -556,6 +556,10 @@ pub fn check_waiters(s: &mut Server) {
                 let acked = replicas_acked(s, offset) as i64;
                 (acked >= replicas).then_some(Reply::Int(acked))
             }
+            // Turning the AOF off fails the clients that wait for it (Valkey checks it here).
+            BlockKind::WaitAof { numlocal, .. } if numlocal > 0 && !s.cfg.appendonly => {
+                Some(Reply::error(WAITAOF_NO_AOF))
+            }
             BlockKind::WaitAof {
                 numlocal, replicas, ..
             } => {
@@ -570,29 +574,6 @@ pub fn check_waiters(s: &mut Server) {
                 c.reply(&reply);
                 s.net.resume.push(k);
             }
-        }
-    }
-}
-
-/// WAITAOF clients that need the local AOF get an error when it is turned off.
-pub fn fail_local_aof_waiters(s: &mut Server) {
-    for id in s.exec.blocking.waiting_acks.clone() {
-        let Some(k) = s.net.client_key(id) else {
-            continue;
-        };
-        let Some(c) = s.net.clients.get_mut(k) else {
-            continue;
-        };
-        let local = c
-            .blocked
-            .as_ref()
-            .is_some_and(|b| matches!(b.kind, BlockKind::WaitAof { numlocal, .. } if numlocal > 0));
-        if local {
-            s.exec.blocking.unblock(c);
-            c.reply(&Reply::error(
-                "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
-            ));
-            s.net.resume.push(k);
         }
     }
 }

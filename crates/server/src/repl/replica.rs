@@ -170,7 +170,7 @@ fn become_replica(s: &mut Server) {
     s.exec.ks.mode = keyspace::ExpiryMode::Replica;
     crate::log::set_role(true);
     sync_replicaof_config(s);
-    let _ = crate::oom::apply(s);
+    let _ = crate::oom::apply(&mut s.life.oom, &s.cfg);
     let blocked: Vec<usize> = s
         .net
         .clients
@@ -208,7 +208,7 @@ fn become_primary(s: &mut Server) {
     s.exec.ks.mode = keyspace::ExpiryMode::Primary;
     s.exec.ks.forget_replica_local_expires();
     crate::log::set_role(false);
-    let _ = crate::oom::apply(s);
+    let _ = crate::oom::apply(&mut s.life.oom, &s.cfg);
 }
 
 // ---------------------------------------------------------------------------- links
