@@ -111,20 +111,25 @@ fn apply(
     // TLS before the listeners: a new `tls-port` needs the contexts (Valkey's applyTLSPort).
     let tls_port_opened = old.tls_port != s.cfg.tls_port && s.cfg.tls_port != 0;
     let tls_param = first(Apply::Tls).map(|(p, _)| p.name);
-    if tls_param.is_some() || (tls_port_opened && s.net.tls.is_none()) {
-        if crate::net::tls::TlsContext::wanted(&s.cfg) {
-            match crate::net::tls::TlsContext::build(&s.cfg) {
-                Ok(ctx) => s.net.tls = Some(ctx),
-                Err(e) => {
-                    log_warning!("{e}");
-                    return Err((
-                        tls_param.unwrap_or("tls-port"),
-                        "Unable to update TLS configuration. Check server logs.".into(),
-                    ));
-                }
+    if (tls_param.is_some() || (tls_port_opened && s.net.tls.is_none()))
+        && crate::net::tls::TlsContext::wanted(&s.cfg)
+    {
+        match crate::net::tls::TlsContext::build(&s.cfg) {
+            Ok(ctx) => s.net.tls = Some(ctx),
+            Err(e) => {
+                log_warning!("{e}");
+                return Err((
+                    tls_param.unwrap_or("tls-port"),
+                    "Unable to update TLS configuration. Check server logs.".into(),
+                ));
             }
         }
-        // `tls-replication` changes the port a replica announces.
+    }
+    // `tls-replication` (and, with it on, `tls-port`) changes how a replica connects and the
+    // port it announces; the other `tls-*` parameters only rebuild the contexts.
+    if old.tls_replication != s.cfg.tls_replication
+        || (s.cfg.tls_replication && old.tls_port != s.cfg.tls_port)
+    {
         crate::repl::on_config_changed(s);
     }
     if let Some((p, _)) = first(Apply::Listeners) {

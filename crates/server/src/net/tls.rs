@@ -613,7 +613,15 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; SOCKET_READ]);
 }
 
-impl TlsStream {
+/// The socket side of a [`TlsStream`], borrowed apart from its session so that a read can
+/// hold the session's lock and use the socket without cloning the session's `Arc`.
+struct SockSide<'a> {
+    sock: &'a mut TcpStream,
+    reset: &'a mut bool,
+    pending_in: &'a mut Vec<u8>,
+}
+
+impl SockSide<'_> {
     /// Feeds ciphertext read earlier and not yet taken by rustls; `Ok(false)` when none waits.
     fn feed_pending(&mut self, s: &mut rustls::Connection) -> io::Result<bool> {
         if self.pending_in.is_empty() {
@@ -631,7 +639,7 @@ impl TlsStream {
         }
         self.pending_in.drain(..taken);
         if self.pending_in.is_empty() && self.pending_in.capacity() > 4096 {
-            self.pending_in = Vec::new();
+            *self.pending_in = Vec::new();
         }
         self.process(s)?;
         Ok(true)
@@ -643,14 +651,14 @@ impl TlsStream {
     fn process(&mut self, s: &mut rustls::Connection) -> io::Result<()> {
         if let Err(e) = s.process_new_packets() {
             if matches!(e, rustls::Error::InvalidMessage(_)) {
-                self.reset = true;
+                *self.reset = true;
             } else {
-                let _ = flush_into(s, &mut self.sock);
+                let _ = flush_into(s, self.sock);
             }
             return Err(io::Error::new(io::ErrorKind::InvalidData, e));
         }
         // Handshake messages, and plaintext queued before the handshake ended.
-        flush_into(s, &mut self.sock)
+        flush_into(s, self.sock)
     }
 }
 
@@ -662,8 +670,12 @@ impl Read for TlsStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        let session = self.session.clone();
-        let mut s = lock(&session);
+        let mut s = lock(&self.session);
+        let mut side = SockSide {
+            sock: &mut self.sock,
+            reset: &mut self.reset,
+            pending_in: &mut self.pending_in,
+        };
         let mut n = 0;
         let mut drained = false;
         loop {
@@ -680,7 +692,7 @@ impl Read for TlsStream {
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(n),
                 Err(e) => return if n > 0 { Ok(n) } else { Err(e) },
             }
-            if self.feed_pending(&mut s)? {
+            if side.feed_pending(&mut s)? {
                 continue;
             }
             if self.eof || drained {
@@ -692,9 +704,9 @@ impl Read for TlsStream {
             }
             let got = SCRATCH.with(|b| {
                 let mut b = b.borrow_mut();
-                match self.sock.read(&mut b[..]) {
+                match side.sock.read(&mut b[..]) {
                     Ok(k) => {
-                        self.pending_in.extend_from_slice(&b[..k]);
+                        side.pending_in.extend_from_slice(&b[..k]);
                         Ok(k)
                     }
                     Err(e) => Err(e),
