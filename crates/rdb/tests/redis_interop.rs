@@ -38,63 +38,95 @@ impl Server {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         prepare(&dir);
-        let port = free_port();
-        let child = Command::new(REDIS_SERVER)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .arg("--dir")
-            .arg(&dir)
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dbfilename",
-                dbfilename,
-            ])
-            .args([
-                "--enable-debug-command",
-                "local",
-                "--list-compress-depth",
-                "1",
-            ])
-            .arg("--logfile")
-            .arg(dir.join("redis.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let mut server = Server { child, port, dir };
-        server.wait_ready();
-        server
+        // A port picked by `free_port` is free when picked, not necessarily when redis-server
+        // binds it (another test's server may take it first): up to 5 ports are tried.
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let child = Command::new(REDIS_SERVER)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .arg("--dir")
+                .arg(&dir)
+                .args([
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dbfilename",
+                    dbfilename,
+                ])
+                .args([
+                    "--enable-debug-command",
+                    "local",
+                    "--list-compress-depth",
+                    "1",
+                ])
+                .arg("--logfile")
+                .arg(dir.join("redis.log"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let mut server = Server {
+                child,
+                port,
+                dir: dir.clone(),
+            };
+            match server.wait_ready() {
+                Ok(()) => return server,
+                Err(e) => {
+                    last = e;
+                    // Killed, and the next attempt reuses the directory.
+                    let _ = server.child.kill();
+                    let _ = server.child.wait();
+                    std::mem::forget(server);
+                }
+            }
+        }
+        panic!("could not start redis-server in 5 attempts: {last}");
     }
 
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default()
     }
 
-    /// Polls PING for up to 20 s; fails with the server log if it died.
-    fn wait_ready(&mut self) {
+    /// Polls PING for up to 20 s, then checks that the server answering is the child started
+    /// (INFO `process_id`); an error (with the server log) if it died, never answered, or the
+    /// port belongs to someone else.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
+                return Err(format!(
                     "redis-server exited ({status}) during startup; log:\n{}",
                     self.log()
-                );
+                ));
             }
             if let Ok(mut c) = Client::connect(self.port) {
                 if c.try_cmd(&["PING"])
                     .is_ok_and(|r| r == Resp::Simple("PONG".into()))
                 {
-                    return;
+                    let pid = format!("process_id:{}\r\n", self.child.id());
+                    return match c.try_cmd(&["INFO", "server"]) {
+                        Ok(Resp::Bulk(Some(info)))
+                            if info.windows(pid.len()).any(|w| w == pid.as_bytes()) =>
+                        {
+                            Ok(())
+                        }
+                        other => Err(format!(
+                            "port {} answered for another process: {other:?}",
+                            self.port
+                        )),
+                    };
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on port {} did not answer PING within 20 s; log:\n{}",
-                self.port,
-                self.log()
-            );
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "redis-server on port {} did not answer PING within 20 s; log:\n{}",
+                    self.port,
+                    self.log()
+                ));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
