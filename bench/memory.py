@@ -7,11 +7,12 @@ growth of INFO used_memory (allocator statistics) divided by N. The list gets RP
 element per command (`v:<12-digit i>:xxx...`, 64 bytes, distinct); the strings are
 `SET key:<12-digit i> <64 x>` as bench/bench.py's memory section. Also printed: OBJECT
 ENCODING of the list, and DEBUG DIGEST-VALUE of the list on both servers (equal data must
-give equal digests).
+give equal digests). Last, the cost of an idle connection: `--connections` clients that each
+sent one PING and wait (the growth of used_memory divided by their number).
 
 Usage:
   cargo build --release -p redwing-server
-  python3 bench/memory.py [--entries 1000000] [--redwing PATH] [--valkey PATH]
+  python3 bench/memory.py [--entries 1000000] [--connections 1000] [--redwing PATH] [--valkey PATH]
 """
 
 import argparse
@@ -55,6 +56,22 @@ def datasets(n):
     }
 
 
+def idle_clients(port, n):
+    """Opens `n` connections that each send PING and read the reply; returns them open."""
+    conns = []
+    for _ in range(n):
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        c.sendall(b"PING\r\n")
+        buf = b""
+        while not buf.endswith(b"\r\n"):
+            chunk = c.recv(64)
+            if not chunk:
+                raise RuntimeError("server closed a connection")
+            buf += chunk
+        conns.append(c)
+    return conns
+
+
 def bulk_text(reply):
     """The text of a bulk or status reply, or of the first element of an array reply."""
     lines = reply.split(b"\r\n")
@@ -91,11 +108,13 @@ def main():
     ap.add_argument("--entries", type=int, default=1_000_000)
     ap.add_argument("--redwing", default=os.path.join(ROOT, "target", "release", "redwing-server"))
     ap.add_argument("--valkey", default=VALKEY)
+    ap.add_argument("--connections", type=int, default=1000)
     args = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="redwing-memory-")
     n = args.entries
     results = {}
-    for label, cmds in datasets(n).items():
+    sets = list(datasets(n).items()) + [("idle connection", None)]
+    for label, cmds in sets:
         results[label] = {}
         for name, binary in (("redwing", args.redwing), ("valkey", args.valkey)):
             port = port_in_range()
@@ -110,19 +129,27 @@ def main():
             s = Server(name, argv, port, workdir)
             try:
                 before = int(s.info("memory")["used_memory"])
-                pipeline_load(port, cmds)
+                count = n
+                if cmds is None:
+                    count = args.connections
+                    conns = idle_clients(port, count)
+                else:
+                    pipeline_load(port, cmds)
                 after = int(s.info("memory")["used_memory"])
+                if cmds is None:
+                    for c in conns:
+                        c.close()
                 extra = ""
                 if label.startswith("list"):
                     enc = bulk_text(s.command(b"OBJECT", b"ENCODING", b"mylist"))
                     dig = digest_value(port, b"mylist")
                     extra = f"  encoding {enc}  digest {dig[:16]}"
-                results[label][name] = (after - before) / n
-                print(f"{label:<24} {name:<8} {(after - before) / n:7.1f} B/entry{extra}", flush=True)
+                results[label][name] = (after - before) / count
+                print(f"{label:<24} {name:<8} {(after - before) / count:7.1f} B/entry{extra}", flush=True)
             finally:
                 s.stop()
     print()
-    print(f"| {n:,} entries | Redwing used_memory | Valkey 8.0.1 used_memory | ratio |")
+    print(f"| {n:,} entries ({args.connections:,} connections) | Redwing used_memory | Valkey 8.0.1 used_memory | ratio |")
     print("|---|---:|---:|---:|")
     for label, r in results.items():
         print(f"| {label} | {r['redwing']:.1f} B | {r['valkey']:.1f} B | {r['redwing'] / r['valkey']:.2f}× |")

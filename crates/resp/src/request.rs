@@ -67,6 +67,11 @@ impl RequestParser {
         self.multibulk_left > 0
     }
 
+    /// The length of the bulk argument whose header was parsed and whose body is awaited.
+    pub fn awaited_bulk(&self) -> Option<usize> {
+        self.bulk_len
+    }
+
     /// Forget any partial command (used when a cached primary is resurrected).
     pub fn reset(&mut self) {
         self.multibulk_left = 0;

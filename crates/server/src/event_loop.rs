@@ -350,6 +350,14 @@ impl Server {
         let mut closed = false;
         let mut got = 0usize;
         if let Some(c) = self.net.clients.get_mut(key) {
+            if c.query.capacity() == 0 && !c.query_owned {
+                // Links between primary and replica read into buffers of their own (their
+                // offsets count every byte); ordinary clients borrow one.
+                match c.link_id().is_some() || c.is_primary_link() {
+                    true => c.query_owned = true,
+                    false => c.query = self.net.query_pool.lend(),
+                }
+            }
             loop {
                 let want = match c.parser.in_progress() {
                     true => READ_CHUNK.max(c.query.capacity() - c.query.len()),
@@ -407,6 +415,7 @@ impl Server {
                     }
                 }
             }
+            c.query_peak = c.query_peak.max(c.query.len());
             if c.query.len() > limit && !c.is_primary_link() && !c.close_asap {
                 self.stats.client_query_buffer_limit_disconnections += 1;
                 log_warning!("Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})", crate::net::client::client_info(c, crate::util::now_ms()), String::from_utf8_lossy(&c.query[..c.query.len().min(64)]));

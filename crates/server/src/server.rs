@@ -95,6 +95,7 @@ impl Server {
                 resume: Vec::new(),
                 waker: waker.clone(),
                 tls: None,
+                query_pool: Default::default(),
             },
             exec: Exec {
                 ks: Keyspace::new(databases),

@@ -691,3 +691,62 @@ fn auth_with_requirepass() {
         "-ERR Protocol error: unauthenticated bulk length\r\n"
     );
 }
+
+/// `qbuf + qbuf-free` of the client named `name` in CLIENT LIST.
+fn query_buffer_of(c: &mut Conn, name: &str) -> usize {
+    let list = c.text(&["CLIENT", "LIST"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!(" name={name} ")))
+        .unwrap_or_else(|| panic!("no client named {name} in {list}"));
+    let field = |f: &str| -> usize {
+        line.split(' ')
+            .find_map(|kv| kv.strip_prefix(f))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {f} in {line}"))
+    };
+    field("qbuf=") + field("qbuf-free=")
+}
+
+/// Valkey 8's shared query buffer (redis-server 7.0 keeps one per client, so the expectation
+/// is Valkey's): an idle client holds no input buffer; one that sent part of a command keeps
+/// its own until the cron frees it after two idle seconds; a big argument's buffer is sized
+/// for it when its header arrives.
+#[test]
+fn idle_clients_hold_no_query_buffer() {
+    let srv = start(&["--hz", "100"]);
+    let mut admin = srv.conn();
+    let mut s = raw(srv.port);
+    send(&mut s, b"CLIENT SETNAME idle\r\n");
+    expect_reply(&mut s, b"+OK\r\n");
+    if !reference_is_redis() {
+        assert_eq!(
+            query_buffer_of(&mut admin, "idle"),
+            0,
+            "an idle client's buffer"
+        );
+    }
+    send(&mut s, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhel");
+    wait_for("the partial command's own buffer", WAIT, || {
+        query_buffer_of(&mut admin, "idle") > 0
+    });
+    send(&mut s, b"lo\r\n");
+    expect_reply(&mut s, b"+OK\r\n");
+    wait_for("the cron to free the idle client's buffer", WAIT, || {
+        query_buffer_of(&mut admin, "idle") == 0
+    });
+    // The header of a 1 MB argument: the buffer is sized for the whole argument.
+    send(&mut s, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\nx");
+    wait_for("a buffer sized for the big argument", WAIT, || {
+        query_buffer_of(&mut admin, "idle") >= 1_000_000
+    });
+    // Idle again with one byte of it: cut to its content.
+    wait_for("the idle big buffer cut to its content", WAIT, || {
+        query_buffer_of(&mut admin, "idle") < 1000
+    });
+    let mut rest = vec![b'x'; 999_999];
+    rest.extend_from_slice(b"\r\n");
+    send(&mut s, &rest);
+    expect_reply(&mut s, b"+OK\r\n");
+    assert_eq!(admin.int(&["STRLEN", "k"]), 1_000_000);
+}

@@ -493,7 +493,7 @@ fn unblock(s: &mut Server, argv: &[Bytes]) -> Reply {
     Reply::Int(1)
 }
 
-/// Idle timeouts and output-buffer limits.
+/// Idle timeouts, output-buffer limits and query-buffer sizes.
 pub fn cron_clients(s: &mut Server, now: i64) {
     let timeout_ms = s.cfg.timeout_secs * 1000;
     let mut limits = s.cfg.client_output_buffer_limit;
@@ -516,6 +516,7 @@ pub fn cron_clients(s: &mut Server, now: i64) {
             close.push((k, false));
             continue;
         }
+        c.resize_query(now);
         if !c.close_asap && over_output_limit(c, &limits, now) {
             close.push((k, true));
         }

@@ -6,11 +6,44 @@ use bytes::Bytes;
 use resp::{Parsed, Reply};
 
 use crate::exec::MemberHint;
+use crate::net::QueryPool;
 use crate::server::Server;
 use crate::util::now_ms;
 
 /// Processes complete requests buffered for client `key`.
 pub fn process_input(s: &mut Server, key: usize) {
+    run_input(s, key);
+    trim_query(s, key);
+}
+
+/// After a client's input was processed: a borrowed query buffer whose content was all
+/// consumed goes back to the pool; one holding an incomplete command (or sized for the big
+/// argument being awaited) becomes the client's own, as Valkey's `resetSharedQueryBuf`.
+/// An own buffer left empty gets its consumed front back, ready for the next read.
+pub fn trim_query(s: &mut Server, key: usize) {
+    let Some(c) = s.net.clients.get_mut(key) else {
+        return;
+    };
+    let awaiting_big = c
+        .parser
+        .awaited_bulk()
+        .is_some_and(|n| n >= resp::request::BIG_ARG);
+    if c.query_owned {
+        if c.query.is_empty() && !awaiting_big && c.query.capacity() < QueryPool::BUF {
+            c.query.clear();
+            c.query.reserve(QueryPool::BUF);
+        }
+    } else if c.query.capacity() > 0 {
+        if c.query.is_empty() && !awaiting_big {
+            let buf = std::mem::take(&mut c.query);
+            s.net.query_pool.give_back(buf);
+        } else {
+            c.query_owned = true;
+        }
+    }
+}
+
+fn run_input(s: &mut Server, key: usize) {
     loop {
         let Some(c) = s.net.clients.get_mut(key) else {
             return;

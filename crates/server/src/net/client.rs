@@ -239,7 +239,15 @@ pub struct Client {
     /// The ACL user this connection runs as (its name; the registry has its rules).
     pub user: Bytes,
     pub authenticated: bool,
+    /// Bytes read and not parsed yet. Empty with no allocation while the client is idle:
+    /// reads borrow a buffer from [`super::QueryPool`] and give it back once everything in
+    /// it is parsed and run (Valkey 8's shared query buffer); a client keeps the buffer as
+    /// its own while a command is incomplete (`query_owned`), until the cron frees it.
     pub query: BytesMut,
+    /// `query` is the client's own buffer, not one borrowed from the pool.
+    pub query_owned: bool,
+    /// Largest `query` length since the cron last looked (the peak that sizes a shrink).
+    pub query_peak: usize,
     pub parser: RequestParser,
     /// Commands parsed ahead from a pipeline, run in order before more are parsed.
     pub pending: std::collections::VecDeque<Vec<Bytes>>,
@@ -393,7 +401,9 @@ impl Client {
             resp: RespVersion::Resp2,
             user: Bytes::from_static(b"default"),
             authenticated: false,
-            query: BytesMut::with_capacity(16 * 1024),
+            query: BytesMut::new(),
+            query_owned: false,
+            query_peak: 0,
             parser: RequestParser::new(max_bulk),
             pending: std::collections::VecDeque::new(),
             pending_error: None,
@@ -557,6 +567,40 @@ impl Client {
 
     /// Writes as much pending output as the socket takes. Returns bytes written, or the error
     /// that should close the client.
+    /// The clients cron's look at an own query buffer (Valkey's
+    /// `clientsCronResizeQueryBuffer`), when it wastes more than 4 KiB: after more than two
+    /// seconds idle it is freed (the next read borrows one) or, holding data or belonging to
+    /// a primary link, cut to its content; a buffer above 32 KiB more than twice its recent
+    /// peak is cut to that peak (never below the argument being read). The peak restarts.
+    pub fn resize_query(&mut self, now_ms: i64) {
+        /// Valkey's PROTO_RESIZE_THRESHOLD.
+        const RESIZE_THRESHOLD: usize = 32 * 1024;
+        if !self.query_owned {
+            return;
+        }
+        let size = self.query.capacity();
+        let bulk = self.parser.awaited_bulk().map_or(0, |n| n + 2);
+        if size - self.query.len() > 4 * 1024 {
+            if now_ms - self.last_interaction_ms > 2000 {
+                if self.query.is_empty() && !self.is_primary_link() && self.link_id().is_none() {
+                    self.query = BytesMut::new();
+                    self.query_owned = false;
+                } else {
+                    self.resize_query_to(self.query.len());
+                }
+            } else if size > RESIZE_THRESHOLD && size / 2 > self.query_peak {
+                self.resize_query_to(self.query.len().max(self.query_peak).max(bulk));
+            }
+        }
+        self.query_peak = self.query.len().max(bulk);
+    }
+
+    fn resize_query_to(&mut self, size: usize) {
+        let mut buf = BytesMut::with_capacity(size);
+        buf.extend_from_slice(&self.query);
+        self.query = buf;
+    }
+
     pub fn write_pending(&mut self) -> io::Result<usize> {
         self.conn.flush_tls()?;
         let mut total = 0;

@@ -9,6 +9,7 @@ pub mod tls;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use bytes::BytesMut;
 use mio::net::{TcpListener, UnixListener};
 use mio::{Interest, Poll, Token, Waker};
 use slab::Slab;
@@ -44,6 +45,49 @@ pub struct Net {
     pub waker: Arc<Waker>,
     /// The TLS contexts, once `tls-port` or `tls-replication` asked for them.
     pub tls: Option<tls::TlsContext>,
+    /// Query buffers lent to clients for their reads.
+    pub query_pool: QueryPool,
+}
+
+/// Query buffers lent to ordinary clients for their reads, Valkey 8's shared query buffer
+/// ("thread_shared_qb") for an event loop that reads every ready client before running any:
+/// one buffer per client read in the same loop iteration instead of one per connection, so an
+/// idle client holds no input buffer at all. A client gives its buffer back once everything in
+/// it was parsed and run ([`crate::core::input::trim_query`]); with an incomplete command left
+/// it keeps the buffer as its own, until the clients cron frees it.
+#[derive(Default)]
+pub struct QueryPool {
+    spare: Vec<BytesMut>,
+}
+
+impl QueryPool {
+    /// Size of a lent buffer, and of one read (Valkey's PROTO_IOBUF_LEN).
+    pub const BUF: usize = 16 * 1024;
+    /// Most spare buffers kept between loop iterations (the rest are freed).
+    const KEEP: usize = 32;
+
+    /// A buffer with room for one read.
+    pub fn lend(&mut self) -> BytesMut {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| BytesMut::with_capacity(Self::BUF))
+    }
+
+    /// Takes back a buffer whose content was all consumed. A buffer grown beyond two reads
+    /// (a pipeline's burst) is freed rather than kept.
+    pub fn give_back(&mut self, mut buf: BytesMut) {
+        buf.clear();
+        // Reclaims the consumed front of the allocation when no argument still refers to it.
+        buf.reserve(Self::BUF);
+        if self.spare.len() < Self::KEEP && buf.capacity() <= 2 * Self::BUF {
+            self.spare.push(buf);
+        }
+    }
+
+    /// Bytes held by the spare buffers.
+    pub fn spare_bytes(&self) -> usize {
+        self.spare.iter().map(|b| b.capacity()).sum()
+    }
 }
 
 /// The connected clients, by slab key (stable while the client lives; the event loop's token)
