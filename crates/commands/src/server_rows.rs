@@ -1047,8 +1047,38 @@ fn script_keys(argv: &[Bytes]) -> Vec<usize> {
         .and_then(|n| resp::request::parse_i64(n))
         .unwrap_or(0);
     let avail = argv.len().saturating_sub(3);
-    let n = usize::try_from(n).unwrap_or(0).min(avail);
-    (3..3 + n).collect()
+    // More keys than arguments: none (the command reports the error), as Valkey's key specs.
+    match usize::try_from(n) {
+        Ok(n) if n <= avail => (3..3 + n).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// MIGRATE's keys (Valkey's `migrateGetKeys`): the key argument, or with `KEYS` (searched
+/// from the sixth argument, stepping over the values of AUTH and AUTH2) every argument after
+/// it — none when the key argument is not empty then, which MIGRATE itself refuses.
+fn migrate_keys(argv: &[Bytes]) -> Vec<usize> {
+    let mut i = 6;
+    while i < argv.len() {
+        let word = &argv[i];
+        if word.eq_ignore_ascii_case(b"keys") {
+            if !argv[3].is_empty() {
+                return Vec::new();
+            }
+            return (i + 1..argv.len()).collect();
+        }
+        if word.eq_ignore_ascii_case(b"auth") {
+            i += 1;
+        } else if word.eq_ignore_ascii_case(b"auth2") {
+            i += 2;
+        }
+        i += 1;
+    }
+    if argv.len() > 3 {
+        vec![3]
+    } else {
+        Vec::new()
+    }
 }
 
 const SCRIPT_RW: &[&str] = &["RW", "ACCESS", "UPDATE"];
@@ -1292,6 +1322,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("flushdb", -1, f::WRITE, acl::KEYSPACE | acl::DANGEROUS, Keys::NONE, "server", "1.0.0", "Remove all keys from the current database.", Handler::Server(ServerCmd::Flushdb)),
     row!("dump", 2, f::READONLY, acl::KEYSPACE, Keys::range(1, 0, 1, &["RO", "ACCESS"]), "generic", "2.6.0", "Returns a serialized representation of the value stored at a key.", Handler::Server(ServerCmd::Dump)),
     row!("restore", -4, f::WRITE | f::DENYOOM, acl::KEYSPACE | acl::DANGEROUS, Keys::range(1, 0, 1, &["OW", "UPDATE"]), "generic", "2.6.0", "Creates a key from the serialized representation of a value.", Handler::Server(ServerCmd::Restore)),
+    row!("migrate", -6, f::WRITE, acl::KEYSPACE | acl::DANGEROUS, Keys::movable(migrate_keys, &["RW", "ACCESS", "DELETE"]), "generic", "2.6.0", "Atomically transfers a key from one instance to another.", Handler::Server(ServerCmd::Migrate)),
     container!("object", -2, "generic", "2.2.3", "A container for object introspection commands.", OBJECT_SUBS),
     row!("eval", -3, f::NOSCRIPT | f::SKIP_MONITOR | f::MAY_REPLICATE | f::NO_MANDATORY_KEYS | f::STALE, acl::SCRIPTING, Keys::movable(script_keys, SCRIPT_RW), "scripting", "2.6.0", "Executes a server-side Lua script.", Handler::Server(ServerCmd::Eval)),
     row!("eval_ro", -3, f::NOSCRIPT | f::SKIP_MONITOR | f::NO_MANDATORY_KEYS | f::STALE | f::READONLY, acl::SCRIPTING, Keys::movable(script_keys, SCRIPT_RO), "scripting", "7.0.0", "Executes a read-only server-side Lua script.", Handler::Server(ServerCmd::EvalRo)),
@@ -1302,3 +1333,41 @@ pub static COMMANDS: &[CommandSpec] = &[
     container!("script", -2, "scripting", "2.6.0", "A container for Lua scripts management commands.", SCRIPT_SUBS),
     container!("function", -2, "scripting", "7.0.0", "A container for function commands.", FUNCTION_SUBS),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(args: &[&str]) -> Vec<Bytes> {
+        args.iter().map(|a| Bytes::from(a.to_string())).collect()
+    }
+
+    #[test]
+    fn migrate_keys_as_valkey_finds_them() {
+        let base = ["MIGRATE", "h", "1"];
+        let keys = |tail: &[&str]| migrate_keys(&argv(&[&base[..], tail].concat()));
+        assert_eq!(keys(&["k", "0", "500"]), vec![3]);
+        assert_eq!(keys(&["", "0", "500", "KEYS", "a", "b"]), vec![7, 8]);
+        // The values of AUTH and AUTH2 are stepped over, even when they read KEYS.
+        assert_eq!(
+            keys(&["", "0", "500", "AUTH", "KEYS", "KEYS", "a"]),
+            vec![9]
+        );
+        assert_eq!(
+            keys(&["", "0", "500", "AUTH2", "KEYS", "1", "KEYS", "a"]),
+            vec![10]
+        );
+        // KEYS with a key argument: a syntax error MIGRATE reports; no keys.
+        assert!(keys(&["k", "0", "500", "KEYS", "a"]).is_empty());
+    }
+
+    #[test]
+    fn script_keys_beyond_the_arguments_are_none() {
+        assert_eq!(
+            script_keys(&argv(&["EVAL", "s", "2", "a", "b"])),
+            vec![3, 4]
+        );
+        assert!(script_keys(&argv(&["EVAL", "s", "3", "a", "b"])).is_empty());
+        assert!(script_keys(&argv(&["EVAL", "s", "-1", "a"])).is_empty());
+    }
+}

@@ -276,6 +276,7 @@ pub enum ServerCmd {
     Object,
     Restore,
     Dump,
+    Migrate,
     Eval,
     EvalRo,
     Evalsha,

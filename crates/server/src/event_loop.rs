@@ -669,6 +669,7 @@ impl Server {
         let max_keys = self.cfg.tracking_table_max_keys;
         crate::exec::tracking::limit_used_slots(&mut self.exec, &mut self.net, max_keys);
         crate::cmd::client_cmd::cron_clients(self, now);
+        self.net.migrate.close_idle(now);
         crate::core::blocked::expire_timeouts(self, now);
         if !self.exec.loading && self.exec.active_expire && !self.exec.pause.writes_paused(now) {
             let effort = self.cfg.active_expire_effort.clamp(1, 10) as usize;

@@ -96,6 +96,7 @@ impl Server {
                 waker: waker.clone(),
                 tls: None,
                 query_pool: Default::default(),
+                migrate: Default::default(),
             },
             exec: Exec {
                 ks: Keyspace::new(databases),

@@ -840,3 +840,106 @@ fn valkey_primary_to_redwing_replica_mixed_settings_use_one_channel() {
 fn redwing_primary_to_valkey_replica_mixed_settings_use_one_channel() {
     one_channel(redwing, valkey, "Redwing primary -> Valkey replica");
 }
+
+// ------------------------------------------------------------------------------------------
+// MIGRATE between the two servers, each way.
+
+/// Moves a mixed data set from `src` to `dst` (which requires a password) with MIGRATE
+/// ... AUTH ... KEYS in batches: `dst` ends with the data `src` had (DEBUG DIGEST), `src`
+/// and its replica end empty (the moves propagate as DELs); then COPY, REPLACE, NOKEY and an
+/// error from the target (a key that exists there, without REPLACE: the key stays).
+fn migrate_case(src_kind: Start, dst_kind: Start, what: &str) {
+    let src = src_kind(&[]);
+    let replica = redwing(&[]);
+    replicaof(&replica, &src);
+    let dst = dst_kind(&["--requirepass", "pw"]);
+    let port = dst.port.to_string();
+    let mut s = src.conn();
+    Mixed::new("mig", 600).load(&mut s);
+    let before = digest(&src);
+    let keys = scan_keys(&mut s, "*");
+    assert!(keys.len() > 500, "{what}: keys to move: {}", keys.len());
+    for batch in keys.chunks(100) {
+        let mut cmd: Vec<&[u8]> = vec![b"MIGRATE", b"127.0.0.1", port.as_bytes(), b"", b"0"];
+        cmd.extend([b"5000".as_slice(), b"AUTH", b"pw", b"KEYS"]);
+        cmd.extend(batch.iter().map(|k| k.as_slice()));
+        let r = s.cmd_bytes(&cmd);
+        assert_eq!(r.text(), "OK", "{what}: MIGRATE of a batch: {r:?}");
+    }
+    assert_eq!(s.int(&["DBSIZE"]), 0, "{what}: the source keeps nothing");
+    let mut d = dst.conn();
+    ok(&mut d, &["AUTH", "pw"]);
+    assert_eq!(
+        d.text(&["DEBUG", "DIGEST"]),
+        before,
+        "{what}: the target has the data"
+    );
+    wait_synced(&src, &replica);
+    assert_eq!(
+        replica.conn().int(&["DBSIZE"]),
+        0,
+        "{what}: the replica applied the DELs"
+    );
+    // COPY keeps the source key; REPLACE overwrites the target's; without it the target's
+    // BUSYKEY comes back and the key stays; a missing key answers NOKEY.
+    ok(&mut s, &["SET", "k", "v1"]);
+    ok(&mut d, &["SET", "k", "old"]);
+    let busy = s.cmd(&[
+        "MIGRATE",
+        "127.0.0.1",
+        &port,
+        "k",
+        "0",
+        "5000",
+        "AUTH",
+        "pw",
+    ]);
+    assert!(
+        busy.is_error()
+            && busy
+                .text()
+                .contains("Target instance replied with error: BUSYKEY"),
+        "{what}: {busy:?}"
+    );
+    assert_eq!(s.text(&["GET", "k"]), "v1", "{what}: kept after the error");
+    let args = [
+        "MIGRATE",
+        "127.0.0.1",
+        &port,
+        "k",
+        "0",
+        "5000",
+        "COPY",
+        "REPLACE",
+    ];
+    let r = s.cmd(&[&args[..], &["AUTH", "pw"]].concat());
+    assert_eq!(r.text(), "OK", "{what}: COPY REPLACE: {r:?}");
+    assert_eq!(s.text(&["GET", "k"]), "v1", "{what}: COPY keeps the key");
+    assert_eq!(d.text(&["GET", "k"]), "v1", "{what}: REPLACE overwrote");
+    let r = s.cmd(&["MIGRATE", "127.0.0.1", &port, "nokey", "0", "5000"]);
+    assert_eq!(r.text(), "NOKEY", "{what}: {r:?}");
+    let wrong = s.cmd(&[
+        "MIGRATE",
+        "127.0.0.1",
+        &port,
+        "k",
+        "0",
+        "5000",
+        "AUTH",
+        "no",
+    ]);
+    assert!(
+        wrong.is_error() && wrong.text().contains("WRONGPASS"),
+        "{what}: {wrong:?}"
+    );
+}
+
+#[test]
+fn migrate_from_redwing_to_valkey() {
+    migrate_case(redwing, valkey, "MIGRATE Redwing -> Valkey");
+}
+
+#[test]
+fn migrate_from_valkey_to_redwing() {
+    migrate_case(valkey, redwing, "MIGRATE Valkey -> Redwing");
+}

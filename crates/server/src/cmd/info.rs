@@ -467,7 +467,7 @@ fn stats_section(s: &mut Server, out: &mut String) {
     );
     field!(out, "latest_fork_usec:0");
     field!(out, "total_forks:0");
-    field!(out, "migrate_cached_sockets:0");
+    field!(out, "migrate_cached_sockets:{}", s.net.migrate.len());
     field!(out, "slave_expires_tracked_keys:0");
     field!(out, "active_defrag_hits:0");
     field!(out, "active_defrag_misses:0");

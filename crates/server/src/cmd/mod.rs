@@ -11,6 +11,7 @@ pub mod introspect;
 pub mod keyspace_cmd;
 pub mod latency;
 pub mod lolwut;
+pub mod migrate;
 pub mod script_cmd;
 
 use bytes::Bytes;

@@ -1,6 +1,7 @@
 //! Secrets kept out of what the server shows of a command (SLOWLOG, MONITOR): the arguments
-//! Valkey replaces with `(redacted)` — AUTH's, HELLO AUTH's, the users and rules of ACL
-//! SETUSER / DELUSER / GETUSER, and the values of sensitive parameters in CONFIG SET. Decided
+//! Valkey replaces with `(redacted)` — AUTH's, HELLO AUTH's, MIGRATE AUTH's and AUTH2's, the
+//! users and rules of ACL SETUSER / DELUSER / GETUSER, and the values of sensitive
+//! parameters in CONFIG SET. Decided
 //! from the arguments alone, before (and whatever) the command does with them, so a command
 //! that fails, even on a malformed secret, shows nothing of it.
 
@@ -65,6 +66,26 @@ fn secret_positions(argv: &[Bytes]) -> Vec<usize> {
         }
         return Vec::new();
     }
+    if is(name, "migrate") {
+        // The values of AUTH and AUTH2, in the options as MIGRATE walks them (up to KEYS or
+        // the first it does not recognise).
+        let mut out = Vec::new();
+        let mut j = 6;
+        while j < n {
+            let more = n - 1 - j;
+            if is(argv.get(j), "auth") && more >= 1 {
+                out.push(j + 1);
+                j += 1;
+            } else if is(argv.get(j), "auth2") && more >= 2 {
+                out.extend([j + 1, j + 2]);
+                j += 2;
+            } else if !is(argv.get(j), "copy") && !is(argv.get(j), "replace") {
+                break;
+            }
+            j += 1;
+        }
+        return out;
+    }
     if is(name, "config") && is(argv.get(1), "set") {
         // Every pair is looked at, valid or not, as Valkey does before it reports an error.
         return (2..n)
@@ -107,6 +128,14 @@ mod tests {
             "HELLO 3 SETNAME n AUTH (redacted) (redacted)"
         );
         assert_eq!(shown_text(&["HELLO", "3", "AUTH", "u"]), "HELLO 3 AUTH u");
+        assert_eq!(
+            shown_text(&["MIGRATE", "h", "1", "k", "0", "9", "COPY", "AUTH", "pw"]),
+            "MIGRATE h 1 k 0 9 COPY AUTH (redacted)"
+        );
+        assert_eq!(
+            shown_text(&["MIGRATE", "h", "1", "", "0", "9", "AUTH2", "u", "p", "KEYS", "a"]),
+            "MIGRATE h 1  0 9 AUTH2 (redacted) (redacted) KEYS a"
+        );
         assert_eq!(
             shown_text(&["acl", "setuser", "a user", "+get", ">pw"]),
             "acl setuser (redacted) (redacted) (redacted)"

@@ -80,6 +80,7 @@ pub fn run_server(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) ->
         Flushdb => cmd::keyspace_cmd::flushdb(s, key, argv),
         Shutdown => cmd::keyspace_cmd::shutdown(s, key, argv),
         Save | Bgsave | Dump | Restore => crate::persist::command(s, key, cmd, argv),
+        Migrate => cmd::migrate::migrate(s, key, argv),
         Bgrewriteaof => {
             let in_exec = s.exec.prop.depth() > 1;
             crate::persist::aof::bgrewriteaof_command(s, in_exec)

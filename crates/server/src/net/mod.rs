@@ -4,6 +4,7 @@
 //! connection with its buffers and per-connection state, and [`Net`] is the registry of them.
 
 pub mod client;
+pub mod migrate;
 pub mod tls;
 
 use std::collections::{HashMap, VecDeque};
@@ -47,6 +48,8 @@ pub struct Net {
     pub tls: Option<tls::TlsContext>,
     /// Query buffers lent to clients for their reads.
     pub query_pool: QueryPool,
+    /// MIGRATE's connections to its targets.
+    pub migrate: migrate::MigrateSockets,
 }
 
 /// Query buffers lent to ordinary clients for their reads, Valkey 8's shared query buffer
