@@ -17,6 +17,7 @@ pub mod errors;
 pub mod geo;
 pub mod hashes;
 pub mod hll;
+pub mod key_specs;
 pub mod keyrefs;
 pub mod keys;
 pub mod ldouble;

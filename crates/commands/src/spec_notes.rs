@@ -1,6 +1,6 @@
 //! Command tips and key-spec notes reported by COMMAND INFO, for the commands Redwing
-//! implements (the facts Redis 7.0 publishes in its command specs; Valkey 8 adds cluster
-//! routing tips that only matter to cluster clients, which Redwing does not serve).
+//! implements: the `command_tips` of Valkey 8.0.1's command specs (`src/commands/*.json`),
+//! cluster routing tips included, as a Valkey started without cluster mode reports them.
 
 /// `request_policy:...` / `response_policy:...` / `nondeterministic_output` tips by full name.
 pub static TIPS: &[(&str, &[&str])] = &[
@@ -18,9 +18,44 @@ pub static TIPS: &[(&str, &[&str])] = &[
     ),
     ("client|info", &["nondeterministic_output"]),
     ("client|list", &["nondeterministic_output"]),
+    (
+        "client|setinfo",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
+    (
+        "client|setname",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
+    ("cluster|bumpepoch", &["nondeterministic_output"]),
+    (
+        "cluster|count-failure-reports",
+        &["nondeterministic_output"],
+    ),
+    ("cluster|getkeysinslot", &["nondeterministic_output"]),
+    ("cluster|info", &["nondeterministic_output"]),
+    ("cluster|links", &["nondeterministic_output"]),
+    ("cluster|myshardid", &["nondeterministic_output"]),
+    ("cluster|nodes", &["nondeterministic_output"]),
+    ("cluster|replicas", &["nondeterministic_output"]),
+    ("cluster|shards", &["nondeterministic_output"]),
+    ("cluster|slaves", &["nondeterministic_output"]),
+    (
+        "cluster|slot-stats",
+        &["nondeterministic_output", "request_policy:all_shards"],
+    ),
+    ("cluster|slots", &["nondeterministic_output"]),
+    ("command", &["nondeterministic_output_order"]),
     ("command|docs", &["nondeterministic_output_order"]),
     ("command|info", &["nondeterministic_output_order"]),
     ("command|list", &["nondeterministic_output_order"]),
+    (
+        "config|resetstat",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
+    (
+        "config|rewrite",
+        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+    ),
     (
         "config|set",
         &["request_policy:all_nodes", "response_policy:all_succeeded"],
@@ -135,7 +170,7 @@ pub static TIPS: &[(&str, &[&str])] = &[
     ),
     (
         "latency|reset",
-        &["request_policy:all_nodes", "response_policy:all_succeeded"],
+        &["request_policy:all_nodes", "response_policy:agg_sum"],
     ),
     (
         "memory|doctor",
@@ -166,16 +201,13 @@ pub static TIPS: &[(&str, &[&str])] = &[
         ],
     ),
     ("mget", &["request_policy:multi_shard"]),
+    ("migrate", &["nondeterministic_output"]),
     (
         "mset",
         &[
             "request_policy:multi_shard",
             "response_policy:all_succeeded",
         ],
-    ),
-    (
-        "msetnx",
-        &["request_policy:multi_shard", "response_policy:agg_min"],
     ),
     ("object|encoding", &["nondeterministic_output"]),
     ("object|freq", &["nondeterministic_output"]),
@@ -188,11 +220,19 @@ pub static TIPS: &[(&str, &[&str])] = &[
     ("pttl", &["nondeterministic_output"]),
     (
         "randomkey",
-        &["request_policy:all_shards", "nondeterministic_output"],
+        &[
+            "request_policy:all_shards",
+            "response_policy:special",
+            "nondeterministic_output",
+        ],
     ),
     (
         "scan",
-        &["nondeterministic_output", "request_policy:special"],
+        &[
+            "nondeterministic_output",
+            "request_policy:special",
+            "response_policy:special",
+        ],
     ),
     (
         "script|exists",
@@ -250,14 +290,18 @@ pub static TIPS: &[(&str, &[&str])] = &[
         "wait",
         &["request_policy:all_shards", "response_policy:agg_min"],
     ),
-    ("zrandmember", &["nondeterministic_output"]),
-    ("zscan", &["nondeterministic_output"]),
+    (
+        "waitaof",
+        &["request_policy:all_shards", "response_policy:agg_min"],
+    ),
     ("xadd", &["nondeterministic_output"]),
     ("xautoclaim", &["nondeterministic_output"]),
     ("xclaim", &["nondeterministic_output"]),
     ("xinfo|consumers", &["nondeterministic_output"]),
     ("xpending", &["nondeterministic_output"]),
     ("xtrim", &["nondeterministic_output"]),
+    ("zrandmember", &["nondeterministic_output"]),
+    ("zscan", &["nondeterministic_output"]),
 ];
 
 /// Notes of a command's first key spec.

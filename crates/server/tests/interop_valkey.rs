@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use common::interop::*;
 use common::*;
+use resp::frame::Frame;
 use testkit::{wait_for, Conn, Rng, ServerProc};
 
 const NO_DUAL: [&str; 2] = ["--dual-channel-replication-enabled", "no"];
@@ -942,4 +943,115 @@ fn migrate_from_redwing_to_valkey() {
 #[test]
 fn migrate_from_valkey_to_redwing() {
     migrate_case(valkey, redwing, "MIGRATE Valkey -> Redwing");
+}
+
+// ------------------------------------------------------------------------------------------
+// COMMAND INFO, command by command, against Valkey's.
+
+/// A reply as text, with sets sorted and simple and bulk strings alike (COMMAND INFO's flag
+/// sets have no order; Valkey sends some names as simple strings, some as bulk).
+fn canon(f: &Frame) -> String {
+    match f {
+        Frame::Array(v) | Frame::Push(v) => {
+            format!("[{}]", v.iter().map(canon).collect::<Vec<_>>().join(", "))
+        }
+        Frame::Set(v) => {
+            let mut items: Vec<String> = v.iter().map(canon).collect();
+            items.sort();
+            format!("{{{}}}", items.join(", "))
+        }
+        Frame::Map(v) => {
+            let items: Vec<String> = v
+                .iter()
+                .map(|(k, v)| format!("{}: {}", canon(k), canon(v)))
+                .collect();
+            format!("<{}>", items.join(", "))
+        }
+        other => other.text(),
+    }
+}
+
+/// Commands Valkey 8.0.1 has and Redwing does not (README, not implemented): they must be
+/// unknown to COMMAND INFO, not described wrongly.
+const NOT_BUILT: [&str; 3] = ["module", "restore-asking", "script|debug"];
+
+/// Every command and subcommand of Valkey's COMMAND LIST: name, arity, flags, first/last/step,
+/// ACL categories, tips and key specs as Valkey 8.0.1 reports them (RESP3).
+#[test]
+fn command_info_matches_valkey() {
+    let v = valkey(&[]);
+    let w = redwing(&[]);
+    let (mut vc, mut wc) = (v.conn(), w.conn());
+    for c in [&mut vc, &mut wc] {
+        assert!(!c.cmd(&["HELLO", "3"]).is_error());
+    }
+    let (Frame::Set(list) | Frame::Array(list)) = vc.cmd(&["COMMAND", "LIST"]) else {
+        panic!("COMMAND LIST");
+    };
+    let mut names: Vec<String> = list.iter().map(|n| n.text()).collect();
+    names.sort();
+    let mut all = Vec::new();
+    for n in &names {
+        all.push(n.clone());
+        if let Frame::Array(info) = vc.cmd(&["COMMAND", "INFO", n]) {
+            if let Some(Frame::Array(entry)) = info.first() {
+                if let Some(Frame::Array(subs) | Frame::Set(subs)) = entry.get(9) {
+                    for s in subs {
+                        if let Frame::Array(se) = s {
+                            all.push(se[0].text());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        all.len() > 450,
+        "Valkey's commands and subcommands: {}",
+        all.len()
+    );
+    let mut differ = Vec::new();
+    for n in &all {
+        let entry = |c: &mut Conn| match c.cmd(&["COMMAND", "INFO", n]) {
+            Frame::Array(mut v) if v.len() == 1 => v.remove(0),
+            other => panic!("COMMAND INFO {n}: {other:?}"),
+        };
+        let (ve, we) = (entry(&mut vc), entry(&mut wc));
+        if NOT_BUILT
+            .iter()
+            .any(|nb| n == nb || n.starts_with(&format!("{nb}|")))
+        {
+            assert_eq!(we, Frame::Null, "{n} is not built: unknown to COMMAND INFO");
+            continue;
+        }
+        let (Frame::Array(ve), Frame::Array(we)) = (&ve, &we) else {
+            differ.push(format!("{n}: Valkey {ve:?}, Redwing {we:?}"));
+            continue;
+        };
+        // Fields 0-8; subcommands (9) are compared as commands of their own.
+        for (i, field) in [
+            "name",
+            "arity",
+            "flags",
+            "first",
+            "last",
+            "step",
+            "acl",
+            "tips",
+            "key specs",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let (a, b) = (canon(&ve[i]), canon(&we[i]));
+            if a != b {
+                differ.push(format!("{n} {field}:\n  Valkey  {a}\n  Redwing {b}"));
+            }
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "COMMAND INFO differs:\n{}",
+        differ.join("\n")
+    );
 }

@@ -4,6 +4,7 @@
 use crate::config::value::ProtectedAction;
 use bytes::Bytes;
 use commands::errors::{self, err};
+use commands::key_specs::{described, legacy, Begin, Find, KeySpec};
 use commands::spec::{acl, flags as f, CommandSpec, Handler};
 use commands::table;
 use keyspace::ValueRef;
@@ -23,65 +24,127 @@ fn status_list(names: &[(u64, &str)], bits: u64, prefix: &str) -> Reply {
     )
 }
 
-/// Key-spec flag names as Redis prints them: access kinds upper case, the rest lower case.
-fn key_flag_name(f: &str) -> String {
-    match f {
-        "RO" | "RW" | "OW" | "RM" => f.to_string(),
-        other => other.to_ascii_lowercase(),
-    }
+/// Key-spec flags in the order and case Valkey prints them (`addReplyFlagsForKeyArgs`).
+const KEY_FLAG_ORDER: [(&str, &str); 11] = [
+    ("RO", "RO"),
+    ("RW", "RW"),
+    ("OW", "OW"),
+    ("RM", "RM"),
+    ("ACCESS", "access"),
+    ("UPDATE", "update"),
+    ("INSERT", "insert"),
+    ("DELETE", "delete"),
+    ("NOT_KEY", "not_key"),
+    ("INCOMPLETE", "incomplete"),
+    ("VARIABLE_FLAGS", "variable_flags"),
+];
+
+fn key_flags(flags: &[&str]) -> Reply {
+    Reply::Set(
+        KEY_FLAG_ORDER
+            .iter()
+            .filter(|(f, _)| flags.contains(f))
+            .map(|(_, shown)| Reply::status(*shown))
+            .collect(),
+    )
 }
 
-fn spec_map(kind: &'static [u8], fields: Vec<(Reply, Reply)>) -> Reply {
+fn spec_map(kind: &'static [u8], fields: Vec<(&'static [u8], i64)>) -> Reply {
     Reply::Map(vec![
         (Reply::bulk(b"type"), Reply::bulk(kind)),
-        (Reply::bulk(b"spec"), Reply::Map(fields)),
+        (
+            Reply::bulk(b"spec"),
+            Reply::Map(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (Reply::bulk(k), Reply::Int(v)))
+                    .collect(),
+            ),
+        ),
     ])
 }
 
-fn key_specs(spec: &CommandSpec, full: &str) -> Reply {
-    let k = &spec.keys;
-    if k.first <= 0 && k.find.is_none() {
-        return Reply::Set(vec![]);
-    }
-    let flags = Reply::Set(
-        k.spec_flags
-            .iter()
-            .map(|x| Reply::status(key_flag_name(x)))
-            .collect(),
-    );
-    let (bs, fk) = if k.find.is_some() {
-        (spec_map(b"unknown", vec![]), spec_map(b"unknown", vec![]))
-    } else {
-        (
-            spec_map(
-                b"index",
-                vec![(Reply::bulk(b"index"), Reply::Int(k.first as i64))],
+/// One key spec of COMMAND INFO.
+fn key_spec(ks: &KeySpec) -> Reply {
+    let begin = match ks.begin {
+        Begin::Index(i) => spec_map(b"index", vec![(b"index", i as i64)]),
+        Begin::Keyword { keyword, startfrom } => Reply::Map(vec![
+            (Reply::bulk(b"type"), Reply::bulk(b"keyword")),
+            (
+                Reply::bulk(b"spec"),
+                Reply::Map(vec![
+                    (Reply::bulk(b"keyword"), Reply::bulk(keyword.as_bytes())),
+                    (Reply::bulk(b"startfrom"), Reply::Int(startfrom as i64)),
+                ]),
             ),
-            spec_map(
-                b"range",
-                vec![
-                    (Reply::bulk(b"lastkey"), Reply::Int(k.last as i64)),
-                    (Reply::bulk(b"keystep"), Reply::Int(k.step as i64)),
-                    (Reply::bulk(b"limit"), Reply::Int(0)),
-                ],
-            ),
-        )
+        ]),
+        Begin::Unknown => spec_map(b"unknown", vec![]),
+    };
+    let find = match ks.find {
+        Find::Range {
+            lastkey,
+            step,
+            limit,
+        } => spec_map(
+            b"range",
+            vec![
+                (b"lastkey", lastkey as i64),
+                (b"keystep", step as i64),
+                (b"limit", limit as i64),
+            ],
+        ),
+        Find::Keynum { index, first, step } => spec_map(
+            b"keynum",
+            vec![
+                (b"keynumidx", index as i64),
+                (b"firstkey", first as i64),
+                (b"keystep", step as i64),
+            ],
+        ),
+        Find::Unknown => spec_map(b"unknown", vec![]),
     };
     let mut fields = Vec::with_capacity(4);
-    if let Some(note) = commands::spec_notes::key_note(full) {
+    if let Some(note) = ks.notes {
         fields.push((Reply::bulk(b"notes"), Reply::bulk(note.as_bytes())));
     }
-    fields.push((Reply::bulk(b"flags"), flags));
-    fields.push((Reply::bulk(b"begin_search"), bs));
-    fields.push((Reply::bulk(b"find_keys"), fk));
-    Reply::Set(vec![Reply::Map(fields)])
+    fields.push((Reply::bulk(b"flags"), key_flags(ks.flags)));
+    fields.push((Reply::bulk(b"begin_search"), begin));
+    fields.push((Reply::bulk(b"find_keys"), find));
+    Reply::Map(fields)
+}
+
+/// The key specs of a command: described in `commands::key_specs`, or one range spec derived
+/// from its row.
+fn key_specs(spec: &CommandSpec, full: &str) -> Reply {
+    if let Some(specs) = described(full) {
+        return Reply::Set(specs.iter().map(key_spec).collect());
+    }
+    let k = &spec.keys;
+    if k.first <= 0 {
+        return Reply::Set(vec![]);
+    }
+    let derived = KeySpec {
+        notes: commands::spec_notes::key_note(full),
+        flags: k.spec_flags,
+        begin: Begin::Index(k.first),
+        find: Find::Range {
+            lastkey: k.last,
+            step: k.step,
+            limit: 0,
+        },
+    };
+    Reply::Set(vec![key_spec(&derived)])
 }
 
 /// One COMMAND INFO entry (10 fields, as Redis 7).
 fn command_info(spec: &CommandSpec, full: &str) -> Reply {
-    let (first, last, step) = spec.keys.legacy();
-    let mut flags = spec.flags;
-    if spec.keys.find.is_some() {
+    let (first, last, step) = match described(full) {
+        Some(specs) => legacy(specs).0,
+        None => spec.keys.legacy(),
+    };
+    // MAY_REPLICATE is internal, as in Valkey (hidden on purpose there).
+    let mut flags = spec.flags & !f::MAY_REPLICATE;
+    if spec.keys.find.is_some() || described(full).is_some_and(|s| legacy(s).1) {
         flags |= f::MOVABLE_KEYS;
     }
     let subs: Vec<Reply> = spec
@@ -253,12 +316,7 @@ fn getkeys(cmd: &[Bytes], with_flags: bool) -> Reply {
             .map(|k| {
                 let key = Reply::Bulk(cmd[k.pos].clone());
                 if with_flags {
-                    let fl = k
-                        .flags
-                        .iter()
-                        .map(|x| Reply::status(key_flag_name(x)))
-                        .collect();
-                    Reply::Array(vec![key, Reply::Array(fl)])
+                    Reply::Array(vec![key, key_flags(k.flags)])
                 } else {
                     key
                 }
