@@ -1,7 +1,8 @@
 //! The rest of the server-side surface against real Redwing processes: sharded pub/sub
 //! (SSUBSCRIBE / SPUBLISH / SUNSUBSCRIBE, PUBSUB SHARDCHANNELS / SHARDNUMSUB, replication of
 //! SPUBLISH), the per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats), the
-//! latency monitor's GRAPH and DOCTOR, and the DEBUG subcommands added for the test suite.
+//! latency monitor's GRAPH and DOCTOR, the DEBUG subcommands added for the test suite, and
+//! `rename-command`.
 
 mod common;
 
@@ -373,4 +374,54 @@ fn lazyfree_lazy_expire_decides_where_an_expired_value_is_freed() {
             assert_eq!(lazyfreed(&mut c), before, "freed inline with {lazy}");
         }
     }
+}
+
+/// `rename-command`: clients (and scripts) know FLUSHDB as BADGER only, CONFIG as CFG and
+/// DEBUG not at all;
+/// the renamed command reaches a replica (which renames nothing) under its original name;
+/// CONFIG REWRITE keeps the directives and a restart still applies them.
+#[test]
+fn rename_command_renames_for_clients_only() {
+    let mut p = redwing_with_config(
+        "rename-command flushdb badger\nrename-command config cfg\nrename-command debug \"\"\n",
+        &[],
+    );
+    let r = redwing(&[]);
+    replicaof(&r, &p);
+    wait_synced(&p, &r);
+    let mut c = p.conn();
+    let unknown = c.cmd(&["FLUSHDB"]);
+    assert!(
+        unknown.is_error() && unknown.text().starts_with("ERR unknown command 'FLUSHDB'"),
+        "{unknown:?}"
+    );
+    assert!(c.cmd(&["CONFIG", "GET", "port"]).is_error());
+    assert!(c.cmd(&["DEBUG", "SLEEP", "0"]).is_error());
+    c.cmd(&["SET", "k", "v"]);
+    wait_synced(&p, &r);
+    assert_eq!(r.conn().int(&["DBSIZE"]), 1);
+    assert_eq!(c.text(&["BADGER"]), "OK");
+    wait_synced(&p, &r);
+    assert_eq!(r.conn().int(&["DBSIZE"]), 0, "the replica applied FLUSHDB");
+    let script = c.cmd(&["EVAL", "return redis.call('flushdb')", "0"]);
+    assert!(
+        script.is_error(),
+        "a script cannot call the old name: {script:?}"
+    );
+    assert_eq!(c.text(&["EVAL", "return redis.call('badger')", "0"]), "OK");
+    assert_eq!(c.text(&["CFG", "REWRITE"]), "OK");
+    drop(c);
+    p.restart();
+    let mut c = p.conn();
+    assert!(
+        c.cmd(&["FLUSHDB"]).is_error(),
+        "still renamed after a restart"
+    );
+    assert!(c.cmd(&["DEBUG", "SLEEP", "0"]).is_error());
+    assert_eq!(c.text(&["BADGER"]), "OK");
+    let port = p.port.to_string();
+    assert_eq!(
+        c.cmd(&["CFG", "GET", "port"]),
+        Frame::Array(vec![bulk(b"port"), bulk(port.as_bytes())])
+    );
 }

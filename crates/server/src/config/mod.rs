@@ -8,6 +8,7 @@
 //! (`cfg.maxmemory_bytes`), never names.
 
 pub mod params;
+pub mod renames;
 mod rewrite;
 pub mod value;
 
@@ -156,6 +157,8 @@ impl Config {
                     .collect();
                 let user = acl::users::config_user(&raw, &self.users).map_err(at)?;
                 self.users.push(user);
+            } else if name.eq_ignore_ascii_case("rename-command") && argv.len() == 3 {
+                self.renames.apply(&argv[1], &argv[2]).map_err(at)?;
             } else if name.eq_ignore_ascii_case("include") && argv.len() == 2 {
                 self.include(Path::new(&argv[1]), state, depth)?;
             } else {

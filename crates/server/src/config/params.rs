@@ -122,6 +122,8 @@ macro_rules! params {
             pub file: Option<std::path::PathBuf>,
             /// `user` directives, validated, in file order (loaded into the ACL at start-up).
             pub users: Vec<acl::users::ConfigUser>,
+            /// `rename-command` directives (start-up only, as in Valkey).
+            pub renames: super::renames::Renames,
         }
 
         impl Config {
@@ -131,6 +133,7 @@ macro_rules! params {
                     $( $field: Typed::from_canonical($default), )*
                     file: None,
                     users: Vec::new(),
+                    renames: Default::default(),
                 }
             }
         }

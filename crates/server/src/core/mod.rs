@@ -29,6 +29,8 @@ pub mod script;
 pub mod server_cmds;
 
 use bytes::Bytes;
+
+use crate::config::renames::Named;
 use commands::errors::{self, err};
 use commands::notify::{self, KeyEvent};
 use commands::spec::flags as f;
@@ -70,7 +72,10 @@ pub fn full_name(spec: &'static CommandSpec) -> &'static str {
 
 /// Redis's `processCommand`: checks, MULTI queueing, then `call`, then the work after a
 /// top-level command.
-pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
+pub fn process_command(s: &mut Server, key: usize, mut argv: Vec<Bytes>) {
+    if !renamed_to_original(s, &mut argv) {
+        return reject(s, key, errors::unknown_command(&argv), None, &argv);
+    }
     // Client-side caching: this client is the current one (NOLOOP, its own invalidations
     // after its reply) from its checks until its reply is out.
     let client_cmd = argv
@@ -81,6 +86,23 @@ pub fn process_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     }
     dispatch(s, key, argv);
     finish_reply(s, key, client_cmd);
+}
+
+/// `rename-command`: a client's (or a script's) command named by its new name is given its
+/// original name, under which it runs, propagates and is logged; false for a name renamed
+/// away (an unknown command).
+pub fn renamed_to_original(s: &Server, argv: &mut [Bytes]) -> bool {
+    let Some(name) = argv.first() else {
+        return true;
+    };
+    match s.cfg.renames.named(name) {
+        Named::AsIs => true,
+        Named::Unknown => false,
+        Named::Original(original) => {
+            argv[0] = Bytes::from_static(original.as_bytes());
+            true
+        }
+    }
 }
 
 /// After a client's reply: the invalidations and other pushes its command caused for

@@ -220,8 +220,11 @@ impl ScriptHost<'_> {
 }
 
 impl Host for ScriptHost<'_> {
-    fn call(&mut self, run: &mut RunCtx, argv: Vec<Bytes>) -> CallOutcome {
-        let spec = commands::call::resolve(&argv).ok();
+    fn call(&mut self, run: &mut RunCtx, mut argv: Vec<Bytes>) -> CallOutcome {
+        let spec = match super::renamed_to_original(self.s, &mut argv) {
+            true => commands::call::resolve(&argv).ok(),
+            false => None,
+        };
         let called = spec.map(|spec| CalledCommand {
             arity: spec.arity,
             write: spec.has(f::WRITE),
@@ -268,6 +271,11 @@ impl Host for ScriptHost<'_> {
     }
 
     fn acl_check_cmd(&mut self, _run: &RunCtx, argv: &[Bytes]) -> AclCheck {
+        let mut argv = argv.to_vec();
+        if !super::renamed_to_original(self.s, &mut argv) {
+            return AclCheck::UnknownCommand;
+        }
+        let argv = &argv[..];
         let Ok(spec) = commands::call::resolve(argv) else {
             return AclCheck::UnknownCommand;
         };
