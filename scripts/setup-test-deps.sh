@@ -3,7 +3,8 @@
 # reference redis-server 7.0 and redis-tools (redis-cli, redis-benchmark); Tcl 8.6 (Valkey's test
 # suite); and what building the reference Valkey 8.0.1 needs (make, gcc, pkg-config, libssl-dev
 # for its TLS build); tcl-tls and openssl (the suite's TLS mode: its client, its test
-# certificates). Idempotent: installs only what is missing.
+# certificates); nutcracker (twemproxy, the sharding proxy of tests/twemproxy.rs). Idempotent:
+# installs only what is missing.
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -18,9 +19,10 @@ have pkg-config || missing+=(pkg-config)
 have_pkg libssl-dev || missing+=(libssl-dev)
 have_pkg tcl-tls || missing+=(tcl-tls)
 have openssl || missing+=(openssl)
+[ -x /usr/sbin/nutcracker ] || have nutcracker || missing+=(nutcracker)
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "setup-test-deps: all present (redis-server $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), tclsh8.6, make, gcc, pkg-config, libssl-dev, tcl-tls, openssl)"
+    echo "setup-test-deps: all present (redis-server $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), tclsh8.6, make, gcc, pkg-config, libssl-dev, tcl-tls, openssl, nutcracker)"
     exit 0
 fi
 
@@ -50,4 +52,5 @@ for pkg in libssl-dev tcl-tls; do
     have_pkg "$pkg" || { echo "setup-test-deps: $pkg still missing after install" >&2; exit 1; }
 done
 have openssl || { echo "setup-test-deps: openssl still missing after install" >&2; exit 1; }
+[ -x /usr/sbin/nutcracker ] || have nutcracker || { echo "setup-test-deps: nutcracker still missing after install" >&2; exit 1; }
 echo "setup-test-deps: installed $(redis-server --version)"

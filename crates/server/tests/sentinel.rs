@@ -17,15 +17,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::sentinel::Sentinel;
 use common::*;
-use testkit::proc::free_port;
-use testkit::{redis_server_bin, wait_for, Conn, ServerProc};
+use testkit::{wait_for, Conn, ServerProc};
 
 const FAILOVER_WAIT: Duration = Duration::from_secs(60);
 
@@ -36,102 +34,21 @@ const SENTINEL_RULES: &str = "on >sentinel-pw allchannels +client +subscribe +pu
 /// A replication user: what a replica sends its primary (dual-channel's SYNC included).
 const REPL_RULES: &str = "on >repl-pw +psync +replconf +ping +sync";
 
-/// One Sentinel process with its own config file (Sentinel rewrites it).
-struct Sentinel {
-    port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl Sentinel {
-    fn start(primary_port: u16) -> Sentinel {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!(
-            "redwing-test-{}-sentinel-{port}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("sentinel dir");
-        let conf = dir.join("sentinel.conf");
-        let text = format!(
-            "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {}\nlogfile {}\n\
-             sentinel monitor mymaster 127.0.0.1 {primary_port} 2\n\
-             sentinel down-after-milliseconds mymaster 2000\n\
-             sentinel failover-timeout mymaster 20000\n\
-             sentinel parallel-syncs mymaster 3\n\
-             sentinel auth-user mymaster {SENTINEL_USER}\n\
-             sentinel auth-pass mymaster {SENTINEL_PASS}\n",
-            dir.display(),
-            dir.join("sentinel.log").display()
-        );
-        std::fs::write(&conf, text).expect("sentinel.conf");
-        let child = Command::new(redis_server_bin())
-            .arg(&conf)
-            .arg("--sentinel")
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server --sentinel");
-        let s = Sentinel {
-            port,
-            dir,
-            child: Some(child),
-        };
-        wait_for("sentinel answering PING", T, || {
-            Conn::connect(port).is_ok_and(|mut c| c.try_cmd(&["PING"]).is_ok())
-        });
-        s
-    }
-
-    fn conn(&self) -> Conn {
-        match Conn::connect(self.port) {
-            Ok(c) => c,
-            Err(e) => panic!("sentinel :{}: {e}", self.port),
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("sentinel.log")).unwrap_or_default()
-    }
-
-    /// The primary this sentinel names now.
-    fn primary(&self) -> Option<u16> {
-        primary_named_by(self.port)
-    }
-
-    fn count(&self, what: &str) -> usize {
-        match self.conn().cmd(&["SENTINEL", what, "mymaster"]) {
-            resp::Frame::Array(v) => v.len(),
-            _ => 0,
-        }
-    }
-}
-
-impl Drop for Sentinel {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!("--- sentinel :{} log ---\n{}", self.port, self.log());
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// A sentinel of the test's set `mymaster`, connecting with the Sentinel ACL user.
+fn start_sentinel(primary_port: u16) -> Sentinel {
+    Sentinel::start(&format!(
+        "sentinel monitor mymaster 127.0.0.1 {primary_port} 2\n\
+         sentinel down-after-milliseconds mymaster 2000\n\
+         sentinel failover-timeout mymaster 20000\n\
+         sentinel parallel-syncs mymaster 3\n\
+         sentinel auth-user mymaster {SENTINEL_USER}\n\
+         sentinel auth-pass mymaster {SENTINEL_PASS}\n"
+    ))
 }
 
 /// The primary the sentinel at `port` names now.
 fn primary_named_by(port: u16) -> Option<u16> {
-    let mut c = Conn::connect(port).ok()?;
-    let f = c
-        .try_cmd(&["SENTINEL", "get-master-addr-by-name", "mymaster"])
-        .ok()?;
-    match f {
-        resp::Frame::Array(v) if v.len() == 2 => v[1].text().parse().ok(),
-        _ => None,
-    }
+    common::sentinel::primary_named_by(port, "mymaster")
 }
 
 /// Writes `w:<n>` = n to whichever node the sentinels name, each confirmed by `WAIT 3` (the
@@ -210,7 +127,7 @@ fn wait_new_primary(sentinels: &[Sentinel], old: u16) -> u16 {
         &format!("the sentinels to name a primary other than :{old}"),
         FAILOVER_WAIT,
         || {
-            let all: Vec<Option<u16>> = sentinels.iter().map(Sentinel::primary).collect();
+            let all: Vec<Option<u16>> = sentinels.iter().map(|s| s.primary("mymaster")).collect();
             match all.first().copied().flatten() {
                 Some(p) if p != old && all.iter().all(|x| *x == Some(p)) => {
                     named = p;
@@ -329,14 +246,14 @@ fn sentinel_fails_over_a_redwing_set_and_no_acknowledged_write_is_lost() {
         wait_synced(&nodes[&first], &n);
         nodes.insert(n.port, n);
     }
-    let sentinels: Vec<Sentinel> = (0..3).map(|_| Sentinel::start(first)).collect();
+    let sentinels: Vec<Sentinel> = (0..3).map(|_| start_sentinel(first)).collect();
     wait_for(
         "the sentinels to find the 3 replicas and each other",
         FAILOVER_WAIT,
         || {
-            sentinels
-                .iter()
-                .all(|s| s.count("replicas") == 3 && s.count("sentinels") == 2)
+            sentinels.iter().all(|s| {
+                s.count("replicas", "mymaster") == 3 && s.count("sentinels", "mymaster") == 2
+            })
         },
     );
     // Sentinel and the replicas are connected as their ACL users.

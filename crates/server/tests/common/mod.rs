@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod interop;
+pub mod sentinel;
 
 use std::time::Duration;
 
