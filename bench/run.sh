@@ -7,6 +7,7 @@
 #   bench/run.sh scripting [options]      # EVALSHA / FCALL throughput, script memory (script_bench.py)
 #   bench/run.sh aof [options]            # SET with appendonly yes, BGREWRITEAOF time/memory (aof_bench.py)
 #   bench/run.sh tls [options]            # SET/GET over TLS, ACL cost, full sync over TLS (tls_bench.py)
+#   bench/run.sh disk-backlog [options]   # a replica restarted while 1 GB is written (disk_backlog_bench.py)
 #
 # Each script's --help lists its options. This builds redwing-server in release mode,
 # installs the reference redis-server/redis-benchmark (Debian packages), builds the reference
@@ -22,6 +23,7 @@ case "${1:-}" in
     scripting) script=bench/script_bench.py; shift ;;
     aof) script=bench/aof_bench.py; shift ;;
     tls) script=bench/tls_bench.py; shift ;;
+    disk-backlog) script=bench/disk_backlog_bench.py; shift ;;
 esac
 bash scripts/setup-test-deps.sh
 bash scripts/build-valkey.sh >/dev/null

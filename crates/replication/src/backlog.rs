@@ -38,6 +38,9 @@ pub struct ReplBuffer {
     size: usize,
     /// Offsets that must stay servable (dual-channel syncs waiting for their PSYNC).
     pins: Vec<(u64, i64)>,
+    /// Blocks released by the window are kept in `evicted` for the disk backlog to take.
+    spill: bool,
+    evicted: Vec<(i64, Bytes)>,
 }
 
 impl ReplBuffer {
@@ -51,7 +54,28 @@ impl ReplBuffer {
             first: offset + 1,
             size: size.max(MIN_BACKLOG),
             pins: Vec::new(),
+            spill: false,
+            evicted: Vec::new(),
         }
+    }
+
+    /// Whether released blocks are kept for the disk backlog ([`ReplBuffer::take_evicted`]).
+    pub fn set_spill(&mut self, on: bool) {
+        self.spill = on;
+        if !on {
+            self.evicted.clear();
+        }
+    }
+
+    /// The blocks released since the last call, oldest first, as (offset of the first byte,
+    /// bytes): one after the other, the stream from where the disk backlog ends.
+    pub fn take_evicted(&mut self) -> Vec<(i64, Bytes)> {
+        std::mem::take(&mut self.evicted)
+    }
+
+    /// The first byte still held in memory (the window may start later, inside that block).
+    pub fn resident_first(&self) -> i64 {
+        self.blocks.front().map_or(self.tail_start, |b| b.start)
     }
 
     /// `master_repl_offset`.
@@ -118,7 +142,11 @@ impl ReplBuffer {
         self.first = first;
         while let Some(b) = self.blocks.front() {
             if b.start + b.data.len() as i64 <= self.first {
-                self.blocks.pop_front();
+                if let Some(b) = self.blocks.pop_front() {
+                    if self.spill {
+                        self.evicted.push((b.start, b.data));
+                    }
+                }
             } else {
                 break;
             }
@@ -130,8 +158,10 @@ impl ReplBuffer {
     /// yet) available. The tail is not sealed here: sealing it on every event-loop pass would
     /// cut the stream into one small block per pass (with a replica and unpipelined clients,
     /// one per command), each with its own allocation and bookkeeping.
+    /// An offset before the window start but still held in memory (a catch-up from the disk
+    /// backlog ends at the first byte held) is served too.
     pub fn chunks_from(&mut self, offset: i64) -> Option<Vec<Bytes>> {
-        if offset > self.end + 1 || offset < self.first {
+        if offset > self.end + 1 || offset < self.resident_first().min(self.first) {
             return None;
         }
         let mut out = Vec::new();
@@ -293,6 +323,34 @@ mod tests {
             "old blocks are released: {}",
             b.memory()
         );
+    }
+
+    #[test]
+    fn released_blocks_are_kept_for_the_disk_backlog_in_order() {
+        let mut b = ReplBuffer::new(0, MIN_BACKLOG);
+        b.set_spill(true);
+        let chunk = vec![b'x'; 1000];
+        for _ in 0..200 {
+            b.append(&chunk);
+        }
+        let evicted = b.take_evicted();
+        assert!(!evicted.is_empty());
+        let mut next = 1;
+        for (start, data) in &evicted {
+            assert_eq!(*start, next, "contiguous from the start of the stream");
+            next += data.len() as i64;
+        }
+        assert_eq!(
+            next,
+            b.resident_first(),
+            "the disk part ends where memory begins"
+        );
+        assert!(b.resident_first() <= b.first_byte());
+        assert!(
+            b.chunks_from(b.resident_first()).is_some(),
+            "held bytes are servable"
+        );
+        assert!(b.take_evicted().is_empty(), "taken once");
     }
 
     #[test]

@@ -561,6 +561,29 @@ impl World {
                     self.send_down(n, client, &out);
                 }
                 A::Send { client, bytes } => self.send_down(n, client, &bytes),
+                A::DiskCatchup {
+                    client,
+                    prefix,
+                    from,
+                    to,
+                } => {
+                    // The simulated nodes keep their whole stream: it plays the disk backlog.
+                    let data = self.nodes[n].data.clone();
+                    let range = (from - 1).max(0) as usize..(to - 1).max(0) as usize;
+                    let Some(part) = data.get(range) else {
+                        return Err(format!(
+                            "node {n}: disk catch-up {from}..{to} beyond the stream"
+                        ));
+                    };
+                    self.send_down(n, client, &prefix);
+                    self.send_down(n, client, part);
+                    let node = &mut self.nodes[n];
+                    let now = self.now;
+                    let actions =
+                        node.primary
+                            .on_disk_catchup_done(&mut node.hist, client, Ok(()), now);
+                    self.exec_primary(n, actions)?;
+                }
                 A::Stream { client, chunks } => {
                     for ch in chunks {
                         self.send_down(n, client, &ch);

@@ -1122,3 +1122,60 @@ fn shutdown_abort_cancels_the_wait() {
         "nothing to abort any more"
     );
 }
+
+/// The disk backlog (`repl-backlog-disk-size`): a replica cut off while 40 MB are written,
+/// forty times its primary's 1 MB memory backlog, comes back with a partial resync whose
+/// start is read from the disk backlog; the data converge; INFO shows how far back the disk
+/// history reaches. Without it the same absence costs a full sync (checked first).
+#[test]
+fn a_replica_away_longer_than_the_memory_backlog_resyncs_from_the_disk_backlog() {
+    for disk in [false, true] {
+        let size = if disk { "200mb" } else { "0" };
+        let p = redwing(&[
+            "--repl-backlog-size",
+            "1mb",
+            "--repl-backlog-disk-size",
+            size,
+        ]);
+        let r = redwing(&[]);
+        let proxy = testkit::Proxy::start(p.port).expect("proxy");
+        let mut rc = r.conn();
+        assert_eq!(
+            rc.text(&["REPLICAOF", "127.0.0.1", &proxy.port.to_string()]),
+            "OK"
+        );
+        let mut pc = p.conn();
+        pc.cmd(&["SET", "before", "1"]);
+        wait_synced(&p, &r);
+        proxy.set_refuse(true);
+        proxy.cut_all();
+        wait_for("the replica's link down", T, || {
+            field(&mut rc, "replication", "master_link_status") == "down"
+        });
+        let value = "v".repeat(10_000);
+        for batch in 0..40 {
+            let cmds: Vec<Vec<String>> = (0..100)
+                .map(|i| vec!["SET".into(), format!("k:{batch}:{i}"), value.clone()])
+                .collect();
+            pc.pipeline(&cmds);
+        }
+        if disk {
+            let held: i64 = field(&mut pc, "replication", "repl_backlog_disk_histlen")
+                .parse()
+                .unwrap_or(0);
+            assert!(
+                held > 30_000_000,
+                "the disk backlog holds the absence: {held}"
+            );
+        }
+        proxy.heal();
+        wait_synced(&p, &r);
+        assert_eq!(digest(&p), digest(&r), "disk={disk}: the data converge");
+        assert_eq!(stat(&p, "sync_partial_disk"), disk as i64, "disk={disk}");
+        assert_eq!(
+            stat(&p, "sync_full"),
+            if disk { 1 } else { 2 },
+            "disk={disk}: only the first sync is full with the disk backlog"
+        );
+    }
+}

@@ -160,7 +160,9 @@ impl Primary {
         for (id, r) in self.replicas.iter_mut() {
             let holding = matches!(
                 r.state,
-                ReplicaState::WaitBgsaveEnd { .. } | ReplicaState::AwaitFirstAck { .. }
+                ReplicaState::WaitBgsaveEnd { .. }
+                    | ReplicaState::AwaitFirstAck { .. }
+                    | ReplicaState::DiskCatchup { .. }
             );
             let Some(held) = buf.pinned_bytes(*id).filter(|_| holding) else {
                 r.soft_limit_since_ms = None;

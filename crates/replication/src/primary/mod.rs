@@ -150,6 +150,10 @@ pub enum ReplicaState {
     /// A dual-channel main connection after its PSYNC: streaming while the replica loads the
     /// snapshot, online at its first ACK. INFO `bg_transfer`.
     BgTransfer { next_offset: i64 },
+    /// A partial resync from further back than memory holds: the executor sends the stream
+    /// up to `to` (exclusive) from the disk backlog, then it streams from `to` (pinned).
+    /// INFO `online`.
+    DiskCatchup { to: i64 },
 }
 
 impl ReplicaState {
@@ -159,7 +163,9 @@ impl ReplicaState {
             ReplicaState::WaitBgsaveStart { .. } | ReplicaState::WaitBgsaveEnd { .. } => {
                 "wait_bgsave"
             }
-            ReplicaState::AwaitFirstAck { .. } | ReplicaState::Online { .. } => "online",
+            ReplicaState::AwaitFirstAck { .. }
+            | ReplicaState::Online { .. }
+            | ReplicaState::DiskCatchup { .. } => "online",
             ReplicaState::BgTransfer { .. } => "bg_transfer",
         }
     }
@@ -168,7 +174,9 @@ impl ReplicaState {
     pub fn is_online(self) -> bool {
         matches!(
             self,
-            ReplicaState::AwaitFirstAck { .. } | ReplicaState::Online { .. }
+            ReplicaState::AwaitFirstAck { .. }
+                | ReplicaState::Online { .. }
+                | ReplicaState::DiskCatchup { .. }
         )
     }
 
@@ -315,6 +323,15 @@ pub enum Action {
         client: ClientId,
         bytes: Vec<u8>,
     },
+    /// Send `prefix` (the `+CONTINUE` line) and then the stream from `from` to `to`
+    /// (exclusive) out of the disk backlog; report the end with
+    /// [`Primary::on_disk_catchup_done`].
+    DiskCatchup {
+        client: ClientId,
+        prefix: Vec<u8>,
+        from: i64,
+        to: i64,
+    },
     /// Stream bytes for a streaming replica, as shared slices of the backlog.
     Stream {
         client: ClientId,
@@ -352,6 +369,8 @@ pub struct SyncStats {
     pub sync_full: u64,
     pub sync_partial_ok: u64,
     pub sync_partial_err: u64,
+    /// Partial resyncs that started from the disk backlog (counted in `sync_partial_ok` too).
+    pub sync_partial_disk: u64,
 }
 
 /// A running snapshot job.
@@ -675,6 +694,33 @@ impl Primary {
         out
     }
 
+    /// The executor sent (or failed to send) a replica's start of the stream from the disk
+    /// backlog: it streams from memory now, or is dropped (it will ask again).
+    pub fn on_disk_catchup_done(
+        &mut self,
+        hist: &mut History,
+        client: ClientId,
+        result: Result<(), String>,
+        now_ms: i64,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        let Some(r) = self.replicas.get_mut(&client) else {
+            return out;
+        };
+        let ReplicaState::DiskCatchup { to } = r.state else {
+            return out;
+        };
+        match result {
+            Ok(()) => r.state = ReplicaState::Online { next_offset: to },
+            Err(e) => {
+                let text = format!("Sending the disk backlog to replica {} failed: {e}", r.addr);
+                log(&mut out, LogLevel::Warning, text);
+                self.forget(hist, client, now_ms, CloseReason::TransferFailed, &mut out);
+            }
+        }
+        out
+    }
+
     /// Legacy `SYNC` from `client` (also a dual-channel snapshot connection's request).
     pub fn on_sync(
         &mut self,
@@ -799,19 +845,37 @@ impl Primary {
         } else {
             "+CONTINUE\r\n".to_string()
         };
+        // Older than what memory holds: the disk backlog sends the start.
+        let resident = hist.backlog().map_or(offset, |b| b.resident_first());
+        let from_disk = offset < resident && matches!(state, ReplicaState::Online { .. });
+        let state = match from_disk {
+            true => ReplicaState::DiskCatchup { to: resident },
+            false => state,
+        };
         self.register(client, addr, info, state, false, now_ms);
         if let Some(r) = self.replicas.get_mut(&client) {
             r.synced_offset = offset - 1;
         }
         if let Some(b) = hist.backlog_mut() {
-            b.pin(client, offset);
+            b.pin(client, offset.max(resident));
         }
         self.stats.sync_partial_ok += 1;
+        let pending = hist.offset() + 1 - offset;
+        if from_disk {
+            self.stats.sync_partial_disk += 1;
+            out.push(Action::DiskCatchup {
+                client,
+                prefix: line.into_bytes(),
+                from: offset,
+                to: resident,
+            });
+            log(out, LogLevel::Notice, format!("Partial resynchronization request from {addr} accepted. Sending {pending} bytes of backlog starting from offset {offset}, the first {} from the disk backlog.", resident - offset));
+            return;
+        }
         out.push(Action::Send {
             client,
             bytes: line.into_bytes(),
         });
-        let pending = hist.offset() + 1 - offset;
         log(out, LogLevel::Notice, format!("Partial resynchronization request from {addr} accepted. Sending {pending} bytes of backlog starting from offset {offset}."));
     }
 

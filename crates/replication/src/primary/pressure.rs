@@ -72,7 +72,8 @@ impl Primary {
 
     /// The replica holding the largest share of its limit, if any holds anything and a limit
     /// is set. What a replica holds: while its snapshot runs (or before its first ACK), the
-    /// stream pinned for it in the backlog; once streaming, what is queued on its connection
+    /// stream pinned for it in the backlog (also while the disk backlog catches it up); once
+    /// streaming, what is queued on its connection
     /// (`queued`, from the executor); a dual-channel snapshot connection waiting for its main
     /// connection's PSYNC, the stream pinned since the snapshot.
     pub fn pressure(&self, hist: &History, queued: impl Fn(ClientId) -> u64) -> Option<Pressure> {
@@ -86,9 +87,9 @@ impl Primary {
         let replicas = self.replicas.iter().map(|(id, r)| {
             let held = match r.state {
                 ReplicaState::WaitBgsaveStart { .. } => 0,
-                ReplicaState::WaitBgsaveEnd { .. } | ReplicaState::AwaitFirstAck { .. } => {
-                    pinned(*id)
-                }
+                ReplicaState::WaitBgsaveEnd { .. }
+                | ReplicaState::AwaitFirstAck { .. }
+                | ReplicaState::DiskCatchup { .. } => pinned(*id),
                 ReplicaState::Online { .. } | ReplicaState::BgTransfer { .. } => queued(*id),
             };
             (*id, held)

@@ -439,6 +439,12 @@ fn stats_section(s: &mut Server, out: &mut String) {
     field!(out, "sync_full:{full}");
     field!(out, "sync_partial_ok:{pok}");
     field!(out, "sync_partial_err:{perr}");
+    // Redwing's: partial resyncs that started from the disk backlog (in sync_partial_ok too).
+    field!(
+        out,
+        "sync_partial_disk:{}",
+        s.repl.primary.stats().sync_partial_disk
+    );
     field!(out, "expired_keys:{}", ks.expired_keys);
     field!(out, "expired_stale_perc:{:.2}", ks.expired_stale_perc);
     field!(

@@ -16,6 +16,7 @@
 //! command layer or the event loop: a link's input is processed by pushing its client to
 //! `s.net.resume`.
 
+pub mod disk_backlog;
 pub mod failover;
 pub mod load;
 pub mod pressure;
@@ -99,6 +100,9 @@ fn drain_deferred(s: &mut Server) {
                 crate::log_warning!("The FAILOVER target refused PSYNC FAILOVER: {why}");
                 failover::abort(s, "Failover target rejected psync request");
             }
+            state::Deferred::DiskCatchupFailed(client, e) => {
+                primary::on_disk_catchup_done(s, client, Err(e))
+            }
             state::Deferred::JobFailed(job, e) => {
                 let failed = s
                     .repl
@@ -137,6 +141,57 @@ pub fn before_sleep(s: &mut Server) {
     let r = &mut s.repl;
     let actions = r.primary.flush(&mut r.hist, up, now);
     primary::run(s, actions);
+    pump_disk_backlog(s);
+}
+
+/// `repl-backlog-disk-size`: the blocks the memory backlog released go to the disk backlog,
+/// and the PSYNC rule learns what it holds (each loop pass, and before a PSYNC is answered).
+pub fn pump_disk_backlog(s: &mut Server) {
+    let limit = s.cfg.repl_backlog_disk_size_bytes.max(0) as u64;
+    if limit == 0 {
+        if let Some(d) = s.repl.disk.as_mut() {
+            d.stop();
+        }
+        if let Some(b) = s.repl.hist.backlog_mut() {
+            b.set_spill(false);
+        }
+        s.repl.hist.set_disk_window(None);
+        s.repl.disk_start_failed = false;
+        return;
+    }
+    if s.repl.disk.is_none() {
+        if s.repl.disk_start_failed {
+            return;
+        }
+        let dir = std::path::PathBuf::from(&s.cfg.repl_backlog_disk_dir);
+        match disk_backlog::DiskBacklog::start(dir) {
+            Ok(d) => s.repl.disk = Some(d),
+            Err(e) => {
+                crate::log_warning!(
+                    "Can't start the disk backlog in {}: {e}",
+                    s.cfg.repl_backlog_disk_dir
+                );
+                s.repl.disk_start_failed = true;
+                return;
+            }
+        }
+    }
+    let epoch = s.repl.hist.epoch();
+    let released = match s.repl.hist.backlog_mut() {
+        Some(b) => {
+            b.set_spill(true);
+            b.take_evicted()
+        }
+        None => Vec::new(),
+    };
+    let Some(d) = s.repl.disk.as_mut() else {
+        return;
+    };
+    let (window, note) = d.pump(epoch, limit, released);
+    if let Some(note) = note {
+        crate::log_warning!("{note}");
+    }
+    s.repl.hist.set_disk_window(window);
 }
 
 /// Replication cron (called at `hz`; the machines do their once-a-second work themselves).
@@ -164,6 +219,12 @@ pub fn on_background(s: &mut Server, e: ReplBgEvent) {
     match e {
         ReplBgEvent::TransferDone(done) => primary::on_transfer_done(s, done),
         ReplBgEvent::LoadDone(res) => replica::on_load_done(s, *res),
+        ReplBgEvent::DiskCatchupDone { client_id, result } => {
+            if let Some(c) = s.net.client_by_id(client_id) {
+                c.in_transfer = false;
+            }
+            primary::on_disk_catchup_done(s, client_id, result)
+        }
     }
 }
 
@@ -220,7 +281,10 @@ pub fn info_fields(s: &Server, out: &mut String) {
     }
     primary::info_replicas(s, now, out);
     let h = &r.hist;
-    let (first, histlen) = h.window().unwrap_or((0, 0));
+    // The memory backlog (the disk backlog has its own fields below).
+    let (first, histlen) = h
+        .backlog()
+        .map_or((0, 0), |b| (b.first_byte(), b.histlen()));
     let _ = write!(
         out,
         "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
@@ -243,6 +307,14 @@ pub fn info_fields(s: &Server, out: &mut String) {
         _ => 0,
     };
     let covers = replication::clock::headroom_secs(h.backlog_size() as i64, rate);
+    // Redwing's disk backlog: what it holds before the memory backlog (a partial resync
+    // may start from its first byte; `repl_backlog_history_seconds` counts it).
+    let (disk_first, disk_len) = h.disk_window().map_or((0, 0), |(f, e)| (f, e - f));
+    let _ = write!(
+        out,
+        "repl_backlog_disk_size:{}\r\nrepl_backlog_disk_first_byte_offset:{disk_first}\r\nrepl_backlog_disk_histlen:{disk_len}\r\n",
+        s.cfg.repl_backlog_disk_size_bytes
+    );
     let _ = write!(
         out,
         "repl_backlog_history_seconds:{reach}\r\nrepl_stream_bytes_per_second:{}\r\nrepl_backlog_covers_seconds:{covers}\r\n",

@@ -58,6 +58,12 @@ fn run_for(s: &mut Server, caller: Option<ClientId>, actions: Vec<Action>) -> Op
                 }
             }
             Action::StartSnapshot(job) => start_job(s, job),
+            Action::DiskCatchup {
+                client,
+                prefix,
+                from,
+                to,
+            } => start_disk_catchup(s, client, prefix, from, to),
             Action::CancelSnapshot { job } => {
                 if let Some(j) = s.repl.jobs.get(&job) {
                     j.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -124,6 +130,9 @@ pub fn sync_command(s: &mut Server, key: usize, argv: &[Bytes], psync: bool) -> 
     }
     let now = now_ms();
     let up = s.repl.follower.upstream();
+    // What the memory backlog released in this pass is on its way to disk: the PSYNC rule
+    // sees it.
+    super::pump_disk_backlog(s);
     let r = &mut s.repl;
     let actions = if psync {
         let offset = match commands::args::int(&argv[2]) {
@@ -305,6 +314,66 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
                 .push_back(Deferred::JobFailed(job.job, e.to_string()));
         }
     }
+}
+
+/// Hands a replica's socket to a thread that sends the start of its partial resync from the
+/// disk backlog (after what it still had to write, and the `+CONTINUE` line).
+fn start_disk_catchup(s: &mut Server, client: ClientId, line: Vec<u8>, from: i64, to: i64) {
+    let timeout = Duration::from_secs(s.cfg.repl_timeout_secs.max(1) as u64);
+    let Some(shared) = s.repl.disk.as_ref().map(|d| d.shared()) else {
+        let e = "the disk backlog is off".to_string();
+        s.repl
+            .deferred
+            .push_back(Deferred::DiskCatchupFailed(client, e));
+        return;
+    };
+    let Some(c) = s.net.client_by_id(client) else {
+        return;
+    };
+    let mut prefix = c.out[c.out_pos..].to_vec();
+    c.out.clear();
+    c.out_pos = 0;
+    for ch in c.out_chunks.drain(..) {
+        prefix.extend_from_slice(&ch);
+    }
+    c.out_chunks_bytes = 0;
+    prefix.extend_from_slice(&c.out_tail.split());
+    prefix.extend_from_slice(&line);
+    let target = match Target::new(client, c.conn.fd(), c.conn.tls_session(), prefix) {
+        Ok(t) => t,
+        Err(e) => {
+            s.repl
+                .deferred
+                .push_back(Deferred::DiskCatchupFailed(client, e.to_string()));
+            return;
+        }
+    };
+    c.in_transfer = true;
+    let job = transfer::DiskCatchup {
+        target,
+        from,
+        to,
+        shared,
+        timeout,
+    };
+    if let Err(e) = transfer::spawn_disk_catchup(job, s.repl.events.sender()) {
+        if let Some(c) = s.net.client_by_id(client) {
+            c.in_transfer = false;
+        }
+        s.repl
+            .deferred
+            .push_back(Deferred::DiskCatchupFailed(client, e.to_string()));
+    }
+}
+
+/// A disk catch-up ended: the replica streams from memory now, or is dropped.
+pub fn on_disk_catchup_done(s: &mut Server, client: ClientId, result: Result<(), String>) {
+    let now = now_ms();
+    let r = &mut s.repl;
+    let actions = r
+        .primary
+        .on_disk_catchup_done(&mut r.hist, client, result, now);
+    run(s, actions);
 }
 
 /// A transfer thread finished: its sockets are the event loop's again, and the machine
@@ -621,6 +690,7 @@ pub fn info_replicas(s: &Server, now: i64, out: &mut String) {
             (ReplicaState::AwaitFirstAck { .. } | ReplicaState::BgTransfer { .. }, _) => "loading",
             (ReplicaState::Online { .. }, _) if r.catchup_to.is_some() => "catchup",
             (ReplicaState::Online { .. }, _) => "streaming",
+            (ReplicaState::DiskCatchup { .. }, _) => "disk_catchup",
         };
         let (sent, perc, eta) =
             progress.map_or((0, 0.0, -1), |j| (j.sent(), j.perc(), j.eta_secs(now)));

@@ -23,6 +23,11 @@ use super::transfer::JobDone;
 pub enum ReplBgEvent {
     TransferDone(JobDone),
     LoadDone(Box<LoadResult>),
+    /// A partial resync's start was sent from the disk backlog (or failed).
+    DiskCatchupDone {
+        client_id: u64,
+        result: Result<(), String>,
+    },
 }
 
 /// A payload load the follower started.
@@ -103,6 +108,8 @@ pub enum Deferred {
     LoadFailed(LoadId, String),
     /// A snapshot job could not start at all.
     JobFailed(JobId, String),
+    /// A catch-up from the disk backlog could not start.
+    DiskCatchupFailed(ClientId, String),
     /// The target of this node's FAILOVER answered `PSYNC … FAILOVER`: accepted (`None`) or
     /// refused (its reply).
     FailoverAnswered(Option<String>),
@@ -182,6 +189,10 @@ pub struct Repl {
     pub sync_logged_ms: i64,
     /// The stream stopped at an unknown command.
     pub halted: Option<Halted>,
+    /// `repl-backlog-disk-size`: started when first turned on.
+    pub disk: Option<super::disk_backlog::DiskBacklog>,
+    /// Its directory could not be set up (logged once; tried again after a CONFIG SET).
+    pub disk_start_failed: bool,
 }
 
 impl Repl {
@@ -207,6 +218,8 @@ impl Repl {
             clock: Default::default(),
             sync_logged_ms: 0,
             halted: None,
+            disk: None,
+            disk_start_failed: false,
         }
     }
 

@@ -353,3 +353,81 @@ fn write_own_file(
     }
     result
 }
+
+/// A partial resync that starts further back than memory holds: the `+CONTINUE` line (and
+/// what the connection still had to write), then the stream `from`..`to` (exclusive) read
+/// from the disk backlog's files; the event loop streams from `to` afterwards.
+pub struct DiskCatchup {
+    pub target: Target,
+    pub from: i64,
+    pub to: i64,
+    pub shared: Arc<super::disk_backlog::Shared>,
+    pub timeout: Duration,
+}
+
+/// Runs a disk catch-up on its own thread; reports through `tx`.
+pub fn spawn_disk_catchup(
+    job: DiskCatchup,
+    tx: crate::bg::BgSender<super::ReplBgEvent>,
+) -> io::Result<()> {
+    let client_id = job.target.client_id;
+    std::thread::Builder::new()
+        .name(format!("repl-catchup-{client_id}"))
+        .spawn(move || {
+            let result = run_disk_catchup(job);
+            tx.send(super::ReplBgEvent::DiskCatchupDone { client_id, result });
+        })?;
+    Ok(())
+}
+
+fn run_disk_catchup(job: DiskCatchup) -> Result<(), String> {
+    let DiskCatchup {
+        mut target,
+        from,
+        to,
+        shared,
+        timeout,
+    } = job;
+    let prefix = std::mem::take(&mut target.prefix);
+    target
+        .write_all(&prefix, timeout)
+        .map_err(|e| e.to_string())?;
+    let segments = shared.wait_written(to, timeout)?;
+    // Every file needed is opened before reading: one the writer deletes meanwhile (the
+    // oldest history going) stays readable once open.
+    let mut files = Vec::new();
+    for seg in segments
+        .iter()
+        .filter(|s| s.start + s.len as i64 > from && s.start < to)
+    {
+        let f =
+            std::fs::File::open(&seg.path).map_err(|e| format!("{}: {e}", seg.path.display()))?;
+        files.push((seg.clone(), f));
+    }
+    if files.first().is_none_or(|(s, _)| s.start > from) {
+        return Err(format!("offset {from} is no longer in the disk backlog"));
+    }
+    let mut pos = from;
+    let mut buf = vec![0u8; 256 * 1024];
+    for (seg, mut f) in files {
+        let seg_end = (seg.start + seg.len as i64).min(to);
+        if pos >= seg_end {
+            continue;
+        }
+        use std::io::Seek;
+        f.seek(io::SeekFrom::Start((pos - seg.start) as u64))
+            .map_err(|e| e.to_string())?;
+        while pos < seg_end {
+            let want = ((seg_end - pos) as usize).min(buf.len());
+            f.read_exact(&mut buf[..want]).map_err(|e| e.to_string())?;
+            target
+                .write_all(&buf[..want], timeout)
+                .map_err(|e| e.to_string())?;
+            pos += want as i64;
+        }
+    }
+    if pos != to {
+        return Err(format!("the disk backlog ends at {pos}, before {to}"));
+    }
+    Ok(())
+}
