@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use testkit::{wait_for, Conn};
+use testkit::{wait_for, Conn, ServerProc};
 
 fn fill(c: &mut Conn, n: usize) {
     for i in 0..n {
@@ -237,6 +237,18 @@ fn a_stream_larger_than_the_backlog_keeps_connected_replicas() {
     );
 }
 
+/// `replica` follows `primary` through a fault-injecting proxy; returns the proxy and a
+/// connection to the replica.
+fn follow_through_proxy(replica: &ServerProc, primary: &ServerProc) -> (testkit::Proxy, Conn) {
+    let proxy = testkit::Proxy::start(primary.port).expect("proxy");
+    let mut rc = replica.conn();
+    assert_eq!(
+        rc.text(&["REPLICAOF", "127.0.0.1", &proxy.port.to_string()]),
+        "OK"
+    );
+    (proxy, rc)
+}
+
 /// A replica applies `SET ... PXAT` even when that time has passed by the time the command
 /// arrives (a lagging link): the key stays until the primary says otherwise (here a PERSIST
 /// made it permanent). Redis's checkAlreadyExpired rule.
@@ -244,12 +256,7 @@ fn a_stream_larger_than_the_backlog_keeps_connected_replicas() {
 fn a_lagging_replica_keeps_keys_whose_expiry_passed_in_transit() {
     let p = redwing(&[]);
     let r = redwing(&[]);
-    let proxy = testkit::Proxy::start(p.port).expect("proxy");
-    let mut rc = r.conn();
-    assert_eq!(
-        rc.text(&["REPLICAOF", "127.0.0.1", &proxy.port.to_string()]),
-        "OK"
-    );
+    let (proxy, mut rc) = follow_through_proxy(&r, &p);
     wait_for("replica link up", T, || {
         field(&mut rc, "replication", "master_link_status") == "up"
     });
@@ -1062,21 +1069,29 @@ fn the_stream_pinned_for_a_syncing_replica_counts_as_the_replicas_memory() {
     wait_synced(&p, &r);
 }
 
+/// A primary `p` with one replica, which stopped (SIGSTOP) after `k`=1 and before the
+/// INCR that follows, and a client that sent SHUTDOWN: returns the replica, a connection to
+/// the primary and the SHUTDOWN client.
+fn lagging_shutdown(p: &ServerProc) -> (ServerProc, Conn, Conn) {
+    let r = redwing(&[]);
+    replicaof(&r, p);
+    let mut pc = p.conn();
+    pc.cmd(&["SET", "k", "1"]);
+    wait_synced(p, &r);
+    r.pause();
+    pc.cmd(&["INCR", "k"]);
+    let mut sd = p.conn();
+    sd.send(&[b"SHUTDOWN"]);
+    (r, pc, sd)
+}
+
 /// A primary told to SHUTDOWN while its replica lags waits for it (`shutdown-timeout`):
 /// INFO counts down, the SHUTDOWN client blocks, and the write the replica had not
 /// acknowledged reaches it before the primary exits.
 #[test]
 fn shutdown_waits_for_a_lagging_replica() {
     let mut p = redwing(&["--shutdown-timeout", "60"]);
-    let r = redwing(&[]);
-    replicaof(&r, &p);
-    let mut pc = p.conn();
-    pc.cmd(&["SET", "k", "1"]);
-    wait_synced(&p, &r);
-    r.pause();
-    pc.cmd(&["INCR", "k"]);
-    let mut sd = p.conn();
-    sd.send(&[b"SHUTDOWN"]);
+    let (r, mut pc, _sd) = lagging_shutdown(&p);
     wait_for("the primary to wait for its replica", T, || {
         field(&mut pc, "server", "shutdown_in_milliseconds")
             .parse::<i64>()
@@ -1098,15 +1113,7 @@ fn shutdown_waits_for_a_lagging_replica() {
 #[test]
 fn shutdown_abort_cancels_the_wait() {
     let p = redwing(&["--shutdown-timeout", "60"]);
-    let r = redwing(&[]);
-    replicaof(&r, &p);
-    let mut pc = p.conn();
-    pc.cmd(&["SET", "k", "1"]);
-    wait_synced(&p, &r);
-    r.pause();
-    pc.cmd(&["INCR", "k"]);
-    let mut sd = p.conn();
-    sd.send(&[b"SHUTDOWN"]);
+    let (r, mut pc, mut sd) = lagging_shutdown(&p);
     wait_for("the SHUTDOWN client to block", T, || {
         field(&mut pc, "clients", "blocked_clients") == "1"
     });
@@ -1138,12 +1145,7 @@ fn a_replica_away_longer_than_the_memory_backlog_resyncs_from_the_disk_backlog()
             size,
         ]);
         let r = redwing(&[]);
-        let proxy = testkit::Proxy::start(p.port).expect("proxy");
-        let mut rc = r.conn();
-        assert_eq!(
-            rc.text(&["REPLICAOF", "127.0.0.1", &proxy.port.to_string()]),
-            "OK"
-        );
+        let (proxy, mut rc) = follow_through_proxy(&r, &p);
         let mut pc = p.conn();
         pc.cmd(&["SET", "before", "1"]);
         wait_synced(&p, &r);

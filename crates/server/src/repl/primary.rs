@@ -205,6 +205,20 @@ fn functions_filtered_out(filter: Option<&str>) -> bool {
     filter.is_some_and(|f| !f.trim().eq_ignore_ascii_case("functions"))
 }
 
+/// What a connection still had to write, taken out of it: a transfer thread that takes over
+/// its socket writes it first.
+fn take_output(c: &mut crate::net::client::Client) -> Vec<u8> {
+    let mut out = c.out[c.out_pos..].to_vec();
+    c.out.clear();
+    c.out_pos = 0;
+    for ch in c.out_chunks.drain(..) {
+        out.extend_from_slice(&ch);
+    }
+    c.out_chunks_bytes = 0;
+    out.extend_from_slice(&c.out_tail.split());
+    out
+}
+
 /// Starts a snapshot transfer: the sockets of its members (with what they still had to
 /// write, then the machine's prefix) go to a thread that writes the snapshot into them.
 fn start_job(s: &mut Server, job: SnapshotJob) {
@@ -221,14 +235,7 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
             failed.push((m.client, Err("connection lost".to_string())));
             continue;
         };
-        let mut prefix = c.out[c.out_pos..].to_vec();
-        c.out.clear();
-        c.out_pos = 0;
-        for ch in c.out_chunks.drain(..) {
-            prefix.extend_from_slice(&ch);
-        }
-        c.out_chunks_bytes = 0;
-        prefix.extend_from_slice(&c.out_tail.split());
+        let mut prefix = take_output(c);
         prefix.extend_from_slice(&m.prefix);
         match Target::new(m.client, c.conn.fd(), c.conn.tls_session(), prefix) {
             Ok(t) => {
@@ -330,14 +337,7 @@ fn start_disk_catchup(s: &mut Server, client: ClientId, line: Vec<u8>, from: i64
     let Some(c) = s.net.client_by_id(client) else {
         return;
     };
-    let mut prefix = c.out[c.out_pos..].to_vec();
-    c.out.clear();
-    c.out_pos = 0;
-    for ch in c.out_chunks.drain(..) {
-        prefix.extend_from_slice(&ch);
-    }
-    c.out_chunks_bytes = 0;
-    prefix.extend_from_slice(&c.out_tail.split());
+    let mut prefix = take_output(c);
     prefix.extend_from_slice(&line);
     let target = match Target::new(client, c.conn.fd(), c.conn.tls_session(), prefix) {
         Ok(t) => t,
