@@ -24,7 +24,7 @@ use resp::frame::Frame;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use testkit::proc::free_port;
-use testkit::ServerProc;
+use testkit::{wait_for, ServerProc};
 
 /// A CA, a certificate for the servers (also used as their client certificate), one for the
 /// test's clients, and the server key encrypted as PKCS#8.
@@ -470,4 +470,55 @@ fn redwing_and_valkey_over_tls() {
 fn redwing_and_redis_over_tls() {
     replicate("redis -> redwing", (redis, &[]), (redwing, &[]));
     replicate("redwing -> redis", (redwing, &[]), (redis, &[]));
+}
+
+/// A partial resync whose start comes from the disk backlog, over TLS (the catch-up thread
+/// encrypts through the replica's session), to a Redwing and to a Valkey replica: cut off
+/// while 40 MB are written (a 1 MB memory backlog), each comes back with `+CONTINUE` and the
+/// same data.
+#[test]
+fn disk_backlog_catchup_over_tls() {
+    for (what, kind) in [("redwing", redwing as Start), ("valkey", valkey as Start)] {
+        let certs = Certs::make();
+        let disk = [
+            "--repl-backlog-size",
+            "1mb",
+            "--repl-backlog-disk-size",
+            "200mb",
+        ];
+        let (p, ptls) = start(redwing, &certs, &disk);
+        let (r, _) = start(kind, &certs, &[]);
+        let proxy = testkit::Proxy::start(ptls).expect("proxy");
+        let mut rc = r.conn();
+        let reply = rc.cmd(&["REPLICAOF", "127.0.0.1", &proxy.port.to_string()]);
+        assert!(!reply.is_error(), "{what}: {reply:?}");
+        let mut pc = p.conn();
+        fill(&mut pc, 100);
+        wait_synced(&p, &r);
+        proxy.set_refuse(true);
+        proxy.cut_all();
+        wait_for("the replica's link down", T, || {
+            field(&mut rc, "replication", "master_link_status") == "down"
+        });
+        let value = "v".repeat(10_000);
+        for batch in 0..40 {
+            let cmds: Vec<Vec<String>> = (0..100)
+                .map(|i| vec!["SET".into(), format!("k:{batch}:{i}"), value.clone()])
+                .collect();
+            pc.pipeline(&cmds);
+        }
+        proxy.heal();
+        wait_synced(&p, &r);
+        assert_same_data(what, &p, &[&r]);
+        assert_eq!(
+            stat(&p, "sync_partial_disk"),
+            1,
+            "{what}: from the disk backlog"
+        );
+        assert_eq!(
+            stat(&p, "sync_full"),
+            1,
+            "{what}: only the first sync is full"
+        );
+    }
 }
