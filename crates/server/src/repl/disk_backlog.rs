@@ -44,6 +44,9 @@ pub struct OnDisk {
     pub segments: VecDeque<Segment>,
     /// Generation of the stream the files hold.
     pub epoch: u64,
+    /// Resets so far: in the file names, so that a file of before a reset is never mistaken
+    /// for a later one that starts at the same offset.
+    pub resets: u64,
     /// The last write error, until the next reset (logged once by the event loop).
     pub failed: Option<String>,
 }
@@ -73,12 +76,20 @@ impl Shared {
         self.on_disk.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until the stream up to `end` (exclusive) is written, for at most `timeout`;
-    /// returns the segments then, or why not.
-    pub fn wait_written(&self, end: i64, timeout: Duration) -> Result<Vec<Segment>, String> {
+    /// Waits until the stream of generation `epoch` up to `end` (exclusive) is written, for
+    /// at most `timeout`; returns the segments then, or why not.
+    pub fn wait_written(
+        &self,
+        epoch: u64,
+        end: i64,
+        timeout: Duration,
+    ) -> Result<Vec<Segment>, String> {
         let deadline = Instant::now() + timeout;
         let mut d = self.lock();
         loop {
+            if d.epoch != epoch {
+                return Err("the replication stream was replaced".into());
+            }
             if let Some(e) = &d.failed {
                 return Err(format!("disk backlog write error: {e}"));
             }
@@ -240,6 +251,7 @@ impl Writer {
                     d.segments.clear();
                     d.failed = None;
                     d.epoch = epoch;
+                    d.resets += 1;
                 }
                 Msg::Blocks { epoch, blocks } => {
                     let bytes: u64 = blocks.iter().map(|(_, b)| b.len() as u64).sum();
@@ -285,7 +297,8 @@ impl Writer {
                 d.segments.back().is_none_or(|s| s.len >= SEGMENT) || self.file.is_none()
             };
             if need_new {
-                let path = self.dir.join(format!("{start:020}.seg"));
+                let resets = self.shared.lock().resets;
+                let path = self.dir.join(format!("{resets:06}-{start:020}.seg"));
                 self.file = Some(File::create(&path)?);
                 self.shared.lock().segments.push_back(Segment {
                     start: *start,
@@ -369,8 +382,14 @@ mod tests {
         // Read back what a catch-up would send: the bytes of the blocks, in order.
         let segs = d
             .shared
-            .wait_written(end, Duration::from_secs(5))
+            .wait_written(7, end, Duration::from_secs(5))
             .expect("written");
+        assert!(
+            d.shared
+                .wait_written(6, end, Duration::from_secs(5))
+                .is_err(),
+            "another stream's catch-up gets nothing"
+        );
         let mut pos = first;
         for s in &segs {
             let data = std::fs::read(&s.path).expect("segment");
@@ -393,7 +412,7 @@ mod tests {
     fn a_write_error_drops_the_disk_history_and_is_reported_once() {
         let dir = temp("error");
         // Where the first segment file would go, a directory: creating the file fails.
-        std::fs::create_dir_all(dir.join(format!("{:020}.seg", 1))).expect("blocker");
+        std::fs::create_dir_all(dir.join(format!("{:06}-{:020}.seg", 1, 1))).expect("blocker");
         let mut d = DiskBacklog::start(dir.clone()).expect("start");
         d.pump(1, 1 << 30, vec![(1, Bytes::from_static(b"abc"))]);
         wait(&d, "the write error", |o| o.failed.is_some());

@@ -351,6 +351,7 @@ fn start_disk_catchup(s: &mut Server, client: ClientId, line: Vec<u8>, from: i64
     c.in_transfer = true;
     let job = transfer::DiskCatchup {
         target,
+        epoch: s.repl.hist.epoch(),
         from,
         to,
         shared,

@@ -359,6 +359,8 @@ fn write_own_file(
 /// from the disk backlog's files; the event loop streams from `to` afterwards.
 pub struct DiskCatchup {
     pub target: Target,
+    /// The stream generation the range belongs to ([`replication::History::epoch`]).
+    pub epoch: u64,
     pub from: i64,
     pub to: i64,
     pub shared: Arc<super::disk_backlog::Shared>,
@@ -383,6 +385,7 @@ pub fn spawn_disk_catchup(
 fn run_disk_catchup(job: DiskCatchup) -> Result<(), String> {
     let DiskCatchup {
         mut target,
+        epoch,
         from,
         to,
         shared,
@@ -392,7 +395,7 @@ fn run_disk_catchup(job: DiskCatchup) -> Result<(), String> {
     target
         .write_all(&prefix, timeout)
         .map_err(|e| e.to_string())?;
-    let segments = shared.wait_written(to, timeout)?;
+    let segments = shared.wait_written(epoch, to, timeout)?;
     // Every file needed is opened before reading: one the writer deletes meanwhile (the
     // oldest history going) stays readable once open.
     let mut files = Vec::new();
