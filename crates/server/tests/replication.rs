@@ -1149,18 +1149,7 @@ fn a_replica_away_longer_than_the_memory_backlog_resyncs_from_the_disk_backlog()
         let mut pc = p.conn();
         pc.cmd(&["SET", "before", "1"]);
         wait_synced(&p, &r);
-        proxy.set_refuse(true);
-        proxy.cut_all();
-        wait_for("the replica's link down", T, || {
-            field(&mut rc, "replication", "master_link_status") == "down"
-        });
-        let value = "v".repeat(10_000);
-        for batch in 0..40 {
-            let cmds: Vec<Vec<String>> = (0..100)
-                .map(|i| vec!["SET".into(), format!("k:{batch}:{i}"), value.clone()])
-                .collect();
-            pc.pipeline(&cmds);
-        }
+        away_while_written(&proxy, &mut rc, &mut pc);
         if disk {
             let held: i64 = field(&mut pc, "replication", "repl_backlog_disk_histlen")
                 .parse()

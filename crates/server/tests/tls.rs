@@ -24,7 +24,7 @@ use resp::frame::Frame;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use testkit::proc::free_port;
-use testkit::{wait_for, ServerProc};
+use testkit::ServerProc;
 
 /// A CA, a certificate for the servers (also used as their client certificate), one for the
 /// test's clients, and the server key encrypted as PKCS#8.
@@ -495,18 +495,7 @@ fn disk_backlog_catchup_over_tls() {
         let mut pc = p.conn();
         fill(&mut pc, 100);
         wait_synced(&p, &r);
-        proxy.set_refuse(true);
-        proxy.cut_all();
-        wait_for("the replica's link down", T, || {
-            field(&mut rc, "replication", "master_link_status") == "down"
-        });
-        let value = "v".repeat(10_000);
-        for batch in 0..40 {
-            let cmds: Vec<Vec<String>> = (0..100)
-                .map(|i| vec!["SET".into(), format!("k:{batch}:{i}"), value.clone()])
-                .collect();
-            pc.pipeline(&cmds);
-        }
+        away_while_written(&proxy, &mut rc, &mut pc);
         proxy.heal();
         wait_synced(&p, &r);
         assert_same_data(what, &p, &[&r]);

@@ -271,11 +271,16 @@ impl Host for ScriptHost<'_> {
     }
 
     fn acl_check_cmd(&mut self, _run: &RunCtx, argv: &[Bytes]) -> AclCheck {
-        let mut argv = argv.to_vec();
-        if !super::renamed_to_original(self.s, &mut argv) {
-            return AclCheck::UnknownCommand;
-        }
-        let argv = &argv[..];
+        let mut renamed;
+        let argv = if self.s.cfg.renames.is_empty() {
+            argv
+        } else {
+            renamed = argv.to_vec();
+            if !super::renamed_to_original(self.s, &mut renamed) {
+                return AclCheck::UnknownCommand;
+            }
+            &renamed[..]
+        };
         let Ok(spec) = commands::call::resolve(argv) else {
             return AclCheck::UnknownCommand;
         };

@@ -149,14 +149,15 @@ pub fn before_sleep(s: &mut Server) {
 pub fn pump_disk_backlog(s: &mut Server) {
     let limit = s.cfg.repl_backlog_disk_size_bytes.max(0) as u64;
     if limit == 0 {
-        if let Some(d) = s.repl.disk.as_mut() {
-            d.stop();
-        }
-        if let Some(b) = s.repl.hist.backlog_mut() {
-            b.set_spill(false);
-        }
-        s.repl.hist.set_disk_window(None);
+        // Off: nothing to do each pass; turned off, the files go and the writer thread ends.
         s.repl.disk_start_failed = false;
+        if let Some(mut d) = s.repl.disk.take() {
+            d.stop();
+            if let Some(b) = s.repl.hist.backlog_mut() {
+                b.set_spill(false);
+            }
+            s.repl.hist.set_disk_window(None);
+        }
         return;
     }
     if s.repl.disk.is_none() {

@@ -86,3 +86,21 @@ pub fn digest(p: &ServerProc) -> String {
 pub fn stat(p: &ServerProc, name: &str) -> i64 {
     field(&mut p.conn(), "stats", name).parse().unwrap_or(-1)
 }
+
+/// Cuts a replica off its primary (the proxy it follows through refuses and closes its
+/// connections), waits for its link to be down, then writes 40 MB on the primary (4,000 SETs
+/// of 10 KB values, pipelined): more than a 1 MB memory backlog holds.
+pub fn away_while_written(proxy: &testkit::Proxy, replica: &mut Conn, primary: &mut Conn) {
+    proxy.set_refuse(true);
+    proxy.cut_all();
+    wait_for("the replica's link down", T, || {
+        field(replica, "replication", "master_link_status") == "down"
+    });
+    let value = "v".repeat(10_000);
+    for batch in 0..40 {
+        let cmds: Vec<Vec<String>> = (0..100)
+            .map(|i| vec!["SET".into(), format!("k:{batch}:{i}"), value.clone()])
+            .collect();
+        primary.pipeline(&cmds);
+    }
+}
