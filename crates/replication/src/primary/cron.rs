@@ -76,6 +76,7 @@ impl Primary {
     ) -> Vec<Action> {
         let mut out = Vec::new();
         self.schedule(hist, now_ms, &mut out);
+        self.attach_waiting_psync(hist, &mut out);
         if now_ms < self.next_cron_ms {
             return out;
         }
@@ -182,19 +183,36 @@ impl Primary {
             .map(|(id, _)| *id)
             .collect();
         for id in stale {
+            log(out, LogLevel::Warning, format!("Client rdb-client-{id} closed asynchronously for overcoming of output buffer limits."));
             log(out, LogLevel::Warning, format!("RDB client {id} pins more backlog than the replica output buffer limit allows; releasing it."));
             self.drop_waiting_psync(hist, id);
         }
         for id in over {
             if let Some(r) = self.replicas.get(&id) {
                 let text = format!(
-                    "Client {} closed for overcoming of output buffer limits.",
+                    "Client {} closed asynchronously for overcoming of output buffer limits.",
                     r.addr
                 );
                 log(out, LogLevel::Warning, text);
             }
             self.drop_waiting_psync(hist, id);
             self.forget(hist, id, now_ms, CloseReason::OutputLimit, out);
+        }
+    }
+
+    /// Snapshot connections that started on an empty backlog: once the stream has grown past
+    /// their snapshot, the backlog holds their first byte (logged as Valkey does).
+    fn attach_waiting_psync(&mut self, hist: &History, out: &mut Out) {
+        let end = hist.offset();
+        for (id, w) in self.waiting_psync.iter_mut() {
+            if !w.tracking && end > w.offset {
+                w.tracking = true;
+                log(
+                    out,
+                    LogLevel::Notice,
+                    format!("Attach replica rdb client {id} to repl buf block"),
+                );
+            }
         }
     }
 

@@ -71,16 +71,26 @@ impl Primary {
                     db: stream_db,
                     client_id: *client,
                 };
+                let tracking = hist.backlog().is_some_and(|b| b.histlen() > 0);
                 self.waiting_psync.insert(
                     *client,
                     WaitingPsync {
                         offset,
                         closed_at_ms: None,
+                        tracking,
                     },
                 );
                 out.push(Action::Log {
                     level: LogLevel::Notice,
-                    text: format!("Add rdb replica {} to waiting psync, with cid {client}, tracking repl-backlog tail", r.addr),
+                    text: format!(
+                        "Add rdb replica {} to waiting psync, with cid {client}, {}",
+                        r.addr,
+                        if tracking {
+                            "tracking repl-backlog tail"
+                        } else {
+                            "no repl-backlog to track"
+                        }
+                    ),
                 });
                 crate::proto::endoff_line(&e)
             } else if r.pre_psync {

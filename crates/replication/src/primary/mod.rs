@@ -387,6 +387,9 @@ struct WaitingPsync {
     offset: i64,
     /// When the snapshot connection closed (the grace period runs from then).
     closed_at_ms: Option<i64>,
+    /// The backlog held bytes when the snapshot started, or has received some since (what
+    /// Valkey logs as the client tracking a replication buffer block).
+    tracking: bool,
 }
 
 /// The primary side of this node.
@@ -824,18 +827,13 @@ impl Primary {
         out: &mut Out,
     ) {
         // A dual-channel main connection streams while its replica loads the snapshot; its
-        // snapshot connection's pin is no longer needed: this connection's replaces it.
-        let state = match info.rdb_client_id {
-            Some(cid) => {
-                if self.waiting_psync.remove(&cid).is_some() {
-                    if let Some(b) = hist.backlog_mut() {
-                        b.unpin(cid);
-                    }
-                }
-                ReplicaState::BgTransfer {
-                    next_offset: offset,
-                }
-            }
+        // snapshot connection's pin is no longer needed once this connection's replaces it
+        // (below: released first, the backlog would trim what this one is about to read).
+        let rdb_client = info.rdb_client_id;
+        let state = match rdb_client {
+            Some(_) => ReplicaState::BgTransfer {
+                next_offset: offset,
+            },
             None => ReplicaState::Online {
                 next_offset: offset,
             },
@@ -858,6 +856,9 @@ impl Primary {
         }
         if let Some(b) = hist.backlog_mut() {
             b.pin(client, offset.max(resident));
+        }
+        if let Some(cid) = rdb_client {
+            self.drop_waiting_psync(hist, cid);
         }
         self.stats.sync_partial_ok += 1;
         let pending = hist.offset() + 1 - offset;

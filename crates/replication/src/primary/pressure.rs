@@ -73,9 +73,13 @@ impl Primary {
     /// The replica holding the largest share of its limit, if any holds anything and a limit
     /// is set. What a replica holds: while its snapshot runs (or before its first ACK), the
     /// stream pinned for it in the backlog (also while the disk backlog catches it up); once
-    /// streaming, what is queued on its connection
-    /// (`queued`, from the executor); a dual-channel snapshot connection waiting for its main
-    /// connection's PSYNC, the stream pinned since the snapshot.
+    /// streaming, what is queued on its connection (`queued`, from the executor).
+    ///
+    /// A dual-channel snapshot connection does not count: what is pinned for it waits for its
+    /// main connection's PSYNC, which a replica sends as soon as the snapshot starts (then
+    /// the main connection's queue counts). A main connection that has not come means a
+    /// replica that is not syncing: slowing writers would not help it finish, so its pin
+    /// grows to the output-buffer limit and it is dropped there, as Valkey does.
     pub fn pressure(&self, hist: &History, queued: impl Fn(ClientId) -> u64) -> Option<Pressure> {
         let limit = self.pressure_limit(hist.backlog_size() as u64);
         if limit == 0 {
@@ -83,23 +87,21 @@ impl Primary {
         }
         let buf = hist.backlog();
         let pinned = |id: ClientId| buf.and_then(|b| b.pinned_bytes(id)).unwrap_or(0);
-        let end = hist.offset();
-        let replicas = self.replicas.iter().map(|(id, r)| {
-            let held = match r.state {
-                ReplicaState::WaitBgsaveStart { .. } => 0,
-                ReplicaState::WaitBgsaveEnd { .. }
-                | ReplicaState::AwaitFirstAck { .. }
-                | ReplicaState::DiskCatchup { .. } => pinned(*id),
-                ReplicaState::Online { .. } | ReplicaState::BgTransfer { .. } => queued(*id),
-            };
-            (*id, held)
-        });
-        let waiting = self
-            .waiting_psync
+        let replicas = self
+            .replicas
             .iter()
-            .map(|(id, w)| (*id, (end - w.offset).max(0) as u64));
+            .filter(|(_, r)| !r.info.rdb_channel)
+            .map(|(id, r)| {
+                let held = match r.state {
+                    ReplicaState::WaitBgsaveStart { .. } => 0,
+                    ReplicaState::WaitBgsaveEnd { .. }
+                    | ReplicaState::AwaitFirstAck { .. }
+                    | ReplicaState::DiskCatchup { .. } => pinned(*id),
+                    ReplicaState::Online { .. } | ReplicaState::BgTransfer { .. } => queued(*id),
+                };
+                (*id, held)
+            });
         replicas
-            .chain(waiting)
             .filter(|(_, held)| *held > 0)
             .max_by_key(|(_, held)| *held)
             .map(|(replica, held)| Pressure {

@@ -270,6 +270,39 @@ fn dualchannelsync_then_the_rdb_channel_sync_counts_one_full_sync_and_one_partia
 }
 
 #[test]
+fn a_dual_channel_main_connection_gets_the_whole_stream_written_during_its_snapshot() {
+    // More is written during the snapshot than the backlog's size: the snapshot connection's
+    // pin holds it, and hands it to the main connection (released first, the backlog trimmed
+    // to its size and the main connection fell behind at once).
+    let cfg = PrimaryConfig {
+        dual_channel: true,
+        ..no_delay()
+    };
+    let mut t = T::with_history(cfg, 10);
+    t.capa(7, &["eof", "psync2", "dual-channel"]);
+    t.psync(7, &id('z'), 5, Upstream::None);
+    t.replconf(8, &["capa", "eof", "rdb-only", "1", "rdb-channel", "1"]);
+    let job = jobs(&t.sync(8)).pop().expect("a snapshot starts");
+    let mut during = Vec::new();
+    for i in 0..3000u32 {
+        let cmd = vec![b'a' + (i % 26) as u8; 1024];
+        t.h.append(&cmd);
+        during.extend_from_slice(&cmd);
+    }
+    t.replconf(7, &["set-rdb-client-id", "8"]);
+    let a = t.psync(7, &id('a'), 11, Upstream::None);
+    assert_eq!(sent(&a, 7), format!("+CONTINUE {}\r\n", id('a')).as_bytes());
+    assert_eq!(t.p.waiting_psync(), 0);
+    assert_eq!(
+        streamed(&t.flush(), 7),
+        during,
+        "every byte since the snapshot"
+    );
+    assert!(t.p.is_replica(7), "not dropped as fallen behind");
+    t.finish(job.job, &[8]);
+}
+
+#[test]
 fn an_unknown_rdb_client_id_is_refused() {
     let mut t = T::with_history(no_delay(), 10);
     let a = t.replconf(7, &["set-rdb-client-id", "99"]);
@@ -630,7 +663,10 @@ fn a_replica_holding_past_the_output_limit_during_its_snapshot_is_dropped() {
     t.now = 2_000;
     let a = t.tick(Upstream::None);
     assert_eq!(closed(&a), vec![(7, CloseReason::OutputLimit)]);
-    assert!(logged(&a, "closed for overcoming of output buffer limits"));
+    assert!(logged(
+        &a,
+        "closed asynchronously for overcoming of output buffer limits"
+    ));
     assert_eq!(t.h.backlog().map(|b| b.pinned()), Some(0));
 }
 

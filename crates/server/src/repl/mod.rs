@@ -324,6 +324,15 @@ pub fn info_fields(s: &Server, out: &mut String) {
     pressure::info_fields(s, now, out);
 }
 
+/// `DEBUG PAUSE-AFTER-FORK`'s stop, logged in Valkey's words: SIGSTOP to this process, which
+/// goes on when a SIGCONT arrives.
+pub fn debug_pause_process() {
+    crate::log_notice!("Process is about to stop.");
+    // SAFETY: raise(3) with a valid signal number.
+    unsafe { libc::raise(libc::SIGSTOP) };
+    crate::log_notice!("Process has been continued.");
+}
+
 /// DEBUG subcommands owned by replication.
 pub fn debug_or_unknown(s: &mut Server, _key: usize, argv: &[Bytes]) -> Reply {
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
@@ -332,12 +341,14 @@ pub fn debug_or_unknown(s: &mut Server, _key: usize, argv: &[Bytes]) -> Reply {
             s.repl.hist.reset(crate::util::random_hex40());
             Reply::Ok
         }
-        // Valkey's test hook: stop this process (SIGSTOP) right before a dual-channel main
-        // connection sends its PSYNC, so a test can act in that window and SIGCONT it. (The
-        // primary-side meaning, stopping after fork, has no equivalent: there is no fork.)
+        // Valkey's test hook, SIGSTOP at two points so a test can act while this process is
+        // stopped and SIGCONT it: on a replica, right before a dual-channel main connection
+        // sends its PSYNC (as Valkey); on a primary, where Valkey's main process stops right
+        // after forking while its child sends the snapshot, the event loop waits for the
+        // transfer thread to deliver the snapshot (serving nothing meanwhile), then stops.
         "pause-after-fork" if argv.len() == 3 => match commands::args::int(&argv[2]) {
             Ok(v @ (0 | 1)) => {
-                s.repl.pause_before_dual_psync = v == 1;
+                s.repl.pause_after_fork = v == 1;
                 Reply::Ok
             }
             _ => commands::errors::err(commands::errors::NOT_INT),

@@ -7,7 +7,7 @@
 //! output, argument parsing, PSYNC FAILOVER's promotion) are made here first.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -249,6 +249,7 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
         }
     }
     let cancel = Arc::new(AtomicBool::new(false));
+    let finished = Arc::new(AtomicBool::new(false));
     let progress = Progress {
         started_ms: now_ms(),
         total_keys: snapshot.dbs.iter().map(|d| d.len() as u64).sum(),
@@ -308,12 +309,24 @@ fn start_job(s: &mut Server, job: SnapshotJob) {
         cancel,
         written: progress.sent,
         keys: progress.keys,
+        finished: finished.clone(),
     };
     match transfer::spawn(t, s.repl.events.sender()) {
-        Ok(()) => log_notice!(
-            "Background RDB transfer started by pid {}",
-            std::process::id()
-        ),
+        Ok(()) => {
+            log_notice!(
+                "Background RDB transfer started by pid {}",
+                std::process::id()
+            );
+            if s.repl.pause_after_fork {
+                // DEBUG PAUSE-AFTER-FORK: as Valkey's main process from its fork on, serve
+                // nothing until the snapshot is delivered (the thread ends by repl-timeout at
+                // the latest), then stop.
+                while !finished.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                super::debug_pause_process();
+            }
+        }
         Err(e) => {
             log_warning!("Can't start the replication transfer: {e}");
             s.repl

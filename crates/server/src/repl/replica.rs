@@ -329,10 +329,8 @@ fn send(s: &mut Server, link: LinkId, bytes: &[u8]) {
         State::DualSync { main, .. } | State::DualLoaded { main, .. } => main.id == link,
         _ => false,
     } && bytes.starts_with(b"*3\r\n$5\r\nPSYNC\r\n");
-    if dual_psync && s.repl.pause_before_dual_psync {
-        log_notice!("DEBUG PAUSE-AFTER-FORK: stopping before the dual-channel PSYNC");
-        // SAFETY: raise(3) with a valid signal number; the process resumes on SIGCONT.
-        unsafe { libc::raise(libc::SIGSTOP) };
+    if dual_psync && s.repl.pause_after_fork {
+        super::debug_pause_process();
     }
     if let Some(&key) = s.repl.links.get(&link) {
         if let Some(c) = s.net.clients.get_mut(key) {
@@ -703,6 +701,14 @@ pub fn on_load_done(s: &mut Server, res: LoadResult) {
         // old data kept).
         Ok(loaded) => match s.exec.scripting.check_rdb_libraries(&loaded.functions) {
             Ok(()) => {
+                // The load is done (as Valkey logs it when its load ends); the data goes
+                // in when the follower installs it (at once, or on a dual-channel sync's
+                // PSYNC reply).
+                log_notice!(
+                    "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                    loaded.keys_loaded,
+                    loaded.keys_expired
+                );
                 let db = loaded.repl.as_ref().map_or(-1, |r| r.stream_db);
                 s.repl.loads.insert(res.id, Load::Loaded(Box::new(loaded)));
                 Ok(db)
@@ -756,11 +762,6 @@ fn install(s: &mut Server, loaded: persistence::Loaded) {
     keyspace::lazyfree::free_in_background(old, 1);
     crate::persist::aof::restart_after_full_sync(s);
     clear_halt(s, "a full sync brought the primary's dataset");
-    log_notice!(
-        "Done loading RDB, keys loaded: {}, keys expired: {}.",
-        loaded.keys_loaded,
-        loaded.keys_expired
-    );
 }
 
 // ---------------------------------------------------------------------------- INFO

@@ -179,8 +179,9 @@ pub struct Repl {
     pub failover: replication::primary::failover::Failover,
     /// `DEBUG DELAY-RDB-CLIENT-FREE-SECONDS` (the primary machine's grace period).
     pub rdb_client_grace_secs: u64,
-    /// `DEBUG PAUSE-AFTER-FORK 1`: SIGSTOP before a dual-channel PSYNC.
-    pub pause_before_dual_psync: bool,
+    /// `DEBUG PAUSE-AFTER-FORK 1`: SIGSTOP before a dual-channel PSYNC (replica side) and
+    /// once a snapshot transfer has been delivered (primary side; see `debug_or_unknown`).
+    pub pause_after_fork: bool,
     /// Writers slowed for a replica that holds too much (`repl-backpressure`).
     pub bp: Backpressure,
     /// When the stream reached each offset (lag in time, PSYNC headroom).
@@ -213,7 +214,7 @@ impl Repl {
             depth: 0,
             failover: Default::default(),
             rdb_client_grace_secs: 60,
-            pause_before_dual_psync: false,
+            pause_after_fork: false,
             bp: Default::default(),
             clock: Default::default(),
             sync_logged_ms: 0,

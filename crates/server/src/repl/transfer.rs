@@ -196,6 +196,8 @@ pub struct Job {
     pub written: Arc<AtomicU64>,
     /// Keys serialised so far.
     pub keys: Arc<AtomicU64>,
+    /// Set when the thread has finished (before it reports).
+    pub finished: Arc<AtomicBool>,
 }
 
 /// What the thread reports.
@@ -211,7 +213,9 @@ pub fn spawn(job: Job, tx: crate::bg::BgSender<super::ReplBgEvent>) -> io::Resul
     std::thread::Builder::new()
         .name(format!("repl-sync-{}", job.id))
         .spawn(move || {
+            let finished = job.finished.clone();
             let done = run(job);
+            finished.store(true, Ordering::Release);
             tx.send(super::ReplBgEvent::TransferDone(done));
         })?;
     Ok(())
@@ -229,6 +233,7 @@ fn run(job: Job) -> JobDone {
         cancel,
         written,
         keys,
+        finished: _,
     } = job;
     let mut out = FanOut {
         targets: Vec::new(),
