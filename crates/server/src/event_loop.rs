@@ -654,6 +654,12 @@ impl Server {
     fn cron(&mut self) {
         self.exec.clock.anchor();
         self.life.last_cron = Instant::now();
+        // The watchdog waits for the next pass (it fires when one takes longer).
+        crate::crash::cron(
+            self.cfg.watchdog_period_ms,
+            self.life.hz as i64,
+            self.cfg.crash_log_enabled,
+        );
         if self.life.cron_paused {
             // DEBUG PAUSE-CRON 1: no periodic work at all until resumed.
             return;

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod core;
+pub mod crash;
 pub mod event_loop;
 pub mod exec;
 pub mod histogram;
@@ -63,6 +64,10 @@ pub fn run(args: Vec<String>) -> i32 {
     }
     if let Err(e) = log::init(cfg.logfile.as_str(), log::Level::parse(cfg.loglevel.name())) {
         eprintln!("Can't open the log file: {e}");
+        return 1;
+    }
+    if let Err(e) = crash::install() {
+        eprintln!("Failed to set up the crash report: {e}");
         return 1;
     }
     let mut server = match Server::new(cfg) {

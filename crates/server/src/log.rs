@@ -48,6 +48,16 @@ pub fn init(path: &str, level: Level) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The log's descriptor (its file's, or standard output's), for the crash reports' writers,
+/// which cannot take the lock.
+pub fn raw_fd() -> i32 {
+    use std::os::fd::AsRawFd;
+    SINK.lock()
+        .ok()
+        .and_then(|s| s.as_ref().map(|f| f.as_raw_fd()))
+        .unwrap_or(1)
+}
+
 pub fn set_level(level: Level) {
     LEVEL.store(level as u8, Ordering::Relaxed);
 }

@@ -149,7 +149,8 @@ impl Server {
     }
 
     /// Derives the runtime state that depends on the configuration (at start-up and after
-    /// every CONFIG SET): command settings, LRU/LFU parameters, cron frequency, log level.
+    /// every CONFIG SET): command settings, LRU/LFU parameters, cron frequency, log level, the
+    /// watchdog.
     pub fn apply_config(&mut self) {
         let c = &self.cfg;
         let usize_of = |v: i64| v.max(0) as usize;
@@ -187,6 +188,11 @@ impl Server {
         self.exec.ks.lru.lfu_log_factor = c.lfu_log_factor.clamp(0, u32::MAX as i64) as u32;
         self.exec.ks.lru.lfu_decay_time = c.lfu_decay_time_mins.clamp(0, u32::MAX as i64) as u32;
         self.life.hz = c.hz.clamp(1, 500) as u64;
+        crate::crash::cron(
+            c.watchdog_period_ms,
+            self.life.hz as i64,
+            c.crash_log_enabled,
+        );
         self.acl.users.pubsub_all = c.acl_pubsub_default == "allchannels";
         crate::log::set_level(crate::log::Level::parse(c.loglevel.name()));
         for (_, cl) in self.net.clients.iter_mut() {

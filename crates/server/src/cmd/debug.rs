@@ -35,6 +35,7 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
                 })
                 .collect(),
         ),
+        "segfault" => crate::crash::segfault(),
         "sleep" if argc == 3 => {
             let secs = resp::float::parse_double(&argv[2]).unwrap_or(0.0).max(0.0);
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
@@ -174,6 +175,8 @@ const HELP: &[&str] = &[
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the behavior). Setting it to 1 reenables back the",
     "    default.",
+    "SEGFAULT",
+    "    Crash the server with sigsegv.",
     "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
     "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
     "SLEEP <seconds>",

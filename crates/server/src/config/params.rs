@@ -267,7 +267,7 @@ params! {
     appendonly: bool = "appendonly", B, "no", DENY_LOADING, Aof;
     cluster_allow_reads_when_down: bool = "cluster-allow-reads-when-down", B, "no", 0, Inert;
     cluster_allow_pubsubshard_when_down: bool = "cluster-allow-pubsubshard-when-down", B, "yes", 0, Inert;
-    crash_log_enabled: bool = "crash-log-enabled", B, "yes", 0, Inert;
+    crash_log_enabled: bool = "crash-log-enabled", B, "yes", 0, Derived;
     crash_memcheck_enabled: bool = "crash-memcheck-enabled", B, "yes", 0, Inert;
     use_exit_on_panic: bool = "use-exit-on-panic", B, "no", HIDDEN, Inert;
     disable_thp: bool = "disable-thp", B, "yes", IMMUTABLE, Inert;
@@ -380,7 +380,7 @@ params! {
     hz: i64 = "hz", int(0, INT_MAX), "10", 0, Derived;
     min_replicas_to_write: i64 = "min-replicas-to-write" ["min-slaves-to-write"], int(0, INT_MAX), "0", 0, Replication;
     min_replicas_max_lag_secs: i64 = "min-replicas-max-lag" ["min-slaves-max-lag"], int(0, INT_MAX), "10", 0, Replication;
-    watchdog_period_ms: i64 = "watchdog-period", int(0, INT_MAX), "0", HIDDEN, Inert;
+    watchdog_period_ms: i64 = "watchdog-period", int(0, INT_MAX), "0", HIDDEN, Derived;
     shutdown_timeout_secs: i64 = "shutdown-timeout", int(0, INT_MAX), "10", 0, Read;
     repl_diskless_sync_max_replicas: i64 = "repl-diskless-sync-max-replicas", int(0, INT_MAX), "0", 0, Replication;
     maxclients: i64 = "maxclients", int(1, UINT_MAX), "10000", 0, Read;
