@@ -22,6 +22,7 @@ pub mod log;
 pub mod net;
 pub mod oom;
 pub mod persist;
+pub mod proctitle;
 pub mod repl;
 pub mod server;
 pub mod shutdown;
@@ -39,6 +40,8 @@ use server::Server;
 
 /// Parses arguments, loads the configuration, and runs the server. Returns the exit code.
 pub fn run(args: Vec<String>) -> i32 {
+    // First, while this is the only thread.
+    proctitle::init();
     if args.iter().any(|a| a == "-v" || a == "--version") {
         println!(
             "Redwing server v={} (redis_version={}) bits=64",

@@ -150,7 +150,7 @@ impl Server {
 
     /// Derives the runtime state that depends on the configuration (at start-up and after
     /// every CONFIG SET): command settings, LRU/LFU parameters, cron frequency, log level, the
-    /// watchdog.
+    /// watchdog, the process title.
     pub fn apply_config(&mut self) {
         let c = &self.cfg;
         let usize_of = |v: i64| v.max(0) as usize;
@@ -193,6 +193,7 @@ impl Server {
             self.life.hz as i64,
             c.crash_log_enabled,
         );
+        crate::proctitle::apply(c);
         self.acl.users.pubsub_all = c.acl_pubsub_default == "allchannels";
         crate::log::set_level(crate::log::Level::parse(c.loglevel.name()));
         for (_, cl) in self.net.clients.iter_mut() {

@@ -238,7 +238,7 @@ params! {
     /// Redwing's tables never rehash as a whole (extendible hashing).
     activerehashing: bool = "activerehashing", B, "yes", 0, Inert;
     stop_writes_on_bgsave_error: bool = "stop-writes-on-bgsave-error", B, "yes", 0, Read;
-    set_proc_title: bool = "set-proc-title", B, "yes", IMMUTABLE, Inert;
+    set_proc_title: bool = "set-proc-title", B, "yes", IMMUTABLE, Derived;
     dynamic_hz: bool = "dynamic-hz", B, "yes", 0, Inert;
     lazyfree_lazy_eviction: bool = "lazyfree-lazy-eviction", B, "yes", DEBUG, Read;
     lazyfree_lazy_expire: bool = "lazyfree-lazy-expire", B, "yes", DEBUG, Derived;
@@ -303,7 +303,7 @@ params! {
     aof_rewrite_cpulist: String = "aof-rewrite-cpulist" ["aof_rewrite_cpulist"], S, "", IMMUTABLE, Inert;
     bgsave_cpulist: String = "bgsave-cpulist" ["bgsave_cpulist"], S, "", IMMUTABLE, Inert;
     ignore_warnings: String = "ignore-warnings", S, "", 0, Inert;
-    proc_title_template: String = "proc-title-template", S, "{title} {listen-addr} {server-mode}", 0, Inert;
+    proc_title_template: String = "proc-title-template", S, "{title} {listen-addr} {server-mode}", 0, Derived, crate::proctitle::validate;
     bind_source_addr: String = "bind-source-addr", S, "", 0, Read;
     logfile: String = "logfile", S, "", IMMUTABLE, Read;
     req_res_logfile: String = "req-res-logfile", S, "", IMMUTABLE | HIDDEN, Inert;
