@@ -46,6 +46,8 @@ static LOG_ENABLED: AtomicBool = AtomicBool::new(true);
 static FORWARDED: AtomicI32 = AtomicI32::new(0);
 /// The watchdog period armed last (ms, 0 = off).
 static WATCHDOG_MS: AtomicI64 = AtomicI64::new(0);
+/// The handlers are in place (before, no timer is armed: its SIGALRM would kill the process).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 const FATAL: [libc::c_int; 5] = [
     libc::SIGSEGV,
@@ -56,7 +58,8 @@ const FATAL: [libc::c_int; 5] = [
 ];
 
 /// Installs the handlers, the panic hook and the reporter thread. Call on the event loop's
-/// thread, once the log is open.
+/// thread, once the log is open and after `signals::install` (whose blocked signals the
+/// reporter thread must inherit).
 pub fn install() -> std::io::Result<()> {
     LOG_FD.store(crate::log::raw_fd(), Ordering::Relaxed);
     // SAFETY: gettid and pthread_self have no preconditions.
@@ -88,17 +91,26 @@ pub fn install() -> std::io::Result<()> {
         report_panic(info);
         previous(info);
     }));
+    INSTALLED.store(true, Ordering::Release);
     Ok(())
+}
+
+/// The period the watchdog is armed with: at least two cron periods, as Valkey (0 = off).
+pub fn watchdog_period(watchdog_period_ms: i64, hz: i64) -> i64 {
+    match watchdog_period_ms {
+        0 => 0,
+        p => p.max(2 * 1000 / hz.max(1)),
+    }
 }
 
 /// The cron's part: re-arms the watchdog (`watchdog-period`, at least two cron periods as in
 /// Valkey), or stops it, and follows `crash-log-enabled`.
 pub fn cron(watchdog_period_ms: i64, hz: i64, crash_log_enabled: bool) {
     LOG_ENABLED.store(crash_log_enabled, Ordering::Relaxed);
-    let period = match watchdog_period_ms {
-        0 => 0,
-        p => p.max(2 * 1000 / hz.max(1)),
-    };
+    if !INSTALLED.load(Ordering::Acquire) {
+        return;
+    }
+    let period = watchdog_period(watchdog_period_ms, hz);
     if period == 0 && WATCHDOG_MS.swap(0, Ordering::Relaxed) == 0 {
         return;
     }
@@ -457,13 +469,16 @@ mod tests {
 
     #[test]
     fn the_watchdog_period_is_at_least_two_cron_periods() {
-        // Not armed by 0; armed otherwise (stopped again at once, so no SIGALRM reaches the
-        // test process).
-        cron(0, 10, true);
-        assert_eq!(WATCHDOG_MS.load(Ordering::Relaxed), 0);
-        cron(50, 10, true);
-        assert_eq!(WATCHDOG_MS.load(Ordering::Relaxed), 200);
-        cron(0, 10, true);
+        assert_eq!(watchdog_period(0, 10), 0);
+        assert_eq!(watchdog_period(50, 10), 200);
+        assert_eq!(watchdog_period(500, 10), 500);
+        assert_eq!(watchdog_period(50, 100), 50);
+    }
+
+    #[test]
+    fn no_timer_is_armed_before_the_handlers_are_installed() {
+        // This test process has no SIGALRM handler: an armed timer would kill it.
+        cron(200, 10, true);
         assert_eq!(WATCHDOG_MS.load(Ordering::Relaxed), 0);
     }
 }

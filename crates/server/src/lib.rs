@@ -69,10 +69,6 @@ pub fn run(args: Vec<String>) -> i32 {
         eprintln!("Can't open the log file: {e}");
         return 1;
     }
-    if let Err(e) = crash::install() {
-        eprintln!("Failed to set up the crash report: {e}");
-        return 1;
-    }
     let mut server = match Server::new(cfg) {
         Ok(s) => s,
         Err(e) => {
@@ -85,6 +81,12 @@ pub fn run(args: Vec<String>) -> i32 {
     server.life.serve_while_busy = Server::serve_while_busy;
     if let Err(e) = signals::install(server.net.waker.clone()) {
         eprintln!("Failed to set up signal handling: {e}");
+        return 1;
+    }
+    // After SIGTERM/SIGINT are blocked: the reporter thread it starts inherits that, so those
+    // signals still reach only the thread that waits for them (a graceful shutdown).
+    if let Err(e) = crash::install() {
+        eprintln!("Failed to set up the crash report: {e}");
         return 1;
     }
     banner(&server, file.is_some());
