@@ -368,7 +368,7 @@ params! {
     /// this size (0: off), so longer disconnections still resync partially.
     repl_backlog_disk_size_bytes: i64 = "repl-backlog-disk-size", mem(0, LONG_MAX), "0", 0, Read;
     /// Redwing's: the disk backlog's directory (relative to `dir`).
-    repl_backlog_disk_dir: String = "repl-backlog-disk-dir", S, "repl-backlog", IMMUTABLE, Read;
+    repl_backlog_disk_dir: String = "repl-backlog-disk-dir", S, "repl-backlog", 0, Read;
     repl_timeout_secs: i64 = "repl-timeout", int(1, INT_MAX), "60", 0, Replication;
     repl_ping_replica_period_secs: i64 = "repl-ping-replica-period" ["repl-ping-slave-period"], int(1, INT_MAX), "10", 0, Replication;
     list_compress_depth: i64 = "list-compress-depth", int(0, INT_MAX), "0", DEBUG, Inert;

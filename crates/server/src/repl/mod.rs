@@ -160,6 +160,16 @@ pub fn pump_disk_backlog(s: &mut Server) {
         }
         return;
     }
+    if s.repl.disk_dir != s.cfg.repl_backlog_disk_dir {
+        // CONFIG SET repl-backlog-disk-dir: the history on disk is dropped (its files
+        // deleted) and starts over in the new place.
+        if let Some(mut d) = s.repl.disk.take() {
+            d.stop();
+            s.repl.hist.set_disk_window(None);
+        }
+        s.repl.disk_start_failed = false;
+        s.repl.disk_dir = s.cfg.repl_backlog_disk_dir.clone();
+    }
     if s.repl.disk.is_none() {
         if s.repl.disk_start_failed {
             return;

@@ -194,6 +194,8 @@ pub struct Repl {
     pub disk: Option<super::disk_backlog::DiskBacklog>,
     /// Its directory could not be set up (logged once; tried again after a CONFIG SET).
     pub disk_start_failed: bool,
+    /// `repl-backlog-disk-dir` as the disk backlog was last started with (a change moves it).
+    pub disk_dir: String,
 }
 
 impl Repl {
@@ -221,6 +223,7 @@ impl Repl {
             halted: None,
             disk: None,
             disk_start_failed: false,
+            disk_dir: String::new(),
         }
     }
 
