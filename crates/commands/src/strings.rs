@@ -499,7 +499,10 @@ pub fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
             if let Err(e) = check_len(ctx, offset, value.len() as u64) {
                 return e;
             }
-            let mut buf = vec![0u8; offset as usize];
+            // Exactly sized, as Valkey creates it (growing a zeroed vector by the value
+            // would double its allocation).
+            let mut buf = Vec::with_capacity(offset as usize + value.len());
+            buf.resize(offset as usize, 0);
             buf.extend_from_slice(value);
             let len = buf.len();
             ctx.store(Obj::new(

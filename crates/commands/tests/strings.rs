@@ -100,3 +100,17 @@ fn expired_keys_read_as_missing() {
     h.advance_ms(101);
     assert_eq!(h.run(&["GET", "k"]), Reply::Nil);
 }
+
+#[test]
+fn setrange_on_a_new_key_allocates_the_string_once_exactly() {
+    // Growing a zeroed buffer by the value once doubled the allocation (MEMORY USAGE of a
+    // 100 KB string was ~200 KB).
+    let mut h = Harness::new();
+    assert_eq!(h.run(&["SETRANGE", "k", "100000", "x"]), Reply::Int(100001));
+    let key = bytes::Bytes::from_static(b"k");
+    let usage = h.ks.get(0, &key).map(|o| o.mem_usage()).expect("stored");
+    assert!(
+        usage < 110_000,
+        "MEMORY USAGE {usage} for a 100,001-byte string"
+    );
+}
