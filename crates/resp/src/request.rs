@@ -36,6 +36,8 @@ pub struct RequestParser {
     /// Length of the bulk whose header was parsed and whose body is awaited.
     bulk_len: Option<usize>,
     args: Vec<Bytes>,
+    /// Bytes in `args` (kept as they are added: a client's memory is read every loop pass).
+    args_bytes: usize,
     /// `proto-max-bulk-len`.
     pub max_bulk_len: usize,
     /// Stricter limits before authentication, as Redis applies them.
@@ -56,6 +58,7 @@ impl RequestParser {
             multibulk_left: 0,
             bulk_len: None,
             args: Vec::new(),
+            args_bytes: 0,
             max_bulk_len,
             auth_required: false,
             from_primary: false,
@@ -65,6 +68,12 @@ impl RequestParser {
     /// True when the parser holds a partially parsed command.
     pub fn in_progress(&self) -> bool {
         self.multibulk_left > 0
+    }
+
+    /// Memory of the arguments of the command being parsed received so far, as Valkey counts
+    /// a partial `argv` (their bytes and a pointer each).
+    pub fn partial_args_memory(&self) -> usize {
+        self.args_bytes + self.args.len() * std::mem::size_of::<Bytes>()
     }
 
     /// The length of the bulk argument whose header was parsed and whose body is awaited.
@@ -77,6 +86,7 @@ impl RequestParser {
         self.multibulk_left = 0;
         self.bulk_len = None;
         self.args.clear();
+        self.args_bytes = 0;
     }
 
     /// Parses the next command from `buf`, consuming the bytes it used.
@@ -129,6 +139,7 @@ impl RequestParser {
         }
         self.multibulk_left = count as usize;
         self.args = Vec::with_capacity((count as usize).min(1024));
+        self.args_bytes = 0;
         Ok(None)
     }
 
@@ -149,10 +160,12 @@ impl RequestParser {
             // Like Redis, the two bytes after the body are skipped without being checked.
             let arg = buf.split_to(len).freeze();
             buf.advance(2);
+            self.args_bytes += arg.len();
             self.args.push(arg);
             self.bulk_len = None;
             self.multibulk_left -= 1;
         }
+        self.args_bytes = 0;
         Ok(Parsed::Command(std::mem::take(&mut self.args)))
     }
 

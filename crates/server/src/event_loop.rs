@@ -359,11 +359,20 @@ impl Server {
                 }
             }
             loop {
-                let want = match c.parser.in_progress() {
-                    true => READ_CHUNK.max(c.query.capacity() - c.query.len()),
-                    false => READ_CHUNK,
-                };
-                c.query.reserve(want);
+                let spare = c.query.capacity() - c.query.len();
+                // A big argument's buffer was sized for it by the parser: its end is read into
+                // the room left, never by growing the buffer (which would double it).
+                let sized_for_big_arg = spare > 0
+                    && c.parser
+                        .awaited_bulk()
+                        .is_some_and(|n| n >= resp::request::BIG_ARG);
+                if !sized_for_big_arg {
+                    let want = match c.parser.in_progress() {
+                        true => READ_CHUNK.max(spare),
+                        false => READ_CHUNK,
+                    };
+                    c.query.reserve(want);
+                }
                 let spare = c.query.spare_capacity_mut();
                 // SAFETY: reading into uninitialised spare capacity; we only mark as initialised
                 // the bytes the read reports.
@@ -583,6 +592,7 @@ impl Server {
             crate::core::flush_units(self);
             crate::persist::aof::flush(self);
         }
+        crate::cmd::client_cmd::evict_clients(self);
         let keys: Vec<usize> = self
             .net
             .clients

@@ -137,6 +137,10 @@ pub struct Stats {
     pub slowlog_next_id: u64,
     pub latency: BTreeMap<String, LatencyEvent>,
     pub client_output_buffer_limit_disconnections: u64,
+    /// Clients closed by client eviction (`maxmemory-clients`; INFO `evicted_clients`).
+    pub evicted_clients: u64,
+    /// Client eviction found nothing more to evict while over its limit, and said so.
+    pub client_eviction_exhausted: bool,
     pub client_query_buffer_limit_disconnections: u64,
     pub eventloop: EventLoopStats,
     /// ACL denials (INFO `acl_access_denied_*`): failed authentications, commands, keys,

@@ -568,6 +568,71 @@ pub fn reply_budget(c: &Client, limits: &crate::config::value::OutputLimits) -> 
     (hard + REPLY_BUFFER_BYTES as u64).saturating_sub(c.pending_output() as u64)
 }
 
+/// The `maxmemory-clients` limit in bytes (0: off): a size, or a percentage of `maxmemory`
+/// (off while `maxmemory` is 0); never under 128 KiB, as Valkey, so that a mistaken setting
+/// cannot cut every connection.
+pub fn client_eviction_limit(cfg: &crate::config::Config) -> u64 {
+    use crate::config::value::MemOrPercent;
+    let limit = match cfg.maxmemory_clients {
+        MemOrPercent::Bytes(0) | MemOrPercent::Percent(0) => return 0,
+        MemOrPercent::Bytes(b) => b,
+        MemOrPercent::Percent(p) if cfg.maxmemory_bytes > 0 => {
+            (cfg.maxmemory_bytes as f64 * p as f64 / 100.0) as u64
+        }
+        MemOrPercent::Percent(_) => return 0,
+    };
+    limit.max(128 * 1024)
+}
+
+/// Client eviction: while the ordinary and pub/sub connections together hold more than
+/// `maxmemory-clients` ([`Client::memory`], what CLIENT LIST shows as `tot-mem`), the
+/// evictable one holding the most is marked to close (the event loop closes it before
+/// serving anything else), largest first as Valkey evicts from its largest bucket. Connections
+/// with CLIENT NO-EVICT still count; replicas and the primary link do not. Run once per
+/// event-loop pass while the limit is set (one pass over the clients; nothing when it is not).
+pub fn evict_clients(s: &mut Server) {
+    let limit = client_eviction_limit(&s.cfg);
+    if limit == 0 {
+        return;
+    }
+    let mut total = 0u64;
+    let mut candidates = Vec::new();
+    for (key, c) in s.net.clients.iter() {
+        if !matches!(
+            c.role,
+            crate::net::client::Role::Normal | crate::net::client::Role::Monitor
+        ) || c.close_asap
+        {
+            continue;
+        }
+        let mem = c.memory().total as u64;
+        total += mem;
+        if c.evictable() {
+            candidates.push((mem, key));
+        }
+    }
+    if total <= limit {
+        s.stats.client_eviction_exhausted = false;
+        return;
+    }
+    candidates.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
+    let now = now_ms();
+    for (mem, key) in candidates {
+        if total <= limit {
+            break;
+        }
+        if let Some(c) = s.net.clients.get_mut(key) {
+            log_notice!("Evicting client: {}", client_info(c, now));
+            c.close_asap = true;
+            s.stats.evicted_clients += 1;
+            total -= mem;
+        }
+    }
+    if total > limit && !std::mem::replace(&mut s.stats.client_eviction_exhausted, true) {
+        crate::log_warning!("Over client maxmemory after evicting all evictable clients");
+    }
+}
+
 /// A command stopped building its reply at [`reply_budget`]: the client is closed instead of
 /// answered, as Valkey closes it once the reply passes the limit.
 pub fn reply_cut(s: &mut Server, key: usize) {

@@ -64,6 +64,13 @@ pub fn debug(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
             s.exec.active_expire = atoi(&argv[2]) != 0;
             Reply::Ok
         }
+        // The reply buffer shrinks back once written (Redwing has no peak-sized resizing
+        // cron, so PEAK-RESET-TIME has nothing to set and stays unknown).
+        "replybuffer" if argc == 4 && argv[2].eq_ignore_ascii_case(b"resizing") => {
+            crate::net::client::REPLY_BUFFER_RESIZING
+                .store(atoi(&argv[3]) != 0, std::sync::atomic::Ordering::Relaxed);
+            Reply::Ok
+        }
         "pause-cron" if argc == 3 => {
             s.life.cron_paused = atoi(&argv[2]) != 0;
             Reply::Ok
@@ -183,6 +190,8 @@ const HELP: &[&str] = &[
     "    Stop the server for <seconds>. Decimals allowed.",
     "STRINGMATCH-TEST",
     "    Run a fuzz tester against the stringmatchlen() function.",
+    "REPLYBUFFER RESIZING <0|1>",
+    "    Enable or disable shrinking a client's reply buffer once it is written.",
     "PAUSE-CRON <0|1>",
     "    Stop periodic cron job processing.",
     "PAUSE-AFTER-FORK <0|1>",

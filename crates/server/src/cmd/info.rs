@@ -243,7 +243,7 @@ fn memory_section(s: &mut Server, out: &mut String) {
         .clients
         .iter()
         .filter(|(_, c)| !c.is_replica())
-        .map(|(_, c)| (c.query.capacity() + c.out.capacity() + c.out_chunks_bytes) as u64)
+        .map(|(_, c)| c.memory().total as u64)
         .sum();
     let clients_replicas: u64 = s
         .net
@@ -454,7 +454,7 @@ fn stats_section(s: &mut Server, out: &mut String) {
     );
     field!(out, "expire_cycle_cpu_milliseconds:0");
     field!(out, "evicted_keys:{}", ks.evicted_keys);
-    field!(out, "evicted_clients:0");
+    field!(out, "evicted_clients:{}", s.stats.evicted_clients);
     field!(
         out,
         "evicted_scripts:{}",

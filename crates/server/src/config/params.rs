@@ -415,7 +415,7 @@ params! {
     hll_sparse_max_bytes: i64 = "hll-sparse-max-bytes", mem(0, LONG_MAX), "3000", 0, Derived;
     tracking_table_max_keys: i64 = "tracking-table-max-keys", int(0, LONG_MAX), "1000000", 0, Read;
     client_query_buffer_limit_bytes: i64 = "client-query-buffer-limit", mem(1024 * 1024, LONG_MAX), "1073741824", DEBUG, Read;
-    maxmemory_clients: MemOrPercent = "maxmemory-clients", Kind::MemPercent { min: -100, max: LONG_MAX }, "0", 0, Inert;
+    maxmemory_clients: MemOrPercent = "maxmemory-clients", Kind::MemPercent { min: -100, max: LONG_MAX }, "0", 0, Read;
     repl_backlog_ttl_secs: i64 = "repl-backlog-ttl", int(0, LONG_MAX), "3600", 0, Replication;
     auto_aof_rewrite_min_size_bytes: i64 = "auto-aof-rewrite-min-size", mem(0, LONG_MAX), "67108864", 0, Read;
     loading_process_events_interval_bytes: i64 = "loading-process-events-interval-bytes", int(1024, INT_MAX), "2097152", HIDDEN, Read;

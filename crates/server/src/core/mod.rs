@@ -177,7 +177,7 @@ fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
         )
     {
         if let Some(m) = c.multi.as_mut() {
-            m.queue.push(argv);
+            m.push(argv);
         }
         c.reply(&Reply::status("QUEUED"));
         return;

@@ -183,9 +183,55 @@ pub struct TrackingState {
 #[derive(Default)]
 pub struct MultiState {
     pub queue: Vec<Vec<Bytes>>,
+    /// Bytes of the queued commands' arguments (CLIENT LIST `multi-mem`), kept with `queue`.
+    pub argv_bytes: usize,
     /// A command failed to queue: EXEC must abort.
     pub dirty_exec: bool,
 }
+
+impl MultiState {
+    /// Queues a command for EXEC.
+    pub fn push(&mut self, argv: Vec<Bytes>) {
+        self.argv_bytes += argv_memory(&argv);
+        self.queue.push(argv);
+    }
+}
+
+/// The memory of a command's arguments as Valkey counts it (`argv_len_sum` and a pointer per
+/// argument).
+pub fn argv_memory(argv: &[Bytes]) -> usize {
+    argv.iter()
+        .map(|a| a.len() + std::mem::size_of::<Bytes>())
+        .sum()
+}
+
+/// `DEBUG REPLYBUFFER RESIZING <0|1>`: whether a client's reply buffer is shrunk back once
+/// written (on by default; tests turn it off to keep clients' sizes steady).
+pub static REPLY_BUFFER_RESIZING: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(true);
+
+/// What a client holds in memory, as CLIENT LIST reports it and client eviction
+/// (`maxmemory-clients`) counts it — Valkey's `getClientMemoryUsage`: buffers by their
+/// allocation; the arguments of its parsed-ahead, blocked and queued commands by their length;
+/// its watched keys, subscriptions and tracking prefixes by their entries (the names
+/// themselves are shared with the server's registries, as in Valkey).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientMemory {
+    /// `argv-mem`: the command being parsed, commands parsed and not run yet, and a blocked
+    /// command.
+    pub argv: usize,
+    /// `multi-mem`: queued MULTI commands and watched keys.
+    pub multi: usize,
+    /// Reply buffers and queued output.
+    pub output: usize,
+    /// `tot-mem`: everything, the connection's own structure included.
+    pub total: usize,
+}
+
+/// Bookkeeping per watched key: the client's entry and the registry's.
+const WATCHED_KEY_OVERHEAD: usize = std::mem::size_of::<WatchedKey>() + 32;
+/// Bookkeeping per tracking prefix (its tree node).
+const TRACKING_PREFIX_OVERHEAD: usize = std::mem::size_of::<Bytes>() + 32;
 
 /// A client parked by a blocking command.
 pub struct Blocked {
@@ -618,7 +664,9 @@ impl Client {
         }
         self.out.clear();
         self.out_pos = 0;
-        if self.out.capacity() > 64 * 1024 {
+        if self.out.capacity() > 64 * 1024
+            && REPLY_BUFFER_RESIZING.load(std::sync::atomic::Ordering::Relaxed)
+        {
             self.out.shrink_to(16 * 1024);
         }
         while let Some(chunk) = self.out_chunks.front_mut() {
@@ -709,6 +757,46 @@ impl Client {
         f
     }
 
+    /// What this client holds in memory ([`ClientMemory`]).
+    pub fn memory(&self) -> ClientMemory {
+        let argv = self.parser.partial_args_memory()
+            + self.pending.iter().map(|a| argv_memory(a)).sum::<usize>()
+            + self.blocked.as_ref().map_or(0, |b| argv_memory(&b.argv))
+            + self.held_stream.as_ref().map_or(0, |(a, _)| argv_memory(a));
+        let multi = self.multi.as_ref().map_or(0, |m| {
+            m.argv_bytes + m.queue.capacity() * std::mem::size_of::<Vec<Bytes>>()
+        }) + self.watched.capacity() * WATCHED_KEY_OVERHEAD;
+        let output = self.out.capacity()
+            + self.out_chunks_bytes
+            + self.out_tail.capacity()
+            + self.deferred_pushes.capacity();
+        let set_entry = std::mem::size_of::<Bytes>() + 1;
+        let pubsub =
+            (self.channels.capacity() + self.patterns.capacity() + self.shard_channels.capacity())
+                * set_entry;
+        let tracking = self.tracking.as_ref().map_or(0, |t| {
+            std::mem::size_of::<TrackingState>() + t.prefixes.len() * TRACKING_PREFIX_OVERHEAD
+        });
+        ClientMemory {
+            argv,
+            multi,
+            output,
+            total: std::mem::size_of::<Client>()
+                + self.query.capacity()
+                + argv
+                + multi
+                + output
+                + pubsub
+                + tracking,
+        }
+    }
+
+    /// Client eviction may close this connection: an ordinary or pub/sub client (MONITOR
+    /// included, as in Valkey) without CLIENT NO-EVICT, not already being closed.
+    pub fn evictable(&self) -> bool {
+        matches!(self.role, Role::Normal | Role::Monitor) && !self.no_evict && !self.close_asap
+    }
+
     /// Subscribed to anything (channels, patterns or shard channels): Valkey's pubsub flag.
     pub fn in_pubsub(&self) -> bool {
         !self.channels.is_empty() || !self.patterns.is_empty() || !self.shard_channels.is_empty()
@@ -731,10 +819,9 @@ pub fn client_info(c: &Client, now: i64) -> String {
     let events = if c.has_output() { "rw" } else { "r" };
     let qbuf_free = c.query.capacity() - c.query.len();
     let omem = c.pending_output();
-    let tot_mem =
-        c.query.capacity() + c.out.capacity() + c.out_chunks_bytes + c.out_tail.capacity() + 1024;
+    let mem = c.memory();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user={} redir={} resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} tot-cmds={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl={} oll={} omem={} tot-mem={} events={} cmd={} user={} redir={} resp={} lib-name={} lib-ver={} tot-net-in={} tot-net-out={} tot-cmds={}",
         c.id,
         c.addr,
         c.laddr,
@@ -751,11 +838,13 @@ pub fn client_info(c: &Client, now: i64) -> String {
         c.watched.len(),
         c.query.len(),
         qbuf_free,
+        mem.argv,
+        mem.multi,
         c.out.capacity(),
         c.out.len() - c.out_pos,
         c.out_chunks.len(),
         omem,
-        tot_mem,
+        mem.total,
         events,
         c.last_cmd,
         String::from_utf8_lossy(&c.user),
