@@ -598,11 +598,7 @@ pub fn evict_clients(s: &mut Server) {
     let mut total = 0u64;
     let mut candidates = Vec::new();
     for (key, c) in s.net.clients.iter() {
-        if !matches!(
-            c.role,
-            crate::net::client::Role::Normal | crate::net::client::Role::Monitor
-        ) || c.close_asap
-        {
+        if !c.counts_for_eviction() {
             continue;
         }
         let mem = c.memory().total as u64;

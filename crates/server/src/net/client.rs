@@ -791,10 +791,15 @@ impl Client {
         }
     }
 
-    /// Client eviction may close this connection: an ordinary or pub/sub client (MONITOR
-    /// included, as in Valkey) without CLIENT NO-EVICT, not already being closed.
+    /// Counted by client eviction: an ordinary or pub/sub client (MONITOR included, as in
+    /// Valkey) not already being closed.
+    pub fn counts_for_eviction(&self) -> bool {
+        matches!(self.role, Role::Normal | Role::Monitor) && !self.close_asap
+    }
+
+    /// Client eviction may close this connection: counted, and without CLIENT NO-EVICT.
     pub fn evictable(&self) -> bool {
-        matches!(self.role, Role::Normal | Role::Monitor) && !self.no_evict && !self.close_asap
+        self.counts_for_eviction() && !self.no_evict
     }
 
     /// Subscribed to anything (channels, patterns or shard channels): Valkey's pubsub flag.
