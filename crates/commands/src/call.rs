@@ -51,6 +51,12 @@ pub struct Outcome {
 /// Runs a data handler with `ctx` and collects its outcome (the propagation rule lives here).
 pub fn run(handler: DataFn, ctx: &mut Ctx, argv: &[Bytes]) -> (Reply, Outcome) {
     let reply = handler(ctx, argv);
+    if types::list::take_read_copies() {
+        // The command read compressed list nodes: drop the copies (any argument may be a key).
+        for key in argv.iter().skip(1) {
+            ctx.ks.release_read_copies(ctx.db, key);
+        }
+    }
     let propagate = match ctx.rewrite.take() {
         Some(cmds) => cmds.into_iter().filter(|c| !c.is_empty()).collect(),
         None if ctx.dirty > 0 => vec![argv.to_vec()],

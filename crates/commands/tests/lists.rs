@@ -731,3 +731,49 @@ fn expired_lists_read_as_missing() {
     assert_eq!(h.run(&["RPUSH", "l", "c"]), Reply::Int(1));
     assert_eq!(all(&mut h, "l"), arr(&["c"]));
 }
+
+/// The list at `key` (tests of its nodes).
+fn list_at<'h>(h: &'h mut Harness, key: &str) -> &'h types::List {
+    match h.ks.peek(0, key.as_bytes()).map(|o| o.value()) {
+        Some(keyspace::ValueRef::List(l)) => l,
+        _ => panic!("{key} is not a list"),
+    }
+}
+
+#[test]
+fn a_compressed_list_reads_and_changes_like_any_other_and_keeps_no_copies() {
+    let mut h = Harness::new();
+    h.settings.list.compress = 1;
+    let items: Vec<String> = (0..3000).map(|i| format!("item-{i:>30}")).collect();
+    let mut push = vec!["RPUSH", "l"];
+    push.extend(items.iter().map(String::as_str));
+    assert_eq!(h.run(&push), Reply::Int(3000));
+    let raw_nodes = list_at(&mut h, "l").nodes().count();
+    assert!(raw_nodes > 10, "{raw_nodes} nodes");
+    let all: Vec<&str> = items.iter().map(String::as_str).collect();
+    assert_eq!(h.run(&["LRANGE", "l", "0", "-1"]), arr(&all));
+    assert_eq!(h.run(&["LINDEX", "l", "1500"]), bulk(&items[1500]));
+    assert_eq!(h.run(&["LPOS", "l", &items[2000]]), Reply::Int(2000));
+    assert!(
+        !list_at(&mut h, "l").holds_copies(),
+        "the reads' decompressed nodes are dropped after each command"
+    );
+    assert_eq!(h.run(&["LSET", "l", "1200", "x"]), Reply::Ok);
+    assert_eq!(
+        h.run(&["LINSERT", "l", "BEFORE", &items[1700], "y"]),
+        Reply::Int(3001)
+    );
+    assert_eq!(h.run(&["LREM", "l", "0", &items[900]]), Reply::Int(1));
+    let mut want: Vec<&str> = all.clone();
+    want[1200] = "x";
+    want.insert(1700, "y");
+    want.remove(900);
+    assert_eq!(h.run(&["LRANGE", "l", "0", "-1"]), arr(&want));
+    assert_eq!(
+        h.run(&["SORT", "l", "ALPHA", "STORE", "s"]),
+        Reply::Int(3000)
+    );
+    let (_, depth) = list_at(&mut h, "s").quicklist_options();
+    assert_eq!(depth, 1, "SORT STORE makes its list with the current depth");
+    assert!(!list_at(&mut h, "l").holds_copies());
+}

@@ -51,7 +51,7 @@ fn mix_value(d: &mut Digest20, obj: &Obj) {
     match obj.value() {
         ValueRef::Str(s) => mix_digest(d, s),
         ValueRef::Int(i) => mix_digest(d, i.to_string().as_bytes()),
-        ValueRef::List(l) => l.iter().for_each(|e| e.with_bytes(|b| mix_digest(d, b))),
+        ValueRef::List(l) => l.for_each(|e| e.with_bytes(|b| mix_digest(d, b))),
         ValueRef::Set(s) => s.for_each(|m| xor_digest(d, m)),
         ValueRef::ZSet(z) => {
             for (m, score) in z.iter() {

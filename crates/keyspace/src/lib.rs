@@ -298,6 +298,22 @@ impl Keyspace {
         Some(obj)
     }
 
+    /// Drops the decompressed copies that reading the compressed list at `key` left (see
+    /// [`types::List::release`]); nothing else: no expiry, access time or signal. A value a
+    /// snapshot shares is left as it is (its copies go with a later read or change).
+    pub fn release_read_copies(&mut self, db: usize, key: &[u8]) {
+        let Some(loc) = self.dbs.get(db).and_then(|d| d.keys.locate(key)) else {
+            return;
+        };
+        let obj = self.dbs[db].keys.at_mut(loc);
+        if !obj.is_unique() || !matches!(obj.value(), ValueRef::List(l) if l.holds_copies()) {
+            return;
+        }
+        if let Some(Boxed::List(l)) = obj.boxed_mut() {
+            l.release();
+        }
+    }
+
     /// Starts loading what looking up these members of the collection at `key` will read
     /// (set members, hash fields, sorted-set members; by [`types::hash_key`]). No effect on
     /// other values, missing keys, or compact encodings (which are small and contiguous).

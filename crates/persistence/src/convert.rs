@@ -35,7 +35,7 @@ pub fn write_value<W: Write>(w: &mut Writer<W>, obj: &Obj) -> io::Result<()> {
         ValueRef::Int(i) => w.string(itoa::Buffer::new().format(i).as_bytes()),
         ValueRef::List(l) => {
             w.len(l.len() as u64)?;
-            l.iter().try_for_each(|e| e.with_bytes(|b| w.string(b)))
+            l.try_for_each(|e| e.with_bytes(|b| w.string(b)))
         }
         ValueRef::Set(s) => {
             w.len(s.len() as u64)?;
@@ -106,7 +106,11 @@ pub fn to_value(obj: &Obj) -> Value {
     match obj.value() {
         ValueRef::Str(s) => Value::String(s.to_vec()),
         ValueRef::Int(i) => Value::String(i.to_string().into_bytes()),
-        ValueRef::List(l) => Value::List(l.iter().map(types::list::Elem::to_vec).collect()),
+        ValueRef::List(l) => {
+            let mut items = Vec::with_capacity(l.len());
+            l.for_each(|e| items.push(e.to_vec()));
+            Value::List(items)
+        }
         ValueRef::Set(s) => Value::Set(s.members()),
         ValueRef::Hash(h) => Value::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
         ValueRef::ZSet(z) => Value::SortedSet(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),

@@ -171,6 +171,7 @@ impl Server {
             list: types::ListLimits {
                 fill: c.list_max_listpack_size,
                 packed_threshold: self.exec.settings.list.packed_threshold,
+                compress: c.list_compress_depth.clamp(0, i64::from(u32::MAX)) as u32,
             },
             stream: types::stream::StreamLimits {
                 node_max_bytes: c.stream_node_max_bytes.max(0) as u64,

@@ -222,6 +222,24 @@ fn atoi(a: &[u8]) -> i64 {
     }
 }
 
+/// DEBUG OBJECT's quicklist fields, as Valkey's: nodes, average entries per node, the fill
+/// and whether compression is on (as the list was created), and unless `fast` the nodes'
+/// total uncompressed size.
+fn quicklist_fields(text: &mut String, l: &types::List, fast: bool) {
+    let (nodes, uncompressed) = l
+        .nodes()
+        .fold((0usize, 0usize), |(n, sz), (_, lp, _)| (n + 1, sz + lp));
+    let (fill, depth) = l.quicklist_options();
+    text.push_str(&format!(
+        " ql_nodes:{nodes} ql_avg_node:{:.2} ql_listpack_max:{fill} ql_compressed:{}",
+        l.len() as f64 / nodes.max(1) as f64,
+        u8::from(depth != 0)
+    ));
+    if !fast {
+        text.push_str(&format!(" ql_uncompressed_size:{uncompressed}"));
+    }
+}
+
 /// DEBUG OBJECT: address, encoding, serialized length (unless `fast`), LRU/LFU fields.
 fn object(s: &mut Server, db: usize, key: &[u8], fast: bool) -> Reply {
     let Some(o) = s.exec.ks.db(db).get(key) else {
@@ -251,6 +269,11 @@ fn object(s: &mut Server, db: usize, key: &[u8], fast: bool) -> Reply {
         lru.lfu_decayed(o.lru()),
         o.lru() >> 8
     ));
+    if let ValueRef::List(l) = o.value() {
+        if l.encoding() == "quicklist" {
+            quicklist_fields(&mut text, l, fast);
+        }
+    }
     Reply::status(text)
 }
 

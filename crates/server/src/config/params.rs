@@ -371,7 +371,7 @@ params! {
     repl_backlog_disk_dir: String = "repl-backlog-disk-dir", S, "repl-backlog", 0, Read;
     repl_timeout_secs: i64 = "repl-timeout", int(1, INT_MAX), "60", 0, Replication;
     repl_ping_replica_period_secs: i64 = "repl-ping-replica-period" ["repl-ping-slave-period"], int(1, INT_MAX), "10", 0, Replication;
-    list_compress_depth: i64 = "list-compress-depth", int(0, INT_MAX), "0", DEBUG, Inert;
+    list_compress_depth: i64 = "list-compress-depth", int(0, INT_MAX), "0", DEBUG, Derived;
     /// Microseconds slept per key by background saves (negative: per 1/-N keys); a test knob.
     rdb_key_save_delay_us: i64 = "rdb-key-save-delay", int(INT_MIN, INT_MAX), "0", HIDDEN, Read;
     /// Microseconds slept per key while loading; a test knob.

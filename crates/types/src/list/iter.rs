@@ -1,9 +1,8 @@
-//! Iteration over a list's elements, both ways, reading each node's bytes in place.
-
-use std::collections::VecDeque;
+//! Iteration over a list's elements, both ways, reading each node's bytes in place (a
+//! compressed node's from the list's cache of decompressed nodes).
 
 use super::pack::{self, Elem};
-use super::slot::Slot;
+use super::List;
 
 /// A position inside one node, with the node's bytes at hand.
 #[derive(Clone, Copy, Default)]
@@ -16,20 +15,31 @@ pub(super) struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    pub(super) fn at(slots: &'a VecDeque<Slot>, node: usize, pos: usize) -> Self {
-        let s = &slots[node];
+    pub(super) fn at(list: &'a List, node: usize, pos: usize) -> Self {
+        let v = list.view(node);
         Cursor {
             node,
-            data: s.block.data(),
-            plain: s.is_plain(),
+            data: v.data,
+            plain: v.plain,
             pos,
+        }
+    }
+
+    /// At the end of node `node`.
+    pub(super) fn at_end(list: &'a List, node: usize) -> Self {
+        let v = list.view(node);
+        Cursor {
+            node,
+            data: v.data,
+            plain: v.plain,
+            pos: v.data.len(),
         }
     }
 }
 
 /// An iterator over a list's elements, double-ended.
 pub struct Iter<'a> {
-    pub(super) slots: &'a VecDeque<Slot>,
+    pub(super) list: &'a List,
     pub(super) front: Cursor<'a>,
     pub(super) back: Cursor<'a>,
     /// Elements not yet returned from either side.
@@ -56,7 +66,7 @@ impl<'a> Iterator for Iter<'a> {
                 self.left -= 1;
                 return Some(e);
             }
-            self.front = Cursor::at(self.slots, c.node + 1, 0);
+            self.front = Cursor::at(self.list, c.node + 1, 0);
         }
     }
 
@@ -87,8 +97,7 @@ impl<'a> DoubleEndedIterator for Iter<'a> {
                 self.left -= 1;
                 return Some(e);
             }
-            let node = c.node - 1;
-            self.back = Cursor::at(self.slots, node, self.slots[node].block.len());
+            self.back = Cursor::at_end(self.list, c.node - 1);
         }
     }
 }

@@ -13,7 +13,14 @@
 //! single packed node under half the limits (`listTypeTryConvertQuicklist`), which depends on
 //! where the node boundaries are. Elements larger than the node limit (or than the packed
 //! threshold, when `DEBUG QUICKLIST-PACKED-THRESHOLD` set one) get a plain node of their own.
-//! `list-compress-depth` is not supported: nodes are never compressed.
+//!
+//! **Compression.** Under `list-compress-depth` N (fixed per list when it becomes a quicklist,
+//! as Valkey's), the nodes more than N from either end are kept LZF-compressed when that pays
+//! (Valkey's thresholds: at least 48 bytes, more than 8 saved). Every change re-settles the
+//! nodes whose distance to an end it can have changed (a few around each end's depth and
+//! around the node it touched), so the ends stay raw and pushes and pops never decompress.
+//! A compressed node is decompressed to be changed, and for reading through `&List` into a
+//! cache of the list's (`cache`) that the next change, or [`List::release`], empties.
 //!
 //! **Copy-on-write.** Cloning a list (a snapshot of its key) clones node handles; the first
 //! write to a node a snapshot shares copies that node only.
@@ -22,6 +29,7 @@
 //! side); access by index walks node counts (kept beside the node handles, not in the nodes)
 //! and then at most half a node. A 64-byte element costs 66 bytes in its node.
 
+mod cache;
 mod iter;
 mod node;
 pub mod pack;
@@ -29,10 +37,12 @@ mod slot;
 
 use std::collections::VecDeque;
 
+pub use cache::take_read_copies;
+use cache::NodeCache;
 use iter::Cursor;
 pub use iter::Iter;
 pub use pack::{lp_entry_size, Elem, Needle};
-use slot::Slot;
+use slot::{Slot, View};
 
 /// Header (6) + terminator (1) of a listpack.
 const LP_OVERHEAD: usize = 7;
@@ -54,6 +64,9 @@ pub struct ListLimits {
     /// `DEBUG QUICKLIST-PACKED-THRESHOLD`: elements of at least this many bytes go in plain
     /// nodes; 0 (the default) = elements larger than the node limit do.
     pub packed_threshold: u64,
+    /// `list-compress-depth`: how many nodes at each end of a quicklist stay uncompressed;
+    /// 0 = none is compressed.
+    pub compress: u32,
 }
 
 impl Default for ListLimits {
@@ -61,6 +74,7 @@ impl Default for ListLimits {
         ListLimits {
             fill: -2,
             packed_threshold: 0,
+            compress: 0,
         }
     }
 }
@@ -139,6 +153,10 @@ pub struct List {
     /// The fill the quicklist was created with (Valkey keeps it per quicklist; later
     /// `list-max-listpack-size` changes apply to conversions only).
     fill: i64,
+    /// The compress depth the quicklist was created with (as `fill`).
+    depth: u32,
+    /// Decompressed copies of compressed nodes read through `&self`.
+    cache: NodeCache,
 }
 
 impl Default for List {
@@ -154,6 +172,8 @@ impl List {
             len: 0,
             quicklist: false,
             fill: ListLimits::default().fill,
+            depth: 0,
+            cache: NodeCache::default(),
         }
     }
 
@@ -203,6 +223,7 @@ impl List {
         if !self.quicklist && Fill(limits.fill).exceeds(self.lp_bytes() + bytes, self.len + count) {
             self.quicklist = true;
             self.fill = limits.fill;
+            self.depth = limits.compress;
         }
     }
 
@@ -229,19 +250,16 @@ impl List {
     /// The length LMOVE sizes a value popped from `end` as: Valkey hands a quicklist's
     /// integer entries over as integers, which count as 0 bytes (plain nodes hold strings).
     pub fn moved_bytes(&self, end: End) -> usize {
-        let slot = match end {
-            End::Left => self.slots.front(),
-            End::Right => self.slots.back(),
-        };
-        let Some(slot) = slot else {
+        let Some(last) = self.slots.len().checked_sub(1) else {
             return 0;
         };
+        let v = self.view(if end == End::Left { 0 } else { last });
         let e = match end {
-            End::Left => slot.get(0),
-            End::Right => slot.get(slot.count - 1),
+            End::Left => v.get(0),
+            End::Right => v.get(v.count - 1),
         };
         match e {
-            Elem::Int(_) if self.quicklist && !slot.is_plain() => 0,
+            Elem::Int(_) if self.quicklist && !v.plain => 0,
             e => e.len(),
         }
     }
@@ -251,6 +269,12 @@ impl List {
     }
 
     pub fn push(&mut self, end: End, elem: &[u8], limits: ListLimits) {
+        self.release();
+        self.push_one(end, elem, limits);
+        self.settle_ends();
+    }
+
+    fn push_one(&mut self, end: End, elem: &[u8], limits: ListLimits) {
         let e = Elem::of(elem);
         self.len += 1;
         if !self.quicklist {
@@ -290,6 +314,7 @@ impl List {
     }
 
     pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
+        self.release();
         let i = match end {
             End::Left => 0,
             End::Right => self.slots.len().checked_sub(1)?,
@@ -297,8 +322,10 @@ impl List {
         let s = self.slots.get_mut(i)?;
         self.len -= 1;
         if s.is_plain() || s.count == 1 {
+            s.inflate();
             let v = s.get(0).to_vec();
             self.slots.remove(i);
+            self.settle_ends();
             return Some(v);
         }
         Some(s.pop_entry(end == End::Right))
@@ -341,19 +368,102 @@ impl List {
 
     pub fn get(&self, idx: usize) -> Option<Elem<'_>> {
         let (i, o) = self.locate(idx)?;
-        Some(self.slots[i].get(o))
+        Some(self.view(i).get(o))
+    }
+
+    /// The entries of node `i` for reading; a compressed node's come from the cache.
+    fn view(&self, i: usize) -> View<'_> {
+        let s = &self.slots[i];
+        if !s.block.is_lzf() {
+            return s.view();
+        }
+        View {
+            data: self.cache.get(s.block.addr(), || s.block.inflate()),
+            count: s.count,
+            plain: s.is_plain(),
+        }
+    }
+
+    /// Drops the decompressed copies that reads of compressed nodes made (a no-op unless the
+    /// list has compressed nodes and was read). The list commands call it after a read.
+    pub fn release(&mut self) {
+        self.cache.clear();
+    }
+
+    /// True if reads left decompressed copies that [`List::release`] would drop.
+    pub fn holds_copies(&self) -> bool {
+        self.cache.is_set()
+    }
+
+    /// Whether node `i` lies deeper than the compress depth from both ends.
+    fn wants_lzf(&self, i: usize) -> bool {
+        let d = self.depth as usize;
+        d > 0 && i >= d && i.saturating_add(d) < self.slots.len()
+    }
+
+    /// Compresses or decompresses the nodes in `lo..hi` (clamped to the list) as their
+    /// distance from the ends asks.
+    fn settle_span(&mut self, lo: isize, hi: isize) {
+        let n = self.slots.len() as isize;
+        for i in lo.max(0)..hi.min(n) {
+            let i = i as usize;
+            let lzf = self.wants_lzf(i);
+            let s = &mut self.slots[i];
+            if lzf {
+                s.deflate();
+            } else {
+                s.inflate();
+            }
+        }
+    }
+
+    /// Settles the nodes around each end's depth: after a push or pop, the only ones whose
+    /// side of the depth can have changed.
+    fn settle_ends(&mut self) {
+        if self.depth == 0 {
+            return;
+        }
+        let (d, n) = (self.depth as isize, self.slots.len() as isize);
+        self.settle_span(d - 2, d + 2);
+        self.settle_span(n - d - 2, n - d + 2);
+    }
+
+    /// Settles the nodes around node `t` (which a change inside the list touched, splitting or
+    /// merging its neighbours) and around the ends.
+    fn settle_around(&mut self, t: usize) {
+        if self.depth == 0 {
+            return;
+        }
+        let t = t as isize;
+        self.settle_span(t - 3, t + 4);
+        self.settle_ends();
+    }
+
+    /// Settles every node (after a change anywhere in the list).
+    fn settle_all(&mut self) {
+        if self.depth > 0 {
+            self.settle_span(0, self.slots.len() as isize);
+        }
     }
 
     /// Replaces element `idx` (LSET); returns false if out of range. Call
     /// [`List::prepare_growth`] first and [`List::after_shrink`] after, as Valkey does.
     pub fn set(&mut self, idx: usize, elem: &[u8], limits: ListLimits) -> bool {
+        self.release();
         let Some((i, o)) = self.locate(idx) else {
             return false;
         };
+        self.slots[i].inflate();
+        self.set_at(i, o, elem, limits);
+        self.settle_around(i);
+        true
+    }
+
+    fn set_at(&mut self, i: usize, o: usize, elem: &[u8], limits: ListLimits) {
         let e = Elem::of(elem);
         if !self.quicklist {
             self.slots[i].replace_entry(o, e);
-            return true;
+            return;
         }
         let (fill, thr, sz) = (self.fill(), limits.packed_threshold, elem.len());
         let large = fill.is_large(sz, thr);
@@ -388,12 +498,12 @@ impl List {
                 self.merge_around(i + 1);
             }
         }
-        true
     }
 
     /// Inserts `elem` before or `after` the element at position `pivot` (LINSERT). Call
     /// [`List::prepare_growth`] first.
     pub fn insert(&mut self, pivot: usize, after: bool, elem: &[u8], limits: ListLimits) {
+        self.release();
         let Some((i, o)) = self.locate(pivot) else {
             return;
         };
@@ -403,6 +513,7 @@ impl List {
             return;
         }
         self.insert_at(i, o, after, elem, limits);
+        self.settle_around(i);
     }
 
     /// Valkey's `_quicklistInsert`: `elem` goes before or after entry `o` of node `i`.
@@ -469,12 +580,14 @@ impl List {
         let Some(b) = self.slots.remove(k + 1) else {
             return;
         };
+        let mut b = b;
+        b.inflate();
         let a = &mut self.slots[k];
+        a.inflate();
         if a.block.len() >= b.block.len() {
             let end = a.block.len();
             a.block.splice(end, end, b.block.data());
         } else {
-            let mut b = b;
             b.block.splice(0, 0, a.block.data());
             std::mem::swap(&mut a.block, &mut b.block);
             a.lp += b.lp - LP_OVERHEAD;
@@ -517,17 +630,17 @@ impl List {
     pub fn iter_from(&self, idx: usize) -> Iter<'_> {
         let (front, left) = match self.locate(idx) {
             Some((i, o)) => (
-                Cursor::at(&self.slots, i, self.slots[i].offset_of(o)),
+                Cursor::at(self, i, self.view(i).offset_of(o)),
                 self.len - idx,
             ),
             None => (Cursor::default(), 0),
         };
-        let back = match self.slots.back() {
-            Some(s) if left > 0 => Cursor::at(&self.slots, self.slots.len() - 1, s.block.len()),
+        let back = match self.slots.len().checked_sub(1) {
+            Some(last) if left > 0 => Cursor::at_end(self, last),
             _ => Cursor::default(),
         };
         Iter {
-            slots: &self.slots,
+            list: self,
             front,
             back,
             left,
@@ -544,6 +657,34 @@ impl List {
         self.iter_from(start).take(n)
     }
 
+    /// Calls `f` on every element from the left, stopping at its first error. Unlike
+    /// [`List::iter`], a compressed node is read through a temporary copy, not the list's
+    /// cache: for bulk readers of values a snapshot may share (the RDB and AOF writers, DUMP,
+    /// DEBUG DIGEST), so that a save leaves no copies behind.
+    pub fn try_for_each<E>(&self, mut f: impl FnMut(Elem<'_>) -> Result<(), E>) -> Result<(), E> {
+        for s in &self.slots {
+            s.scan(|v| {
+                let mut off = 0;
+                for _ in 0..v.count {
+                    let (e, next) = v.read(off);
+                    f(e)?;
+                    off = next;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// [`List::try_for_each`] with an infallible `f`.
+    pub fn for_each(&self, mut f: impl FnMut(Elem<'_>)) {
+        let done: Result<(), std::convert::Infallible> = self.try_for_each(|e| {
+            f(e);
+            Ok(())
+        });
+        let Ok(()) = done;
+    }
+
     /// The position of the first element equal to `elem`.
     pub fn position(&self, elem: &[u8]) -> Option<usize> {
         let needle = Needle::new(elem);
@@ -553,6 +694,7 @@ impl List {
     /// Keeps only positions `start..=end`; everything else is removed. Costs O(removed):
     /// whole nodes are dropped without being copied, even if a snapshot shares them.
     pub fn trim(&mut self, start: usize, end: usize) {
+        self.release();
         if start > end || start >= self.len {
             self.drop_front(self.len);
             return;
@@ -564,8 +706,10 @@ impl List {
 
     /// Removes the first `n` elements (all of them if `n >= len`).
     pub fn drop_front(&mut self, n: usize) {
+        self.release();
         let mut left = n.min(self.len);
         self.len -= left;
+        let mut gone = 0;
         while left > 0 {
             let Some(front) = self.slots.front_mut() else {
                 break;
@@ -573,17 +717,26 @@ impl List {
             if left >= front.count {
                 left -= front.count;
                 self.slots.pop_front();
+                gone += 1;
             } else {
                 front.remove_entries(0, left);
                 left = 0;
             }
         }
+        if self.depth > 0 {
+            // The nodes that were within `gone` of the front zone are in it now.
+            let d = self.depth as isize;
+            self.settle_span(d - gone - 2, d + 2);
+            self.settle_ends();
+        }
     }
 
     /// Removes the last `n` elements (all of them if `n >= len`).
     pub fn drop_back(&mut self, n: usize) {
+        self.release();
         let mut left = n.min(self.len);
         self.len -= left;
+        let mut gone = 0;
         while left > 0 {
             let Some(back) = self.slots.back_mut() else {
                 break;
@@ -591,11 +744,18 @@ impl List {
             if left >= back.count {
                 left -= back.count;
                 self.slots.pop_back();
+                gone += 1;
             } else {
                 let c = back.count;
                 back.remove_entries(c - left, c);
                 left = 0;
             }
+        }
+        if self.depth > 0 {
+            // The `gone` nodes before the back zone are in it now.
+            let (d, n) = (self.depth as isize, self.slots.len() as isize);
+            self.settle_span(n - d - 2, n - d + gone + 2);
+            self.settle_ends();
         }
     }
 
@@ -603,6 +763,7 @@ impl List {
     /// right, `0` all. Returns how many were removed. Only nodes holding a match are copied;
     /// emptied nodes go, the others are not merged (as Valkey).
     pub fn remove(&mut self, elem: &[u8], count: i64) -> usize {
+        self.release();
         let needle = Needle::new(elem);
         let mut left = if count == 0 {
             usize::MAX
@@ -627,20 +788,20 @@ impl List {
             } else {
                 break;
             };
-            let s = &self.slots[at];
-            let matches = if s.is_plain() {
-                usize::from(needle.matches(s.get(0)))
-            } else {
-                let mut n = 0;
-                let data = s.block.data();
-                let mut off = 0;
-                while off < data.len() {
-                    let (e, next) = pack::read(data, off);
-                    n += usize::from(needle.matches(e));
-                    off = next;
+            let matches = self.slots[at].scan(|v| {
+                if v.plain {
+                    usize::from(needle.matches(v.get(0)))
+                } else {
+                    let mut n = 0;
+                    let mut off = 0;
+                    while off < v.data.len() {
+                        let (e, next) = pack::read(v.data, off);
+                        n += usize::from(needle.matches(e));
+                        off = next;
+                    }
+                    n
                 }
-                n
-            };
+            });
             let take = matches.min(left);
             let mut node_gone = false;
             if take > 0 {
@@ -667,6 +828,9 @@ impl List {
             i = if from_right || node_gone { at } else { at + 1 };
         }
         self.len -= removed;
+        if removed > 0 {
+            self.settle_all();
+        }
         removed
     }
 
@@ -677,6 +841,7 @@ impl List {
         let mut l = List {
             quicklist: true,
             fill: limits.fill,
+            depth: limits.compress,
             ..List::new()
         };
         for e in elems {
@@ -714,9 +879,15 @@ impl List {
         l
     }
 
-    /// Heap bytes of the list (MEMORY USAGE).
+    /// The quicklist settings the list was created with: (fill, compress depth).
+    pub fn quicklist_options(&self) -> (i64, u32) {
+        (self.fill, self.depth)
+    }
+
+    /// Heap bytes of the list (MEMORY USAGE), decompressed copies held by a read included.
     pub fn mem_usage(&self) -> usize {
         std::mem::size_of::<List>()
+            + self.cache.bytes()
             + self.slots.capacity() * std::mem::size_of::<Slot>()
             + self
                 .slots

@@ -1,8 +1,10 @@
 //! `Block`: the bytes of one list node in a single heap allocation, shared copy-on-write.
 //!
-//! Layout (8-aligned): a 32-byte header — reference count, plain flag, capacity and the live
+//! Layout (8-aligned): a 32-byte header — reference count, flags, capacity and the live
 //! range `start..end` — then `capacity` bytes. The live bytes are either packed entries
-//! ([`super::pack`]) or, for a plain node, one element's raw bytes. Free space may sit on
+//! ([`super::pack`]) or, for a plain node, one element's raw bytes; or either of them
+//! LZF-compressed (a node between a quicklist's ends under `list-compress-depth`), which is
+//! read through [`Block::inflate`] and never changed in place. Free space may sit on
 //! both sides of the live range (a gap buffer), so pushing at either end of a node moves
 //! nothing; a node grows by allocator size classes (~25% at a time; doubling below 1 KiB)
 //! and shrinks when half empty. Header and bytes share one allocation: a full 8 KiB node of 64-byte elements is one
@@ -22,13 +24,26 @@ use std::sync::atomic::{fence, AtomicU32, Ordering};
 #[repr(C)]
 struct Header {
     refcnt: AtomicU32,
-    plain: u32,
+    /// [`PLAIN`], [`LZF`], [`INCOMPRESSIBLE`].
+    flags: u32,
     cap: usize,
     start: usize,
     end: usize,
 }
 
 pub const HEADER: usize = std::mem::size_of::<Header>();
+
+/// The block holds one element's raw bytes (a plain node), not packed entries.
+const PLAIN: u32 = 1;
+/// The live bytes are the node's bytes LZF-compressed, after their length (4 bytes, little
+/// endian): what `list-compress-depth` keeps between a quicklist's ends.
+const LZF: u32 = 2;
+/// A compression of these bytes was tried and did not pay; cleared by any change.
+const INCOMPRESSIBLE: u32 = 4;
+/// Valkey's `MIN_COMPRESS_BYTES`: smaller nodes are not compressed.
+const MIN_COMPRESS_BYTES: usize = 48;
+/// Valkey's `MIN_COMPRESS_IMPROVE`: a compression must save more than this many bytes.
+const MIN_COMPRESS_IMPROVE: usize = 8;
 
 /// The allocator size class holding `bytes` (jemalloc's: multiples of 16 up to 128, then four
 /// classes per doubling).
@@ -65,7 +80,7 @@ impl Block {
 
     /// A block with room for at least `need` bytes (rounded up to fill its size class), holding
     /// `bytes` placed with the free space at `room`.
-    fn with(bytes: &[u8], need: usize, room: Room, plain: bool) -> Block {
+    fn with(bytes: &[u8], need: usize, room: Room, flags: u32) -> Block {
         let cap = size_class(HEADER + need.max(bytes.len())) - HEADER;
         let layout = Self::layout(cap);
         // SAFETY: the layout is non-zero-sized (HEADER > 0). The free space stays
@@ -83,7 +98,7 @@ impl Block {
         unsafe {
             p.as_ptr().write(Header {
                 refcnt: AtomicU32::new(1),
-                plain: plain as u32,
+                flags,
                 cap,
                 start,
                 end: start + bytes.len(),
@@ -96,12 +111,73 @@ impl Block {
 
     /// A packed block holding `bytes` (entries), with room for `need` bytes.
     pub fn packed(bytes: &[u8], need: usize, room: Room) -> Block {
-        Self::with(bytes, need, room, false)
+        Self::with(bytes, need, room, 0)
     }
 
     /// A plain block holding one element's bytes.
     pub fn plain(elem: &[u8]) -> Block {
-        Self::with(elem, elem.len(), Room::Back, true)
+        Self::with(elem, elem.len(), Room::Back, PLAIN)
+    }
+
+    /// The compressed form of this (uncompressed) block, if it pays as Valkey's
+    /// `__quicklistCompressNode` decides: `sz` (the node's size as Valkey counts it) at least
+    /// [`MIN_COMPRESS_BYTES`] and more than [`MIN_COMPRESS_IMPROVE`] bytes saved. A block found
+    /// incompressible is marked (when unique), so that it is not tried again until it changes.
+    pub fn compressed(&mut self, sz: usize) -> Option<Block> {
+        let h = self.hdr();
+        if h.flags & (LZF | INCOMPRESSIBLE) != 0 || sz < MIN_COMPRESS_BYTES {
+            return None;
+        }
+        let data = self.data();
+        let packed = rdb::lzf::compress(data).filter(|z| {
+            z.len() + MIN_COMPRESS_IMPROVE < data.len() && data.len() <= u32::MAX as usize
+        });
+        let Some(z) = packed else {
+            if self.is_unique() {
+                self.hdr_mut().flags |= INCOMPRESSIBLE;
+            }
+            return None;
+        };
+        let mut bytes = Vec::with_capacity(4 + z.len());
+        bytes.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&z);
+        let flags = (self.hdr().flags & PLAIN) | LZF;
+        Some(Self::with(&bytes, bytes.len(), Room::Back, flags))
+    }
+
+    /// True if a compression was tried and did not pay (tests).
+    #[cfg(test)]
+    pub fn is_incompressible(&self) -> bool {
+        self.hdr().flags & INCOMPRESSIBLE != 0
+    }
+
+    pub fn is_lzf(&self) -> bool {
+        self.hdr().flags & LZF != 0
+    }
+
+    /// The node's bytes of a compressed block.
+    pub fn inflate(&self) -> Vec<u8> {
+        debug_assert!(self.is_lzf());
+        let data = self.data();
+        let (len, z) = data.split_at(4.min(data.len()));
+        let len = u32::from_le_bytes(len.try_into().unwrap_or([0; 4])) as usize;
+        match rdb::lzf::decompress(z, len) {
+            Ok(bytes) if bytes.len() == len => bytes,
+            // We compressed these bytes ourselves a moment ago: only memory corruption gets here.
+            _ => unreachable!("a compressed list node does not decompress"),
+        }
+    }
+
+    /// The uncompressed block of a compressed one, with room for pushes at `room`.
+    pub fn decompressed(&self, room: Room) -> Block {
+        let bytes = self.inflate();
+        let flags = self.hdr().flags & PLAIN;
+        Self::with(&bytes, bytes.len(), room, flags)
+    }
+
+    /// An address that identifies this block while it lives (the cache key of its bytes).
+    pub fn addr(&self) -> usize {
+        self.0.as_ptr() as usize
     }
 
     fn hdr(&self) -> &Header {
@@ -121,7 +197,7 @@ impl Block {
     }
 
     pub fn is_plain(&self) -> bool {
-        self.hdr().plain != 0
+        self.hdr().flags & PLAIN != 0
     }
 
     /// The live bytes.
@@ -152,15 +228,17 @@ impl Block {
         self.hdr().refcnt.load(Ordering::Acquire) == 1
     }
 
-    /// Copies the block if a snapshot still shares it (same capacity and layout).
+    /// Makes the block ready for a change of its bytes: copied if a snapshot still shares it
+    /// (same capacity and layout), no longer marked incompressible.
     fn make_unique(&mut self) {
-        if self.is_unique() {
-            return;
+        debug_assert!(!self.is_lzf(), "a compressed node is changed in place");
+        if !self.is_unique() {
+            let h = self.hdr();
+            let room = if h.start > 0 { Room::Front } else { Room::Back };
+            let copy = Self::with(self.data(), h.cap, room, h.flags & PLAIN);
+            *self = copy;
         }
-        let h = self.hdr();
-        let room = if h.start > 0 { Room::Front } else { Room::Back };
-        let copy = Self::with(self.data(), h.cap, room, self.is_plain());
-        *self = copy;
+        self.hdr_mut().flags &= !INCOMPRESSIBLE;
     }
 
     /// Adds `n` bytes written by `write` before the live bytes (after them with `back`):
@@ -245,7 +323,7 @@ impl Block {
             // Grow by at least one size class (doubling while small) so that repeated pushes
             // are amortised.
             let step = if cap < 1024 { cap * 2 } else { cap + 1 };
-            let mut grown = Self::with(self.data(), need.max(step), room, self.is_plain());
+            let mut grown = Self::with(self.data(), need.max(step), room, self.hdr().flags & PLAIN);
             grown.splice_with(a, b, new_len, write);
             *self = grown;
             return;
@@ -307,7 +385,7 @@ impl Block {
             Room::Back
         };
         let len = h.end - h.start;
-        let small = Self::with(self.data(), len + len / 8, room, self.is_plain());
+        let small = Self::with(self.data(), len + len / 8, room, h.flags & PLAIN);
         *self = small;
     }
 }

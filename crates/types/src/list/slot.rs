@@ -8,6 +8,52 @@ use super::node::{Block, Room};
 use super::pack::{self, Elem};
 use super::LP_OVERHEAD;
 
+/// A node's entries, read: its bytes (decompressed if the node is compressed), entry count and
+/// kind.
+#[derive(Clone, Copy)]
+pub(super) struct View<'a> {
+    pub data: &'a [u8],
+    pub count: usize,
+    pub plain: bool,
+}
+
+impl<'a> View<'a> {
+    /// The element starting at byte `off` and the offset after it.
+    #[inline]
+    pub(super) fn read(self, off: usize) -> (Elem<'a>, usize) {
+        if self.plain {
+            (Elem::Str(self.data), self.data.len())
+        } else {
+            pack::read(self.data, off)
+        }
+    }
+
+    /// The byte offset of entry `o` (`o == count` gives the end), walking from nearer end.
+    pub(super) fn offset_of(self, o: usize) -> usize {
+        let data = self.data;
+        if self.plain {
+            return if o == 0 { 0 } else { data.len() };
+        }
+        if o <= self.count / 2 {
+            let mut off = 0;
+            for _ in 0..o {
+                off = pack::read(data, off).1;
+            }
+            off
+        } else {
+            let mut off = data.len();
+            for _ in o..self.count {
+                off = pack::prev(data, off);
+            }
+            off
+        }
+    }
+
+    pub(super) fn get(self, o: usize) -> Elem<'a> {
+        self.read(self.offset_of(o)).0
+    }
+}
+
 /// One node: its block, its entry count and the size Valkey's listpack for it would have
 /// (for a plain node, the element's length, as Valkey's `node->sz`).
 #[derive(Clone, Debug)]
@@ -43,43 +89,56 @@ impl Slot {
         self.block.is_plain()
     }
 
-    /// The element starting at byte `off` and the offset after it.
+    /// The entries of an uncompressed node (callers uncompress first; reads of a compressed
+    /// node go through [`super::List`]'s cache).
     #[inline]
-    pub(super) fn read(&self, off: usize) -> (Elem<'_>, usize) {
-        let data = self.block.data();
-        if self.is_plain() {
-            (Elem::Str(data), data.len())
-        } else {
-            pack::read(data, off)
+    pub(super) fn view(&self) -> View<'_> {
+        debug_assert!(!self.block.is_lzf());
+        View {
+            data: self.block.data(),
+            count: self.count,
+            plain: self.is_plain(),
         }
     }
 
-    /// The byte offset of entry `o` (`o == count` gives the end), walking from nearer end.
-    pub(super) fn offset_of(&self, o: usize) -> usize {
-        let data = self.block.data();
-        if self.is_plain() {
-            return if o == 0 { 0 } else { data.len() };
+    /// Makes a compressed node an ordinary one (before a change, or back within the ends).
+    pub(super) fn inflate(&mut self) {
+        if self.block.is_lzf() {
+            self.block = self.block.decompressed(Room::Back);
         }
-        if o <= self.count / 2 {
-            let mut off = 0;
-            for _ in 0..o {
-                off = pack::read(data, off).1;
-            }
-            off
-        } else {
-            let mut off = data.len();
-            for _ in o..self.count {
-                off = pack::prev(data, off);
-            }
-            off
+    }
+
+    /// Compresses the node if that pays (see [`Block::compressed`]).
+    pub(super) fn deflate(&mut self) {
+        if let Some(z) = self.block.compressed(self.lp) {
+            self.block = z;
         }
+    }
+
+    /// Runs `f` on the node's entries, decompressing a compressed node into a temporary
+    /// (for reads inside a change of the list, which must not fill its cache).
+    pub(super) fn scan<R>(&self, f: impl FnOnce(View<'_>) -> R) -> R {
+        if !self.block.is_lzf() {
+            return f(self.view());
+        }
+        let bytes = self.block.inflate();
+        f(View {
+            data: &bytes,
+            count: self.count,
+            plain: self.is_plain(),
+        })
     }
 
     pub(super) fn get(&self, o: usize) -> Elem<'_> {
-        self.read(self.offset_of(o)).0
+        self.view().get(o)
+    }
+
+    fn offset_of(&self, o: usize) -> usize {
+        self.view().offset_of(o)
     }
 
     pub(super) fn insert_entry(&mut self, o: usize, e: Elem<'_>) {
+        self.inflate();
         let size = e.packed_size();
         let write = |dst: &mut [u8]| {
             pack::write(e, dst);
@@ -96,6 +155,7 @@ impl Slot {
 
     /// Removes and returns the first (`back`: last) entry's text.
     pub(super) fn pop_entry(&mut self, back: bool) -> Vec<u8> {
+        self.inflate();
         let data = self.block.data();
         let start = if back {
             pack::prev(data, data.len())
@@ -112,6 +172,7 @@ impl Slot {
 
     /// Removes entries `from..to`.
     pub(super) fn remove_entries(&mut self, from: usize, to: usize) {
+        self.inflate();
         let a = self.offset_of(from);
         let data = self.block.data();
         let (mut b, mut gone) = (a, 0);
@@ -126,8 +187,9 @@ impl Slot {
     }
 
     pub(super) fn replace_entry(&mut self, o: usize, e: Elem<'_>) {
+        self.inflate();
         let a = self.offset_of(o);
-        let (old, b) = pack::read(self.block.data(), a);
+        let (old, b) = self.view().read(a);
         let old_lp = old.lp_size();
         self.block.splice_with(a, b, e.packed_size(), |dst| {
             pack::write(e, dst);
@@ -137,6 +199,7 @@ impl Slot {
 
     /// Splits off entries `at..` into a new node (this one keeps `..at`).
     pub(super) fn split_off(&mut self, at: usize) -> Slot {
+        self.inflate();
         let off = self.offset_of(at);
         let data = self.block.data();
         let mut tail_lp = LP_OVERHEAD;
@@ -161,6 +224,7 @@ impl Slot {
     /// Keeps the entries for which `keep` says so; returns how many went. The block is
     /// rewritten once, whatever the number of removals.
     pub(super) fn retain(&mut self, mut keep: impl FnMut(Elem<'_>) -> bool) -> usize {
+        self.inflate();
         let data = self.block.data();
         let mut kept = Vec::with_capacity(data.len());
         let (mut off, mut gone, mut gone_lp) = (0, 0, 0);

@@ -20,17 +20,32 @@ fn check(l: &List, model: &VecDeque<Vec<u8>>) {
     rev.reverse();
     assert_eq!(rev, want, "backwards");
     let mut total = 0;
-    for s in &l.slots {
+    for (i, s) in l.slots.iter().enumerate() {
         assert!(s.count > 0, "empty node");
         total += s.count;
+        if s.block.is_lzf() {
+            assert!(
+                l.wants_lzf(i),
+                "node {i} of {} compressed within the ends",
+                l.slots.len()
+            );
+        } else if l.wants_lzf(i) {
+            assert!(
+                s.lp < 48 || s.block.is_incompressible(),
+                "node {i} of {} ({} bytes) left uncompressed between the ends",
+                l.slots.len(),
+                s.lp
+            );
+        }
+        let v = l.view(i);
         if s.is_plain() {
-            assert_eq!((s.count, s.lp), (1, s.block.len()));
+            assert_eq!((s.count, s.lp), (1, v.data.len()));
             continue;
         }
         let mut lp = LP_OVERHEAD;
         let (mut off, mut n) = (0, 0);
-        while off < s.block.len() {
-            let (e, next) = s.read(off);
+        while off < v.data.len() {
+            let (e, next) = v.read(off);
             lp += e.lp_size();
             off = next;
             n += 1;
@@ -173,11 +188,69 @@ fn matches_a_model_under_every_fill() {
         let limits = ListLimits {
             fill,
             packed_threshold: threshold,
+            compress: 0,
         };
         for seed in 0..3 {
             run_model(limits, seed * 31 + fill.unsigned_abs(), 3000);
         }
     }
+}
+
+#[test]
+fn matches_a_model_with_compressed_nodes() {
+    for (fill, compress) in [(-2, 1), (3, 1), (1, 2), (4, 3), (-1, 12)] {
+        let limits = ListLimits {
+            fill,
+            packed_threshold: 0,
+            compress,
+        };
+        for seed in 0..3 {
+            run_model(limits, seed * 17 + u64::from(compress), 3000);
+        }
+    }
+}
+
+#[test]
+fn nodes_between_the_ends_are_compressed_and_read_back() {
+    let limits = ListLimits {
+        fill: 16,
+        packed_threshold: 0,
+        compress: 2,
+    };
+    let items: Vec<String> = (0..1600).map(|i| format!("element-{:>40}", i)).collect();
+    let mut l = List::from_elems(items.iter().map(|s| s.as_bytes()), limits);
+    assert_eq!(l.slots.len(), 100);
+    let zipped = |l: &List| l.slots.iter().filter(|s| s.block.is_lzf()).count();
+    assert_eq!(zipped(&l), 96, "all but two nodes at each end");
+    assert!(l.slots.iter().take(2).all(|s| !s.block.is_lzf()));
+    let raw: usize = l.slots.iter().map(|s| s.lp).sum();
+    assert!(l.mem_usage() < raw / 2, "{} of {raw}", l.mem_usage());
+    // Reads go through the cache, which a change (or release) empties.
+    assert_eq!(strs(&l), items);
+    assert_eq!(
+        l.get(200).map(Elem::to_vec),
+        Some(items[200].clone().into_bytes())
+    );
+    assert!(l.holds_copies());
+    let snapshot = l.clone();
+    assert!(!snapshot.holds_copies(), "a clone has a cache of its own");
+    l.release();
+    assert!(!l.holds_copies());
+    // A change in the middle decompresses one node and compresses it again.
+    l.set(201, b"changed", limits);
+    assert!(!l.holds_copies());
+    assert_eq!(zipped(&l), 96);
+    assert_eq!(l.get(201).map(Elem::to_vec), Some(b"changed".to_vec()));
+    assert_eq!(strs(&snapshot), items, "the snapshot's nodes are its own");
+    // Pops move the depth inwards: the nodes reaching the ends are decompressed.
+    for _ in 0..12 {
+        l.pop(End::Left);
+    }
+    assert!(l.slots.iter().take(2).all(|s| !s.block.is_lzf()));
+    assert_eq!(zipped(&l), l.slots.len() - 4);
+    l.trim(100, 1000);
+    assert_eq!(l.len(), 901);
+    assert_eq!(zipped(&l), l.slots.len() - 4);
 }
 
 fn from_strs(items: &[&str]) -> List {
@@ -314,6 +387,7 @@ fn a_node_takes_an_element_while_valkeys_estimate_fits() {
     let limits = ListLimits {
         fill: -1,
         packed_threshold: 0,
+        compress: 0,
     };
     for (extra, nodes) in [(1077, 1), (1078, 2)] {
         let first = vec![b'a'; 3000];
@@ -346,6 +420,7 @@ fn an_integer_in_a_plain_node_is_found_by_its_bytes() {
     let limits = ListLimits {
         fill: 1,
         packed_threshold: 1,
+        compress: 0,
     };
     let mut l = List::default();
     for e in ["xxxxxxxxxxx", "9", "xxxxxxxxxxx"] {
