@@ -918,7 +918,7 @@ fn a_sub_replica_synced_from_a_replica_continues_in_the_streams_database() {
 /// A command the replica does not know is never skipped (DESIGN: the stream never diverges
 /// in silence): nothing after it is applied, INFO names it and its offset, the link is closed
 /// and the cached primary discarded, and streaming resumes only after a full sync (which
-/// clears the halt).
+/// clears the halt), backing off when it halts again soon after.
 #[test]
 fn an_unknown_command_in_the_stream_halts_it_until_a_full_sync() {
     let p = redwing(&[]);
@@ -967,6 +967,34 @@ fn an_unknown_command_in_the_stream_halts_it_until_a_full_sync() {
         .log()
         .contains("is no longer pending: a full sync brought the primary's dataset"));
     assert_eq!(rc.text(&["GET", "after"]), "2", "the full sync brought it");
+    assert_eq!(digest(&p), digest(&r));
+
+    // Halting again soon after: the full sync that resumes it backs off (1 s, then 2 s...),
+    // so that a primary that keeps sending the command is not asked for one each time.
+    pc.cmd(&["DEBUG", "REPLICATE", "no-such-command", "y"]);
+    pc.cmd(&["SET", "after2", "3"]);
+    wait_for("the replica to halt a second time", T, || {
+        field(&mut rc, "replication", "master_stream_halted") == "1"
+    });
+    assert_eq!(
+        field(&mut rc, "replication", "master_stream_halts_in_a_row"),
+        "2"
+    );
+    let wait: i64 = field(&mut rc, "replication", "master_stream_resync_in_seconds")
+        .parse()
+        .unwrap_or(-1);
+    assert!(
+        (0..=1).contains(&wait),
+        "the second halt waits up to 1 s, not {wait}"
+    );
+    assert!(r
+        .log()
+        .contains("halt 2 in a row: the full sync that resumes it starts in 1 s"));
+    wait_for("the replica to resume after the second halt", T, || {
+        stat(&p, "sync_full") == 3 && field(&mut rc, "replication", "master_link_status") == "up"
+    });
+    wait_synced(&p, &r);
+    assert_eq!(rc.text(&["GET", "after2"]), "3");
     assert_eq!(digest(&p), digest(&r));
 }
 

@@ -373,6 +373,8 @@ pub struct Follower {
     /// How long the last full sync that succeeded took, from its start to the link up (INFO
     /// `last_successful_sync_duration_ms`).
     last_sync_ms: Option<i64>,
+    /// No new attempt starts before this time ([`Follower::hold_reconnect`]; 0 = no hold).
+    hold_until_ms: i64,
 }
 
 impl Follower {
@@ -396,6 +398,7 @@ impl Follower {
             failover: false,
             sync_started_ms: None,
             last_sync_ms: None,
+            hold_until_ms: 0,
         }
     }
 
@@ -656,6 +659,18 @@ impl Follower {
 
     // ------------------------------------------------------------------ commands
 
+    /// Starts no new attempt before `until_ms` (a replica whose stream halted again and again
+    /// backs off instead of asking its primary for a full sync each time). The current
+    /// attempt, if any, goes on; REPLICAOF lifts the hold.
+    pub fn hold_reconnect(&mut self, until_ms: i64) {
+        self.hold_until_ms = until_ms;
+    }
+
+    /// When the next attempt may start, if a hold delays it past `now_ms`.
+    pub fn held_until(&self, now_ms: i64) -> Option<i64> {
+        (self.hold_until_ms > now_ms).then_some(self.hold_until_ms)
+    }
+
     /// `REPLICAOF host port` (`target` = `Some`) or `REPLICAOF NO ONE`; `who` describes the
     /// client for the log. Returns the reply and the actions.
     pub fn replicaof(
@@ -667,6 +682,8 @@ impl Follower {
         new_id: &mut dyn FnMut() -> String,
     ) -> (Reply, Vec<Action>) {
         let mut out = Vec::new();
+        // The operator acted: a hold on reconnecting is lifted.
+        self.hold_until_ms = 0;
         let Some((host, port)) = target else {
             if self.is_replica() {
                 self.promote_into(hist, new_id, &mut out);
@@ -1186,7 +1203,7 @@ impl Follower {
     pub fn on_tick(&mut self, hist: &mut History, now_ms: i64) -> Vec<Action> {
         let mut out = Vec::new();
         if let State::Idle { retry_at_ms, .. } = self.state {
-            if now_ms >= retry_at_ms {
+            if now_ms >= retry_at_ms.max(self.hold_until_ms) {
                 self.connect(now_ms, &mut out);
             }
         }

@@ -761,3 +761,33 @@ fn a_failover_hand_over_asks_with_failover_and_reports_the_answer() {
     assert!(a.contains(&Action::BecamePrimary));
     assert!(!t.f.is_replica());
 }
+
+#[test]
+fn a_hold_delays_the_next_attempt_and_replicaof_lifts_it() {
+    let (mut t, link) = T::streaming(10);
+    t.f.hold_reconnect(5_000);
+    let a = t.f.on_closed(&mut t.h, link, true, 0);
+    assert!(connect_of(&a).is_none());
+    assert_eq!(t.f.held_until(t.now), Some(5_000));
+    t.now = 4_999;
+    assert!(connect_of(&t.tick()).is_none(), "held until 5,000 ms");
+    t.now = 5_000;
+    assert!(
+        connect_of(&t.tick()).is_some(),
+        "reconnects when the hold ends"
+    );
+    assert_eq!(t.f.held_until(t.now), None);
+
+    let (mut t, link) = T::streaming(10);
+    t.f.hold_reconnect(60_000);
+    t.f.on_closed(&mut t.h, link, true, 0);
+    t.now = 1_000;
+    assert!(connect_of(&t.tick()).is_none());
+    let (reply, a) = t.replicaof(Some(("old", 6379)));
+    assert_eq!(
+        reply,
+        Reply::status("OK Already connected to specified master")
+    );
+    let link = connect_of(&a).or_else(|| connect_of(&t.tick()));
+    assert!(link.is_some(), "the operator's REPLICAOF lifts the hold");
+}

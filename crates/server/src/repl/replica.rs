@@ -149,6 +149,7 @@ pub fn replicaof_command(s: &mut Server, key: usize, argv: &[Bytes]) -> Reply {
     run(s, actions);
     sync_replicaof_config(s);
     clear_halt(s, "the operator ran REPLICAOF");
+    s.repl.halt_streak = (0, 0);
     reply
 }
 
@@ -610,8 +611,30 @@ pub fn halt_on_unknown(s: &mut Server, key: usize, argv: &[Bytes]) {
                 .take(64),
         );
     }
-    log_warning!("== CRITICAL == The primary sent a command this replica does not know: '{command}' at replication offset {offset}. It is not skipped: the stream stops here (the data is the primary's up to offset {}), the link is closed and the next sync is a full one.", offset - 1);
-    s.repl.halted = Some(Halted { command, offset });
+    let now = now_ms();
+    let (streak, last) = s.repl.halt_streak;
+    let streak = if streak > 0 && now - last <= super::state::HALT_STREAK_WINDOW_MS {
+        streak + 1
+    } else {
+        1
+    };
+    s.repl.halt_streak = (streak, now);
+    let wait = super::state::halt_backoff_ms(streak);
+    s.repl.follower.hold_reconnect(now + wait);
+    let when = if wait == 0 {
+        "the next sync is a full one".to_string()
+    } else {
+        format!(
+            "halt {streak} in a row: the full sync that resumes it starts in {} s (REPLICAOF starts it now)",
+            wait / 1000
+        )
+    };
+    log_warning!("== CRITICAL == The primary sent a command this replica does not know: '{command}' at replication offset {offset}. It is not skipped: the stream stops here (the data is the primary's up to offset {}), the link is closed and {when}.", offset - 1);
+    s.repl.halted = Some(Halted {
+        command,
+        offset,
+        streak,
+    });
 }
 
 /// The stream applies again (a full sync was installed, or REPLICAOF): the halt is over.
@@ -864,8 +887,11 @@ pub fn info_fields(s: &Server, now: i64, out: &mut String) {
         Some(h) => {
             let _ = write!(
                 out,
-                "master_stream_halted:1\r\nmaster_stream_halted_command:{}\r\nmaster_stream_halted_offset:{}\r\n",
-                h.command, h.offset
+                "master_stream_halted:1\r\nmaster_stream_halted_command:{}\r\nmaster_stream_halted_offset:{}\r\nmaster_stream_halts_in_a_row:{}\r\nmaster_stream_resync_in_seconds:{}\r\n",
+                h.command,
+                h.offset,
+                h.streak,
+                f.held_until(now).map_or(0, |t| (t - now + 999) / 1000)
             );
         }
         None => {

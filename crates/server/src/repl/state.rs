@@ -118,12 +118,32 @@ pub enum Deferred {
 /// The primary's stream stopped at a command this node does not know (INFO
 /// `master_stream_halted_*`): it holds the data up to just before it, and streams again only
 /// after a full sync or the operator's REPLICAOF.
+/// Halts further apart than this start a new streak (no backoff for the first halt).
+pub const HALT_STREAK_WINDOW_MS: i64 = 10 * 60 * 1000;
+/// The longest wait before the full sync after a halt.
+pub const HALT_BACKOFF_MAX_MS: i64 = 5 * 60 * 1000;
+
+/// How long a replica waits before asking for the full sync after the `streak`-th halt in a
+/// row: at once after the first (one unknown command costs one full sync), then 1 s, doubling
+/// up to [`HALT_BACKOFF_MAX_MS`], so that a primary that keeps sending a command this node
+/// does not know is not asked for a full sync every few seconds.
+pub fn halt_backoff_ms(streak: u32) -> i64 {
+    match streak {
+        0 | 1 => 0,
+        n => 1000i64
+            .saturating_mul(1 << (n - 2).min(20))
+            .min(HALT_BACKOFF_MAX_MS),
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Halted {
     /// The command's name as received (printable, truncated).
     pub command: String,
     /// The stream offset of its first byte.
     pub offset: i64,
+    /// Halts in a row, this one included.
+    pub streak: u32,
 }
 
 /// Backpressure's reading and its figures.
@@ -190,6 +210,9 @@ pub struct Repl {
     pub sync_logged_ms: i64,
     /// The stream stopped at an unknown command.
     pub halted: Option<Halted>,
+    /// Halts in a row, each within [`HALT_STREAK_WINDOW_MS`] of the one before, and when the
+    /// last one was: what the backoff of the next full sync grows with.
+    pub halt_streak: (u32, i64),
     /// `repl-backlog-disk-size`: started when first turned on.
     pub disk: Option<super::disk_backlog::DiskBacklog>,
     /// Its directory could not be set up (logged once; tried again after a CONFIG SET).
@@ -221,6 +244,7 @@ impl Repl {
             clock: Default::default(),
             sync_logged_ms: 0,
             halted: None,
+            halt_streak: (0, 0),
             disk: None,
             disk_start_failed: false,
             disk_dir: String::new(),
@@ -354,5 +378,19 @@ pub fn follower_config(cfg: &Config) -> FollowerConfig {
         },
         buffer_limit_bytes: cfg.client_output_buffer_limit.replica.hard_bytes,
         retry_ms: 1000,
+    }
+}
+
+#[cfg(test)]
+mod halt_tests {
+    use super::*;
+
+    #[test]
+    fn the_halt_backoff_doubles_from_the_second_halt_up_to_its_cap() {
+        let waits: Vec<i64> = (0..6).map(halt_backoff_ms).collect();
+        assert_eq!(waits, [0, 0, 1000, 2000, 4000, 8000]);
+        assert_eq!(halt_backoff_ms(10), 256_000);
+        assert_eq!(halt_backoff_ms(11), HALT_BACKOFF_MAX_MS);
+        assert_eq!(halt_backoff_ms(u32::MAX), HALT_BACKOFF_MAX_MS);
     }
 }
