@@ -2,14 +2,17 @@
 //!
 //! Every byte a node appends to its replication stream lands here once, in blocks of shared,
 //! reference-counted bytes. Replicas do not get copies: their output queues hold slices of the
-//! same blocks (`chunks_from`), so ten replicas cost one copy of the stream. The *backlog* is the
-//! window of the last `size` bytes that partial resyncs may be served from; blocks older than the
-//! window are released here (a replica still sending them keeps its own references).
+//! same blocks (`chunks_from`), the block still being filled included (`Growing`: appended in
+//! place, its written part shared), so ten replicas cost one copy of the stream. The
+//! *backlog* is the window of the last `size` bytes that partial resyncs may be served from,
+//! extended back to the oldest pin: what a replica has not sent yet, or waits for, stays —
+//! Valkey's shared replication buffer — and a PSYNC may be served from it.
 //!
 //! Offsets follow Redis: byte `n` is the n-th byte ever appended; `end()` is
 //! `master_repl_offset`; an empty backlog has `first_byte() == end() + 1`.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -25,10 +28,99 @@ struct Block {
     data: Bytes,
 }
 
+/// The block being filled: one fixed allocation, appended in place by the buffer (its only
+/// writer) and shared by [`Part`]s of what is already written, which never changes.
+struct Growing {
+    ptr: *mut u8,
+    cap: usize,
+}
+
+// SAFETY: the bytes are plain memory; the writer only writes past what any `Part` covers (see
+// `Growing::write`), and a `Part` only reads bytes written before it was made.
+unsafe impl Send for Growing {}
+// SAFETY: as above.
+unsafe impl Sync for Growing {}
+
+impl Growing {
+    fn new(cap: usize) -> Arc<Growing> {
+        let mut v = std::mem::ManuallyDrop::new(Vec::<u8>::with_capacity(cap));
+        Arc::new(Growing {
+            ptr: v.as_mut_ptr(),
+            cap: v.capacity(),
+        })
+    }
+
+    /// Writes `data` at `at`.
+    ///
+    /// # Safety
+    /// `at + data.len() <= cap`, and no `Part` covers `at..`: parts are only made of bytes
+    /// already written, and each byte is written once.
+    unsafe fn write(&self, at: usize, data: &[u8]) {
+        debug_assert!(at + data.len() <= self.cap);
+        std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.add(at), data.len());
+    }
+}
+
+impl Drop for Growing {
+    fn drop(&mut self) {
+        // SAFETY: allocated as a Vec of this capacity in `new`; length 0 (u8 needs no drop).
+        drop(unsafe { Vec::from_raw_parts(self.ptr, 0, self.cap) });
+    }
+}
+
+/// Written bytes `start..end` of a growing block, as a `Bytes` owner.
+struct Part {
+    block: Arc<Growing>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for Part {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `start..end` was written before this part was made and is never written
+        // again; the block lives as long as the part holds it.
+        unsafe { std::slice::from_raw_parts(self.block.ptr.add(self.start), self.end - self.start) }
+    }
+}
+
+/// The buffer's last block, being filled.
+struct Tail {
+    block: Arc<Growing>,
+    len: usize,
+}
+
+impl Tail {
+    fn new(cap: usize) -> Tail {
+        Tail {
+            block: Growing::new(cap),
+            len: 0,
+        }
+    }
+
+    fn room(&self) -> usize {
+        self.block.cap - self.len
+    }
+
+    /// Bytes `from..` of what is written, shared.
+    fn part(&self, from: usize) -> Bytes {
+        Bytes::from_owner(Part {
+            block: Arc::clone(&self.block),
+            start: from,
+            end: self.len,
+        })
+    }
+}
+
+impl std::fmt::Debug for Tail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tail({} of {} bytes)", self.len, self.block.cap)
+    }
+}
+
 #[derive(Debug)]
 pub struct ReplBuffer {
     blocks: VecDeque<Block>,
-    tail: Vec<u8>,
+    tail: Tail,
     /// Offset of the tail's first byte.
     tail_start: i64,
     /// Offset of the last byte appended.
@@ -48,7 +140,7 @@ impl ReplBuffer {
     pub fn new(offset: i64, size: usize) -> ReplBuffer {
         ReplBuffer {
             blocks: VecDeque::new(),
-            tail: Vec::new(),
+            tail: Tail::new(BLOCK),
             tail_start: offset + 1,
             end: offset,
             first: offset + 1,
@@ -97,39 +189,37 @@ impl ReplBuffer {
         self.size
     }
 
-    /// Appends stream bytes.
-    pub fn append(&mut self, data: &[u8]) {
-        // Never let the tail outgrow its allocation: a Vec that doubles past a block would
-        // be sealed holding twice the memory its bytes need (and replicas' queues keep it).
-        if !self.tail.is_empty() && self.tail.len() + data.len() > self.tail.capacity() {
-            self.seal();
-        }
-        self.tail.extend_from_slice(data);
+    /// Appends stream bytes: into the block being filled, then into new ones (of
+    /// [`BLOCK`] bytes, or one of the exact size for the rest of a large append).
+    pub fn append(&mut self, mut data: &[u8]) {
         self.end += data.len() as i64;
-        if self.tail.len() >= BLOCK {
-            self.seal();
+        while !data.is_empty() {
+            if self.tail.room() == 0 {
+                self.seal(data.len());
+            }
+            let (now, rest) = data.split_at(self.tail.room().min(data.len()));
+            // SAFETY: `len + now.len() <= cap`, and parts only cover `..len`.
+            unsafe { self.tail.block.write(self.tail.len, now) };
+            self.tail.len += now.len();
+            data = rest;
+        }
+        if self.tail.room() == 0 {
+            self.seal(0);
         }
         self.trim();
     }
 
-    /// Turns the tail into a shareable block (when it is full).
-    fn seal(&mut self) {
-        if self.tail.is_empty() {
+    /// Turns the full tail into a block and starts a new one, with room for `next` bytes if
+    /// more than a block is coming.
+    fn seal(&mut self, next: usize) {
+        if self.tail.len == 0 {
             return;
         }
-        // A block holds no more memory than its bytes need (replicas' queues keep blocks
-        // alive, and INFO counts their bytes): a tail sealed before it filled up (a replica
-        // needs it now) is copied to an exact allocation, and its buffer reused.
-        let data = if self.tail.len() < self.tail.capacity() {
-            let d = Bytes::copy_from_slice(&self.tail);
-            self.tail.clear();
-            d
-        } else {
-            Bytes::from(std::mem::replace(&mut self.tail, Vec::with_capacity(BLOCK)))
-        };
+        let data = self.tail.part(0);
         let start = self.tail_start;
         self.tail_start += data.len() as i64;
         self.blocks.push_back(Block { start, data });
+        self.tail = Tail::new(next.max(BLOCK));
     }
 
     /// Moves the window start forward to keep at most `size` bytes (never past a pin), and
@@ -153,11 +243,8 @@ impl ReplBuffer {
         }
     }
 
-    /// The bytes from `offset` (inclusive) to the end, as shared slices of the full blocks and
-    /// a copy of what is wanted of the unsealed tail; `None` if `offset` is no longer (or not
-    /// yet) available. The tail is not sealed here: sealing it on every event-loop pass would
-    /// cut the stream into one small block per pass (with a replica and unpipelined clients,
-    /// one per command), each with its own allocation and bookkeeping.
+    /// The bytes from `offset` (inclusive) to the end, as shared slices of the blocks, the
+    /// one being filled included; `None` if `offset` is no longer (or not yet) available.
     /// An offset before the window start but still held in memory (a catch-up from the disk
     /// backlog ends at the first byte held) is served too.
     pub fn chunks_from(&mut self, offset: i64) -> Option<Vec<Bytes>> {
@@ -174,10 +261,16 @@ impl ReplBuffer {
             out.push(b.data.slice(skip..));
         }
         let skip = (offset - self.tail_start).max(0) as usize;
-        if let Some(part) = self.tail.get(skip..).filter(|p| !p.is_empty()) {
-            out.push(Bytes::copy_from_slice(part));
+        if skip < self.tail.len {
+            out.push(self.tail.part(skip));
         }
         Some(out)
+    }
+
+    /// The offset after the last byte of the filled blocks (where the block being filled
+    /// starts).
+    pub fn sealed_end(&self) -> i64 {
+        self.tail_start
     }
 
     /// Changes the window size (CONFIG SET repl-backlog-size).
@@ -222,7 +315,7 @@ impl ReplBuffer {
 
     /// Bytes held by the buffer.
     pub fn memory(&self) -> usize {
-        self.blocks.iter().map(|b| b.data.len()).sum::<usize>() + self.tail.capacity()
+        self.blocks.iter().map(|b| b.data.len()).sum::<usize>() + self.tail.block.cap
     }
 }
 
@@ -351,6 +444,30 @@ mod tests {
             "held bytes are servable"
         );
         assert!(b.take_evicted().is_empty(), "taken once");
+    }
+
+    #[test]
+    fn the_block_being_filled_is_shared_not_copied() {
+        let mut b = ReplBuffer::new(0, 1 << 20);
+        b.append(b"abc");
+        let first = b.chunks_from(1).unwrap();
+        b.append(b"def");
+        let second = b.chunks_from(1).unwrap();
+        assert_eq!(first.concat(), b"abc", "a part never changes");
+        assert_eq!(second.concat(), b"abcdef");
+        assert_eq!(
+            first[0].as_ptr(),
+            second[0].as_ptr(),
+            "the same bytes, not a copy"
+        );
+        // A large append gets a block of its own size; what follows starts a normal one.
+        let big = vec![b'z'; 5 * BLOCK + 7];
+        b.append(&big);
+        b.append(b"tail");
+        let all: Vec<u8> = b.chunks_from(1).unwrap().concat();
+        assert_eq!(all.len(), 6 + big.len() + 4);
+        assert!(all.ends_with(b"ztail"));
+        assert!(b.memory() < 8 * BLOCK, "memory {}", b.memory());
     }
 
     #[test]

@@ -179,6 +179,11 @@ impl History {
         self.backlog.as_mut()?.chunks_from(offset)
     }
 
+    /// Where the block being filled starts (everything before it is in whole blocks).
+    pub fn sealed_end(&self) -> Option<i64> {
+        self.backlog.as_ref().map(|b| b.sealed_end())
+    }
+
     /// Promotion (or a primary's restart): the history continues under `new_id`; the old id
     /// stays valid up to here. A backlog exists afterwards.
     pub fn shift(&mut self, new_id: String) {

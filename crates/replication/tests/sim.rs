@@ -1220,7 +1220,7 @@ impl World {
                 continue;
             }
             let up = node.follower.upstream();
-            let a = node.primary.flush(&mut node.hist, up, now);
+            let a = node.primary.flush(&mut node.hist, up, now, |_| 0);
             self.exec_primary(n, a)?;
             self.sync_generated(n);
         }

@@ -708,14 +708,8 @@ impl Server {
         // Background eviction when over the limit without incoming writes.
         if !self.exec.pause.writes_paused(now) {
             let is_replica = self.repl.is_replica();
-            let held = self.repl.replica_stream_memory();
-            crate::exec::evict::perform_evictions(
-                &mut self.exec,
-                &self.net,
-                &self.cfg,
-                is_replica,
-                held,
-            );
+            let held = self.repl.replica_memory(&self.net);
+            crate::exec::evict::perform_evictions(&mut self.exec, &self.cfg, is_replica, held);
             crate::core::flush_units(self);
         }
         crate::persist::cron(self, now);

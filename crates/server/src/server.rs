@@ -99,7 +99,15 @@ impl Server {
                 migrate: Default::default(),
             },
             exec: Exec {
-                ks: Keyspace::new(databases),
+                ks: {
+                    // The LRU clocks start at the time of day, not 0: a key written before the
+                    // first cron pass would otherwise look idle since 1970 once it ran.
+                    let mut ks = Keyspace::new(databases);
+                    let now = crate::util::now_ms();
+                    ks.now_ms = now;
+                    ks.lru.update_clock(now);
+                    ks
+                },
                 settings: Settings::default(),
                 clock: crate::clock::Clock::new(),
                 pubsub: Default::default(),

@@ -8,7 +8,19 @@ impl Primary {
     /// Before the executor sleeps: a requested GETACK goes into the stream (top primary
     /// only), then every streaming replica gets the bytes it has not been sent. A replica
     /// whose next byte left the backlog is closed.
-    pub fn flush(&mut self, hist: &mut History, upstream: Upstream, now_ms: i64) -> Vec<Action> {
+    ///
+    /// `queued` tells how many bytes wait on a replica's connection (from the executor): the
+    /// backlog keeps the stream from the first of them on, as Valkey's shared replication
+    /// buffer does — the blocks a slow replica still has to send are held once, count as
+    /// the backlog's (`repl_backlog_histlen` grows past `repl-backlog-size`), and another
+    /// replica's PSYNC can be served from them.
+    pub fn flush(
+        &mut self,
+        hist: &mut History,
+        upstream: Upstream,
+        now_ms: i64,
+        queued: impl Fn(ClientId) -> u64,
+    ) -> Vec<Action> {
         let mut out = Vec::new();
         // While quiet, a GETACK asked for waits until writes resume.
         if !self.quiet {
@@ -24,27 +36,47 @@ impl Primary {
                 continue;
             };
             assert!(next <= end + 1, "a replica is never ahead of the stream");
-            if next == end + 1 {
+            // The replica's queue holds the stream before `next` (and, right after its sync,
+            // a few bytes of reply: then a little more is kept than needed).
+            let waiting = queued(*id);
+            let unsent_from = next.saturating_sub(waiting.min(i64::MAX as u64) as i64);
+            // A replica still sending what it was given gets whole blocks only: its queue then
+            // holds one reference per 16 KiB block, not one piece per loop pass, and the rest
+            // waits in the backlog (pinned) until it drains.
+            let upto = match hist.sealed_end() {
+                Some(sealed) if waiting > 0 => sealed.min(end + 1).max(next),
+                _ => end + 1,
+            };
+            if next == upto {
+                if let Some(b) = hist.backlog_mut() {
+                    b.pin(*id, unsent_from);
+                }
                 continue;
             }
             match hist.chunks_from(next) {
-                Some(chunks) => {
+                Some(mut chunks) => {
+                    if upto <= end {
+                        // Drop the piece of the block being filled (always the last chunk).
+                        let keep = (upto - next) as usize;
+                        let mut total = 0;
+                        chunks.retain(|c| {
+                            let take = total < keep;
+                            total += c.len();
+                            take
+                        });
+                    }
                     out.push(Action::Stream {
                         client: *id,
                         chunks,
                     });
                     r.state = match r.state {
-                        ReplicaState::BgTransfer { .. } => ReplicaState::BgTransfer {
-                            next_offset: end + 1,
-                        },
-                        _ => ReplicaState::Online {
-                            next_offset: end + 1,
-                        },
+                        ReplicaState::BgTransfer { .. } => {
+                            ReplicaState::BgTransfer { next_offset: upto }
+                        }
+                        _ => ReplicaState::Online { next_offset: upto },
                     };
-                    // Queued bytes count in the replica's output buffer; the pin only keeps
-                    // what is appended before the next pass.
                     if let Some(b) = hist.backlog_mut() {
-                        b.pin(*id, end + 1);
+                        b.pin(*id, unsent_from);
                     }
                 }
                 None => behind.push(*id),

@@ -80,7 +80,12 @@ impl T {
     }
 
     fn flush(&mut self) -> Vec<Action> {
-        self.p.flush(&mut self.h, Upstream::None, self.now)
+        self.p.flush(&mut self.h, Upstream::None, self.now, |_| 0)
+    }
+
+    /// A flush while `queued` bytes still wait on each replica's connection.
+    fn flush_queued(&mut self, queued: impl Fn(ClientId) -> u64) -> Vec<Action> {
+        self.p.flush(&mut self.h, Upstream::None, self.now, queued)
     }
 
     fn finish(&mut self, job: JobId, ok: &[ClientId]) -> Vec<Action> {
@@ -177,6 +182,47 @@ fn a_replica_asking_inside_the_backlog_continues_and_gets_the_rest_of_the_stream
     t.h.append(b"new");
     assert_eq!(streamed(&t.flush(), 7), b"new");
     assert!(t.flush().is_empty(), "nothing twice");
+}
+
+#[test]
+fn the_stream_a_slow_replica_has_not_sent_stays_in_the_backlog_and_serves_a_psync() {
+    let mut t = T::with_history(no_delay(), 100);
+    t.capa(7, &["eof", "psync2"]);
+    t.psync(7, &id('a'), 101, Upstream::None);
+    let size = t.h.backlog_size() as i64;
+    let big = vec![b'y'; 3 * size as usize];
+    t.h.append(&big);
+    // Replica 7 sends nothing: all it was queued stays, counted as backlog (as Valkey's shared
+    // replication buffer), even past repl-backlog-size.
+    let a = t.flush_queued(|_| 0);
+    assert_eq!(streamed(&a, 7).len(), big.len());
+    let sent_nothing = big.len() as u64;
+    t.h.append(b"more");
+    t.flush_queued(|c| if c == 7 { sent_nothing } else { 0 });
+    let b = t.h.backlog().expect("a backlog");
+    assert_eq!(
+        b.first_byte(),
+        101,
+        "kept from replica 7's first unsent byte"
+    );
+    assert!(
+        b.histlen() > size,
+        "histlen {} past the size {size}",
+        b.histlen()
+    );
+    // Another replica can continue from inside what is kept.
+    t.capa(8, &["eof", "psync2"]);
+    let a = t.psync(8, &id('a'), 150, Upstream::None);
+    assert_eq!(sent(&a, 8), format!("+CONTINUE {}\r\n", id('a')).as_bytes());
+    // Once replica 7 has sent everything (and 8 has too), the backlog trims to its size.
+    t.flush_queued(|_| 0);
+    t.flush_queued(|_| 0);
+    let b = t.h.backlog().expect("a backlog");
+    assert!(
+        b.histlen() <= size,
+        "histlen {} back within {size}",
+        b.histlen()
+    );
 }
 
 #[test]

@@ -245,14 +245,7 @@ fn memory_section(s: &mut Server, out: &mut String) {
         .filter(|(_, c)| !c.is_replica())
         .map(|(_, c)| c.memory().total as u64)
         .sum();
-    let clients_replicas: u64 = s
-        .net
-        .clients
-        .iter()
-        .filter(|(_, c)| c.is_replica())
-        .map(|(_, c)| c.pending_output() as u64)
-        .sum::<u64>()
-        + held_for_replicas;
+    let clients_replicas = s.repl.replica_memory(&s.net);
     let sc = s.exec.scripting.counters();
     let scripts_caches = (sc.scripts_eval + sc.functions_caches) as u64;
     let overhead =

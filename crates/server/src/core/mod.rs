@@ -305,9 +305,8 @@ fn precheck(
     let due = !busy && (std::mem::take(&mut s.exec.evict_due) || deny_oom || runs_scripts);
     if s.cfg.maxmemory_bytes > 0 && !from_primary && due {
         let is_replica = s.repl.is_replica();
-        let held = s.repl.replica_stream_memory();
-        let refused =
-            crate::exec::evict::perform_evictions(&mut s.exec, &s.net, &s.cfg, is_replica, held);
+        let held = s.repl.replica_memory(&s.net);
+        let refused = crate::exec::evict::perform_evictions(&mut s.exec, &s.cfg, is_replica, held);
         s.exec.scripting.pre_command_oom = refused;
         flush_units(s);
         if refused && deny_oom {

@@ -7,7 +7,6 @@ use crate::config::value::MaxmemoryPolicy;
 
 use crate::config::Config;
 use crate::exec::Exec;
-use crate::net::Net;
 
 /// Bytes allocated, as jemalloc reports (`used_memory`).
 pub fn used_memory() -> u64 {
@@ -16,35 +15,22 @@ pub fn used_memory() -> u64 {
     stats::allocated::read().map(|v| v as u64).unwrap_or(0)
 }
 
-/// Memory that does not count against maxmemory: what is held for replicas (Redis excludes
-/// it) — their output queues, and `held_in_backlog`, the stream the backlog keeps past its
-/// size for them ([`crate::repl::state::Repl::replica_stream_memory`]).
-fn not_counted(net: &Net, held_in_backlog: u64) -> u64 {
-    held_in_backlog
-        + net
-            .clients
-            .iter()
-            .filter(|(_, c)| c.is_replica())
-            .map(|(_, c)| c.pending_output() as u64)
-            .sum::<u64>()
-}
-
 /// Frees memory if above maxmemory. Returns true if the command must be refused with -OOM.
 /// Each eviction propagates its DEL/UNLINK as its own execution unit (in `exec.prop`).
 /// `is_replica`: replicas ignore maxmemory unless `replica-ignore-maxmemory no`;
-/// `held_in_backlog`: the stream the backlog keeps past its size for replicas (not counted).
+/// `for_replicas`: memory held for replicas, which does not count against maxmemory (Redis
+/// excludes it; [`crate::repl::state::Repl::replica_memory`]).
 pub fn perform_evictions(
     exec: &mut Exec,
-    net: &Net,
     cfg: &Config,
     is_replica: bool,
-    held_in_backlog: u64,
+    for_replicas: u64,
 ) -> bool {
     let maxmemory = cfg.maxmemory_bytes;
     if maxmemory == 0 || (is_replica && cfg.replica_ignore_maxmemory) {
         return false;
     }
-    let used = used_memory().saturating_sub(not_counted(net, held_in_backlog));
+    let used = used_memory().saturating_sub(for_replicas);
     if used <= maxmemory {
         return false;
     }
@@ -54,7 +40,7 @@ pub fn perform_evictions(
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(50);
     let mut freed_any = false;
-    while used_memory().saturating_sub(not_counted(net, held_in_backlog)) > maxmemory {
+    while used_memory().saturating_sub(for_replicas) > maxmemory {
         let Some((db, key)) = pick_victim(exec, cfg, policy.name()) else {
             break;
         };
@@ -85,7 +71,7 @@ pub fn perform_evictions(
             break;
         }
     }
-    let still_over = used_memory().saturating_sub(not_counted(net, held_in_backlog)) > maxmemory;
+    let still_over = used_memory().saturating_sub(for_replicas) > maxmemory;
     still_over && !freed_any
 }
 

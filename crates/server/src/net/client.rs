@@ -314,9 +314,6 @@ pub struct Client {
     /// Large chunks queued after `out` (bulk payloads, shared backlog slices).
     pub out_chunks: VecDeque<Bytes>,
     pub out_chunks_bytes: usize,
-    /// Small stream pieces queued behind `out_chunks` (a replica that is not draining),
-    /// gathered in one buffer rather than one allocation each; written after the chunks.
-    pub out_tail: bytes::BytesMut,
     /// Push messages (pub/sub, invalidations) for this client while its own command
     /// executes: they follow its reply, as Valkey's pending push messages do.
     pub defer_pushes: bool,
@@ -460,7 +457,6 @@ impl Client {
             out_pos: 0,
             out_chunks: VecDeque::new(),
             out_chunks_bytes: 0,
-            out_tail: bytes::BytesMut::new(),
             defer_pushes: false,
             deferred_pushes: Vec::new(),
             close_after_reply: false,
@@ -557,53 +553,26 @@ impl Client {
         }
     }
 
-    /// Queues stream bytes for a replica. While it drains (less than a block waiting), a small piece is
-    /// copied into `out` and a larger one queued without copying. Once it stops draining,
-    /// only whole backlog blocks are queued by reference: a partial one is copied into
-    /// `out_tail`, so what waits for a stalled replica never pins a block much larger than the
-    /// bytes it still needs (INFO and the output limit count those bytes). Only replica
-    /// streams use chunks; nothing is added to `out` while chunks are queued, so the order
-    /// holds.
+    /// Queues stream bytes for a replica. While it drains (less than a block waiting), a small
+    /// piece is copied into `out`; anything else is queued by reference: the backlog keeps
+    /// every block a replica has not sent (its pin), so a reference costs no memory of its
+    /// own, and a replica still sending is handed whole blocks only (`Primary::flush`), one
+    /// reference per block. Only replica streams use chunks; nothing is added to `out` while
+    /// chunks are queued, so the order holds.
     pub fn push_chunk(&mut self, data: Bytes) {
         use replication::backlog::BLOCK;
-        let draining = self.out_chunks.is_empty()
-            && self.out_tail.is_empty()
-            && self.out.len() - self.out_pos < BLOCK;
-        if draining {
-            if data.len() < 4096 {
-                self.out.extend_from_slice(&data);
-            } else {
-                self.out_chunks_bytes += data.len();
-                self.out_chunks.push_back(data);
-            }
+        let draining = self.out_chunks.is_empty() && self.out.len() - self.out_pos < BLOCK;
+        if draining && data.len() < 4096 {
+            self.out.extend_from_slice(&data);
             return;
         }
-        if data.len() < BLOCK {
-            // Gathered in whole blocks: each queued piece is one allocation, nearly full.
-            if self.out_tail.capacity() - self.out_tail.len() < data.len() {
-                self.queue_tail();
-                self.out_tail = bytes::BytesMut::with_capacity(BLOCK);
-            }
-            self.out_tail.extend_from_slice(&data);
-            return;
-        }
-        self.queue_tail();
         self.out_chunks_bytes += data.len();
         self.out_chunks.push_back(data);
     }
 
-    /// Moves the gathered small pieces to the chunk queue.
-    fn queue_tail(&mut self) {
-        if !self.out_tail.is_empty() {
-            let t = self.out_tail.split().freeze();
-            self.out_chunks_bytes += t.len();
-            self.out_chunks.push_back(t);
-        }
-    }
-
     /// Bytes of output not yet written.
     pub fn pending_output(&self) -> usize {
-        self.out.len() - self.out_pos + self.out_chunks_bytes + self.out_tail.len()
+        self.out.len() - self.out_pos + self.out_chunks_bytes
     }
 
     /// Output not yet on the socket: replies, or encrypted bytes TLS still holds.
@@ -686,18 +655,6 @@ impl Client {
                 Err(e) => return Err(e),
             }
         }
-        while !self.out_tail.is_empty() {
-            match self.conn.write(&self.out_tail) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    total += n;
-                    bytes::Buf::advance(&mut self.out_tail, n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
         Ok(total)
     }
 
@@ -766,10 +723,7 @@ impl Client {
         let multi = self.multi.as_ref().map_or(0, |m| {
             m.argv_bytes + m.queue.capacity() * std::mem::size_of::<Vec<Bytes>>()
         }) + self.watched.capacity() * WATCHED_KEY_OVERHEAD;
-        let output = self.out.capacity()
-            + self.out_chunks_bytes
-            + self.out_tail.capacity()
-            + self.deferred_pushes.capacity();
+        let output = self.out.capacity() + self.out_chunks_bytes + self.deferred_pushes.capacity();
         let set_entry = std::mem::size_of::<Bytes>() + 1;
         let pubsub =
             (self.channels.capacity() + self.patterns.capacity() + self.shard_channels.capacity())

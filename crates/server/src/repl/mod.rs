@@ -139,7 +139,12 @@ pub fn before_sleep(s: &mut Server) {
     s.repl.primary.set_quiet(quiet);
     let up = s.repl.follower.upstream();
     let r = &mut s.repl;
-    let actions = r.primary.flush(&mut r.hist, up, now);
+    let net = &s.net;
+    let actions = r.primary.flush(&mut r.hist, up, now, |id| {
+        net.client_key(id)
+            .and_then(|k| net.clients.get(k))
+            .map_or(0, |c| c.pending_output() as u64)
+    });
     primary::run(s, actions);
     pump_disk_backlog(s);
 }

@@ -215,7 +215,6 @@ fn take_output(c: &mut crate::net::client::Client) -> Vec<u8> {
         out.extend_from_slice(&ch);
     }
     c.out_chunks_bytes = 0;
-    out.extend_from_slice(&c.out_tail.split());
     out
 }
 

@@ -293,6 +293,28 @@ impl Repl {
             .saturating_sub(self.hist.backlog_size()) as u64
     }
 
+    /// Bytes waiting on replicas' connections that the backlog does not hold too: a
+    /// streaming replica's queue is slices of the backlog's blocks, kept there from its first
+    /// unsent byte (its pin), so only what lies beyond its pin counts (a reply, bytes queued
+    /// after the last pass's pin).
+    pub fn replica_queues_beyond_backlog(&self, net: &crate::net::Net) -> u64 {
+        let buf = self.hist.backlog();
+        net.clients
+            .iter()
+            .filter(|(_, c)| c.is_replica())
+            .map(|(_, c)| {
+                let shared = buf.and_then(|b| b.pinned_bytes(c.id)).unwrap_or(0);
+                (c.pending_output() as u64).saturating_sub(shared)
+            })
+            .sum()
+    }
+
+    /// Memory held for replicas, which does not count against maxmemory (INFO
+    /// `mem_not_counted_for_evict`): the backlog past its size and their own queues.
+    pub fn replica_memory(&self, net: &crate::net::Net) -> u64 {
+        self.replica_stream_memory() + self.replica_queues_beyond_backlog(net)
+    }
+
     /// The follower's local stream buffer during a sync.
     pub fn local_buffer_memory(&self) -> usize {
         self.follower.buffer_size()
