@@ -590,26 +590,22 @@ pub fn halt_on_unknown(s: &mut Server, key: usize, argv: &[Bytes]) {
         .and_then(|l| s.repl.units.get(&l))
         .map_or(0, |u| u.len() as i64);
     let offset = s.repl.hist.offset() + pending + 1;
-    let mut command: String = argv
-        .first()
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .unwrap_or_default()
-        .chars()
-        .map(|ch| if ch.is_ascii_graphic() { ch } else { '?' })
-        .take(64)
-        .collect();
+    // Printable and short: the name goes to the log and INFO as received.
+    let printable = |word: &[u8]| -> String {
+        String::from_utf8_lossy(word)
+            .chars()
+            .map(|ch| if ch.is_ascii_graphic() { ch } else { '?' })
+            .take(64)
+            .collect()
+    };
+    let mut command = argv.first().map_or_else(String::new, |a| printable(a));
     if let Some(sub) = argv
         .get(1)
         .filter(|_| commands::call::resolve(&argv[..1]).is_ok())
     {
         // A known container with an unknown subcommand.
         command.push('|');
-        command.extend(
-            String::from_utf8_lossy(sub)
-                .chars()
-                .map(|ch| if ch.is_ascii_graphic() { ch } else { '?' })
-                .take(64),
-        );
+        command.push_str(&printable(sub));
     }
     let now = now_ms();
     let (streak, last) = s.repl.halt_streak;
