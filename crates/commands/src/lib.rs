@@ -13,6 +13,8 @@ pub mod bitops;
 pub mod call;
 pub mod coll;
 pub mod ctx;
+pub mod doc_table;
+pub mod docs;
 pub mod errors;
 pub mod geo;
 pub mod hashes;

@@ -975,16 +975,8 @@ fn canon(f: &Frame) -> String {
 /// unknown to COMMAND INFO, not described wrongly.
 const NOT_BUILT: [&str; 3] = ["module", "restore-asking", "script|debug"];
 
-/// Every command and subcommand of Valkey's COMMAND LIST: name, arity, flags, first/last/step,
-/// ACL categories, tips and key specs as Valkey 8.0.1 reports them (RESP3).
-#[test]
-fn command_info_matches_valkey() {
-    let v = valkey(&[]);
-    let w = redwing(&[]);
-    let (mut vc, mut wc) = (v.conn(), w.conn());
-    for c in [&mut vc, &mut wc] {
-        assert!(!c.cmd(&["HELLO", "3"]).is_error());
-    }
+/// Every command and subcommand name Valkey knows (`get`, `config|get`), sorted by command.
+fn every_command_name(vc: &mut Conn) -> Vec<String> {
     let (Frame::Set(list) | Frame::Array(list)) = vc.cmd(&["COMMAND", "LIST"]) else {
         panic!("COMMAND LIST");
     };
@@ -1010,6 +1002,27 @@ fn command_info_matches_valkey() {
         "Valkey's commands and subcommands: {}",
         all.len()
     );
+    all
+}
+
+/// Whether Redwing leaves the command out on purpose ([`NOT_BUILT`]).
+fn not_built(n: &str) -> bool {
+    NOT_BUILT
+        .iter()
+        .any(|nb| n == *nb || n.starts_with(&format!("{nb}|")))
+}
+
+/// Every command and subcommand of Valkey's COMMAND LIST: name, arity, flags, first/last/step,
+/// ACL categories, tips and key specs as Valkey 8.0.1 reports them (RESP3).
+#[test]
+fn command_info_matches_valkey() {
+    let v = valkey(&[]);
+    let w = redwing(&[]);
+    let (mut vc, mut wc) = (v.conn(), w.conn());
+    for c in [&mut vc, &mut wc] {
+        assert!(!c.cmd(&["HELLO", "3"]).is_error());
+    }
+    let all = every_command_name(&mut vc);
     let mut differ = Vec::new();
     for n in &all {
         let entry = |c: &mut Conn| match c.cmd(&["COMMAND", "INFO", n]) {
@@ -1017,10 +1030,7 @@ fn command_info_matches_valkey() {
             other => panic!("COMMAND INFO {n}: {other:?}"),
         };
         let (ve, we) = (entry(&mut vc), entry(&mut wc));
-        if NOT_BUILT
-            .iter()
-            .any(|nb| n == nb || n.starts_with(&format!("{nb}|")))
-        {
+        if not_built(n) {
             assert_eq!(we, Frame::Null, "{n} is not built: unknown to COMMAND INFO");
             continue;
         }
@@ -1052,6 +1062,47 @@ fn command_info_matches_valkey() {
     assert!(
         differ.is_empty(),
         "COMMAND INFO differs:\n{}",
+        differ.join("\n")
+    );
+}
+
+/// Every command and subcommand's COMMAND DOCS (summary, version, group, complexity, doc
+/// flags, deprecation, history, arguments) as Valkey 8.0.1 reports it (RESP3); a container's
+/// subcommands are compared as commands of their own.
+#[test]
+fn command_docs_match_valkey() {
+    let v = valkey(&[]);
+    let w = redwing(&[]);
+    let (mut vc, mut wc) = (v.conn(), w.conn());
+    for c in [&mut vc, &mut wc] {
+        assert!(!c.cmd(&["HELLO", "3"]).is_error());
+    }
+    let mut differ = Vec::new();
+    for n in every_command_name(&mut vc) {
+        if not_built(&n) {
+            continue;
+        }
+        let docs = |c: &mut Conn| match c.cmd(&["COMMAND", "DOCS", &n]) {
+            Frame::Map(mut m) if m.len() == 1 => match m.remove(0).1 {
+                Frame::Map(fields) => fields
+                    .into_iter()
+                    .filter(|(k, _)| k.text() != "subcommands")
+                    .collect::<Vec<_>>(),
+                other => panic!("COMMAND DOCS {n}: {other:?}"),
+            },
+            other => panic!("COMMAND DOCS {n}: {other:?}"),
+        };
+        let (a, b) = (
+            canon(&Frame::Map(docs(&mut vc))),
+            canon(&Frame::Map(docs(&mut wc))),
+        );
+        if a != b {
+            differ.push(format!("{n}:\n  Valkey  {a}\n  Redwing {b}"));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "COMMAND DOCS differs:\n{}",
         differ.join("\n")
     );
 }

@@ -3,6 +3,7 @@
 
 use crate::config::value::ProtectedAction;
 use bytes::Bytes;
+use commands::docs::{self, arg_flags, Arg, Doc};
 use commands::errors::{self, err};
 use commands::key_specs::{described, legacy, Begin, Find, KeySpec};
 use commands::spec::{acl, flags as f, CommandSpec, Handler};
@@ -180,6 +181,9 @@ fn command_docs(spec: &CommandSpec, full: &str) -> Reply {
         (Reply::bulk(b"since"), Reply::bulk(spec.since.as_bytes())),
         (Reply::bulk(b"group"), Reply::bulk(spec.group.as_bytes())),
     ];
+    if let Some(doc) = docs::lookup(full) {
+        doc_fields(doc, &mut fields);
+    }
     if !spec.subcommands.is_empty() {
         let subs = spec.subcommands.iter().map(|s| {
             let n = format!("{full}|{}", s.name);
@@ -188,6 +192,74 @@ fn command_docs(spec: &CommandSpec, full: &str) -> Reply {
         fields.push((Reply::bulk(b"subcommands"), Reply::Map(subs.collect())));
     }
     Reply::Map(fields)
+}
+
+/// The fields of COMMAND DOCS after `group`, in Valkey's order, each only when it has a value.
+fn doc_fields(doc: &Doc, fields: &mut Vec<(Reply, Reply)>) {
+    let text = |s: &str| Reply::bulk(s.as_bytes());
+    if let Some(c) = doc.complexity {
+        fields.push((text("complexity"), text(c)));
+    }
+    if !doc.doc_flags.is_empty() {
+        let flags = doc.doc_flags.iter().map(|f| Reply::status(*f));
+        fields.push((text("doc_flags"), Reply::Set(flags.collect())));
+    }
+    if let Some(v) = doc.deprecated_since {
+        fields.push((text("deprecated_since"), text(v)));
+    }
+    if let Some(r) = doc.replaced_by {
+        fields.push((text("replaced_by"), text(r)));
+    }
+    if !doc.history.is_empty() {
+        let history = doc
+            .history
+            .iter()
+            .map(|(v, change)| Reply::Array(vec![text(v), text(change)]));
+        fields.push((text("history"), Reply::Set(history.collect())));
+    }
+    if !doc.args.is_empty() {
+        fields.push((text("arguments"), arg_docs(doc.args)));
+    }
+}
+
+/// An argument list as COMMAND DOCS describes it (`addReplyCommandArgList`).
+fn arg_docs(args: &[Arg]) -> Reply {
+    let text = |s: &str| Reply::bulk(s.as_bytes());
+    let one = |a: &Arg| {
+        let mut m = vec![
+            (text("name"), text(a.name)),
+            (text("type"), text(a.kind.name())),
+        ];
+        if !a.kind.is_container() {
+            m.push((text("display_text"), text(a.display_text())));
+        }
+        if a.key_spec_index >= 0 {
+            m.push((text("key_spec_index"), Reply::Int(a.key_spec_index.into())));
+        }
+        let optional = [
+            ("token", a.token),
+            ("summary", a.summary),
+            ("since", a.since),
+            ("deprecated_since", a.deprecated_since),
+        ];
+        for (name, value) in optional {
+            if let Some(v) = value {
+                m.push((text(name), text(v)));
+            }
+        }
+        if a.flags != 0 {
+            let flags = arg_flags::NAMES
+                .iter()
+                .filter(|(bit, _)| a.flags & bit != 0)
+                .map(|(_, n)| Reply::status(*n));
+            m.push((text("flags"), Reply::Set(flags.collect())));
+        }
+        if a.kind.is_container() {
+            m.push((text("arguments"), arg_docs(a.args)));
+        }
+        Reply::Map(m)
+    };
+    Reply::Array(args.iter().map(one).collect())
 }
 
 /// Finds a command by full name (`get`, `config|get`).
