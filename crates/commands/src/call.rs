@@ -36,9 +36,11 @@ pub fn resolve(argv: &[Bytes]) -> Result<&'static CommandSpec, Reply> {
 pub struct Outcome {
     /// Changes made (Redis's `server.dirty` delta).
     pub dirty: u64,
-    /// Commands to propagate, in order: the command as received when it changed something,
-    /// unless the handler rewrote it (`SET ... EX` → `SET ... PXAT`, `SPOP` → `SREM`, or
-    /// nothing).
+    /// The command as received propagates (it changed something and the handler did not
+    /// rewrite it). The caller, who owns the arguments, moves them to the stream: no copy.
+    pub verbatim: bool,
+    /// Commands to propagate instead, in order, when the handler rewrote the command
+    /// (`SET ... EX` → `SET ... PXAT`, `SPOP` → `SREM`, or nothing).
     pub propagate: Vec<Vec<Bytes>>,
     /// The client must wait for one of these keys.
     pub block: Option<BlockRequest>,
@@ -57,13 +59,13 @@ pub fn run(handler: DataFn, ctx: &mut Ctx, argv: &[Bytes]) -> (Reply, Outcome) {
             ctx.ks.release_read_copies(ctx.db, key);
         }
     }
-    let propagate = match ctx.rewrite.take() {
-        Some(cmds) => cmds.into_iter().filter(|c| !c.is_empty()).collect(),
-        None if ctx.dirty > 0 => vec![argv.to_vec()],
-        None => Vec::new(),
+    let (verbatim, propagate) = match ctx.rewrite.take() {
+        Some(cmds) => (false, cmds.into_iter().filter(|c| !c.is_empty()).collect()),
+        None => (ctx.dirty > 0, Vec::new()),
     };
     let outcome = Outcome {
         dirty: ctx.dirty,
+        verbatim,
         propagate,
         block: ctx.block.take(),
         notifications: ctx.take_notifications(),

@@ -124,24 +124,32 @@ fn hint_converts(set: &Set, hint: usize, limits: SetLimits) -> bool {
 pub fn sadd(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
     let limits = ctx.settings.set;
     let members = &a[2..];
-    let changes = match write_set(ctx, &a[1]) {
-        Ok(Some(s)) => {
-            members.iter().any(|m| !s.contains(m)) || hint_converts(s, members.len(), limits)
+    // One search: the key is signalled modified (and its value made unique) only if a
+    // member is added or the set converts.
+    let (mut is_set, mut changes) = (false, false);
+    let found = ctx.ks.get_mut_when(ctx.db, &a[1], |o| {
+        if let Ok(s) = as_set(o) {
+            is_set = true;
+            changes =
+                members.iter().any(|m| !s.contains(m)) || hint_converts(s, members.len(), limits);
         }
-        Ok(None) => {
-            let mut set = Set::with_first(&members[0], members.len(), limits);
-            let added = members.iter().filter(|m| set.add(m, limits)).count();
-            put_set(ctx, &a[1], set);
-            ctx.notify(notify::SET, "sadd", &a[1]);
-            ctx.dirty += added as u64;
-            return Reply::Int(added as i64);
-        }
-        Err(e) => return e,
+        changes
+    });
+    let Some(obj) = found else {
+        let mut set = Set::with_first(&members[0], members.len(), limits);
+        let added = members.iter().filter(|m| set.add(m, limits)).count();
+        put_set(ctx, &a[1], set);
+        ctx.notify(notify::SET, "sadd", &a[1]);
+        ctx.dirty += added as u64;
+        return Reply::Int(added as i64);
     };
+    if !is_set {
+        return err(errors::WRONGTYPE);
+    }
     if !changes {
         return Reply::Int(0);
     }
-    let Some(set) = set_mut(ctx, &a[1]) else {
+    let Some(Boxed::Set(set)) = obj.boxed_mut() else {
         return Reply::Int(0);
     };
     set.maybe_convert(members.len(), limits);

@@ -82,7 +82,11 @@ impl Harness {
         let (reply, outcome) = crate::call::run(handler, &mut ctx, argv);
         self.last = Effects {
             dirty: outcome.dirty,
-            propagated: outcome.propagate,
+            propagated: if outcome.verbatim {
+                vec![argv.to_vec()]
+            } else {
+                outcome.propagate
+            },
             block: outcome.block,
             notifications: outcome.notifications,
         };

@@ -285,6 +285,28 @@ impl Keyspace {
         Some(obj)
     }
 
+    /// Mutable lookup in one search for a change the caller decides on seeing the object: the
+    /// key is signalled modified (as [`Keyspace::get_mut`] does) only when `changes(obj)`
+    /// says the change will be made (right type, something to change). The access time is
+    /// updated either way, as a write lookup does.
+    pub fn get_mut_when(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        changes: impl FnOnce(&Obj) -> bool,
+    ) -> Option<&mut Obj> {
+        let loc = self.locate_live(db, key, true)?;
+        if changes(self.dbs[db].keys.at(loc)) {
+            self.touch(db, key);
+        }
+        let no_touch = self.no_touch;
+        let obj = self.dbs[db].keys.at_mut(loc);
+        if !no_touch {
+            self.lru.on_access(obj);
+        }
+        Some(obj)
+    }
+
     /// Mutable lookup for a change Valkey does not signal (no `signalModifiedKey`: consumer
     /// group bookkeeping such as XACK or XGROUP SETID): WATCH and blocked clients are not
     /// told. Everything else is as [`Keyspace::get_mut`].
@@ -618,5 +640,25 @@ mod tests {
         ks.put(0, Obj::new(b"k", NewValue::Str(b"v"), Some(500)));
         assert!(ks.remove(0, b"k").is_none());
         assert_eq!(ks.events.expired, vec![(0, b"k".to_vec())]);
+    }
+
+    #[test]
+    fn get_mut_when_signals_the_key_only_for_a_change() {
+        let mut ks = Keyspace::new(1);
+        ks.events.track = true;
+        ks.put(0, Obj::new(b"k", NewValue::Str(b"v"), None));
+        ks.events.touched.clear();
+        assert!(ks.get_mut_when(0, b"k", |_| false).is_some());
+        assert!(ks.events.touched.is_empty(), "no change, no signal");
+        assert!(ks.get_mut_when(0, b"k", |_| true).is_some());
+        assert_eq!(ks.events.touched, vec![(0, b"k".to_vec())]);
+        let mut asked = false;
+        assert!(ks
+            .get_mut_when(0, b"missing", |_| {
+                asked = true;
+                true
+            })
+            .is_none());
+        assert!(!asked, "a missing key is not asked about");
     }
 }

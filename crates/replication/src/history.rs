@@ -11,6 +11,10 @@ use bytes::Bytes;
 
 use crate::{ReplBuffer, ReplIds};
 
+/// The largest encoding buffer [`History::feed`] keeps for the next command (a larger one, for
+/// a command with big values, is freed after use).
+const SCRATCH_KEPT: usize = 64 * 1024;
+
 /// The ids, the stream and the last selected database.
 #[derive(Debug)]
 pub struct History {
@@ -29,6 +33,9 @@ pub struct History {
     /// Changes whenever the backlog is replaced or freed: the disk backlog of an older epoch
     /// belongs to another stream and is discarded.
     epoch: u64,
+    /// Where [`History::feed`] encodes a command before appending it (kept for its capacity:
+    /// no allocation per command).
+    scratch: Vec<u8>,
 }
 
 impl History {
@@ -42,6 +49,7 @@ impl History {
             upstream_db: None,
             disk: None,
             epoch: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -141,13 +149,17 @@ impl History {
         if self.backlog.is_none() {
             return;
         }
-        let mut out = Vec::with_capacity(64);
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
         if let Some(db) = db.filter(|d| self.last_db != Some(*d)) {
             resp::reply::encode_command(&mut out, &[&b"SELECT"[..], db.to_string().as_bytes()]);
             self.last_db = Some(db);
         }
         resp::reply::encode_command(&mut out, argv);
         self.append(&out);
+        if out.capacity() <= SCRATCH_KEPT {
+            self.scratch = out;
+        }
     }
 
     /// The next keyed command is preceded by SELECT (after a snapshot for replicas, after a

@@ -137,18 +137,25 @@ fn push_elems(
     create: bool,
 ) -> Result<Option<usize>, Reply> {
     let limits = ctx.settings.list;
-    let exists = lookup(ctx, key, true)?.is_some();
+    // One search: the key is signalled modified only if it holds a list (and a value of
+    // another type is not made unique, which would copy it under a snapshot).
+    let mut is_list = false;
+    let found = ctx.ks.get_mut_when(ctx.db, key, |o| {
+        is_list = matches!(o.value(), ValueRef::List(_));
+        is_list
+    });
+    let exists = found.is_some();
     if !exists && !create {
         return Ok(None);
     }
+    if exists && !is_list {
+        return Err(err(errors::WRONGTYPE));
+    }
     let mut fresh = List::new();
-    let list = if exists {
-        match list_mut(ctx, key) {
-            Some(l) => l,
-            None => return Err(err(errors::WRONGTYPE)),
-        }
-    } else {
-        &mut fresh
+    let list = match found.and_then(Obj::boxed_mut) {
+        Some(Boxed::List(l)) => l,
+        Some(_) => return Err(err(errors::WRONGTYPE)),
+        None => &mut fresh,
     };
     list.prepare_growth(elems.iter().map(|e| &e[..]), limits);
     for e in elems {

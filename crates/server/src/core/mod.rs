@@ -201,7 +201,7 @@ fn dispatch(s: &mut Server, key: usize, argv: Vec<Bytes>) {
             return;
         }
     }
-    if let Some(reply) = call(s, key, spec, &argv, origin) {
+    if let Some(reply) = call(s, key, spec, argv, origin) {
         if let Some(c) = s.net.clients.get_mut(key) {
             c.reply(&reply);
             c.reply_mode = c.reply_mode.after_reply();
@@ -377,9 +377,10 @@ pub fn call(
     s: &mut Server,
     key: usize,
     spec: &'static CommandSpec,
-    argv: &[Bytes],
+    owned_argv: Vec<Bytes>,
     origin: Origin,
 ) -> Option<Reply> {
+    let argv = &owned_argv[..];
     let name = full_name(spec);
     let start = s.exec.clock.mono_us();
     let top = s.exec.prop.depth() == 0;
@@ -434,13 +435,13 @@ pub fn call(
             s.exec.call_rewrite = None;
             let reply = server_cmds::run_server(s, key, cmd, argv);
             let dirty = std::mem::take(&mut s.exec.call_dirty);
-            let propagate = match s.exec.call_rewrite.take() {
-                Some(cmds) => cmds.into_iter().filter(|c| !c.is_empty()).collect(),
-                None if dirty > 0 => vec![argv.to_vec()],
-                None => Vec::new(),
+            let (verbatim, propagate) = match s.exec.call_rewrite.take() {
+                Some(cmds) => (false, cmds.into_iter().filter(|c| !c.is_empty()).collect()),
+                None => (dirty > 0, Vec::new()),
             };
             let outcome = commands::call::Outcome {
                 dirty,
+                verbatim,
                 propagate,
                 ..Default::default()
             };
@@ -498,6 +499,9 @@ pub fn call(
         // SELECT inside the handler (and MOVE/SWAPDB-like cases) changed the database: what
         // it propagates belongs to the database it ran in.
         let db = s.net.clients.get(key).map_or(db, |c| c.db);
+        if outcome.verbatim {
+            s.exec.prop.push_to(db, owned_argv, targets);
+        }
         for cmd in outcome.propagate {
             s.exec.prop.push_to(db, cmd, targets);
         }
@@ -656,15 +660,16 @@ pub fn flush_units(s: &mut Server) {
     if !s.exec.prop.has_ready() {
         return;
     }
+    let ready = s.exec.prop.take_ready();
     if s.persist.aof.replaying {
         // Nothing done while the AOF replays is this node's to propagate.
-        let _ = s.exec.prop.take_ready();
+        s.exec.prop.recycle(ready);
         return;
     }
     let aof = crate::persist::aof::active(s);
-    for unit in s.exec.prop.take_ready() {
+    for unit in ready.units() {
         if aof {
-            crate::persist::aof::feed_unit(s, &unit);
+            crate::persist::aof::feed_unit(s, unit);
         }
         let n = unit.iter().filter(|(_, _, to)| to.replicas).count();
         if n == 0 {
@@ -684,6 +689,7 @@ pub fn flush_units(s: &mut Server) {
         }
         crate::repl::feed(s, db0, &[Bytes::from_static(b"EXEC")]);
     }
+    s.exec.prop.recycle(ready);
 }
 
 /// After a top-level command: invalidate WATCHes, serve blocked clients whose keys changed.
@@ -714,7 +720,7 @@ pub fn replay_command(s: &mut Server, key: usize, argv: Vec<Bytes>) {
     let Ok(spec) = commands::call::resolve(&argv) else {
         return;
     };
-    let _ = call(s, key, spec, &argv, Origin::Primary);
+    let _ = call(s, key, spec, argv, Origin::Primary);
     after_command(s);
 }
 

@@ -133,7 +133,7 @@ fn exec(s: &mut Server, key: usize) -> Reply {
             // The rules may have changed since the command was queued (Valkey checks again).
             Ok(spec) => {
                 match crate::access::acl_check(s, key, spec, &argv, Some(acl::Context::Multi)) {
-                    Ok(()) => super::call(s, key, spec, &argv, super::Origin::Client),
+                    Ok(()) => super::call(s, key, spec, argv, super::Origin::Client),
                     Err(d) => Some(crate::access::noperm_at_exec(d)),
                 }
             }

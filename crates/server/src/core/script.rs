@@ -261,7 +261,7 @@ impl Host for ScriptHost<'_> {
             replicas: run.repl.replicas,
             aof: run.repl.aof,
         };
-        let reply = super::call(s, self.caller, spec, &argv, origin);
+        let reply = super::call(s, self.caller, spec, argv, origin);
         if let Some(c) = s.net.clients.get_mut(self.caller) {
             self.db = c.db;
             (c.db, c.resp) = saved;

@@ -23,18 +23,47 @@ impl Targets {
 pub type Propagated = (usize, Vec<Bytes>, Targets);
 
 /// The propagation state of the executor.
+///
+/// Commands are kept in one vector, the finished units first, then the unit being executed;
+/// `ends` marks where each finished unit ends. [`Propagator::take_ready`] hands the finished
+/// units out and [`Propagator::recycle`] takes the emptied vectors back, so propagating a
+/// command allocates nothing beyond the command itself.
 #[derive(Default)]
 pub struct Propagator {
     /// Nesting of command execution (EXEC runs its commands inside the EXEC).
     depth: usize,
-    /// Commands of the unit being executed.
-    current: Vec<Propagated>,
-    /// Finished units not yet written to the stream.
-    ready: Vec<Vec<Propagated>>,
+    /// Finished units' commands, then the current unit's.
+    cmds: Vec<Propagated>,
+    /// End (exclusive index in `cmds`) of each finished unit, ascending.
+    ends: Vec<usize>,
     /// The current unit is not a transaction: its commands go out one by one (a top-level
     /// command that touches arbitrary keys, like RANDOMKEY or SCAN, lazily expiring keys
     /// that have nothing to do with each other).
     separate: bool,
+}
+
+/// Finished units, taken out of the [`Propagator`] to be written.
+#[derive(Default)]
+pub struct Ready {
+    cmds: Vec<Propagated>,
+    ends: Vec<usize>,
+}
+
+impl Ready {
+    /// The units in order, each one command or several (a transaction).
+    pub fn units(&self) -> impl Iterator<Item = &[Propagated]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.cmds[a..b])
+    }
+
+    /// How many units.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
 }
 
 impl Propagator {
@@ -59,17 +88,22 @@ impl Propagator {
 
     /// Adds a command to the current unit, for the AOF and the replicas.
     pub fn push(&mut self, db: usize, cmd: Vec<Bytes>) {
-        self.current.push((db, cmd, Targets::ALL));
+        self.cmds.push((db, cmd, Targets::ALL));
     }
 
     /// Adds a command to the current unit for some targets only.
     pub fn push_to(&mut self, db: usize, cmd: Vec<Bytes>, to: Targets) {
-        self.current.push((db, cmd, to));
+        self.cmds.push((db, cmd, to));
     }
 
     /// The unit being executed is not a transaction (Redis's `CMD_TOUCHES_ARBITRARY_KEYS`).
     pub fn separate_current(&mut self) {
         self.separate = true;
+    }
+
+    /// Where the current unit starts in `cmds`.
+    fn current_start(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
     }
 
     /// Closes the current unit unless a command is still executing (work done outside any
@@ -78,24 +112,39 @@ impl Propagator {
         if self.depth != 0 {
             return;
         }
+        let (start, end) = (self.current_start(), self.cmds.len());
         if std::mem::take(&mut self.separate) {
-            self.ready.extend(
-                std::mem::take(&mut self.current)
-                    .into_iter()
-                    .map(|c| vec![c]),
-            );
-        } else if !self.current.is_empty() {
-            self.ready.push(std::mem::take(&mut self.current));
+            self.ends.extend(start + 1..=end);
+        } else if end > start {
+            self.ends.push(end);
         }
     }
 
-    /// The finished units, oldest first.
-    pub fn take_ready(&mut self) -> Vec<Vec<Propagated>> {
-        std::mem::take(&mut self.ready)
+    /// The finished units; the current unit's commands stay.
+    pub fn take_ready(&mut self) -> Ready {
+        let done = self.current_start();
+        let mut cmds = std::mem::take(&mut self.cmds);
+        if done < cmds.len() {
+            self.cmds = cmds.split_off(done);
+        }
+        Ready {
+            cmds,
+            ends: std::mem::take(&mut self.ends),
+        }
+    }
+
+    /// Takes back the vectors of written units to reuse their room.
+    pub fn recycle(&mut self, mut ready: Ready) {
+        if self.cmds.is_empty() && self.ends.is_empty() {
+            ready.cmds.clear();
+            ready.ends.clear();
+            self.cmds = ready.cmds;
+            self.ends = ready.ends;
+        }
     }
 
     pub fn has_ready(&self) -> bool {
-        !self.ready.is_empty()
+        !self.ends.is_empty()
     }
 }
 
@@ -120,10 +169,13 @@ mod tests {
         p.leave();
         p.push(0, cmd("del"));
         p.end_unit();
-        let units = p.take_ready();
+        let ready = p.take_ready();
+        let units: Vec<&[Propagated]> = ready.units().collect();
         assert_eq!(units.len(), 2);
         assert_eq!(units[0].len(), 2);
-        assert_eq!(units[1], vec![(0, cmd("del"), Targets::ALL)]);
+        assert_eq!(units[1], &[(0, cmd("del"), Targets::ALL)][..]);
+        p.recycle(ready);
+        assert!(!p.has_ready());
     }
 
     #[test]
@@ -140,5 +192,25 @@ mod tests {
         p.push(0, cmd("y"));
         p.leave();
         assert_eq!(p.take_ready().len(), 1, "the flag lasts one unit");
+    }
+
+    #[test]
+    fn the_unit_still_executing_stays_when_the_finished_ones_are_taken() {
+        let mut p = Propagator::default();
+        p.push(0, cmd("expired"));
+        p.end_unit();
+        p.enter();
+        p.push(0, cmd("x"));
+        let ready = p.take_ready();
+        assert_eq!(ready.len(), 1);
+        p.recycle(ready);
+        p.push(0, cmd("y"));
+        p.leave();
+        let ready = p.take_ready();
+        let units: Vec<&[Propagated]> = ready.units().collect();
+        assert_eq!(
+            units,
+            [&[(0, cmd("x"), Targets::ALL), (0, cmd("y"), Targets::ALL)][..]]
+        );
     }
 }
