@@ -175,17 +175,53 @@ fn encode_seq(out: &mut Vec<u8>, tag: u8, items: &[Reply], proto: RespVersion) {
 
 /// `$<len>\r\n<data>\r\n`.
 pub fn encode_bulk(out: &mut Vec<u8>, data: &[u8]) {
+    out.reserve(data.len() + 16);
     int_line(out, b'$', data.len() as i64);
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
 }
 
-/// `<tag><n>\r\n`.
+/// How many numbers [`SMALL`] spells out.
+const SMALL_COUNT: usize = 1000;
+
+/// The decimal digits of 0..[`SMALL_COUNT`] (up to three, left-aligned) and their count: the
+/// lengths and counts of most replies, written without formatting.
+static SMALL: [([u8; 3], u8); SMALL_COUNT] = {
+    let mut t = [([0u8; 3], 0u8); SMALL_COUNT];
+    let mut n = 0;
+    while n < SMALL_COUNT {
+        let (h, d, u) = ((n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8);
+        t[n] = if n >= 100 {
+            ([b'0' + h, b'0' + d, b'0' + u], 3)
+        } else if n >= 10 {
+            ([b'0' + d, b'0' + u, 0], 2)
+        } else {
+            ([b'0' + u, 0, 0], 1)
+        };
+        n += 1;
+    }
+    t
+};
+
+/// `<tag><n>\r\n`, appended in one copy.
 pub fn int_line(out: &mut Vec<u8>, tag: u8, n: i64) {
-    out.push(tag);
-    let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(n).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    let mut line = [0u8; 24];
+    line[0] = tag;
+    let len = match usize::try_from(n) {
+        Ok(small) if small < SMALL_COUNT => {
+            let (digits, len) = SMALL[small];
+            line[1..4].copy_from_slice(&digits);
+            len as usize
+        }
+        _ => {
+            let mut buf = itoa::Buffer::new();
+            let digits = buf.format(n).as_bytes();
+            line[1..1 + digits.len()].copy_from_slice(digits);
+            digits.len()
+        }
+    };
+    line[1 + len..3 + len].copy_from_slice(b"\r\n");
+    out.extend_from_slice(&line[..3 + len]);
 }
 
 /// A simple line; CR and LF inside are replaced by spaces, as Redis does for status/errors.
@@ -217,6 +253,34 @@ mod tests {
 
     fn enc(r: &Reply, p: RespVersion) -> String {
         String::from_utf8(r.to_bytes(p)).unwrap()
+    }
+
+    #[test]
+    fn integer_lines_are_exact_around_the_table_and_at_the_extremes() {
+        for n in [
+            0,
+            7,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            1001,
+            -1,
+            -999,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let mut out = Vec::new();
+            int_line(&mut out, b':', n);
+            assert_eq!(out, format!(":{n}\r\n").into_bytes(), "{n}");
+        }
+        for n in 0..SMALL_COUNT as i64 {
+            let mut out = vec![b'x'];
+            int_line(&mut out, b'$', n);
+            assert_eq!(out, format!("x${n}\r\n").into_bytes());
+        }
     }
 
     #[test]
