@@ -275,14 +275,7 @@ impl Keyspace {
 
     /// Mutable lookup: the key counts as modified (WATCH, blocked clients).
     pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Obj> {
-        let loc = self.locate_live(db, key, true)?;
-        self.touch(db, key);
-        let no_touch = self.no_touch;
-        let obj = self.dbs[db].keys.at_mut(loc);
-        if !no_touch {
-            self.lru.on_access(obj);
-        }
-        Some(obj)
+        self.get_mut_when(db, key, |_| true)
     }
 
     /// Mutable lookup in one search for a change the caller decides on seeing the object: the

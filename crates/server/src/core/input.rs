@@ -206,24 +206,32 @@ pub fn prefetch(s: &Server, db: usize, hashes: &[u64], members: &[MemberHint]) {
 /// before they are used.
 const PREFETCH_MAX: usize = 1024;
 
-/// Keys after the first of multi-key commands (MSET, MGET, DEL...), as prefetch hints.
+/// Keys after the first of multi-key commands (MSET, MGET, DEL...), and the keys a script
+/// or function is given (EVAL, EVALSHA, FCALL and their `_RO` forms: its `redis.call`s then
+/// find them in the cache), as prefetch hints.
 fn more_keys(argv: &[Bytes]) -> impl Iterator<Item = &Bytes> {
     let name = &argv[0];
-    let (start, step) = if argv.len() < 3 {
-        (argv.len(), 1)
-    } else if name.eq_ignore_ascii_case(b"mset") || name.eq_ignore_ascii_case(b"msetnx") {
-        (3, 2)
-    } else if name.eq_ignore_ascii_case(b"mget")
-        || name.eq_ignore_ascii_case(b"del")
-        || name.eq_ignore_ascii_case(b"unlink")
-        || name.eq_ignore_ascii_case(b"exists")
-        || name.eq_ignore_ascii_case(b"touch")
+    let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+    let (start, step, end) = if argv.len() < 3 {
+        (argv.len(), 1, argv.len())
+    } else if is(b"mset") || is(b"msetnx") {
+        (3, 2, argv.len())
+    } else if is(b"mget") || is(b"del") || is(b"unlink") || is(b"exists") || is(b"touch") {
+        (2, 1, argv.len())
+    } else if is(b"evalsha")
+        || is(b"eval")
+        || is(b"fcall")
+        || is(b"evalsha_ro")
+        || is(b"eval_ro")
+        || is(b"fcall_ro")
     {
-        (2, 1)
+        // A bad key count is the command's error to give; as a hint it just names no keys.
+        let n = commands::args::int(&argv[2]).unwrap_or(0).max(0) as usize;
+        (3, 1, 3 + n.min(argv.len() - 3))
     } else {
-        (argv.len(), 1)
+        (argv.len(), 1, argv.len())
     };
-    argv.iter().skip(start).step_by(step)
+    argv[start..end].iter().step_by(step)
 }
 
 /// The first member/field argument of collection commands, as a prefetch hint (a wrong

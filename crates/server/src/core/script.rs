@@ -111,6 +111,22 @@ pub fn fcall(s: &mut Server, key: usize, cmd: ServerCmd, argv: &[Bytes]) -> Repl
     )
 }
 
+/// Starts loading the script's keys (`numkeys` arguments from the fourth): its
+/// `redis.call`s then find them in the cache (a pipeline's batch prefetch, done before the
+/// earlier scripts ran, may have been pushed out by their Lua work).
+fn prefetch_keys(s: &Server, db: usize, argv: &[Bytes]) {
+    let Some(n) = argv.get(2).and_then(|n| commands::args::int(n).ok()) else {
+        return;
+    };
+    let keys = argv.get(3..).unwrap_or_default();
+    let n = (n.max(0) as usize).min(keys.len()).min(64);
+    let mut hashes = [0u64; 64];
+    for (h, k) in hashes.iter_mut().zip(&keys[..n]) {
+        *h = types::hash_key(k);
+    }
+    s.exec.ks.prefetch(db, &hashes[..n]);
+}
+
 /// Runs one script for client `key` with the engine lent, and leaves the propagation of its
 /// effects to the calls it made.
 fn run(
@@ -128,6 +144,7 @@ fn run(
     let Some(c) = s.net.clients.get(key) else {
         return Reply::Raw(Bytes::new());
     };
+    prefetch_keys(s, c.db, argv);
     let caller = Caller {
         allow_oom: false,
         // The primary's stream and the AOF being loaded are obeyed (writes on a read-only
