@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Bytes per element: one list of N 64-byte values and N string keys with 64-byte values,
-in redwing-server and in the reference valkey-server, side by side.
+"""Bytes per element: one list of N 64-byte values, N string keys with 64-byte values, one
+stream of N entries (one field, 64-byte value) and one geo set of N members, in
+redwing-server and in the reference valkey-server, side by side.
 
 Each dataset is loaded into fresh servers (persistence off), pipelined; the figure is the
 growth of INFO used_memory (allocator statistics) divided by N. The list gets RPUSH of one
@@ -44,6 +45,13 @@ def port_in_range(lo=30000, hi=39999):
     raise RuntimeError("no free port")
 
 
+def geo_point(i):
+    """Deterministic coordinates spread over the valid range (same data on both servers)."""
+    lon = -179.0 + (i * 7919 % 358000) / 1000
+    lat = -84.0 + (i * 104729 % 168000) / 1000
+    return b"%.6f" % lon, b"%.6f" % lat
+
+
 def datasets(n):
     value = b"x" * 64
     return {
@@ -53,7 +61,18 @@ def datasets(n):
         "string key (64B value)": [
             encode((b"SET", b"key:%012d" % i, value)) for i in range(n)
         ],
+        # Explicit ids, so both servers hold the same stream (equal digests).
+        "stream entry (one 64B field)": [
+            encode((b"XADD", b"mystream", b"%d-0" % (i + 1), b"field", value)) for i in range(n)
+        ],
+        "geo member": [
+            encode((b"GEOADD", b"mygeo", *geo_point(i), b"member:%012d" % i)) for i in range(n)
+        ],
     }
+
+
+# The key each dataset builds, whose encoding and digest are printed (None: many keys).
+DATASET_KEY = {"list": b"mylist", "stream": b"mystream", "geo": b"mygeo"}
 
 
 def idle_clients(port, n):
@@ -140,9 +159,10 @@ def main():
                     for c in conns:
                         c.close()
                 extra = ""
-                if label.startswith("list"):
-                    enc = bulk_text(s.command(b"OBJECT", b"ENCODING", b"mylist"))
-                    dig = digest_value(port, b"mylist")
+                key = DATASET_KEY.get(label.split(" ")[0])
+                if key is not None:
+                    enc = bulk_text(s.command(b"OBJECT", b"ENCODING", key))
+                    dig = digest_value(port, key)
                     extra = f"  encoding {enc}  digest {dig[:16]}"
                 results[label][name] = (after - before) / count
                 print(f"{label:<24} {name:<8} {(after - before) / count:7.1f} B/entry{extra}", flush=True)
