@@ -21,5 +21,5 @@ pub mod request;
 
 pub use error::ProtocolError;
 pub use frame::Frame;
-pub use reply::{Reply, RespVersion};
+pub use reply::{BulkList, Reply, RespVersion};
 pub use request::{Parsed, RequestParser};

@@ -19,7 +19,7 @@ pub enum RespVersion {
 }
 
 /// A reply to one command.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum Reply {
     /// `+OK`.
     Ok,
@@ -55,6 +55,84 @@ pub enum Reply {
     /// Several replies back to back, not wrapped in an array (SUBSCRIBE a b answers with one
     /// confirmation per channel).
     Seq(Vec<Reply>),
+    /// An array of bulk strings written as it is built (LRANGE): one buffer instead of a
+    /// reply per element. Equal to the [`Reply::Array`] of the same bulks.
+    Bulks(BulkList),
+}
+
+/// The elements of a [`Reply::Bulks`], encoded back to back (`$<len>\r\n<data>\r\n`).
+#[derive(Clone, Debug, Default)]
+pub struct BulkList {
+    count: usize,
+    body: Vec<u8>,
+}
+
+impl BulkList {
+    /// Room for `count` elements of about `each` bytes.
+    pub fn with_capacity(count: usize, each: usize) -> BulkList {
+        BulkList {
+            count: 0,
+            body: Vec::with_capacity(count.saturating_mul(each.saturating_add(8))),
+        }
+    }
+
+    pub fn push(&mut self, data: &[u8]) {
+        encode_bulk(&mut self.body, data);
+        self.count += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The elements, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut rest = &self.body[..];
+        std::iter::from_fn(move || {
+            // Written by `push` only: `$<len>\r\n<data>\r\n`, so this never stops early.
+            let line = memchr::memchr(b'\n', rest)?;
+            let len: usize = std::str::from_utf8(rest.get(1..line.checked_sub(1)?)?)
+                .ok()?
+                .parse()
+                .ok()?;
+            let data = rest.get(line + 1..line + 1 + len)?;
+            rest = rest.get(line + 3 + len..).unwrap_or_default();
+            Some(data)
+        })
+    }
+
+    /// The same elements as an array of bulk replies.
+    pub fn to_array(&self) -> Reply {
+        Reply::Array(self.iter().map(Reply::bulk).collect())
+    }
+}
+
+impl PartialEq for Reply {
+    fn eq(&self, other: &Reply) -> bool {
+        use Reply::*;
+        match (self, other) {
+            (Bulks(a), Bulks(b)) => a.count == b.count && a.body == b.body,
+            (Bulks(a), b) => &a.to_array() == b,
+            (a, Bulks(b)) => a == &b.to_array(),
+            (Ok, Ok) | (Nil, Nil) | (NilArray, NilArray) => true,
+            (Status(a), Status(b)) | (Error(a), Error(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Bulk(a), Bulk(b)) | (BigNumber(a), BigNumber(b)) | (Raw(a), Raw(b)) => a == b,
+            (Array(a), Array(b)) | (Set(a), Set(b)) | (Push(a), Push(b)) | (Seq(a), Seq(b)) => {
+                a == b
+            }
+            (Map(a), Map(b)) => a == b,
+            (Double(a), Double(b)) => a == b,
+            (Bool(a), Bool(b)) => a == b,
+            (Verbatim(f, a), Verbatim(g, b)) => f == g && a == b,
+            (Attribute(a, x), Attribute(b, y)) => a == b && x == y,
+            _ => false,
+        }
+    }
 }
 
 impl Reply {
@@ -154,6 +232,10 @@ impl Reply {
                 reply.encode(proto, out);
             }
             Reply::Raw(b) => out.extend_from_slice(b),
+            Reply::Bulks(list) => {
+                int_line(out, b'*', list.count as i64);
+                out.extend_from_slice(&list.body);
+            }
             Reply::Seq(items) => items.iter().for_each(|r| r.encode(proto, out)),
         }
     }
@@ -253,6 +335,27 @@ mod tests {
 
     fn enc(r: &Reply, p: RespVersion) -> String {
         String::from_utf8(r.to_bytes(p)).unwrap()
+    }
+
+    #[test]
+    fn a_bulk_list_encodes_and_compares_as_the_array_of_its_bulks() {
+        let items: [&[u8]; 4] = [b"a", b"", b"x\r\ny", &[b'z'; 300]];
+        let mut list = BulkList::with_capacity(4, 8);
+        for i in items {
+            list.push(i);
+        }
+        let array = Reply::Array(items.iter().map(|i| Reply::bulk(i)).collect());
+        let bulks = Reply::Bulks(list.clone());
+        for p in [RespVersion::Resp2, RespVersion::Resp3] {
+            assert_eq!(bulks.to_bytes(p), array.to_bytes(p));
+        }
+        assert_eq!(bulks, array);
+        assert_eq!(array, bulks);
+        assert_eq!(list.iter().collect::<Vec<_>>(), items);
+        assert_ne!(bulks, Reply::Array(Vec::new()));
+        let empty = Reply::Bulks(BulkList::default());
+        assert_eq!(empty, Reply::Array(Vec::new()));
+        assert_eq!(empty.to_bytes(RespVersion::Resp3), b"*0\r\n");
     }
 
     #[test]

@@ -396,6 +396,14 @@ unsafe fn push_reply(l: *mut lua_State, reply: &Reply, resp: RespVersion) -> Res
             Ok(Some((frame, _))) => push_frame(l, &frame, resp)?,
             _ => lua_pushboolean(l, 0),
         },
+        Reply::Bulks(list) => {
+            lua_newtable(l);
+            for (i, item) in list.iter().enumerate() {
+                lua_pushnumber(l, (i + 1) as f64);
+                push_bytes(l, item);
+                lua_rawset(l, -3);
+            }
+        }
         Reply::Seq(items) => match items.first() {
             Some(first) => push_reply(l, first, resp)?,
             None => lua_pushnil(l),

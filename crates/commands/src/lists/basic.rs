@@ -98,7 +98,14 @@ pub fn lrange(ctx: &mut Ctx, a: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     match clamp_range(start, end, list.len()) {
-        Some((s, e)) => Reply::Array(list.range(s, e).map(elem_reply).collect()),
+        Some((s, e)) => {
+            // Written as it is read: no reply per element.
+            let mut out = resp::BulkList::with_capacity(e.saturating_sub(s) + 1, 16);
+            for elem in list.range(s, e) {
+                elem.with_bytes(|b| out.push(b));
+            }
+            Reply::Bulks(out)
+        }
         None => Reply::Array(Vec::new()),
     }
 }
